@@ -1,0 +1,104 @@
+package devenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// LiveKit is a LiveKit server we started, for the LiveKit media backend and its benchmarks.
+type LiveKit struct {
+	Dir       string
+	URL       string // ws://127.0.0.1:port
+	HTTPURL   string // http://127.0.0.1:port (Twirp API)
+	APIKey    string
+	APISecret string
+	UDPPort   int
+	TCPPort   int
+	proc      *process
+}
+
+// StartLiveKit starts livekit-server under dir on free loopback ports, configured for a machine
+// whose only interface may be lo (node_ip 127.0.0.1, no external IP discovery).
+func StartLiveKit(ctx context.Context, dir string) (*LiveKit, error) {
+	bin, err := cachedBinary(ctx, "LIVEKIT_BIN", "livekit")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freeTCPPort()
+	if err != nil {
+		return nil, err
+	}
+	tcpPort, err := freeTCPPort()
+	if err != nil {
+		return nil, err
+	}
+	udpPort, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 24)
+	_, _ = rand.Read(secret)
+	lk := &LiveKit{
+		Dir:       dir,
+		URL:       fmt.Sprintf("ws://127.0.0.1:%d", port),
+		HTTPURL:   fmt.Sprintf("http://127.0.0.1:%d", port),
+		APIKey:    "kaipingdev",
+		APISecret: hex.EncodeToString(secret),
+		UDPPort:   udpPort,
+		TCPPort:   tcpPort,
+	}
+	config := fmt.Sprintf(`port: %d
+bind_addresses: ["127.0.0.1"]
+rtc:
+  tcp_port: %d
+  udp_port: %d
+  node_ip: 127.0.0.1
+  use_external_ip: false
+keys:
+  %s: %s
+logging:
+  level: warn
+`, port, tcpPort, udpPort, lk.APIKey, lk.APISecret)
+	configPath := filepath.Join(dir, "livekit.yaml")
+	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "livekit.log")
+	if lk.proc, err = start("livekit", exec.Command(bin, "--config", configPath), logPath); err != nil {
+		return nil, err
+	}
+	err = waitReady(ctx, lk.proc, logPath, 30*time.Second, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, lk.HTTPURL+"/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("health: %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		lk.Stop()
+		return nil, err
+	}
+	return lk, nil
+}
+
+// Pid is the server's process ID.
+func (lk *LiveKit) Pid() int { return lk.proc.Pid() }
+
+// Stop stops the server.
+func (lk *LiveKit) Stop() { lk.proc.stop(syscall.SIGTERM, 10*time.Second) }
