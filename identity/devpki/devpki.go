@@ -1,0 +1,159 @@
+// Package devpki makes certificate authorities and client certificates for tests and the demo:
+// SM2, ECDSA P-256 and RSA, as the CAs a province accepts issue. Never for production: a real
+// deployment takes its CA roots from the CAs themselves.
+package devpki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+)
+
+// Algorithm is a key type.
+type Algorithm string
+
+// The key types certificates are issued with.
+const (
+	SM2   Algorithm = "sm2"
+	ECDSA Algorithm = "ecdsa-p256"
+	RSA   Algorithm = "rsa-2048"
+)
+
+// NewKey generates a private key of the given algorithm.
+func NewKey(alg Algorithm) (crypto.Signer, error) {
+	switch alg {
+	case SM2:
+		return sm2.GenerateKey(rand.Reader)
+	case ECDSA:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case RSA:
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}
+	return nil, fmt.Errorf("devpki: unknown algorithm %q", alg)
+}
+
+// CA is a certificate authority that can issue certificates.
+type CA struct {
+	Cert *smx509.Certificate
+	Key  crypto.Signer
+}
+
+// NewCA makes a self-signed root valid from notBefore for ten years.
+func NewCA(alg Algorithm, name string, notBefore time.Time) (*CA, error) {
+	key, err := NewKey(alg)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &smx509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkixName(name, "Kaiping Dev CA"),
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.AddDate(10, 0, 0),
+		KeyUsage:              smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: create CA: %w", err)
+	}
+	cert, err := smx509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: cert, Key: key}, nil
+}
+
+// Issued is a client certificate and its key.
+type Issued struct {
+	Cert *smx509.Certificate
+	Key  crypto.Signer
+}
+
+// Issue makes a client certificate for name (the subject CN) with a fresh key of alg, valid
+// from notBefore to notAfter.
+func (ca *CA) Issue(alg Algorithm, name, org string, notBefore, notAfter time.Time) (*Issued, error) {
+	key, err := NewKey(alg)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &smx509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkixName(name, org),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     smx509.KeyUsageDigitalSignature | smx509.KeyUsageKeyEncipherment | smx509.KeyUsageKeyAgreement,
+		ExtKeyUsage:  []smx509.ExtKeyUsage{smx509.ExtKeyUsageClientAuth},
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: issue %s: %w", name, err)
+	}
+	cert, err := smx509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Cert: cert, Key: key}, nil
+}
+
+// CertPEM is the CA certificate in PEM.
+func (ca *CA) CertPEM() []byte { return CertPEM(ca.Cert) }
+
+// CertPEM is the issued certificate in PEM.
+func (i *Issued) CertPEM() []byte { return CertPEM(i.Cert) }
+
+// KeyPEM is the issued private key in PKCS#8 PEM.
+func (i *Issued) KeyPEM() ([]byte, error) { return KeyPEM(i.Key) }
+
+// CertPEM encodes a certificate as PEM.
+func CertPEM(c *smx509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+// KeyPEM encodes a private key as PKCS#8 PEM (smx509 handles SM2 keys too).
+func KeyPEM(key crypto.Signer) ([]byte, error) {
+	der, err := smx509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ParseKeyPEM reads a PKCS#8 private key written by KeyPEM.
+func ParseKeyPEM(data []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("devpki: no PEM block")
+	}
+	key, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("devpki: %T is not a signer", key)
+	}
+	return signer, nil
+}
+
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+func pkixName(cn, org string) pkix.Name {
+	return pkix.Name{CommonName: cn, Organization: []string{org}, Country: []string{"CN"}}
+}

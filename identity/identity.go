@@ -1,0 +1,198 @@
+// Package identity is who is who on the platform: principals with roles, their registered
+// X.509 certificates (数字证书), and login by signing a server nonce with the certificate's key
+// (SM2, ECDSA P-256 or RSA), which yields a short-lived session token.
+package identity
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/kaiping/kaiping"
+)
+
+// Store is what identity needs from persistence. Every method that changes state writes its
+// ledger entry in the same transaction.
+type Store interface {
+	// CreatePrincipal stores p with its first certificate.
+	CreatePrincipal(ctx context.Context, a kaiping.Actor, p kaiping.Principal, cert RegisteredCertificate) error
+	// AddCertificate registers another certificate for an existing principal.
+	AddCertificate(ctx context.Context, a kaiping.Actor, principal kaiping.ID, cert RegisteredCertificate) error
+	// PrincipalByCertificate finds the principal a certificate fingerprint is registered to.
+	PrincipalByCertificate(ctx context.Context, fingerprint string) (kaiping.Principal, error)
+	// Principal returns one principal.
+	Principal(ctx context.Context, id kaiping.ID) (kaiping.Principal, error)
+	// Principals lists all principals, by name.
+	Principals(ctx context.Context) ([]kaiping.Principal, error)
+	// RecordLogin consumes nonce (once only: a second use is KindConflict "auth.nonce_replayed")
+	// and records the login of principal with session id in the ledger.
+	RecordLogin(ctx context.Context, a kaiping.Actor, nonce string, nonceExpires time.Time, session kaiping.ID, fingerprint string) error
+}
+
+// RegisteredCertificate is a certificate as stored against a principal.
+type RegisteredCertificate struct {
+	Fingerprint string
+	Subject     string
+	Issuer      string
+	Serial      string
+	NotAfter    time.Time
+	DER         []byte
+}
+
+// Service logs principals in and manages them.
+type Service struct {
+	store      Store
+	roots      *CARoots
+	tokens     *Tokens
+	clock      kaiping.Clock
+	sessionTTL time.Duration
+	nonceTTL   time.Duration
+}
+
+// NewService returns a Service. sessionTTL is how long a session token lives; nonceTTL how
+// long a login challenge may be answered.
+func NewService(store Store, roots *CARoots, tokens *Tokens, clock kaiping.Clock, sessionTTL, nonceTTL time.Duration) *Service {
+	return &Service{store: store, roots: roots, tokens: tokens, clock: clock, sessionTTL: sessionTTL, nonceTTL: nonceTTL}
+}
+
+// Challenge is a login nonce and when it stops being accepted.
+type Challenge struct {
+	Nonce     string    `json:"nonce"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Challenge issues a login nonce. It changes no state: the nonce is authenticated by its MAC
+// and recorded only when used.
+func (s *Service) Challenge() Challenge {
+	exp := s.clock.Now().Add(s.nonceTTL).Truncate(time.Second)
+	return Challenge{Nonce: s.tokens.NewNonce(exp), ExpiresAt: exp}
+}
+
+// Session is the result of a login.
+type Session struct {
+	Token     string            `json:"token"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	Principal kaiping.Principal `json:"principal"`
+}
+
+// Login checks, in order: the nonce is ours and fresh, the certificate chains to an accepted CA
+// and is valid now, the signature over the nonce verifies with the certificate's key, the
+// certificate is registered to a principal, and the nonce has not been used before. Only then
+// is the login recorded and a session token issued.
+func (s *Service) Login(ctx context.Context, a kaiping.Actor, chainPEM []byte, nonce string, signature []byte) (Session, error) {
+	now := s.clock.Now()
+	nonceExpires, err := s.tokens.CheckNonce(nonce, now)
+	if err != nil {
+		return Session{}, err
+	}
+	cert, err := s.roots.VerifyChain(chainPEM, now)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := verifyLoginSignature(cert.Cert.PublicKey, nonce, signature); err != nil {
+		return Session{}, err
+	}
+	p, err := s.store.PrincipalByCertificate(ctx, cert.Fingerprint)
+	if kaiping.IsKind(err, kaiping.KindNotFound) {
+		return Session{}, kaiping.E(kaiping.KindForbidden, "auth.cert_unregistered", "该证书未在本平台登记，请联系交易中心办理")
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	a.Principal = p.ID
+	sid := kaiping.NewID()
+	if err := s.store.RecordLogin(ctx, a, nonce, nonceExpires, sid, cert.Fingerprint); err != nil {
+		return Session{}, err
+	}
+	exp := now.Add(s.sessionTTL).Truncate(time.Second)
+	token := s.tokens.IssueSession(Claims{
+		Session: sid, Principal: p.ID, Name: p.Name, Org: p.Org, Roles: p.Roles,
+		Issued: now.Unix(), Expires: exp.Unix(),
+	})
+	return Session{Token: token, ExpiresAt: exp, Principal: p}, nil
+}
+
+// Authenticate implements httpapi.Authenticator with the session token.
+func (s *Service) Authenticate(_ context.Context, token string) (kaiping.Principal, error) {
+	c, err := s.tokens.CheckSession(token, s.clock.Now())
+	if err != nil {
+		return kaiping.Principal{}, err
+	}
+	return c.AsPrincipal(), nil
+}
+
+// NewPrincipal is an admin's request to register a principal.
+type NewPrincipal struct {
+	Name        string         `json:"name"`
+	Org         string         `json:"org"`
+	Roles       []kaiping.Role `json:"roles"`
+	Certificate string         `json:"certificate"` // PEM, the leaf first
+}
+
+// Register validates np, verifies its certificate against the accepted CAs, and stores the
+// principal. The certificate must be valid now: registering an expired one helps nobody.
+func (s *Service) Register(ctx context.Context, a kaiping.Actor, np NewPrincipal) (kaiping.Principal, error) {
+	name := strings.TrimSpace(np.Name)
+	if name == "" || len([]rune(name)) > 200 {
+		return kaiping.Principal{}, kaiping.E(kaiping.KindInvalid, "principal.name", "名称不能为空，且不超过 200 字")
+	}
+	if len(np.Roles) == 0 {
+		return kaiping.Principal{}, kaiping.E(kaiping.KindInvalid, "principal.roles", "至少需要一个角色")
+	}
+	seen := map[kaiping.Role]bool{}
+	for _, r := range np.Roles {
+		if !r.Valid() {
+			return kaiping.Principal{}, kaiping.Errorf(kaiping.KindInvalid, "principal.role_unknown", "未知角色：%s", r)
+		}
+		if seen[r] {
+			return kaiping.Principal{}, kaiping.Errorf(kaiping.KindInvalid, "principal.role_duplicate", "角色重复：%s", r)
+		}
+		seen[r] = true
+	}
+	cert, err := s.roots.VerifyChain([]byte(np.Certificate), s.clock.Now())
+	if err != nil {
+		return kaiping.Principal{}, err
+	}
+	p := kaiping.Principal{ID: kaiping.NewID(), Name: name, Org: strings.TrimSpace(np.Org), Roles: np.Roles}
+	if err := s.store.CreatePrincipal(ctx, a, p, registered(cert)); err != nil {
+		return kaiping.Principal{}, err
+	}
+	return p, nil
+}
+
+// EnsureAdmin makes sure the principal holding certPEM exists with the admin role: the first
+// administrator comes from configuration, since nobody exists yet to register it.
+func (s *Service) EnsureAdmin(ctx context.Context, name, org string, certPEM []byte) (kaiping.Principal, error) {
+	now := s.clock.Now()
+	cert, err := s.roots.VerifyChain(certPEM, now)
+	if err != nil {
+		return kaiping.Principal{}, err
+	}
+	p, err := s.store.PrincipalByCertificate(ctx, cert.Fingerprint)
+	if err == nil {
+		if !p.Has(kaiping.RoleAdmin) {
+			return kaiping.Principal{}, kaiping.E(kaiping.KindConflict, "bootstrap.not_admin",
+				"配置的初始管理员证书已登记给一个非管理员用户")
+		}
+		return p, nil
+	}
+	if !kaiping.IsKind(err, kaiping.KindNotFound) {
+		return kaiping.Principal{}, err
+	}
+	p = kaiping.Principal{ID: kaiping.NewID(), Name: name, Org: org, Roles: []kaiping.Role{kaiping.RoleAdmin}}
+	if err := s.store.CreatePrincipal(ctx, kaiping.SystemActor(now), p, registered(cert)); err != nil {
+		return kaiping.Principal{}, err
+	}
+	return p, nil
+}
+
+func registered(c Certificate) RegisteredCertificate {
+	return RegisteredCertificate{
+		Fingerprint: c.Fingerprint,
+		Subject:     c.Cert.Subject.String(),
+		Issuer:      c.Cert.Issuer.String(),
+		Serial:      c.Cert.SerialNumber.Text(16),
+		NotAfter:    c.Cert.NotAfter,
+		DER:         c.Cert.Raw,
+	}
+}

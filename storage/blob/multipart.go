@@ -1,0 +1,183 @@
+package blob
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/kaiping/kaiping"
+)
+
+// Presigned multipart upload lets a bidder's tool send a large sealed bid straight to storage:
+// the service initiates the upload (fixing key, content type and retention), hands out one
+// presigned URL per part, and completes the upload with the parts' ETags. The tool needs no
+// storage credentials; each URL allows one PUT of one part of one upload until it expires.
+//
+// What a part PUT must carry: nothing beyond the body. Clients should also send Content-MD5
+// (a standard header, so an unsigned one is accepted): the server then refuses a part that was
+// damaged on the way (BadDigest), and AWS asks for Content-MD5 or a checksum on uploads into
+// Object Lock buckets. MinIO accepts parts with or without it.
+
+// S3's multipart limits.
+const (
+	MinPartSize = 5 << 20 // every part but the last must be at least this long
+	MaxParts    = 10000
+	maxPresign  = 7 * 24 * time.Hour // SigV4 presigned URLs live at most 7 days
+)
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	Number int    // 1 to MaxParts
+	ETag   string // as the server answered the part's PUT (quotes are fine)
+	Size   int64  // reported by ListParts; CompleteMultipart ignores it
+}
+
+// IncompleteUpload is a multipart upload that was initiated and neither completed nor aborted.
+type IncompleteUpload struct {
+	Key       string
+	UploadID  string
+	Initiated time.Time
+}
+
+// InitiateMultipart starts a multipart upload to bucket/key and returns its upload ID. The
+// content type and retention in opts apply to the object CompleteMultipart will make, so a
+// completed bid is locked from the moment it exists. An existing object at key is refused
+// here already (KindConflict, "blob.exists"), to spare the bidder an upload that completion
+// would refuse; completion checks again, atomically.
+func (s *Store) InitiateMultipart(ctx context.Context, bucket, key string, opts PutOptions) (string, error) {
+	op := "blob.InitiateMultipart " + bucket + "/" + key
+	mopts, _, err := opts.minioOptions(op)
+	if err != nil {
+		return "", err
+	}
+	switch _, err := s.StatVersion(ctx, bucket, key, ""); {
+	case err == nil:
+		return "", &kaiping.Error{Kind: kaiping.KindConflict, Code: CodeExists, Message: "文件已存在，不能覆盖", Op: op}
+	case !kaiping.IsKind(err, kaiping.KindNotFound) || kaiping.CodeOf(err) == CodeNoBucket:
+		return "", err
+	}
+	uploadID, err := s.core.NewMultipartUpload(ctx, bucket, key, mopts)
+	if err != nil {
+		return "", translate(op, err)
+	}
+	return uploadID, nil
+}
+
+// PresignPart returns a URL that uploads part partNumber of the upload with an HTTP PUT of the
+// part's bytes, without credentials, until expiry passes (at most 7 days). The server's ETag
+// response header is what CompleteMultipart needs for that part.
+func (s *Store) PresignPart(ctx context.Context, bucket, key, uploadID string, partNumber int, expiry time.Duration) (*url.URL, error) {
+	op := "blob.PresignPart " + bucket + "/" + key
+	if partNumber < 1 || partNumber > MaxParts {
+		return nil, kaiping.Errorf(kaiping.KindInvalid, CodeInvalid, "分片序号须在 1 到 %d 之间", MaxParts)
+	}
+	if expiry < time.Second || expiry > maxPresign {
+		return nil, kaiping.E(kaiping.KindInvalid, CodeInvalid, "上传链接有效期须在 1 秒到 7 天之间")
+	}
+	if uploadID == "" {
+		return nil, kaiping.E(kaiping.KindInvalid, CodeInvalid, "缺少分片上传编号")
+	}
+	params := url.Values{
+		"partNumber": {strconv.Itoa(partNumber)},
+		"uploadId":   {uploadID},
+	}
+	u, err := s.core.Presign(ctx, "PUT", bucket, key, expiry, params)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	return u, nil
+}
+
+// CompleteMultipart assembles the parts into the object at bucket/key and returns it. It
+// refuses to replace an existing object (KindConflict, "blob.exists"); the upload then stays
+// open for AbortMultipart. The returned SHA256 is empty (see ObjectInfo.SHA256): check the
+// content with Store.SHA256.
+func (s *Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []Part) (ObjectInfo, error) {
+	op := "blob.CompleteMultipart " + bucket + "/" + key
+	if len(parts) == 0 {
+		return ObjectInfo{}, kaiping.E(kaiping.KindInvalid, CodeInvalid, "没有已上传的分片")
+	}
+	complete := make([]minio.CompletePart, len(parts))
+	for i, p := range parts {
+		complete[i] = minio.CompletePart{PartNumber: p.Number, ETag: strings.Trim(p.ETag, `"`)}
+	}
+	// S3 wants the parts in ascending order; callers collect them as uploads finish.
+	slices.SortFunc(complete, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
+	// Plain S3 checks If-None-Match at completion (not at initiation), atomically.
+	var opts minio.PutObjectOptions
+	opts.SetMatchETagExcept("*")
+	up, err := s.core.CompleteMultipartUpload(ctx, bucket, key, uploadID, complete, opts)
+	if err != nil {
+		return ObjectInfo{}, translate(op, err)
+	}
+	// The completion answer carries no size or retention; ask for the version just made.
+	info, err := s.StatVersion(ctx, bucket, key, up.VersionID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	return info, nil
+}
+
+// AbortMultipart abandons an upload and frees its parts. An unknown upload is KindNotFound.
+func (s *Store) AbortMultipart(ctx context.Context, bucket, key, uploadID string) error {
+	if err := s.core.AbortMultipartUpload(ctx, bucket, key, uploadID); err != nil {
+		return translate("blob.AbortMultipart "+bucket+"/"+key, err)
+	}
+	return nil
+}
+
+// ListIncomplete lists the uploads under prefix that were initiated and neither completed nor
+// aborted, oldest first, for resuming or for sweeping abandoned ones.
+//
+// It asks the server for every incomplete upload in the bucket and filters by prefix itself:
+// MinIO takes a non-empty prefix in ListMultipartUploads as an exact key, so a real prefix
+// would find nothing there.
+func (s *Store) ListIncomplete(ctx context.Context, bucket, prefix string) ([]IncompleteUpload, error) {
+	op := "blob.ListIncomplete " + bucket + "/" + prefix
+	var uploads []IncompleteUpload
+	keyMarker, uploadIDMarker := "", ""
+	for {
+		res, err := s.core.ListMultipartUploads(ctx, bucket, "", keyMarker, uploadIDMarker, "", 1000)
+		if err != nil {
+			return nil, translate(op, err)
+		}
+		for _, u := range res.Uploads {
+			if strings.HasPrefix(u.Key, prefix) {
+				uploads = append(uploads, IncompleteUpload{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
+			}
+		}
+		if !res.IsTruncated || (res.NextKeyMarker == keyMarker && res.NextUploadIDMarker == uploadIDMarker) {
+			break
+		}
+		keyMarker, uploadIDMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+	slices.SortStableFunc(uploads, func(a, b IncompleteUpload) int { return a.Initiated.Compare(b.Initiated) })
+	return uploads, nil
+}
+
+// ListParts lists the parts uploaded so far, in part-number order, so an interrupted upload
+// can resume with the parts still missing. An unknown upload is KindNotFound.
+func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string) ([]Part, error) {
+	op := "blob.ListParts " + bucket + "/" + key
+	var parts []Part
+	marker := 0
+	for {
+		res, err := s.core.ListObjectParts(ctx, bucket, key, uploadID, marker, 1000)
+		if err != nil {
+			return nil, translate(op, err)
+		}
+		for _, p := range res.ObjectParts {
+			parts = append(parts, Part{Number: p.PartNumber, ETag: p.ETag, Size: p.Size})
+		}
+		if !res.IsTruncated || res.NextPartNumberMarker <= marker {
+			break
+		}
+		marker = res.NextPartNumberMarker
+	}
+	return parts, nil
+}
