@@ -206,3 +206,13 @@ func cachedBinary(ctx context.Context, env, which string) (string, error) {
 	}
 	return "", fmt.Errorf("devenv: deploy/dev/servers.sh %s printed no %s", which, env)
 }
+
+// MkdirTemp makes a new temporary folder that other users can traverse (0755): as root,
+// PostgreSQL runs as the postgres user and must reach its data folder inside.
+func MkdirTemp(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o755)
+}

@@ -44,7 +44,7 @@ func Main(m *testing.M, needs ...Need) {
 func run(m *testing.M, needs []Need) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	root, err := os.MkdirTemp("", "kaiping-test-*")
+	root, err := MkdirTemp("kaiping-test-*")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -1,0 +1,199 @@
+// Package app wires the kaiping server together: configuration, PostgreSQL, object storage,
+// the audit ledger, identity and every domain's routes on one fiber app. cmd/kaiping's main
+// only parses flags and calls it; end-to-end tests start it on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/httpapi"
+	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/storage/blob"
+	"github.com/kaiping/kaiping/storage/ledger"
+	"github.com/kaiping/kaiping/storage/postgres"
+)
+
+// App is a running kaiping server.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	clock    kaiping.Clock
+	registry *prometheus.Registry
+
+	DB       *postgres.DB
+	Blob     *blob.Store
+	Ledger   *ledger.Ledger
+	Identity *identity.Service
+
+	fiber  *fiber.App
+	Routes httpapi.Registry
+	ln     net.Listener
+}
+
+// Option tunes an App.
+type Option func(*App)
+
+// WithClock replaces the wall clock (tests stand at a deadline with it).
+func WithClock(c kaiping.Clock) Option { return func(a *App) { a.clock = c } }
+
+// WithLogger replaces the logger built from the configuration.
+func WithLogger(l *slog.Logger) Option { return func(a *App) { a.log = l } }
+
+// WithRegistry replaces the Prometheus registry.
+func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.registry = r } }
+
+// New connects to PostgreSQL and object storage, migrates if configured, makes sure the
+// locked buckets and the first administrator exist, and builds the HTTP routes. It fails with
+// a clear error if a dependency cannot be reached: a trading platform that starts without its
+// database would only fail later, in front of bidders.
+func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
+	a := &App{cfg: cfg, clock: kaiping.SystemClock{}}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.log == nil {
+		a.log = NewLogger(cfg.Log, os.Stderr)
+	}
+	if a.registry == nil {
+		a.registry = prometheus.NewRegistry()
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.close()
+		}
+	}()
+
+	if cfg.Database.Migrate {
+		v, err := postgres.Migrate(ctx, cfg.Database.URL)
+		if err != nil {
+			return nil, fmt.Errorf("migrate PostgreSQL at %s: %w", redact(cfg.Database.URL), err)
+		}
+		a.log.Info("database schema ready", "version", v)
+	}
+	var err error
+	if a.DB, err = postgres.Open(ctx, cfg.Database.URL, cfg.Database.MaxConns); err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(cfg.Database.URL), err)
+	}
+	if a.Blob, err = blob.New(blob.Config{
+		Endpoint: cfg.Blob.Endpoint, AccessKey: cfg.Blob.AccessKey, SecretKey: cfg.Blob.SecretKey,
+		Region: cfg.Blob.Region, Secure: cfg.Blob.Secure,
+	}); err != nil {
+		return nil, fmt.Errorf("object storage: %w", err)
+	}
+	for _, b := range []string{cfg.Blob.BidsBucket, cfg.Blob.ArchiveBucket} {
+		if err := a.Blob.EnsureBucket(ctx, b); err != nil {
+			return nil, fmt.Errorf("object storage at %s, bucket %s: %w", cfg.Blob.Endpoint, b, err)
+		}
+	}
+
+	keyPEM, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("ledger.signing_key_file: %w", err)
+	}
+	signer, err := ledger.ParseSigner(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("ledger.signing_key_file %s: %w", cfg.Ledger.SigningKeyFile, err)
+	}
+	a.Ledger = ledger.New(signer, cfg.Ledger.Origin)
+
+	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
+		return nil, err
+	}
+	a.fiber = a.newFiber()
+	ok = true
+	return a, nil
+}
+
+func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger.Ledger, clock kaiping.Clock) (*identity.Service, error) {
+	var pems [][]byte
+	for _, f := range cfg.CARoots {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("auth.ca_roots: %w", err)
+		}
+		pems = append(pems, b)
+	}
+	roots, err := identity.ParseCARoots(pems...)
+	if err != nil {
+		return nil, fmt.Errorf("auth.ca_roots: %w", err)
+	}
+	secret, err := os.ReadFile(cfg.SessionSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("auth.session_secret_file: %w", err)
+	}
+	tokens, err := identity.NewTokens([]byte(strings.TrimSpace(string(secret))))
+	if err != nil {
+		return nil, fmt.Errorf("auth.session_secret_file %s: %w", cfg.SessionSecretFile, err)
+	}
+	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
+		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL))
+	if b := cfg.BootstrapAdmin; b.CertificateFile != "" {
+		certPEM, err := os.ReadFile(b.CertificateFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.bootstrap_admin.certificate_file: %w", err)
+		}
+		if _, err := svc.EnsureAdmin(ctx, b.Name, b.Org, certPEM); err != nil {
+			return nil, fmt.Errorf("auth.bootstrap_admin: %w", err)
+		}
+	}
+	return svc, nil
+}
+
+// Listen opens the configured listen address.
+func (a *App) Listen() (net.Listener, error) {
+	return net.Listen("tcp", a.cfg.Listen)
+}
+
+// Serve answers HTTP on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error {
+	a.ln = ln
+	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
+	return a.fiber.Listener(ln)
+}
+
+// Addr is the address Serve listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Shutdown stops accepting requests, waits for those in flight (up to ctx), and closes the
+// database pool.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.fiber.ShutdownWithContext(ctx)
+	a.close()
+	return err
+}
+
+func (a *App) close() {
+	if a.DB != nil {
+		a.DB.Close()
+	}
+}
+
+// Ready checks that PostgreSQL and object storage answer; it is what /readyz reports.
+func (a *App) Ready(ctx context.Context) map[string]error {
+	return map[string]error{
+		"postgres":       a.DB.Ping(ctx),
+		"object_storage": a.Blob.Ping(ctx),
+	}
+}
+
+// NewLogger builds the slog logger the configuration asks for.
+func NewLogger(cfg LogConfig, w *os.File) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

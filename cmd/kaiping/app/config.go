@@ -1,0 +1,349 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of a kaiping server: one typed struct with defaults, read
+// from a YAML file (unknown keys are an error), then overridden by environment variables named
+// KAIPING_ plus the YAML path in upper case (database.url → KAIPING_DATABASE_URL), then checked
+// by Validate. Secrets may be given as files (*_file), which is how container platforms mount
+// them; a secret given both ways is an error.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string `yaml:"listen"`
+	// PublicURL is how users reach this server, printed in URLs and links.
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed for the client
+	// address that the ledger records.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	Database DatabaseConfig `yaml:"database"`
+	Blob     BlobConfig     `yaml:"blob"`
+	Ledger   LedgerConfig   `yaml:"ledger"`
+	Auth     AuthConfig     `yaml:"auth"`
+	Log      LogConfig      `yaml:"log"`
+}
+
+// DatabaseConfig is the PostgreSQL connection.
+type DatabaseConfig struct {
+	URL      string `yaml:"url"`
+	URLFile  string `yaml:"url_file"`
+	MaxConns int32  `yaml:"max_conns"`
+	// Migrate applies pending migrations at start-up (kaiping migrate does it explicitly).
+	Migrate bool `yaml:"migrate"`
+}
+
+// BlobConfig is the S3-compatible object storage (MinIO is the reference server).
+type BlobConfig struct {
+	Endpoint      string `yaml:"endpoint"`
+	AccessKey     string `yaml:"access_key"`
+	SecretKey     string `yaml:"secret_key"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+	Region        string `yaml:"region"`
+	Secure        bool   `yaml:"secure"`
+	// BidsBucket holds sealed bid files; ArchiveBucket records, recordings and exports. Both
+	// are created with Object Lock.
+	BidsBucket    string `yaml:"bids_bucket"`
+	ArchiveBucket string `yaml:"archive_bucket"`
+	// ArchiveRetentionYears is the COMPLIANCE retention of archived objects; the law asks for
+	// at least 15 years.
+	ArchiveRetentionYears int `yaml:"archive_retention_years"`
+}
+
+// LedgerConfig is the audit ledger's signing key and log name.
+type LedgerConfig struct {
+	Origin         string `yaml:"origin"`
+	SigningKeyFile string `yaml:"signing_key_file"`
+}
+
+// AuthConfig is certificate login.
+type AuthConfig struct {
+	CARoots           []string       `yaml:"ca_roots"` // PEM files, one or more CAs each
+	SessionTTL        Duration       `yaml:"session_ttl"`
+	NonceTTL          Duration       `yaml:"nonce_ttl"`
+	SessionSecretFile string         `yaml:"session_secret_file"`
+	BootstrapAdmin    BootstrapAdmin `yaml:"bootstrap_admin"`
+}
+
+// BootstrapAdmin is the first administrator, registered at start-up if missing.
+type BootstrapAdmin struct {
+	Name            string `yaml:"name"`
+	Org             string `yaml:"org"`
+	CertificateFile string `yaml:"certificate_file"`
+}
+
+// LogConfig is logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Duration is a time.Duration written as "30m" in YAML and the environment.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 30m or 1h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as "30m0s".
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// DefaultConfig is the configuration before any file or environment is applied.
+func DefaultConfig() Config {
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		PublicURL: "http://127.0.0.1:8080",
+		Database:  DatabaseConfig{MaxConns: 20, Migrate: true},
+		Blob: BlobConfig{
+			Region: "us-east-1", BidsBucket: "kaiping-bids", ArchiveBucket: "kaiping-archive",
+			ArchiveRetentionYears: 15,
+		},
+		Ledger: LedgerConfig{Origin: "kaiping.local/ledger"},
+		Auth:   AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute)},
+		Log:    LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// LoadConfig reads path (may be empty: defaults and environment only), applies env overrides
+// from environ, reads *_file secrets and validates. The error lists every problem found.
+func LoadConfig(path string, environ []string) (Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) /* an empty file */ {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.readSecretFiles(); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// applyEnv sets every field whose KAIPING_* variable is present in environ.
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "KAIPING_") {
+			env[k] = v
+		}
+	}
+	var problems []string
+	walkFields(reflect.ValueOf(cfg).Elem(), "", func(path string, v reflect.Value) {
+		name := "KAIPING_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+		raw, ok := env[name]
+		if !ok {
+			return
+		}
+		if err := setFromString(v, raw); err != nil {
+			problems = append(problems, fmt.Sprintf("%s (%s): %v", path, name, err))
+		}
+	})
+	if len(problems) > 0 {
+		return fmt.Errorf("config: bad environment values:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// walkFields calls fn for every leaf field with its dotted YAML path.
+func walkFields(v reflect.Value, prefix string, fn func(path string, v reflect.Value)) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		path := tag
+		if prefix != "" {
+			path = prefix + "." + tag
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			walkFields(f, path, fn)
+			continue
+		}
+		fn(path, f)
+	}
+}
+
+func setFromString(v reflect.Value, s string) error {
+	switch v.Interface().(type) {
+	case Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 30m", s)
+		}
+		v.Set(reflect.ValueOf(Duration(d)))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(n)
+	case reflect.Slice:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// readSecretFiles loads secrets given as files.
+func (c *Config) readSecretFiles() error {
+	var problems []string
+	load := func(name string, value *string, file string) {
+		if file == "" {
+			return
+		}
+		if *value != "" {
+			problems = append(problems, fmt.Sprintf("%s and %s_file are both set: give the secret one way", name, name))
+			return
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s_file: %v", name, err))
+			return
+		}
+		*value = strings.TrimSpace(string(b))
+	}
+	load("database.url", &c.Database.URL, c.Database.URLFile)
+	load("blob.secret_key", &c.Blob.SecretKey, c.Blob.SecretKeyFile)
+	if len(problems) > 0 {
+		return fmt.Errorf("config:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// Validate checks every setting and reports all problems at once, each naming the setting
+// and saying what is wrong.
+func (c Config) Validate() error {
+	var p []string
+	bad := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	required := func(path, value string) {
+		if strings.TrimSpace(value) == "" {
+			bad("%s: required (set it in the file or as %s)", path, "KAIPING_"+strings.ToUpper(strings.ReplaceAll(path, ".", "_")))
+		}
+	}
+	fileExists := func(path, file string) {
+		if file == "" {
+			return
+		}
+		if _, err := os.Stat(file); err != nil {
+			bad("%s: cannot read %s: %v", path, file, errors.Unwrap(err))
+		}
+	}
+
+	required("listen", c.Listen)
+	required("database.url", c.Database.URL)
+	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
+		bad("database.url: must start with postgres:// (got %q)", redact(c.Database.URL))
+	}
+	if c.Database.MaxConns < 1 || c.Database.MaxConns > 1000 {
+		bad("database.max_conns: must be between 1 and 1000, got %d", c.Database.MaxConns)
+	}
+	required("blob.endpoint", c.Blob.Endpoint)
+	if strings.Contains(c.Blob.Endpoint, "://") {
+		bad("blob.endpoint: host:port only, without a scheme (use blob.secure for TLS), got %q", c.Blob.Endpoint)
+	}
+	required("blob.access_key", c.Blob.AccessKey)
+	required("blob.secret_key", c.Blob.SecretKey)
+	required("blob.bids_bucket", c.Blob.BidsBucket)
+	required("blob.archive_bucket", c.Blob.ArchiveBucket)
+	if c.Blob.BidsBucket != "" && c.Blob.BidsBucket == c.Blob.ArchiveBucket {
+		bad("blob.archive_bucket: must differ from blob.bids_bucket")
+	}
+	if c.Blob.ArchiveRetentionYears < 15 {
+		bad("blob.archive_retention_years: the law requires at least 15 years, got %d", c.Blob.ArchiveRetentionYears)
+	}
+	required("ledger.origin", c.Ledger.Origin)
+	required("ledger.signing_key_file", c.Ledger.SigningKeyFile)
+	fileExists("ledger.signing_key_file", c.Ledger.SigningKeyFile)
+	if len(c.Auth.CARoots) == 0 {
+		bad("auth.ca_roots: at least one CA root certificate file is required")
+	}
+	for i, f := range c.Auth.CARoots {
+		fileExists(fmt.Sprintf("auth.ca_roots[%d]", i), f)
+	}
+	if d := time.Duration(c.Auth.SessionTTL); d < time.Minute || d > 24*time.Hour {
+		bad("auth.session_ttl: must be between 1m and 24h, got %s", d)
+	}
+	if d := time.Duration(c.Auth.NonceTTL); d < 10*time.Second || d > 15*time.Minute {
+		bad("auth.nonce_ttl: must be between 10s and 15m, got %s", d)
+	}
+	required("auth.session_secret_file", c.Auth.SessionSecretFile)
+	fileExists("auth.session_secret_file", c.Auth.SessionSecretFile)
+	if b := c.Auth.BootstrapAdmin; b.CertificateFile != "" || b.Name != "" {
+		required("auth.bootstrap_admin.name", b.Name)
+		required("auth.bootstrap_admin.certificate_file", b.CertificateFile)
+		fileExists("auth.bootstrap_admin.certificate_file", b.CertificateFile)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level: must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format: must be text or json, got %q", c.Log.Format)
+	}
+	if len(p) > 0 {
+		return fmt.Errorf("config: %d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
+	}
+	return nil
+}
+
+// redact hides a password in a URL before it is shown in an error.
+func redact(u string) string {
+	if at := strings.LastIndex(u, "@"); at > 0 {
+		if colon := strings.Index(u, "://"); colon > 0 {
+			return u[:colon+3] + "***" + u[at:]
+		}
+	}
+	return u
+}

@@ -1,0 +1,103 @@
+package app
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/httpapi"
+)
+
+// maxBodyBytes bounds JSON request bodies. Bid files never pass through the API server: they
+// go straight to object storage on presigned URLs.
+const maxBodyBytes = 1 << 20
+
+func (a *App) newFiber() *fiber.App {
+	f := fiber.New(fiber.Config{
+		AppName:                 "kaiping",
+		ErrorHandler:            httpapi.ErrorHandler(a.log),
+		BodyLimit:               maxBodyBytes,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             2 * time.Minute,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(a.cfg.TrustedProxies) > 0,
+		TrustedProxies:          a.cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(a.cfg.TrustedProxies),
+	})
+	f.Use(recover.New())
+	f.Use(a.metrics())
+
+	ops := []httpapi.Route{
+		{Method: fiber.MethodGet, Path: "/healthz", Public: true, Handler: func(c *fiber.Ctx) error {
+			return c.JSON(fiber.Map{"status": "ok"})
+		}},
+		{Method: fiber.MethodGet, Path: "/readyz", Public: true, Handler: a.handleReady},
+		// Aggregate counters only, nothing about any tender or user.
+		{Method: fiber.MethodGet, Path: "/metrics", Public: true,
+			Handler: adaptor.HTTPHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))},
+	}
+	a.Routes.Mount(f, a.Identity, ops...)
+	a.Routes.Mount(f, a.Identity, a.Identity.Routes()...)
+	return f
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+func (a *App) handleReady(c *fiber.Ctx) error {
+	checks := fiber.Map{}
+	ready := true
+	for name, err := range a.Ready(c.UserContext()) {
+		if err != nil {
+			ready = false
+			checks[name] = err.Error()
+			continue
+		}
+		checks[name] = "ok"
+	}
+	if !ready {
+		a.log.Warn("not ready", "checks", checks)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
+	}
+	return c.JSON(fiber.Map{"status": "ok", "checks": checks})
+}
+
+// metrics counts requests by route pattern (never the raw path, which holds IDs) and status.
+func (a *App) metrics() fiber.Handler {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kaiping_http_requests_total", Help: "HTTP requests by method, route and status.",
+	}, []string{"method", "route", "status"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "kaiping_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"})
+	a.registry.MustRegister(requests, duration)
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			// The error handler has not run yet; count what it will answer.
+			if fe, ok := err.(*fiber.Error); ok {
+				status = fe.Code
+			} else {
+				status = httpapi.Status(kaiping.KindOf(err))
+			}
+		}
+		route := c.Route().Path
+		requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
+		duration.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
