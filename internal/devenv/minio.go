@@ -73,7 +73,14 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("health: %s", resp.Status)
 		}
-		return nil
+		// The health endpoint answers a moment before the S3 API does ("Server not
+		// initialized yet"); ready means an S3 call succeeds.
+		c, err := m.Client()
+		if err != nil {
+			return err
+		}
+		_, err = c.ListBuckets(ctx)
+		return err
 	})
 	if err != nil {
 		m.Stop()

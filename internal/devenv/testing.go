@@ -80,8 +80,8 @@ func uniqueName(tb testing.TB, max int) string {
 	}
 	suffix := fmt.Sprintf("-%d-%d", os.Getpid(), counter.Add(1))
 	name := b.String()
-	if len(name)+len(suffix) > max {
-		name = name[:max-len(suffix)]
+	if room := max - len("t") - len(suffix); len(name) > room {
+		name = name[:room]
 	}
 	return "t" + name + suffix
 }

@@ -8,11 +8,15 @@
 //   - Object Lock (which implies versioning): a locked version cannot be deleted or replaced
 //     until its retain-until date, and in COMPLIANCE mode that date can only move later.
 //   - Conditional writes (If-None-Match: *): Put and CompleteMultipart never replace a key that
-//     already holds an object, so a bid file once received stays the current version.
+//     already holds an object, so a bid file once received stays the current version. (A
+//     server that ignored the condition would store a new version on top; the locked version
+//     would still be intact under its version ID, which is why callers record version IDs.)
 //   - Additional checksums (x-amz-checksum-sha256, sent as a trailer while streaming): the
 //     server verifies and keeps the SHA-256 of what Put wrote, and Stat returns it.
-//   - Presigned multipart uploads: a bidder's tool uploads straight to storage, part by part,
-//     with URLs the service signs; the service initiates and completes the upload.
+//   - Presigned multipart uploads: a bidder's tool uploads a sealed bid straight to storage,
+//     part by part, with one presigned URL per part, needing no storage credentials. The service
+//     initiates the upload (fixing key, content type and retention, so the object is locked from
+//     the moment it exists), completes it with the parts' ETags, then checks size and SHA-256.
 package blob
 
 import (
@@ -44,6 +48,9 @@ type Config struct {
 // Store is the object store. It is safe for concurrent use.
 type Store struct {
 	core *minio.Core
+	// ping is a second client that tries each request once: minio-go retries a refused
+	// connection for seconds, and /readyz should hear "down" at once.
+	ping *minio.Client
 }
 
 // pingTimeout bounds Ping, so /readyz answers promptly when storage is down.
@@ -56,28 +63,36 @@ func New(cfg Config) (*Store, error) {
 			Message: "对象存储地址格式错误 (blob endpoint must be host:port without a scheme)",
 			Op:      "blob.New"}
 	}
-	core, err := minio.NewCore(cfg.Endpoint, &minio.Options{
+	opts := minio.Options{
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure: cfg.Secure,
 		Region: cfg.Region,
 		// Trailing headers let the client send x-amz-checksum-sha256 after the body, so Put
 		// can stream an object of any size and still have the server verify its SHA-256.
 		TrailingHeaders: true,
-	})
+	}
+	core, err := minio.NewCore(cfg.Endpoint, &opts)
 	if err != nil {
 		return nil, &kaiping.Error{Kind: kaiping.KindInvalid, Code: "config.blob_endpoint",
 			Message: "对象存储配置错误 (invalid blob configuration)", Op: "blob.New", Err: err}
 	}
-	return &Store{core: core}, nil
+	opts.MaxRetries = 1
+	ping, err := minio.New(cfg.Endpoint, &opts)
+	if err != nil {
+		return nil, &kaiping.Error{Kind: kaiping.KindInvalid, Code: "config.blob_endpoint",
+			Message: "对象存储配置错误 (invalid blob configuration)", Op: "blob.New", Err: err}
+	}
+	return &Store{core: core, ping: ping}, nil
 }
 
-// Ping checks that the object store answers and accepts our credentials, within 3 seconds.
-// It lists buckets, the cheapest signed call that needs no bucket name; the credentials
-// therefore need s3:ListAllMyBuckets. An unreachable store is KindUnavailable.
+// Ping checks that the object store answers and accepts our credentials, within 3 seconds,
+// trying once. It lists buckets, the cheapest signed call that needs no bucket name; the
+// credentials therefore need s3:ListAllMyBuckets. An unreachable store is KindUnavailable,
+// code "blob_unavailable".
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	if _, err := s.core.ListBuckets(ctx); err != nil {
+	if _, err := s.ping.ListBuckets(ctx); err != nil {
 		return translate("blob.Ping", err)
 	}
 	return nil

@@ -13,8 +13,9 @@ import (
 // EnsureBucket creates bucket with Object Lock enabled if it does not exist, and checks that
 // an existing one has Object Lock. It is idempotent and safe to run from several replicas at
 // once. A bucket without Object Lock is a misconfiguration (bids and recordings could then be
-// deleted or replaced), reported as KindInvalid with code "blob.bucket_not_locked"; S3 cannot
-// add Object Lock to a bucket after the fact in general, so the fix is a new bucket.
+// deleted or replaced), reported as KindInvalid with code "blob.bucket_not_locked".
+// EnsureBucket does not try to turn Object Lock on: not every S3 server can for an existing
+// bucket, and an operator should decide what happens to what is already in it.
 func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
 	op := "blob.EnsureBucket " + bucket
 	// Bucket names come from configuration; say so plainly rather than as a failed request.

@@ -21,23 +21,23 @@ func TestEnsureBucket(t *testing.T) {
 		wantKind kaiping.Kind
 		wantCode string // empty: EnsureBucket succeeds and the bucket has Object Lock
 	}{
-		{name: "missing bucket is created with object lock", prepare: func(*testing.T, string) {}},
-		{name: "second call is a no-op", prepare: func(t *testing.T, bucket string) {
+		{name: "created with lock", prepare: func(*testing.T, string) {}},
+		{name: "idempotent", prepare: func(t *testing.T, bucket string) {
 			if err := s.EnsureBucket(ctx, bucket); err != nil {
 				t.Fatalf("first EnsureBucket: %v", err)
 			}
 		}},
-		{name: "bucket made elsewhere with object lock", prepare: func(t *testing.T, bucket string) {
+		{name: "made elsewhere with lock", prepare: func(t *testing.T, bucket string) {
 			if err := raw.MakeBucket(ctx, bucket, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{name: "bucket without object lock is refused", prepare: func(t *testing.T, bucket string) {
+		{name: "without lock", prepare: func(t *testing.T, bucket string) {
 			if err := raw.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}, wantKind: kaiping.KindInvalid, wantCode: blob.CodeBucketNotLocked},
-		{name: "versioned bucket without object lock is refused", prepare: func(t *testing.T, bucket string) {
+		{name: "versioned without lock", prepare: func(t *testing.T, bucket string) {
 			if err := raw.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -46,6 +46,7 @@ func TestEnsureBucket(t *testing.T) {
 			}
 		}, wantKind: kaiping.KindInvalid, wantCode: blob.CodeBucketNotLocked},
 	}
+	// Subtest names stay short: devenv.BucketName derives the bucket name from the test name.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bucket := devenv.BucketName(t)

@@ -13,21 +13,14 @@ import (
 	"github.com/kaiping/kaiping"
 )
 
-// Presigned multipart upload lets a bidder's tool send a large sealed bid straight to storage:
-// the service initiates the upload (fixing key, content type and retention), hands out one
-// presigned URL per part, and completes the upload with the parts' ETags. The tool needs no
-// storage credentials; each URL allows one PUT of one part of one upload until it expires.
-//
-// What a part PUT must carry: nothing beyond the body. Clients should also send Content-MD5
-// (a standard header, so an unsigned one is accepted): the server then refuses a part that was
-// damaged on the way (BadDigest), and AWS asks for Content-MD5 or a checksum on uploads into
-// Object Lock buckets. MinIO accepts parts with or without it.
-
 // S3's multipart limits.
 const (
-	MinPartSize = 5 << 20 // every part but the last must be at least this long
-	MaxParts    = 10000
-	maxPresign  = 7 * 24 * time.Hour // SigV4 presigned URLs live at most 7 days
+	// MinPartSize is the least size of every part but the last (5 MiB).
+	MinPartSize = 5 << 20
+	// MaxParts is the most parts one upload may have; part numbers run from 1 to MaxParts.
+	MaxParts = 10000
+	// maxPresign is the longest a SigV4 presigned URL can live.
+	maxPresign = 7 * 24 * time.Hour
 )
 
 // Part is one uploaded part of a multipart upload.
@@ -69,8 +62,16 @@ func (s *Store) InitiateMultipart(ctx context.Context, bucket, key string, opts 
 }
 
 // PresignPart returns a URL that uploads part partNumber of the upload with an HTTP PUT of the
-// part's bytes, without credentials, until expiry passes (at most 7 days). The server's ETag
-// response header is what CompleteMultipart needs for that part.
+// part's bytes, without credentials, until expiry passes (at most 7 days). The URL is good for
+// that part of that upload only: another part number or key fails the signature. The server's
+// ETag response header is what CompleteMultipart needs for the part.
+//
+// Against MinIO a part PUT needs nothing beyond the body, Object Lock bucket or not; the
+// retention was fixed at initiation. Clients should send Content-MD5 all the same: a standard
+// header, accepted without being signed, with which the server refuses a part damaged on the
+// way (400 BadDigest), and which other S3 servers require on every part of an upload into
+// Object Lock when the payload is unsigned, as a presigned URL's is (IBM COS documents this;
+// AWS requires it on lock-bearing PUTs). MinIO also checks an unsigned x-amz-checksum-sha256.
 func (s *Store) PresignPart(ctx context.Context, bucket, key, uploadID string, partNumber int, expiry time.Duration) (*url.URL, error) {
 	op := "blob.PresignPart " + bucket + "/" + key
 	if partNumber < 1 || partNumber > MaxParts {
@@ -123,9 +124,12 @@ func (s *Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID str
 	return info, nil
 }
 
-// AbortMultipart abandons an upload and frees its parts. An unknown upload is KindNotFound.
+// AbortMultipart abandons an upload and frees its parts. Aborting an upload that is already
+// gone (aborted, completed or unknown) succeeds: what the caller wants is true either way, and
+// S3 servers disagree here (AWS answers NoSuchUpload, MinIO success).
 func (s *Store) AbortMultipart(ctx context.Context, bucket, key, uploadID string) error {
-	if err := s.core.AbortMultipartUpload(ctx, bucket, key, uploadID); err != nil {
+	err := s.core.AbortMultipartUpload(ctx, bucket, key, uploadID)
+	if err != nil && kaiping.CodeOf(translate("", err)) != CodeNoUpload {
 		return translate("blob.AbortMultipart "+bucket+"/"+key, err)
 	}
 	return nil

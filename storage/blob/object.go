@@ -68,8 +68,9 @@ func (s *Store) SHA256(ctx context.Context, bucket, key, versionID string) (stri
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// Delete removes one version for good (the current one when versionID is empty). Object Lock
-// decides: a version under retention is refused with KindConflict, code "blob.locked".
+// Delete removes one version for good (the current one when versionID is empty; the version
+// before it, if any, then becomes current). Object Lock decides: a version under retention is
+// refused with KindConflict, code "blob.locked". A missing version is KindNotFound.
 //
 // Delete never writes a delete marker, which is what a plain S3 DELETE without a version ID
 // does in a versioned bucket: the marker would succeed even on a locked object and hide it

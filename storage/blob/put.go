@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/minio/minio-go/v7"
@@ -43,7 +44,9 @@ func (o PutOptions) minioOptions(op string) (minio.PutObjectOptions, Retention, 
 // x-amz-checksum-sha256 trailer; the server verifies it before keeping the object, stores it,
 // and Stat returns it. Put also hashes the bytes itself and checks the server's answer.
 //
-// S3 limits a single PUT to 5 GiB; larger objects go through the multipart calls.
+// Put does not retry: r cannot be rewound. A failure to reach the store is KindUnavailable,
+// and the caller may try again with a fresh reader. S3 limits a single PUT to 5 GiB; larger
+// objects go through the multipart calls.
 func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
 	op := "blob.Put " + bucket + "/" + key
 	if size < 0 {
@@ -63,12 +66,21 @@ func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 	// checksum of part checksums.
 	mopts.DisableMultipart = true
 
-	h := sha256.New()
-	up, err := s.core.Client.PutObject(ctx, bucket, key, io.TeeReader(r, h), size, mopts)
+	body := &sourceReader{r: r, h: sha256.New(), want: size}
+	up, err := s.core.Client.PutObject(ctx, bucket, key, body, size, mopts)
 	if err != nil {
+		// minio-go reports a failing source as a failed request; tell the two apart, since
+		// a short or broken source is our caller's fault, not the store's.
+		switch {
+		case body.short:
+			return ObjectInfo{}, &kaiping.Error{Kind: kaiping.KindInvalid, Code: CodeInvalid,
+				Message: "文件内容比声明的大小短", Op: op, Err: err}
+		case body.err != nil:
+			return ObjectInfo{}, kaiping.Internal(op, body.err)
+		}
 		return ObjectInfo{}, translate(op, err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	sum := hex.EncodeToString(body.h.Sum(nil))
 	if stored := fullObjectSHA256(up.ChecksumSHA256, up.ChecksumMode); stored != "" && stored != sum {
 		// The server verified the trailer we sent, so this means the bytes changed between our
 		// hash and minio-go's: a bug, not a user error.
@@ -84,6 +96,30 @@ func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 		ContentType: contentType(opts.ContentType),
 		Retention:   retention,
 	}, nil
+}
+
+// sourceReader hashes what Put reads and remembers how reading the caller's source failed.
+type sourceReader struct {
+	r     io.Reader
+	h     hash.Hash
+	want  int64 // the size the caller declared
+	n     int64
+	short bool  // the source ended before want bytes
+	err   error // the source failed (not EOF)
+}
+
+func (sr *sourceReader) Read(p []byte) (int, error) {
+	n, err := sr.r.Read(p)
+	sr.h.Write(p[:n])
+	sr.n += int64(n)
+	switch {
+	case err == io.EOF && sr.n < sr.want:
+		sr.short = true
+		err = io.ErrUnexpectedEOF
+	case err != nil && err != io.EOF:
+		sr.err = err
+	}
+	return n, err
 }
 
 // contentType is the type S3 stores when none is given.
