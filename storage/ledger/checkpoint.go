@@ -29,7 +29,7 @@ import (
 //
 //	ggzy.example.gov.cn/kaiping/ledger
 //	42
-//	3r3aH6eEoUjXiuPnsTeRMTQmHnqiwpAoLylodBnAEo4=
+//	PH6byTDck/AfppmF7yQtn56GHzxTVaokzl70tLinDMs=
 //	time 2026-03-09T01:30:00.123456Z
 //
 // The time is the At of entry Size-1, not the moment of signing, so a verifier can rebuild

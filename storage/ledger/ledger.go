@@ -68,9 +68,9 @@ func (l *Ledger) Origin() string { return l.origin }
 // Appends are serialized by a transaction-level advisory lock taken first, held until tx
 // ends, so seqs never repeat or skip however many transactions append at once. Because the
 // lock is held to commit, call Append last, just before committing. With REPEATABLE READ or
-// SERIALIZABLE the snapshot may predate the lock; concurrent appends then fail with a
-// serialization error (translated to KindConflict "retry" by storage/postgres) rather than
-// fork the log, and the caller retries.
+// SERIALIZABLE the snapshot may predate the lock; an append that raced another then fails
+// on the primary key or with a serialization error (KindConflict once storage/postgres
+// translates it) rather than fork the log, and the caller retries.
 //
 // a.At must be set (the injected clock's time); it is truncated to microseconds.
 func (l *Ledger) Append(ctx context.Context, tx pgx.Tx, a kaiping.Actor, action, subject string, detail any) (Entry, error) {
@@ -206,7 +206,7 @@ func (l *Ledger) checkpoint(ctx context.Context, q Querier, op, sql string, args
 	}
 	return SignedCheckpoint{
 		Checkpoint: Checkpoint{Origin: l.origin, Size: seq + 1, Root: tlog.Hash(root), Time: at.UTC()},
-		Algorithm:  l.signer.Algorithm(),
+		Algorithm:  l.algorithm(),
 		Signature:  sig,
 	}, nil
 }
@@ -226,4 +226,12 @@ func (l *Ledger) ReadEntry(ctx context.Context, q Querier, seq int64) (Entry, er
 	}
 	e.At = e.At.UTC()
 	return e, nil
+}
+
+// algorithm is the signer's algorithm, empty without a signer (a read-only Ledger).
+func (l *Ledger) algorithm() string {
+	if l.signer == nil {
+		return ""
+	}
+	return l.signer.Algorithm()
 }
