@@ -18,6 +18,7 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/blob"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
@@ -34,6 +35,7 @@ type App struct {
 	Blob     *blob.Store
 	Ledger   *ledger.Ledger
 	Identity *identity.Service
+	Opening  *opening.Service
 
 	fiber  *fiber.App
 	Routes httpapi.Registry
@@ -110,6 +112,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
 		return nil, err
 	}
+	a.Opening = opening.NewService(postgres.NewOpeningStore(a.DB, a.Ledger), a.clock)
 	a.fiber = a.newFiber()
 	ok = true
 	return a, nil

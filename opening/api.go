@@ -1,0 +1,144 @@
+package opening
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/httpapi"
+)
+
+var (
+	staff      = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin}
+	overseers  = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin, kaiping.RoleSupervisor}
+	adminsOnly = []kaiping.Role{kaiping.RoleAdmin}
+	bidders    = []kaiping.Role{kaiping.RoleBidder}
+)
+
+// Routes returns the opening endpoints:
+//
+//	POST /api/v1/tenders                                      host, admin   create a tender
+//	GET  /api/v1/tenders                                      any role      list tenders (public facts only)
+//	GET  /api/v1/tenders/:id                                  any role      one tender
+//	POST /api/v1/tenders/:id/sections/:section/registrations  bidder        register (投标报名)
+//	GET  /api/v1/tenders/:id/sections/:section/registrations  host, admin, supervisor
+//	POST /api/v1/blacklist                                    admin         add an entry
+//	GET  /api/v1/blacklist                                    admin, supervisor
+//
+// Who registered is never shown to bidders: the law forbids disclosing potential bidders.
+func (s *Service) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: fiber.MethodPost, Path: "/api/v1/tenders", Roles: staff, Handler: s.handleCreateTender},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders", Roles: httpapi.AnyRole, Handler: s.handleTenders},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id", Roles: httpapi.AnyRole, Handler: s.handleTender},
+		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: bidders, Handler: s.handleRegister},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: overseers, Handler: s.handleRegistrations},
+		{Method: fiber.MethodPost, Path: "/api/v1/blacklist", Roles: adminsOnly, Handler: s.handleAddBlacklist},
+		{Method: fiber.MethodGet, Path: "/api/v1/blacklist", Roles: []kaiping.Role{kaiping.RoleAdmin, kaiping.RoleSupervisor}, Handler: s.handleBlacklist},
+	}
+}
+
+// idParam copies a path parameter (fiber reuses its buffers) and checks it is an ID, so a
+// malformed ID is a 404 like any unknown one rather than a database error.
+func idParam(c *fiber.Ctx, name string) (kaiping.ID, error) {
+	id := kaiping.ID(c.Params(name))
+	if !id.Valid() {
+		return "", kaiping.E(kaiping.KindNotFound, "tender.not_found", "招标项目不存在")
+	}
+	return kaiping.ID(strings.Clone(string(id))), nil
+}
+
+func (s *Service) handleCreateTender(c *fiber.Ctx) error {
+	var t Tender
+	if err := httpapi.DecodeJSON(c, &t); err != nil {
+		return err
+	}
+	t, err := s.CreateTender(c.UserContext(), httpapi.ActorOf(c, s.clock), t)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(t)
+}
+
+func (s *Service) handleTenders(c *fiber.Ctx) error {
+	ts, err := s.store.Tenders(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"tenders": ts})
+}
+
+func (s *Service) handleTender(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.Tender(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(t)
+}
+
+// RegisterRequest is the body of a registration.
+type RegisterRequest struct {
+	Certificate string `json:"certificate_fingerprint"`
+}
+
+func (s *Service) handleRegister(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var req RegisterRequest
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	p, _ := httpapi.PrincipalOf(c)
+	r, err := s.Register(c.UserContext(), httpapi.ActorOf(c, s.clock), p.Name, id, c.Params("section"), req.Certificate)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+func (s *Service) handleRegistrations(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.Tender(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	sec, err := t.Section(c.Params("section"))
+	if err != nil {
+		return err
+	}
+	rs, err := s.store.Registrations(c.UserContext(), t.ID, sec.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"registrations": rs})
+}
+
+func (s *Service) handleAddBlacklist(c *fiber.Ctx) error {
+	var b BlacklistEntry
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	b, err := s.AddBlacklist(c.UserContext(), httpapi.ActorOf(c, s.clock), b)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(b)
+}
+
+func (s *Service) handleBlacklist(c *fiber.Ctx) error {
+	bs, err := s.store.Blacklist(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"blacklist": bs})
+}
