@@ -26,6 +26,22 @@ type Store interface {
 	// Registrations lists a section's registrations.
 	Registrations(ctx context.Context, tender, section kaiping.ID) ([]Registration, error)
 
+	// Registration returns the bidder's registration for a section.
+	Registration(ctx context.Context, section, bidder kaiping.ID) (Registration, error)
+
+	// CreateUpload records a started upload.
+	CreateUpload(ctx context.Context, a kaiping.Actor, u Upload) error
+	// Upload returns one upload.
+	Upload(ctx context.Context, id kaiping.ID) (Upload, error)
+	// EndUpload moves an open upload to state "aborted" (completed uploads end through
+	// AcceptEnvelope).
+	EndUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, reason string) error
+	// AcceptEnvelope, in one transaction: serializes with the bidder's other submissions,
+	// checks a.At is before the tender's deadline (KindTooLate "bid.deadline_passed"), marks
+	// the upload completed, supersedes the bidder's current envelope of that kind, stores e
+	// with the next version number, appends the ledger entry and returns the receipt.
+	AcceptEnvelope(ctx context.Context, a kaiping.Actor, u Upload, e Envelope) (Receipt, error)
+
 	// AddBlacklist stores an entry; the bidder must exist.
 	AddBlacklist(ctx context.Context, a kaiping.Actor, b BlacklistEntry) error
 	// Blacklist lists all entries, newest first.

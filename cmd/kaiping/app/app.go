@@ -36,6 +36,7 @@ type App struct {
 	Ledger   *ledger.Ledger
 	Identity *identity.Service
 	Opening  *opening.Service
+	Submit   *opening.Submission
 
 	fiber  *fiber.App
 	Routes httpapi.Registry
@@ -113,6 +114,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Opening = opening.NewService(postgres.NewOpeningStore(a.DB, a.Ledger), a.clock)
+	a.Submit = opening.NewSubmission(postgres.NewOpeningStore(a.DB, a.Ledger),
+		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, opening.DefaultSubmitConfig)
 	a.fiber = a.newFiber()
 	ok = true
 	return a, nil

@@ -46,6 +46,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, ops...)
 	a.Routes.Mount(f, a.Identity, a.Identity.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Opening.Routes()...)
+	a.Routes.Mount(f, a.Identity, a.Submit.Routes()...)
 	return f
 }
 

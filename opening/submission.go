@@ -1,0 +1,120 @@
+package opening
+
+import (
+	"context"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kaiping/kaiping"
+)
+
+// Upload is a bidder's sealed-envelope upload in progress: the file goes straight from the
+// bidder's tool to object storage in parts on presigned URLs, and the server completes it.
+type Upload struct {
+	ID             kaiping.ID `json:"id"`
+	Tender         kaiping.ID `json:"tender_id"`
+	Section        kaiping.ID `json:"section_id"`
+	Bidder         kaiping.ID `json:"bidder_id"`
+	Kind           string     `json:"kind"`
+	ObjectKey      string     `json:"-"`
+	StorageUpload  string     `json:"-"` // the S3 multipart upload ID
+	DeclaredSize   int64      `json:"size"`
+	DeclaredSHA256 string     `json:"sha256"`
+	PartSize       int64      `json:"part_size"`
+	State          string     `json:"state"` // open, completed, aborted
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// Parts is how many parts the upload has.
+func (u Upload) Parts() int { return int((u.DeclaredSize + u.PartSize - 1) / u.PartSize) }
+
+// Envelope is an accepted sealed envelope: ciphertext only, with its digest. Replacing a bid
+// supersedes the earlier envelope, which stays stored and is never opened.
+type Envelope struct {
+	ID          kaiping.ID `json:"id"`
+	Tender      kaiping.ID `json:"tender_id"`
+	Section     kaiping.ID `json:"section_id"`
+	Bidder      kaiping.ID `json:"bidder_id"`
+	Kind        string     `json:"kind"`
+	Version     int        `json:"version"`
+	ObjectKey   string     `json:"-"`
+	ObjectVer   string     `json:"-"`
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256"`
+	SubmittedAt time.Time  `json:"submitted_at"`
+}
+
+// Receipt (回执) is what a bidder gets for every accepted envelope and every withdrawal: the
+// ledger entry that records it, with the proof that the entry is in the platform's signed
+// audit log. It verifies offline against the platform public key (clients/receipt).
+type Receipt struct {
+	Action     string      `json:"action"` // bid.submit or bid.withdraw
+	Tender     kaiping.ID  `json:"tender_id"`
+	Section    kaiping.ID  `json:"section_id"`
+	Bidder     kaiping.ID  `json:"bidder_id"`
+	Envelopes  []Envelope  `json:"envelopes"`
+	ServerTime time.Time   `json:"server_time"`
+	Ledger     LedgerProof `json:"ledger"`
+}
+
+// LedgerProof is a ledger entry with its inclusion proof and the signed checkpoint it
+// proves against: enough to check offline that the platform recorded exactly this.
+type LedgerProof struct {
+	Seq        int64    `json:"seq"`
+	Leaf       []byte   `json:"leaf"`       // the entry's leaf data (storage/ledger LeafData)
+	Checkpoint []byte   `json:"checkpoint"` // the checkpoint text
+	Algorithm  string   `json:"algorithm"`  // ed25519 or sm2
+	Signature  []byte   `json:"signature"`  // platform signature over Checkpoint
+	Proof      [][]byte `json:"proof"`      // RFC 6962 inclusion proof hashes
+}
+
+// Part is one uploaded part of an upload.
+type Part struct {
+	Number int    `json:"number"`
+	ETag   string `json:"etag"`
+}
+
+// Objects is what submission needs from object storage.
+type Objects interface {
+	InitiateMultipart(ctx context.Context, key string) (uploadID string, err error)
+	PresignPart(ctx context.Context, key, uploadID string, part int, expiry time.Duration) (*url.URL, error)
+	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
+	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (versionID string, err error)
+	AbortMultipart(ctx context.Context, key, uploadID string) error
+	// ReadBack reads the stored version back and returns its size, hex SHA-256 and first
+	// headBytes bytes (where the envelope header is).
+	ReadBack(ctx context.Context, key, versionID string, headBytes int) (size int64, sha256 string, head []byte, err error)
+	// Lock puts the version under COMPLIANCE retention until until.
+	Lock(ctx context.Context, key, versionID string, until time.Time) error
+	// Discard deletes an unlocked version that was refused.
+	Discard(ctx context.Context, key, versionID string) error
+}
+
+// StartUploadRequest is what the bidder's tool declares before sending the parts.
+type StartUploadRequest struct {
+	Kind   string `json:"kind"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // hex SHA-256 of the whole sealed file
+}
+
+func (r *StartUploadRequest) validate(t Tender) error {
+	r.SHA256 = strings.ToLower(strings.TrimSpace(r.SHA256))
+	kindOK := false
+	for _, k := range t.Plan.EnvelopeKinds() {
+		kindOK = kindOK || k == r.Kind
+	}
+	if b, err := hex.DecodeString(r.SHA256); err != nil || len(b) != 32 {
+		return invalid("bid.sha256", "sha256 须为 64 位十六进制的 SHA-256 摘要")
+	}
+	switch {
+	case !kindOK:
+		return invalid("bid.kind", "本项目的投标文件不包含 %q 信封（可用：%s）", r.Kind, strings.Join(t.Plan.EnvelopeKinds(), "、"))
+	case r.Size <= 0:
+		return invalid("bid.size", "文件大小须大于 0")
+	case r.Size > t.MaxEnvelopeBytes:
+		return invalid("bid.too_large", "文件大小 %d 字节超过本项目上限 %d 字节", r.Size, t.MaxEnvelopeBytes)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package opening
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening/seal"
+)
+
+// SubmitConfig tunes submission.
+type SubmitConfig struct {
+	PartSize      int64         // bytes per part (S3 needs at least 5 MiB but for the last)
+	PresignExpiry time.Duration // how long a part URL stays valid
+	// Retention is how long accepted envelopes stay under COMPLIANCE lock after the deadline.
+	RetentionYears int
+}
+
+// DefaultSubmitConfig is 16 MiB parts, one-hour URLs and 15 years of retention.
+var DefaultSubmitConfig = SubmitConfig{PartSize: 16 << 20, PresignExpiry: time.Hour, RetentionYears: 15}
+
+// maxHeaderBytes is how much of an envelope is read to parse its header; seal limits
+// headers to less.
+const maxHeaderBytes = 64 << 10
+
+// Submission takes sealed envelopes from bidders.
+type Submission struct {
+	store   Store
+	objects Objects
+	clock   kaiping.Clock
+	log     *slog.Logger
+	cfg     SubmitConfig
+}
+
+// NewSubmission returns the submission service.
+func NewSubmission(store Store, objects Objects, clock kaiping.Clock, log *slog.Logger, cfg SubmitConfig) *Submission {
+	return &Submission{store: store, objects: objects, clock: clock, log: log, cfg: cfg}
+}
+
+// UploadTicket is the answer to a started or resumed upload: where to PUT each missing part.
+type UploadTicket struct {
+	Upload   Upload         `json:"upload"`
+	Done     []Part         `json:"done"`      // parts already stored (resume)
+	PartURLs map[int]string `json:"part_urls"` // part number → presigned PUT URL, for the missing parts
+	Expires  time.Time      `json:"expires_at"`
+}
+
+// StartUpload checks that the bidder may submit this envelope now and opens an upload.
+func (s *Submission) StartUpload(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, sectionRef string, req StartUploadRequest) (UploadTicket, error) {
+	t, sec, err := s.openTender(ctx, a, tenderID, sectionRef)
+	if err != nil {
+		return UploadTicket{}, err
+	}
+	if err := req.validate(t); err != nil {
+		return UploadTicket{}, err
+	}
+	u := Upload{
+		ID: kaiping.NewID(), Tender: t.ID, Section: sec.ID, Bidder: a.Principal, Kind: req.Kind,
+		DeclaredSize: req.Size, DeclaredSHA256: req.SHA256, PartSize: s.cfg.PartSize, State: "open", CreatedAt: a.At,
+	}
+	u.ObjectKey = "tenders/" + string(t.ID) + "/" + string(sec.ID) + "/" + string(a.Principal) + "/" + req.Kind + "/" + string(u.ID) + ".kpseal"
+	if u.StorageUpload, err = s.objects.InitiateMultipart(ctx, u.ObjectKey); err != nil {
+		return UploadTicket{}, err
+	}
+	if err := s.store.CreateUpload(ctx, a, u); err != nil {
+		_ = s.objects.AbortMultipart(ctx, u.ObjectKey, u.StorageUpload)
+		return UploadTicket{}, err
+	}
+	return s.ticket(ctx, u, nil)
+}
+
+// openTender checks the tender, section, registration and deadline for bidder a.
+func (s *Submission) openTender(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, sectionRef string) (Tender, Section, error) {
+	t, err := s.store.Tender(ctx, tenderID)
+	if err != nil {
+		return Tender{}, Section{}, err
+	}
+	sec, err := t.Section(sectionRef)
+	if err != nil {
+		return Tender{}, Section{}, err
+	}
+	if !a.At.Before(t.Deadline) {
+		return Tender{}, Section{}, deadlinePassed()
+	}
+	if _, err := s.store.Registration(ctx, sec.ID, a.Principal); err != nil {
+		if kaiping.IsKind(err, kaiping.KindNotFound) {
+			return Tender{}, Section{}, kaiping.E(kaiping.KindForbidden, "bid.not_registered", "未报名该标段，不能投标")
+		}
+		return Tender{}, Section{}, err
+	}
+	return t, sec, nil
+}
+
+func deadlinePassed() error {
+	return kaiping.E(kaiping.KindTooLate, "bid.deadline_passed", "投标截止时间已过，投标文件被拒收")
+}
+
+func (s *Submission) ticket(ctx context.Context, u Upload, done []Part) (UploadTicket, error) {
+	have := map[int]bool{}
+	for _, p := range done {
+		have[p.Number] = true
+	}
+	tk := UploadTicket{Upload: u, Done: done, PartURLs: map[int]string{}, Expires: s.clock.Now().Add(s.cfg.PresignExpiry)}
+	if tk.Done == nil {
+		tk.Done = []Part{}
+	}
+	for n := 1; n <= u.Parts(); n++ {
+		if have[n] {
+			continue
+		}
+		url, err := s.objects.PresignPart(ctx, u.ObjectKey, u.StorageUpload, n, s.cfg.PresignExpiry)
+		if err != nil {
+			return UploadTicket{}, err
+		}
+		tk.PartURLs[n] = url.String()
+	}
+	return tk, nil
+}
+
+// ownUpload returns upload id if it belongs to bidder; anyone else's is not found.
+func (s *Submission) ownUpload(ctx context.Context, id, bidder kaiping.ID) (Upload, error) {
+	u, err := s.store.Upload(ctx, id)
+	if err == nil && u.Bidder != bidder {
+		err = kaiping.E(kaiping.KindNotFound, "upload.not_found", "上传任务不存在")
+	}
+	return u, err
+}
+
+// ResumeUpload answers which parts are stored and fresh URLs for the rest, so a tool that
+// crashed picks up where it stopped.
+func (s *Submission) ResumeUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID) (UploadTicket, error) {
+	u, err := s.ownUpload(ctx, id, a.Principal)
+	if err != nil {
+		return UploadTicket{}, err
+	}
+	if u.State != "open" {
+		return UploadTicket{}, kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
+	}
+	done, err := s.objects.ListParts(ctx, u.ObjectKey, u.StorageUpload)
+	if err != nil {
+		return UploadTicket{}, err
+	}
+	return s.ticket(ctx, u, done)
+}
+
+// CompleteUpload finishes an upload at the server clock's time: the deadline is checked at
+// that instant, however early the upload started. The stored file is then checked (size,
+// SHA-256, envelope header: this tender, section, bidder and kind, sealed with the tender's
+// suite, to the bidder's registered certificate and, where the tender has a rescue plan, to
+// the rescue key). Anything refused is deleted from storage; anything accepted is locked
+// under COMPLIANCE retention, recorded with its ledger entry in one transaction, and
+// receipted.
+func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, parts []Part) (Receipt, error) {
+	u, err := s.ownUpload(ctx, id, a.Principal)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if u.State != "open" {
+		return Receipt{}, kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
+	}
+	t, err := s.store.Tender(ctx, u.Tender)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if !a.At.Before(t.Deadline) {
+		s.abort(ctx, a, u, "late")
+		return Receipt{}, deadlinePassed()
+	}
+	if len(parts) != u.Parts() {
+		return Receipt{}, invalid("bid.parts", "应有 %d 个分片，收到 %d 个", u.Parts(), len(parts))
+	}
+	version, err := s.objects.CompleteMultipart(ctx, u.ObjectKey, u.StorageUpload, parts)
+	if err != nil {
+		return Receipt{}, err
+	}
+	refuse := func(err error) (Receipt, error) {
+		if derr := s.objects.Discard(ctx, u.ObjectKey, version); derr != nil {
+			s.log.Error("discard refused envelope", "upload_id", u.ID, "err", derr)
+		}
+		if eerr := s.store.EndUpload(ctx, a, u.ID, kaiping.CodeOf(err)); eerr != nil {
+			s.log.Error("end refused upload", "upload_id", u.ID, "err", eerr)
+		}
+		return Receipt{}, err
+	}
+	size, sum, head, err := s.objects.ReadBack(ctx, u.ObjectKey, version, maxHeaderBytes)
+	if err != nil {
+		return Receipt{}, err
+	}
+	switch {
+	case size != u.DeclaredSize:
+		return refuse(kaiping.Errorf(kaiping.KindInvalid, "bid.size_mismatch", "存储的文件大小 %d 与声明的 %d 不符", size, u.DeclaredSize))
+	case sum != u.DeclaredSHA256:
+		return refuse(kaiping.E(kaiping.KindInvalid, "bid.digest_mismatch", "存储的文件摘要与声明的 SHA-256 不符，文件在传输中损坏或被替换"))
+	}
+	if err := s.checkHeader(ctx, t, u, head); err != nil {
+		return refuse(err)
+	}
+	// Lock first: an envelope locked but not recorded (the transaction below failed) is a
+	// harmless orphan that is never opened; one recorded but not locked would not be.
+	if err := s.objects.Lock(ctx, u.ObjectKey, version, t.Deadline.AddDate(s.cfg.RetentionYears, 0, 0)); err != nil {
+		return Receipt{}, err
+	}
+	e := Envelope{
+		ID: kaiping.NewID(), Tender: u.Tender, Section: u.Section, Bidder: u.Bidder, Kind: u.Kind,
+		ObjectKey: u.ObjectKey, ObjectVer: version, Size: size, SHA256: sum, SubmittedAt: a.At,
+	}
+	return s.store.AcceptEnvelope(ctx, a, u, e)
+}
+
+func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, head []byte) error {
+	h, _, err := seal.ParseHeader(bytes.NewReader(head))
+	if err != nil {
+		return kaiping.E(kaiping.KindInvalid, "bid.not_sealed", "文件不是按要求加密的投标文件（"+kaiping.CodeOf(err)+"），已拒收")
+	}
+	b := h.Binding
+	if b.Tender != u.Tender || b.Section != u.Section || b.Bidder != u.Bidder || string(b.Kind) != u.Kind {
+		return kaiping.E(kaiping.KindInvalid, "bid.binding_mismatch", "投标文件是为其他项目、标段、投标人或信封加密的，已拒收")
+	}
+	if string(h.Suite) != t.Suite {
+		return kaiping.Errorf(kaiping.KindInvalid, "bid.suite", "本项目要求使用 %s 加密，文件使用的是 %s", t.Suite, h.Suite)
+	}
+	reg, err := s.store.Registration(ctx, u.Section, u.Bidder)
+	if err != nil {
+		return err
+	}
+	if _, ok := h.Stanza(reg.Certificate); !ok {
+		return kaiping.E(kaiping.KindInvalid, "bid.no_bidder_recipient", "投标文件未对报名时登记的证书加密，开标时将无法解密，已拒收")
+	}
+	if t.Rescue.Enabled {
+		found := false
+		for _, st := range h.Stanzas {
+			found = found || st.Type == seal.TypeRescueP256
+		}
+		if !found {
+			return kaiping.E(kaiping.KindInvalid, "bid.no_rescue_recipient", "本项目设有解密补救方案，投标文件须同时对补救公钥加密")
+		}
+	}
+	return nil
+}
+
+func (s *Submission) abort(ctx context.Context, a kaiping.Actor, u Upload, reason string) {
+	if err := s.objects.AbortMultipart(ctx, u.ObjectKey, u.StorageUpload); err != nil {
+		s.log.Error("abort upload", "upload_id", u.ID, "err", err)
+	}
+	if err := s.store.EndUpload(ctx, a, u.ID, reason); err != nil {
+		s.log.Error("end upload", "upload_id", u.ID, "err", err)
+	}
+}
+
