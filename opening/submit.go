@@ -248,4 +248,3 @@ func (s *Submission) abort(ctx context.Context, a kaiping.Actor, u Upload, reaso
 		s.log.Error("end upload", "upload_id", u.ID, "err", err)
 	}
 }
-

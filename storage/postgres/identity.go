@@ -150,4 +150,3 @@ func rolesText(rs []kaiping.Role) []string {
 	}
 	return out
 }
-
