@@ -2,10 +2,7 @@ package devenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,26 +32,21 @@ func StartLiveKit(ctx context.Context, dir string) (*LiveKit, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	port, err := freeTCPPort()
+	ports, err := freeTCPPorts(2) // API and signaling, ICE over TCP
 	if err != nil {
 		return nil, err
 	}
-	tcpPort, err := freeTCPPort()
-	if err != nil {
-		return nil, err
-	}
+	port, tcpPort := ports[0], ports[1]
 	udpPort, err := freeUDPPort()
 	if err != nil {
 		return nil, err
 	}
-	secret := make([]byte, 24)
-	_, _ = rand.Read(secret)
 	lk := &LiveKit{
 		Dir:       dir,
 		URL:       fmt.Sprintf("ws://127.0.0.1:%d", port),
 		HTTPURL:   fmt.Sprintf("http://127.0.0.1:%d", port),
 		APIKey:    "kaipingdev",
-		APISecret: hex.EncodeToString(secret),
+		APISecret: randomHex(24),
 		UDPPort:   udpPort,
 		TCPPort:   tcpPort,
 	}
@@ -79,16 +71,7 @@ logging:
 		return nil, err
 	}
 	err = waitReady(ctx, lk.proc, logPath, 30*time.Second, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, lk.HTTPURL+"/", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
+		return httpOK(ctx, lk.HTTPURL+"/")
 	})
 	if err != nil {
 		lk.Stop()

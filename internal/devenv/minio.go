@@ -2,10 +2,7 @@ package devenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,25 +29,19 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
-	port, err := freeTCPPort()
+	ports, err := freeTCPPorts(2) // S3 API, console
 	if err != nil {
 		return nil, err
 	}
-	consolePort, err := freeTCPPort()
-	if err != nil {
-		return nil, err
-	}
-	secret := make([]byte, 20)
-	_, _ = rand.Read(secret)
 	m := &MinIO{
 		Dir:       dir,
-		Endpoint:  fmt.Sprintf("127.0.0.1:%d", port),
+		Endpoint:  fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		AccessKey: "kaiping-dev",
-		SecretKey: hex.EncodeToString(secret),
+		SecretKey: randomHex(20),
 	}
 	cmd := exec.Command(bin, "server", "--quiet",
 		"--address", m.Endpoint,
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", consolePort),
+		"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		filepath.Join(dir, "data"))
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+m.AccessKey,
@@ -64,14 +55,8 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 		return nil, err
 	}
 	err = waitReady(ctx, m.proc, logPath, 60*time.Second, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.Endpoint+"/minio/health/ready", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		if err := httpOK(ctx, "http://"+m.Endpoint+"/minio/health/ready"); err != nil {
 			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
 		}
 		// The health endpoint answers a moment before the S3 API does ("Server not
 		// initialized yet"); ready means an S3 call succeeds.

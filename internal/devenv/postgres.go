@@ -61,10 +61,11 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("devenv: initdb: %w\n%s", err, out)
 	}
-	port, err := freeTCPPort()
+	ports, err := freeTCPPorts(1)
 	if err != nil {
 		return nil, err
 	}
+	port := ports[0]
 	logPath := filepath.Join(dir, "postgres.log")
 	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
 		"-c", "listen_addresses=127.0.0.1",
