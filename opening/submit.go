@@ -23,7 +23,7 @@ var DefaultSubmitConfig = SubmitConfig{PartSize: 16 << 20, PresignExpiry: time.H
 
 // maxHeaderBytes is how much of an envelope is read to parse its header; seal limits
 // headers to less.
-const maxHeaderBytes = 64 << 10
+const maxHeaderBytes = seal.MaxHeaderSize
 
 // Submission takes sealed envelopes from bidders.
 type Submission struct {

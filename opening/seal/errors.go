@@ -39,6 +39,7 @@ type ChunkError struct {
 	Offset int64
 }
 
+// Error says which chunk, for logs; the *kaiping.Error around it carries the message.
 func (e *ChunkError) Error() string {
 	return fmt.Sprintf("chunk %d at offset %d", e.Index, e.Offset)
 }

@@ -159,7 +159,7 @@ func (h *Header) encodeCovered() []byte {
 // is used as is, and holds the unread payload bytes afterwards. Otherwise read the payload
 // again from the offset, or use Open, which does both in one pass.
 func ParseHeader(r io.Reader) (*Header, int64, error) {
-	br := bufio.NewReaderSize(r, 4096)
+	br := bufio.NewReaderSize(r, readBufferSize)
 	h, err := parseHeader(br)
 	if err != nil {
 		return nil, 0, err

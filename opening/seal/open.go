@@ -29,7 +29,7 @@ type Reader struct {
 // Open reads an envelope's header from r, checks fileKey against it (seal.wrong_key,
 // seal.header_mac) and returns a Reader for the payload that follows.
 func Open(r io.Reader, fileKey []byte, opts ...Option) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, readBufferSize)
 	h, err := parseHeader(br)
 	if err != nil {
 		return nil, err
@@ -37,8 +37,9 @@ func Open(r io.Reader, fileKey []byte, opts ...Option) (*Reader, error) {
 	return OpenPayload(h, br, fileKey, opts...)
 }
 
-// OpenPayload is Open for a header already parsed: payload must start at the payload
-// offset (the byte after the header), for instance a ranged read of the stored object.
+// OpenPayload is Open for a header already parsed (by ParseHeader, or returned by Seal):
+// payload must start at the payload offset (the byte after the header), for instance a
+// ranged read of the stored object.
 func OpenPayload(h *Header, payload io.Reader, fileKey []byte, opts ...Option) (*Reader, error) {
 	if err := h.VerifyFileKey(fileKey); err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func OpenPayload(h *Header, payload io.Reader, fileKey []byte, opts ...Option) (
 	if err != nil {
 		return nil, kaiping.Internal("seal.Open", err)
 	}
-	return &Reader{hdr: h, src: bufio.NewReaderSize(payload, 64<<10), aeads: aeads, base: h.Size()}, nil
+	return &Reader{hdr: h, src: bufio.NewReaderSize(payload, readBufferSize), aeads: aeads, base: h.Size()}, nil
 }
 
 // Header is the envelope's header.

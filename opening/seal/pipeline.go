@@ -3,6 +3,7 @@ package seal
 import (
 	"bufio"
 	"crypto/cipher"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -81,7 +82,7 @@ func (p *pipeline) run(src *bufio.Reader, dst io.Writer, first uint64) (runStat,
 			n, final, err := readPiece(src, s.in[:p.inSize])
 			j := &job{index: index, final: final, slot: s, in: s.in[:n], done: make(chan struct{})}
 			if err != nil {
-				j.err = readErr("seal", err)
+				j.err = fmt.Errorf("read: %w", err)
 				close(j.done)
 			}
 			select {

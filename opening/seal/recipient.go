@@ -116,8 +116,10 @@ func NewCertRecipient(cert *smx509.Certificate) (Recipient, error) {
 	return &certRecipient{typ: typ, fp: Fingerprint(cert.Raw), pub: pub}, nil
 }
 
+// RecipientID is the certificate's fingerprint.
 func (r *certRecipient) RecipientID() string { return r.fp }
 
+// Wrap wraps secret with the stanza type of the certificate's key.
 func (r *certRecipient) Wrap(rand io.Reader, secret []byte) (Stanza, error) {
 	if err := checkSecret(secret); err != nil {
 		return Stanza{}, err
@@ -191,8 +193,10 @@ func NewCertIdentity(cert *smx509.Certificate, key crypto.PrivateKey) (Identity,
 	return id, nil
 }
 
+// RecipientID is the certificate's fingerprint.
 func (id *certIdentity) RecipientID() string { return id.fp }
 
+// Unwrap opens a stanza of the certificate's type addressed to its fingerprint.
 func (id *certIdentity) Unwrap(s Stanza) ([]byte, error) {
 	if err := checkStanzaFor(s, id.typ, id.fp); err != nil {
 		return nil, err
@@ -224,8 +228,10 @@ func NewRescueRecipient(pub *ecdh.PublicKey) (Recipient, error) {
 	return &rescueRecipient{id: id, pub: pub}, nil
 }
 
+// RecipientID is the rescue key ID.
 func (r *rescueRecipient) RecipientID() string { return r.id }
 
+// Wrap wraps secret in a rescue-p256 stanza.
 func (r *rescueRecipient) Wrap(rand io.Reader, secret []byte) (Stanza, error) {
 	if err := checkSecret(secret); err != nil {
 		return Stanza{}, err
@@ -252,8 +258,10 @@ func NewRescueIdentity(key ECDHer) (Identity, error) {
 	return &rescueIdentity{id: id, key: key}, nil
 }
 
+// RecipientID is the rescue key ID.
 func (id *rescueIdentity) RecipientID() string { return id.id }
 
+// Unwrap opens a rescue-p256 stanza addressed to this key.
 func (id *rescueIdentity) Unwrap(s Stanza) ([]byte, error) {
 	if err := checkStanzaFor(s, TypeRescueP256, id.id); err != nil {
 		return nil, err

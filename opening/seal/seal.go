@@ -103,7 +103,7 @@ func Seal(w io.Writer, r io.Reader, b Binding, to []Recipient, opts ...Option) (
 		process: func(aead cipher.AEAD, j *job) {
 			j.out = sealChunk(aead, j.index, j.final, j.in)
 		}}
-	st, err := p.run(bufio.NewReaderSize(r, 64<<10), dst, 0)
+	st, err := p.run(bufio.NewReaderSize(r, readBufferSize), dst, 0)
 	if err != nil {
 		return nil, fmt.Errorf("seal.Seal: %w", err)
 	}

@@ -5,10 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -322,5 +324,72 @@ func TestHeaderKeysDerivation(t *testing.T) {
 	m.Write(env[:bytes.Index(env, []byte("\n--- "))+4])
 	if !hmac.Equal(m.Sum(nil), h.MAC) {
 		t.Fatal("MAC is not HMAC-SHA256 over the header through \"---\"")
+	}
+}
+
+// TestReadError: an error from the caller's reader is passed through (errors.Is finds it),
+// not mistaken for tampering.
+func TestReadError(t *testing.T) {
+	fx := mustFixtures(t)
+	boom := errors.New("disk on fire")
+	plain := pattern(3 * ChunkSize)
+	_, err := Seal(io.Discard, io.MultiReader(bytes.NewReader(plain), errReader{boom}), testBinding(), []Recipient{fx["p256"].recipient})
+	if !errors.Is(err, boom) || kaiping.CodeOf(err) != "internal" {
+		t.Fatalf("Seal: %v", err)
+	}
+	env := mustSeal(t, plain, testBinding(), []*party{fx["p256"]})
+	key := mustFileKey(t, env, fx["p256"])
+	broken := func() io.Reader { return io.MultiReader(bytes.NewReader(env[:len(env)-ChunkSize]), errReader{boom}) }
+	if _, err := Verify(broken(), key); !errors.Is(err, boom) || kaiping.CodeOf(err) != "internal" {
+		t.Fatalf("Verify: %v", err)
+	}
+	r, err := Open(broken(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(onlyReader{r}); !errors.Is(err, boom) {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestOddReaders: short reads, one-byte reads and data returned together with io.EOF do not
+// change the envelope or its reading.
+func TestOddReaders(t *testing.T) {
+	fx := mustFixtures(t)
+	plain := pattern(2*ChunkSize + 5)
+	det := func() Option { return WithRand(newDetRand("odd")) }
+	want := mustSeal(t, plain, testBinding(), []*party{fx["p256"]}, det())
+	key := mustFileKey(t, want, fx["p256"])
+	wrappers := map[string]func(io.Reader) io.Reader{
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+		"data+EOF": iotest.DataErrReader,
+	}
+	for name, wrap := range wrappers {
+		t.Run(name, func(t *testing.T) {
+			var got bytes.Buffer
+			if _, err := Seal(&got, wrap(bytes.NewReader(plain)), testBinding(), []Recipient{fx["p256"].recipient}, det()); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatal("envelope differs")
+			}
+			r, err := Open(wrap(bytes.NewReader(want)), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := io.ReadAll(onlyReader{r})
+			if err != nil || !bytes.Equal(back, plain) {
+				t.Fatalf("Read: %v", err)
+			}
+			var par bytes.Buffer
+			if _, err := Decrypt(&par, wrap(bytes.NewReader(want)), key); err != nil || !bytes.Equal(par.Bytes(), plain) {
+				t.Fatalf("Decrypt: %v", err)
+			}
+		})
 	}
 }

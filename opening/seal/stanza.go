@@ -32,9 +32,9 @@ const (
 //	-> TYPE ARG...
 //	BASE64 BODY, 64 COLUMNS A LINE, THE LAST LINE SHORTER (POSSIBLY EMPTY)
 type Stanza struct {
-	Type string
-	Args []string
-	Body []byte
+	Type string   // TypeX509P256, TypeRSAOAEP, TypeSM2, TypeRescueP256, or a later version's
+	Args []string // for the known types, the recipient identifier first
+	Body []byte   // the wrapped secret
 }
 
 // RecipientID is the recipient identifier of a stanza of a known type (a certificate

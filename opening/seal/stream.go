@@ -22,6 +22,12 @@ const (
 	encChunkSize = ChunkSize + TagSize
 )
 
+// readBufferSize is the buffer between the caller's reader and the chunk buffers. It only
+// has to hold the one byte readPiece peeks at (and a header line or two): io.ReadFull into a
+// chunk buffer copies what the buffer holds and reads the rest straight into the chunk, so
+// a small buffer saves copying every chunk twice.
+const readBufferSize = 4096
+
 // chunkNonce is the 12-byte GCM nonce of chunk index: an 11-byte big-endian counter, then
 // 0x01 for the last chunk and 0x00 for any other.
 func chunkNonce(index uint64, last bool) [12]byte {
