@@ -56,7 +56,7 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			// fiber's own errors: unknown route, wrong method, body too large, ...
-			return c.Status(fe.Code).JSON(ErrorBody{Problem{Code: fiberCode(fe.Code), Message: fiberMessage(fe.Code)}})
+			return c.Status(fe.Code).JSON(ErrorBody{fiberProblem(fe.Code)})
 		}
 		kind := kaiping.KindOf(err)
 		status := Status(kind)
@@ -76,30 +76,17 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	}
 }
 
-func fiberCode(status int) string {
-	switch status {
-	case fiber.StatusNotFound:
-		return "route_not_found"
-	case fiber.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case fiber.StatusRequestEntityTooLarge:
-		return "body_too_large"
-	case fiber.StatusBadRequest:
-		return "bad_request"
-	}
-	return "http_" + strconv.Itoa(status)
+// fiberProblems answers fiber's own errors (no route, wrong method, body too large, ...).
+var fiberProblems = map[int]Problem{
+	fiber.StatusNotFound:              {Code: "route_not_found", Message: "接口不存在"},
+	fiber.StatusMethodNotAllowed:      {Code: "method_not_allowed", Message: "不支持该请求方法"},
+	fiber.StatusRequestEntityTooLarge: {Code: "body_too_large", Message: "请求体过大"},
+	fiber.StatusBadRequest:            {Code: "bad_request", Message: "请求格式错误"},
 }
 
-func fiberMessage(status int) string {
-	switch status {
-	case fiber.StatusNotFound:
-		return "接口不存在"
-	case fiber.StatusMethodNotAllowed:
-		return "不支持该请求方法"
-	case fiber.StatusRequestEntityTooLarge:
-		return "请求体过大"
-	case fiber.StatusBadRequest:
-		return "请求格式错误"
+func fiberProblem(status int) Problem {
+	if p, ok := fiberProblems[status]; ok {
+		return p
 	}
-	return "请求无法处理"
+	return Problem{Code: "http_" + strconv.Itoa(status), Message: "请求无法处理"}
 }

@@ -39,14 +39,28 @@ func (s *Service) Routes() []httpapi.Route {
 	}
 }
 
-// idParam copies a path parameter (fiber reuses its buffers) and checks it is an ID, so a
-// malformed ID is a 404 like any unknown one rather than a database error.
-func idParam(c *fiber.Ctx, name string) (kaiping.ID, error) {
+// pathID copies the path parameter name (fiber reuses its buffers) and checks it is an ID,
+// so a malformed ID is a 404 like any unknown one rather than a database error.
+func pathID(c *fiber.Ctx, name string, notFound error) (kaiping.ID, error) {
 	id := kaiping.ID(c.Params(name))
 	if !id.Valid() {
-		return "", kaiping.E(kaiping.KindNotFound, "tender.not_found", "招标项目不存在")
+		return "", notFound
 	}
 	return kaiping.ID(strings.Clone(string(id))), nil
+}
+
+// idParam is the tender ID of the path.
+func idParam(c *fiber.Ctx, name string) (kaiping.ID, error) {
+	return pathID(c, name, kaiping.E(kaiping.KindNotFound, "tender.not_found", "招标项目不存在"))
+}
+
+// tenderParam loads the tender named by the path's :id.
+func (s *Service) tenderParam(c *fiber.Ctx) (Tender, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return Tender{}, err
+	}
+	return s.store.Tender(c.UserContext(), id)
 }
 
 func (s *Service) handleCreateTender(c *fiber.Ctx) error {
@@ -70,11 +84,7 @@ func (s *Service) handleTenders(c *fiber.Ctx) error {
 }
 
 func (s *Service) handleTender(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := s.store.Tender(c.UserContext(), id)
+	t, err := s.tenderParam(c)
 	if err != nil {
 		return err
 	}
@@ -104,11 +114,7 @@ func (s *Service) handleRegister(c *fiber.Ctx) error {
 }
 
 func (s *Service) handleRegistrations(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := s.store.Tender(c.UserContext(), id)
+	t, err := s.tenderParam(c)
 	if err != nil {
 		return err
 	}

@@ -39,11 +39,7 @@ func (s *Submission) handleStart(c *fiber.Ctx) error {
 }
 
 func uploadParam(c *fiber.Ctx) (kaiping.ID, error) {
-	id := kaiping.ID(c.Params("upload"))
-	if !id.Valid() {
-		return "", kaiping.E(kaiping.KindNotFound, "upload.not_found", "上传任务不存在")
-	}
-	return kaiping.ID(string(append([]byte(nil), id...))), nil
+	return pathID(c, "upload", kaiping.E(kaiping.KindNotFound, "upload.not_found", "上传任务不存在"))
 }
 
 func (s *Submission) handleResume(c *fiber.Ctx) error {

@@ -113,8 +113,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
 		return nil, err
 	}
-	a.Opening = opening.NewService(postgres.NewOpeningStore(a.DB, a.Ledger), a.clock)
-	a.Submit = opening.NewSubmission(postgres.NewOpeningStore(a.DB, a.Ledger),
+	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
+	a.Opening = opening.NewService(openingStore, a.clock)
+	a.Submit = opening.NewSubmission(openingStore,
 		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, opening.DefaultSubmitConfig)
 	a.fiber = a.newFiber()
 	ok = true

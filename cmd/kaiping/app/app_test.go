@@ -72,6 +72,16 @@ func mustApp(tb testing.TB) *testApp {
 // ledgerSize is the number of audit entries, verified from the rows.
 func (ta *testApp) ledgerSize(tb testing.TB) int64 {
 	tb.Helper()
+	r, err := ledger.Verify(context.Background(), ta.DB.Pool, ta.verifier(tb), ta.setup.Config.Ledger.Origin)
+	if err != nil {
+		tb.Fatalf("ledger does not verify: %v", err)
+	}
+	return r.Size
+}
+
+// verifier checks signatures with the platform key of the app's configuration.
+func (ta *testApp) verifier(tb testing.TB) ledger.Verifier {
+	tb.Helper()
 	b, err := os.ReadFile(ta.setup.Config.Ledger.SigningKeyFile)
 	if err != nil {
 		tb.Fatal(err)
@@ -84,11 +94,7 @@ func (ta *testApp) ledgerSize(tb testing.TB) int64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := ledger.Verify(context.Background(), ta.DB.Pool, v, ta.setup.Config.Ledger.Origin)
-	if err != nil {
-		tb.Fatalf("ledger does not verify: %v", err)
-	}
-	return r.Size
+	return v
 }
 
 func (ta *testApp) mustLogin(tb testing.TB, who *devpki.Issued) *apiclient.Client {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
-	"github.com/kaiping/kaiping/storage/ledger"
 )
 
 // submissionWorld is a tender with a registered bidder, ready to take envelopes.
@@ -94,23 +92,6 @@ func (w *submissionWorld) submit(c *apiclient.Client, file []byte, sum string) (
 		bytes.NewReader(file), int64(len(file)), sum)
 }
 
-func (w *submissionWorld) verifier(tb testing.TB) ledger.Verifier {
-	tb.Helper()
-	b, err := os.ReadFile(w.ta.setup.Config.Ledger.SigningKeyFile)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := ledger.ParseSigner(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v, err := ledger.VerifierFor(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return v
-}
-
 func TestSubmitAndReceipt(t *testing.T) {
 	w := mustSubmissionWorld(t)
 	plain := []byte(`{"price":"12345678.90","duration":365,"quality":"合格"}`)
@@ -122,7 +103,7 @@ func TestSubmitAndReceipt(t *testing.T) {
 	if len(rc.Envelopes) != 1 || rc.Envelopes[0].Version != 1 || rc.Envelopes[0].Size != int64(len(file)) {
 		t.Fatalf("receipt %+v", rc)
 	}
-	v := w.verifier(t)
+	v := w.ta.verifier(t)
 	if err := bidder.VerifyReceipt(rc, v); err != nil {
 		t.Fatalf("receipt does not verify: %v", err)
 	}
