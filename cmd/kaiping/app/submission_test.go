@@ -234,3 +234,38 @@ func TestDeadlineBoundary(t *testing.T) {
 
 // second returns the error of a (value, error) pair.
 func second[T any](_ T, err error) error { return err }
+
+// TestResumeAfterCrash: the tool stores a part, "crashes", and a resume sends only what is
+// missing and completes; a completed upload cannot be resumed again.
+func TestResumeAfterCrash(t *testing.T) {
+	w := mustSubmissionWorld(t)
+	ctx := context.Background()
+	file := mustSeal(t, w.binding(seal.Summary), []byte("报价"), w.bidderCert)
+	_, sum, _ := bidder.Digest(bytes.NewReader(file))
+	var tk opening.UploadTicket
+	if err := w.bidder.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads",
+		opening.StartUploadRequest{Kind: "summary", Size: int64(len(file)), SHA256: sum}, &tk); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, tk.PartURLs[1], bytes.NewReader(file))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("part PUT: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	var resumed opening.UploadTicket
+	if err := w.bidder.Do(ctx, http.MethodGet, "/api/v1/uploads/"+string(tk.Upload.ID), nil, &resumed); err != nil {
+		t.Fatal(err)
+	}
+	if len(resumed.Done) != 1 || resumed.Done[0].Number != 1 || len(resumed.PartURLs) != 0 {
+		t.Fatalf("resume ticket: done %v, urls %v; want part 1 done and nothing to send", resumed.Done, resumed.PartURLs)
+	}
+	rc, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file))
+	if err != nil || rc.Envelopes[0].SHA256 != sum {
+		t.Fatalf("resume: %+v, %v", rc, err)
+	}
+	if err := w.bidder.Do(ctx, http.MethodGet, "/api/v1/uploads/"+string(tk.Upload.ID), nil, nil); apiCode(err) != "upload.closed" {
+		t.Errorf("resuming a completed upload: %v, want upload.closed", err)
+	}
+}
