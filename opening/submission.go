@@ -97,6 +97,9 @@ type StartUploadRequest struct {
 	Kind   string `json:"kind"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"` // hex SHA-256 of the whole sealed file
+	// SM3 is the hex SM3 digest of the whole file (GB/T 32905), required for tenders in
+	// national-crypto mode (suite sm4gcm) and checked when present otherwise.
+	SM3 string `json:"sm3,omitempty"`
 }
 
 func (r *StartUploadRequest) validate(t Tender) error {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/opening"
 )
@@ -31,19 +33,27 @@ func NewSubmitter(api *apiclient.Client) *Submitter {
 	return &Submitter{API: api, HTTP: &http.Client{Timeout: 10 * time.Minute}, Parallel: 4, Retries: 4}
 }
 
-// Digest returns the size and hex SHA-256 of a sealed file.
-func Digest(r io.Reader) (int64, string, error) {
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	return n, hex.EncodeToString(h.Sum(nil)), err
+// FileDigest is what the tool declares about a sealed file before uploading it: the server
+// checks the stored object against it.
+type FileDigest struct {
+	Size   int64
+	SHA256 string // hex
+	SM3    string // hex; the server requires it for tenders sealed with SM4-GCM (national mode)
 }
 
-// Submit uploads the sealed envelope in file (size bytes, SHA-256 sum) as kind for a tender
-// section and returns the receipt.
-func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, file io.ReaderAt, size int64, sum string) (opening.Receipt, error) {
+// Digest reads a sealed file once and returns its size, SHA-256 and SM3.
+func Digest(r io.Reader) (FileDigest, error) {
+	h, s := sha256.New(), sm3.New()
+	n, err := io.Copy(io.MultiWriter(h, s), r)
+	return FileDigest{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), SM3: hex.EncodeToString(s.Sum(nil))}, err
+}
+
+// Submit uploads the sealed envelope in file (described by d) as kind for a tender section
+// and returns the receipt.
+func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
 	var tk opening.UploadTicket
 	err := s.API.Do(ctx, http.MethodPost, "/api/v1/tenders/"+tender+"/sections/"+section+"/uploads",
-		opening.StartUploadRequest{Kind: kind, Size: size, SHA256: sum}, &tk)
+		opening.StartUploadRequest{Kind: kind, Size: d.Size, SHA256: d.SHA256, SM3: d.SM3}, &tk)
 	if err != nil {
 		return opening.Receipt{}, err
 	}

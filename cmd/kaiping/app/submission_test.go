@@ -85,11 +85,11 @@ func (w *submissionWorld) binding(kind seal.EnvelopeKind) seal.Binding {
 }
 
 func (w *submissionWorld) submit(c *apiclient.Client, file []byte, sum string) (opening.Receipt, error) {
-	if sum == "" {
-		_, sum, _ = bidder.Digest(bytes.NewReader(file))
+	d, _ := bidder.Digest(bytes.NewReader(file))
+	if sum != "" {
+		d.SHA256 = sum
 	}
-	return bidder.NewSubmitter(c).Submit(context.Background(), string(w.tender.ID), "BD1", "summary",
-		bytes.NewReader(file), int64(len(file)), sum)
+	return bidder.NewSubmitter(c).Submit(context.Background(), string(w.tender.ID), "BD1", "summary", bytes.NewReader(file), d)
 }
 
 func TestSubmitAndReceipt(t *testing.T) {
@@ -150,7 +150,7 @@ func TestSubmitRefusals(t *testing.T) {
 	start := func(c *apiclient.Client, req opening.StartUploadRequest) error {
 		return c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads", req, nil)
 	}
-	_, goodSum, _ := bidder.Digest(bytes.NewReader(good))
+	goodSum := mustDigest(t, good).SHA256
 	tests := []struct {
 		name string
 		err  error
@@ -202,7 +202,7 @@ func TestDeadlineBoundary(t *testing.T) {
 	w := mustSubmissionWorld(t)
 	ctx := context.Background()
 	file := mustSeal(t, w.binding(seal.Summary), []byte("报价"), w.bidderCert)
-	_, sum, _ := bidder.Digest(bytes.NewReader(file))
+	sum := mustDigest(t, file).SHA256
 	startAndPut := func() opening.UploadTicket {
 		var tk opening.UploadTicket
 		if err := w.bidder.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads",
@@ -232,6 +232,16 @@ func TestDeadlineBoundary(t *testing.T) {
 	}
 }
 
+// mustDigest is bidder.Digest of an in-memory file.
+func mustDigest(tb testing.TB, file []byte) bidder.FileDigest {
+	tb.Helper()
+	d, err := bidder.Digest(bytes.NewReader(file))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
 // second returns the error of a (value, error) pair.
 func second[T any](_ T, err error) error { return err }
 
@@ -241,7 +251,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	w := mustSubmissionWorld(t)
 	ctx := context.Background()
 	file := mustSeal(t, w.binding(seal.Summary), []byte("报价"), w.bidderCert)
-	_, sum, _ := bidder.Digest(bytes.NewReader(file))
+	sum := mustDigest(t, file).SHA256
 	var tk opening.UploadTicket
 	if err := w.bidder.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads",
 		opening.StartUploadRequest{Kind: "summary", Size: int64(len(file)), SHA256: sum}, &tk); err != nil {
