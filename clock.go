@@ -20,8 +20,9 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // ManualClock is a clock that moves only when told to. The zero value is not usable; use
 // NewManualClock. It is safe for concurrent use.
 type ManualClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	tick time.Duration
 }
 
 // NewManualClock returns a clock standing at t.
@@ -31,7 +32,18 @@ func NewManualClock(t time.Time) *ManualClock { return &ManualClock{now: t} }
 func (c *ManualClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	now := c.now
+	c.now = c.now.Add(c.tick)
+	return now
+}
+
+// SetTick makes every later Now advance the clock by d after reading it (0, the default,
+// stands still). A test firing many requests at once uses it to have the clock cross a
+// deadline in the middle of them, at a point that does not depend on scheduling.
+func (c *ManualClock) SetTick(d time.Duration) {
+	c.mu.Lock()
+	c.tick = d
+	c.mu.Unlock()
 }
 
 // Set moves the clock to t, forwards or backwards.

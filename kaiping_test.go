@@ -68,4 +68,8 @@ func TestManualClock(t *testing.T) {
 	if !c.Now().Equal(t0) {
 		t.Error("Set")
 	}
+	c.SetTick(time.Microsecond)
+	if a, b := c.Now(), c.Now(); !a.Equal(t0) || !b.Equal(t0.Add(time.Microsecond)) {
+		t.Errorf("ticking clock read %v then %v", a, b)
+	}
 }

@@ -23,6 +23,7 @@ var (
 //	GET  /api/v1/tenders/:id                                  any role      one tender
 //	POST /api/v1/tenders/:id/sections/:section/registrations  bidder        register (投标报名)
 //	GET  /api/v1/tenders/:id/sections/:section/registrations  host, admin, supervisor
+//	GET  /api/v1/tenders/:id/rescue/share                     supervisor    own rescue key share (holders only)
 //	POST /api/v1/blacklist                                    admin         add an entry
 //	GET  /api/v1/blacklist                                    admin, supervisor
 //
@@ -34,6 +35,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id", Roles: httpapi.AnyRole, Handler: s.handleTender},
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: bidders, Handler: s.handleRegister},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: overseers, Handler: s.handleRegistrations},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/rescue/share", Roles: []kaiping.Role{kaiping.RoleSupervisor}, Handler: s.handleRescueShare},
 		{Method: fiber.MethodPost, Path: "/api/v1/blacklist", Roles: adminsOnly, Handler: s.handleAddBlacklist},
 		{Method: fiber.MethodGet, Path: "/api/v1/blacklist", Roles: []kaiping.Role{kaiping.RoleAdmin, kaiping.RoleSupervisor}, Handler: s.handleBlacklist},
 	}
@@ -73,6 +75,18 @@ func (s *Service) handleCreateTender(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(t)
+}
+
+func (s *Service) handleRescueShare(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	sh, err := s.RescueShare(c.UserContext(), httpapi.ActorOf(c, s.clock), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(sh)
 }
 
 func (s *Service) handleTenders(c *fiber.Ctx) error {

@@ -2,8 +2,10 @@ package opening
 
 import (
 	"context"
+	"crypto/rand"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening/rescue"
 )
 
 // Service runs tenders, registration and the blacklist.
@@ -25,10 +27,52 @@ func (s *Service) CreateTender(ctx context.Context, a kaiping.Actor, t Tender) (
 	t.ID = kaiping.NewID()
 	t.CreatedBy = a.Principal
 	t.CreatedAt = a.At
-	if err := s.store.CreateTender(ctx, a, t); err != nil {
+	var setup *rescue.Setup
+	if t.Rescue.Enabled {
+		holders, err := s.store.RescueHolders(ctx, t.Rescue.Holders, a.At)
+		if err != nil {
+			return Tender{}, err
+		}
+		// The private key exists only inside Split, for the time it takes to split it.
+		sp, err := rescue.Split(rand.Reader, t.Rescue.Threshold, len(holders), holders)
+		if err != nil {
+			return Tender{}, err
+		}
+		setup = &sp
+		t.Rescue.KeyID, t.Rescue.PublicKey = sp.KeyID, sp.PublicKey.Bytes()
+	}
+	if err := s.store.CreateTender(ctx, a, t, setup); err != nil {
 		return Tender{}, err
 	}
 	return t, nil
+}
+
+// RescueShare is what a rescue key holder (a supervisor) fetches to check their share:
+// the tender's public rescue parameters and their own encrypted share.
+type RescueShare struct {
+	Tender      kaiping.ID            `json:"tender_id"`
+	KeyID       string                `json:"key_id"`
+	PublicKey   []byte                `json:"public_key"`
+	Threshold   int                   `json:"threshold"`
+	Holders     int                   `json:"holders"`
+	Commitments rescue.Commitments    `json:"commitments"`
+	Share       rescue.EncryptedShare `json:"share"`
+}
+
+// RescueShare returns a.Principal's share of the tender's rescue key. Anyone who is not one
+// of its holders gets rescue.not_holder.
+func (s *Service) RescueShare(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID) (RescueShare, error) {
+	setup, err := s.store.RescueSetup(ctx, tenderID)
+	if err != nil {
+		return RescueShare{}, err
+	}
+	for _, sh := range setup.Shares {
+		if sh.Holder == a.Principal {
+			return RescueShare{Tender: tenderID, KeyID: setup.KeyID, PublicKey: setup.PublicKey.Bytes(),
+				Threshold: setup.Threshold(), Holders: len(setup.Shares), Commitments: setup.Commitments, Share: sh}, nil
+		}
+	}
+	return RescueShare{}, kaiping.E(kaiping.KindForbidden, "rescue.not_holder", "您不是本项目补救密钥的持有人")
 }
 
 // Register registers bidder a.Principal for a section of a tender with the certificate

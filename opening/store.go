@@ -2,17 +2,25 @@ package opening
 
 import (
 	"context"
+	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening/rescue"
 )
 
 // Store is what the opening needs from persistence. Every method that changes state writes
 // its ledger entry in the same transaction, and refuses with a specific error rather than
 // leaving anything half-written.
 type Store interface {
-	// CreateTender stores a validated tender with its sections. A duplicate code is
-	// KindConflict "tender.code_taken".
-	CreateTender(ctx context.Context, a kaiping.Actor, t Tender) error
+	// CreateTender stores a validated tender with its sections and, for a tender with a
+	// rescue plan, its rescue setup. A duplicate code is KindConflict "tender.code_taken".
+	CreateTender(ctx context.Context, a kaiping.Actor, t Tender, setup *rescue.Setup) error
+	// RescueHolders returns, for each principal, the certificate its rescue share is
+	// encrypted to: the newest registered certificate valid at at. A principal that is not
+	// a supervisor or has no such certificate is KindInvalid "tender.rescue_holder".
+	RescueHolders(ctx context.Context, ids []kaiping.ID, at time.Time) ([]rescue.Holder, error)
+	// RescueSetup returns a tender's rescue setup; KindNotFound "rescue.none" if it has none.
+	RescueSetup(ctx context.Context, tender kaiping.ID) (rescue.Setup, error)
 	// Tender returns a tender with its sections.
 	Tender(ctx context.Context, id kaiping.ID) (Tender, error)
 	// Tenders lists tenders, newest deadline first.
@@ -41,6 +49,25 @@ type Store interface {
 	// the upload completed, supersedes the bidder's current envelope of that kind, stores e
 	// with the next version number, appends the ledger entry and returns the receipt.
 	AcceptEnvelope(ctx context.Context, a kaiping.Actor, u Upload, e Envelope) (Receipt, error)
+	// Withdraw, in one transaction: serializes with the bidder's submissions, checks a.At is
+	// before the deadline and the bid set is not sealed, marks every current envelope of
+	// the bidder in the section withdrawn (KindNotFound "bid.nothing_to_withdraw" if none),
+	// appends the ledger entry and returns the receipt.
+	Withdraw(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID) (Receipt, error)
+	// Envelopes lists the bidder's envelopes in a section, every version, oldest first.
+	Envelopes(ctx context.Context, section, bidder kaiping.ID) ([]Envelope, error)
+	// OpenUploads lists the open uploads of a section (of one bidder if bidder is not empty).
+	OpenUploads(ctx context.Context, section, bidder kaiping.ID) ([]Upload, error)
+
+	// SealBidSet commits the section's current envelopes into the ledger and freezes them,
+	// in one transaction that waits for submissions in flight. Sealing twice returns the
+	// first seal. It is the caller's job to call it only after the deadline.
+	SealBidSet(ctx context.Context, a kaiping.Actor, tender, section kaiping.ID) (BidSet, error)
+	// BidSet returns a section's sealed bid set; KindNotFound "bidset.not_sealed" before.
+	BidSet(ctx context.Context, section kaiping.ID) (BidSet, error)
+	// UnsealedSections lists the sections whose tender deadline is at or before due and
+	// whose bid set is not yet sealed.
+	UnsealedSections(ctx context.Context, due time.Time) ([]SectionRef, error)
 
 	// AddBlacklist stores an entry; the bidder must exist.
 	AddBlacklist(ctx context.Context, a kaiping.Actor, b BlacklistEntry) error

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening/seal"
 )
 
 // Upload is a bidder's sealed-envelope upload in progress: the file goes straight from the
@@ -22,6 +23,7 @@ type Upload struct {
 	StorageUpload  string     `json:"-"` // the S3 multipart upload ID
 	DeclaredSize   int64      `json:"size"`
 	DeclaredSHA256 string     `json:"sha256"`
+	DeclaredSM3    string     `json:"sm3,omitempty"`
 	PartSize       int64      `json:"part_size"`
 	State          string     `json:"state"` // open, completed, aborted
 	CreatedAt      time.Time  `json:"created_at"`
@@ -43,8 +45,19 @@ type Envelope struct {
 	ObjectVer   string     `json:"-"`
 	Size        int64      `json:"size"`
 	SHA256      string     `json:"sha256"`
+	SM3         string     `json:"sm3,omitempty"` // national mode only
 	SubmittedAt time.Time  `json:"submitted_at"`
+	// State is current, superseded (replaced by a later version) or withdrawn. Only current
+	// envelopes are in the bid set and ever opened.
+	State string `json:"state"`
 }
+
+// The envelope states.
+const (
+	EnvelopeCurrent    = "current"
+	EnvelopeSuperseded = "superseded"
+	EnvelopeWithdrawn  = "withdrawn"
+)
 
 // Receipt (回执) is what a bidder gets for every accepted envelope and every withdrawal: the
 // ledger entry that records it, with the proof that the entry is in the platform's signed
@@ -83,13 +96,23 @@ type Objects interface {
 	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
 	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (versionID string, err error)
 	AbortMultipart(ctx context.Context, key, uploadID string) error
-	// ReadBack reads the stored version back and returns its size, hex SHA-256 and first
-	// headBytes bytes (where the envelope header is).
-	ReadBack(ctx context.Context, key, versionID string, headBytes int) (size int64, sha256 string, head []byte, err error)
+	// ReadBack reads the stored version back once: its size, hex SHA-256 (and SM3 when
+	// withSM3) and first headBytes bytes (where the envelope header is).
+	ReadBack(ctx context.Context, key, versionID string, headBytes int, withSM3 bool) (StoredObject, error)
 	// Lock puts the version under COMPLIANCE retention until until.
 	Lock(ctx context.Context, key, versionID string, until time.Time) error
 	// Discard deletes an unlocked version that was refused.
 	Discard(ctx context.Context, key, versionID string) error
+	// AbortIncomplete aborts every incomplete multipart upload under prefix.
+	AbortIncomplete(ctx context.Context, prefix string) error
+}
+
+// StoredObject is what ReadBack finds in storage.
+type StoredObject struct {
+	Size   int64
+	SHA256 string // hex
+	SM3    string // hex, when asked for
+	Head   []byte
 }
 
 // StartUploadRequest is what the bidder's tool declares before sending the parts.
@@ -104,12 +127,19 @@ type StartUploadRequest struct {
 
 func (r *StartUploadRequest) validate(t Tender) error {
 	r.SHA256 = strings.ToLower(strings.TrimSpace(r.SHA256))
+	r.SM3 = strings.ToLower(strings.TrimSpace(r.SM3))
 	kindOK := false
 	for _, k := range t.Plan.EnvelopeKinds() {
 		kindOK = kindOK || k == r.Kind
 	}
-	if b, err := hex.DecodeString(r.SHA256); err != nil || len(b) != 32 {
+	if !isDigest(r.SHA256) {
 		return invalid("bid.sha256", "sha256 须为 64 位十六进制的 SHA-256 摘要")
+	}
+	switch {
+	case r.SM3 == "" && t.Suite == string(seal.SM4GCM):
+		return invalid("bid.sm3_required", "本项目采用国密算法，须同时声明文件的 SM3 摘要")
+	case r.SM3 != "" && !isDigest(r.SM3):
+		return invalid("bid.sm3", "sm3 须为 64 位十六进制的 SM3 摘要")
 	}
 	switch {
 	case !kindOK:
@@ -120,4 +150,10 @@ func (r *StartUploadRequest) validate(t Tender) error {
 		return invalid("bid.too_large", "文件大小 %d 字节超过本项目上限 %d 字节", r.Size, t.MaxEnvelopeBytes)
 	}
 	return nil
+}
+
+// isDigest reports whether s is a 32-byte digest in hex.
+func isDigest(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == 32
 }

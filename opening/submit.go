@@ -58,9 +58,9 @@ func (s *Submission) StartUpload(ctx context.Context, a kaiping.Actor, tenderID 
 	}
 	u := Upload{
 		ID: kaiping.NewID(), Tender: t.ID, Section: sec.ID, Bidder: a.Principal, Kind: req.Kind,
-		DeclaredSize: req.Size, DeclaredSHA256: req.SHA256, PartSize: s.cfg.PartSize, State: "open", CreatedAt: a.At,
+		DeclaredSize: req.Size, DeclaredSHA256: req.SHA256, DeclaredSM3: req.SM3, PartSize: s.cfg.PartSize, State: "open", CreatedAt: a.At,
 	}
-	u.ObjectKey = "tenders/" + string(t.ID) + "/" + string(sec.ID) + "/" + string(a.Principal) + "/" + req.Kind + "/" + string(u.ID) + ".kpseal"
+	u.ObjectKey = sectionPrefix(t.ID, sec.ID) + string(a.Principal) + "/" + req.Kind + "/" + string(u.ID) + ".kpseal"
 	if u.StorageUpload, err = s.objects.InitiateMultipart(ctx, u.ObjectKey); err != nil {
 		return UploadTicket{}, err
 	}
@@ -153,6 +153,8 @@ func (s *Submission) ResumeUpload(ctx context.Context, a kaiping.Actor, id kaipi
 // under COMPLIANCE retention, recorded with its ledger entry in one transaction, and
 // receipted.
 func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, parts []Part) (Receipt, error) {
+	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
+	defer cancel()
 	u, err := s.ownUpload(ctx, id, a.Principal)
 	if err != nil {
 		return Receipt{}, err
@@ -184,17 +186,19 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 		}
 		return Receipt{}, err
 	}
-	size, sum, head, err := s.objects.ReadBack(ctx, u.ObjectKey, version, maxHeaderBytes)
+	stored, err := s.objects.ReadBack(ctx, u.ObjectKey, version, maxHeaderBytes, u.DeclaredSM3 != "")
 	if err != nil {
 		return Receipt{}, err
 	}
 	switch {
-	case size != u.DeclaredSize:
-		return refuse(kaiping.Errorf(kaiping.KindInvalid, "bid.size_mismatch", "存储的文件大小 %d 与声明的 %d 不符", size, u.DeclaredSize))
-	case sum != u.DeclaredSHA256:
+	case stored.Size != u.DeclaredSize:
+		return refuse(kaiping.Errorf(kaiping.KindInvalid, "bid.size_mismatch", "存储的文件大小 %d 与声明的 %d 不符", stored.Size, u.DeclaredSize))
+	case stored.SHA256 != u.DeclaredSHA256:
 		return refuse(kaiping.E(kaiping.KindInvalid, "bid.digest_mismatch", "存储的文件摘要与声明的 SHA-256 不符，文件在传输中损坏或被替换"))
+	case stored.SM3 != u.DeclaredSM3:
+		return refuse(kaiping.E(kaiping.KindInvalid, "bid.sm3_mismatch", "存储的文件摘要与声明的 SM3 不符，文件在传输中损坏或被替换"))
 	}
-	if err := s.checkHeader(ctx, t, u, head); err != nil {
+	if err := s.checkHeader(ctx, t, u, stored.Head); err != nil {
 		return refuse(err)
 	}
 	// Lock first: an envelope locked but not recorded (the transaction below failed) is a
@@ -204,7 +208,8 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	}
 	e := Envelope{
 		ID: kaiping.NewID(), Tender: u.Tender, Section: u.Section, Bidder: u.Bidder, Kind: u.Kind,
-		ObjectKey: u.ObjectKey, ObjectVer: version, Size: size, SHA256: sum, SubmittedAt: a.At,
+		ObjectKey: u.ObjectKey, ObjectVer: version, Size: stored.Size, SHA256: stored.SHA256, SM3: stored.SM3,
+		SubmittedAt: a.At, State: EnvelopeCurrent,
 	}
 	return s.store.AcceptEnvelope(ctx, a, u, e)
 }
@@ -229,12 +234,8 @@ func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, head [
 		return kaiping.E(kaiping.KindInvalid, "bid.no_bidder_recipient", "投标文件未对报名时登记的证书加密，开标时将无法解密，已拒收")
 	}
 	if t.Rescue.Enabled {
-		found := false
-		for _, st := range h.Stanzas {
-			found = found || st.Type == seal.TypeRescueP256
-		}
-		if !found {
-			return kaiping.E(kaiping.KindInvalid, "bid.no_rescue_recipient", "本项目设有解密补救方案，投标文件须同时对补救公钥加密")
+		if st, ok := h.Stanza(t.Rescue.KeyID); !ok || st.Type != seal.TypeRescueP256 {
+			return kaiping.E(kaiping.KindInvalid, "bid.no_rescue_recipient", "本项目设有解密补救方案，投标文件须同时对本项目的补救公钥加密")
 		}
 	}
 	return nil

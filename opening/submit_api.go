@@ -7,18 +7,60 @@ import (
 	"github.com/kaiping/kaiping/httpapi"
 )
 
-// Routes returns the submission endpoints, all for bidders and each checked against the
-// bidder's own registration and uploads:
+// Routes returns the submission endpoints, for bidders and each checked against the
+// bidder's own registration and uploads, and the sealed bid set for anyone:
 //
-//	POST /api/v1/tenders/:id/sections/:section/uploads   start an upload → part URLs
-//	GET  /api/v1/uploads/:upload                          resume: stored parts + URLs for the rest
-//	POST /api/v1/uploads/:upload/complete                 complete → receipt (回执)
+//	POST /api/v1/tenders/:id/sections/:section/uploads     start an upload → part URLs
+//	GET  /api/v1/uploads/:upload                            resume: stored parts + URLs for the rest
+//	POST /api/v1/uploads/:upload/complete                   complete → receipt (回执)
+//	GET  /api/v1/tenders/:id/sections/:section/bids/mine    own envelopes, open uploads, bid set check
+//	POST /api/v1/tenders/:id/sections/:section/withdrawal   withdraw the bid → receipt
+//	GET  /api/v1/tenders/:id/sections/:section/bid-set      the sealed bid set (digests only)
 func (s *Submission) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/uploads", Roles: bidders, Handler: s.handleStart},
 		{Method: fiber.MethodGet, Path: "/api/v1/uploads/:upload", Roles: bidders, Handler: s.handleResume},
 		{Method: fiber.MethodPost, Path: "/api/v1/uploads/:upload/complete", Roles: bidders, Handler: s.handleComplete},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/bids/mine", Roles: bidders, Handler: s.handleStatus},
+		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/withdrawal", Roles: bidders, Handler: s.handleWithdraw},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/bid-set", Roles: httpapi.AnyRole, Handler: s.handleBidSet},
 	}
+}
+
+func (s *Submission) handleStatus(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	st, err := s.Status(c.UserContext(), httpapi.ActorOf(c, s.clock), id, c.Params("section"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Submission) handleWithdraw(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	rc, err := s.Withdraw(c.UserContext(), httpapi.ActorOf(c, s.clock), id, c.Params("section"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(rc)
+}
+
+func (s *Submission) handleBidSet(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	set, err := s.BidSet(c.UserContext(), id, c.Params("section"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(set)
 }
 
 func (s *Submission) handleStart(c *fiber.Ctx) error {

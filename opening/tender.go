@@ -92,6 +92,10 @@ type RescuePolicy struct {
 	Enabled   bool         `json:"enabled"`
 	Threshold int          `json:"threshold,omitempty"`
 	Holders   []kaiping.ID `json:"holders,omitempty"` // supervisor principals
+	// KeyID and PublicKey are the rescue key bidders seal to (seal.NewRescueRecipient),
+	// made by the server when the tender is created; a request may not set them.
+	KeyID     string `json:"key_id,omitempty"`
+	PublicKey []byte `json:"public_key,omitempty"` // 65-byte uncompressed P-256 point
 }
 
 // Limits of what a tender may ask for.
@@ -225,6 +229,9 @@ func validateSections(sections []Section) error {
 }
 
 func (r *RescuePolicy) validate() error {
+	if r.KeyID != "" || len(r.PublicKey) != 0 {
+		return invalid("tender.rescue_key", "补救公钥由平台在创建项目时生成，请求中不应包含")
+	}
 	if !r.Enabled {
 		if r.Threshold != 0 || len(r.Holders) != 0 {
 			return invalid("tender.rescue", "未启用解密补救方案时不应指定门限或持有人")

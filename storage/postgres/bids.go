@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,10 +29,10 @@ func (s *OpeningStore) Registration(ctx context.Context, section, bidder kaiping
 func (s *OpeningStore) CreateUpload(ctx context.Context, a kaiping.Actor, u opening.Upload) error {
 	return s.db.InTx(ctx, "pg.CreateUpload", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO bid_uploads (id, tender_id, section_id, bidder_id, kind, object_key,
-			storage_upload, declared_size, declared_sha256, part_size, state, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11)`,
+			storage_upload, declared_size, declared_sha256, declared_sm3, part_size, state, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12)`,
 			u.ID, u.Tender, u.Section, u.Bidder, u.Kind, u.ObjectKey, u.StorageUpload, u.DeclaredSize,
-			u.DeclaredSHA256, u.PartSize, u.CreatedAt)
+			u.DeclaredSHA256, u.DeclaredSM3, u.PartSize, u.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -43,18 +45,39 @@ func (s *OpeningStore) CreateUpload(ctx context.Context, a kaiping.Actor, u open
 
 // Upload implements opening.Store.
 func (s *OpeningStore) Upload(ctx context.Context, id kaiping.ID) (opening.Upload, error) {
-	var u opening.Upload
 	if !id.Valid() {
-		return u, kaiping.E(kaiping.KindNotFound, "upload.not_found", "上传任务不存在")
+		return opening.Upload{}, kaiping.E(kaiping.KindNotFound, "upload.not_found", "上传任务不存在")
 	}
-	err := s.db.Pool.QueryRow(ctx, `SELECT id, tender_id, section_id, bidder_id, kind, object_key, storage_upload,
-		declared_size, declared_sha256, part_size, state, created_at FROM bid_uploads WHERE id = $1`, id).Scan(
-		&u.ID, &u.Tender, &u.Section, &u.Bidder, &u.Kind, &u.ObjectKey, &u.StorageUpload,
-		&u.DeclaredSize, &u.DeclaredSHA256, &u.PartSize, &u.State, &u.CreatedAt)
+	u, err := scanUpload(s.db.Pool.QueryRow(ctx, `SELECT `+uploadColumns+` FROM bid_uploads WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, kaiping.E(kaiping.KindNotFound, "upload.not_found", "上传任务不存在")
 	}
 	return u, translate("pg.Upload", err)
+}
+
+const uploadColumns = `id, tender_id, section_id, bidder_id, kind, object_key, storage_upload,
+	declared_size, declared_sha256, declared_sm3, part_size, state, created_at`
+
+func scanUpload(row pgx.Row) (opening.Upload, error) {
+	var u opening.Upload
+	err := row.Scan(&u.ID, &u.Tender, &u.Section, &u.Bidder, &u.Kind, &u.ObjectKey, &u.StorageUpload,
+		&u.DeclaredSize, &u.DeclaredSHA256, &u.DeclaredSM3, &u.PartSize, &u.State, &u.CreatedAt)
+	return u, err
+}
+
+// OpenUploads implements opening.Store.
+func (s *OpeningStore) OpenUploads(ctx context.Context, section, bidder kaiping.ID) ([]opening.Upload, error) {
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+uploadColumns+` FROM bid_uploads
+		WHERE section_id = $1 AND ($2 = '' OR bidder_id::text = $2) AND state = 'open' ORDER BY created_at, id`,
+		section, string(bidder))
+	if err != nil {
+		return nil, translate("pg.OpenUploads", err)
+	}
+	us, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (opening.Upload, error) { return scanUpload(r) })
+	if us == nil {
+		us = []opening.Upload{}
+	}
+	return us, translate("pg.OpenUploads", err)
 }
 
 // EndUpload implements opening.Store.
@@ -73,16 +96,8 @@ func (s *OpeningStore) EndUpload(ctx context.Context, a kaiping.Actor, id kaipin
 func (s *OpeningStore) AcceptEnvelope(ctx context.Context, a kaiping.Actor, u opening.Upload, e opening.Envelope) (opening.Receipt, error) {
 	var rc opening.Receipt
 	err := s.db.InTx(ctx, "pg.AcceptEnvelope "+string(u.ID), func(tx pgx.Tx) error {
-		// One bidder's submissions to one section take turns: concurrent completions
-		// serialize here and each supersedes the one before.
-		var deadline time.Time
-		err := tx.QueryRow(ctx, `SELECT t.deadline FROM registrations r JOIN tenders t ON t.id = r.tender_id
-			WHERE r.section_id = $1 AND r.bidder_id = $2 FOR UPDATE OF r`, u.Section, u.Bidder).Scan(&deadline)
-		if err != nil {
+		if err := lockBidder(ctx, tx, a, u.Section, u.Bidder); err != nil {
 			return err
-		}
-		if !a.At.Before(deadline) {
-			return kaiping.E(kaiping.KindTooLate, "bid.deadline_passed", "投标截止时间已过，投标文件被拒收")
 		}
 		tag, err := tx.Exec(ctx, `UPDATE bid_uploads SET state = 'completed' WHERE id = $1 AND state = 'open'`, u.ID)
 		if err != nil {
@@ -102,16 +117,16 @@ func (s *OpeningStore) AcceptEnvelope(ctx context.Context, a kaiping.Actor, u op
 		}
 		entry, err := s.ledger.Append(ctx, tx, a, "bid.submit", string(e.Section), map[string]any{
 			"tender": e.Tender, "bidder": e.Bidder, "kind": e.Kind, "version": e.Version,
-			"envelope": e.ID, "size": e.Size, "sha256": e.SHA256,
+			"envelope": e.ID, "size": e.Size, "sha256": e.SHA256, "sm3": e.SM3,
 		})
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO bid_envelopes (id, tender_id, section_id, bidder_id, kind, version, upload_id,
-			object_key, object_version, size, sha256, submitted_at, ledger_seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			object_key, object_version, size, sha256, sm3, submitted_at, ledger_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			e.ID, e.Tender, e.Section, e.Bidder, e.Kind, e.Version, u.ID, e.ObjectKey, e.ObjectVer, e.Size, e.SHA256,
-			e.SubmittedAt, entry.Seq); err != nil {
+			e.SM3, e.SubmittedAt, entry.Seq); err != nil {
 			return err
 		}
 		proof, err := s.proof(ctx, tx, entry.Seq)
@@ -123,6 +138,94 @@ func (s *OpeningStore) AcceptEnvelope(ctx context.Context, a kaiping.Actor, u op
 		return nil
 	})
 	return rc, err
+}
+
+// lockBidder serializes one bidder's submissions and withdrawals for a section with each
+// other and with the sealing of the bid set (which locks every registration of the
+// section), then checks that a.At is before the deadline and the set is not sealed.
+func lockBidder(ctx context.Context, tx pgx.Tx, a kaiping.Actor, section, bidder kaiping.ID) error {
+	var deadline time.Time
+	var sealed bool
+	err := tx.QueryRow(ctx, `SELECT t.deadline, EXISTS (SELECT 1 FROM bid_sets b WHERE b.section_id = r.section_id)
+		FROM registrations r JOIN tenders t ON t.id = r.tender_id
+		WHERE r.section_id = $1 AND r.bidder_id = $2 FOR UPDATE OF r`, section, bidder).Scan(&deadline, &sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return kaiping.E(kaiping.KindForbidden, "bid.not_registered", "未报名该标段，不能投标")
+	}
+	if err != nil {
+		return err
+	}
+	if sealed || !a.At.Before(deadline) {
+		return kaiping.E(kaiping.KindTooLate, "bid.deadline_passed", "投标截止时间已过，投标文件被拒收")
+	}
+	return nil
+}
+
+// Withdraw implements opening.Store.
+func (s *OpeningStore) Withdraw(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID) (opening.Receipt, error) {
+	var rc opening.Receipt
+	err := s.db.InTx(ctx, "pg.Withdraw", func(tx pgx.Tx) error {
+		if err := lockBidder(ctx, tx, a, section, bidder); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `UPDATE bid_envelopes SET withdrawn_at = $3
+			WHERE section_id = $1 AND bidder_id = $2 AND superseded_at IS NULL AND withdrawn_at IS NULL
+			RETURNING `+envelopeColumns, section, bidder, a.At)
+		if err != nil {
+			return err
+		}
+		envs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (opening.Envelope, error) { return scanEnvelope(r) })
+		if err != nil {
+			return err
+		}
+		if len(envs) == 0 {
+			return kaiping.E(kaiping.KindNotFound, "bid.nothing_to_withdraw", "该标段没有可撤回的投标文件")
+		}
+		slices.SortFunc(envs, func(x, y opening.Envelope) int { return cmp.Compare(x.Kind, y.Kind) })
+		var withdrawn []map[string]any
+		for _, e := range envs {
+			withdrawn = append(withdrawn, map[string]any{"envelope": e.ID, "kind": e.Kind, "version": e.Version, "sha256": e.SHA256})
+		}
+		entry, err := s.ledger.Append(ctx, tx, a, "bid.withdraw", string(section), map[string]any{
+			"tender": envs[0].Tender, "bidder": bidder, "envelopes": withdrawn,
+		})
+		if err != nil {
+			return err
+		}
+		proof, err := s.proof(ctx, tx, entry.Seq)
+		if err != nil {
+			return err
+		}
+		rc = opening.Receipt{Action: "bid.withdraw", Tender: envs[0].Tender, Section: section, Bidder: bidder,
+			Envelopes: envs, ServerTime: a.At, Ledger: proof}
+		return nil
+	})
+	return rc, err
+}
+
+const envelopeColumns = `id, tender_id, section_id, bidder_id, kind, version, object_key, object_version, size,
+	sha256, sm3, submitted_at, CASE WHEN withdrawn_at IS NOT NULL THEN 'withdrawn'
+	WHEN superseded_at IS NOT NULL THEN 'superseded' ELSE 'current' END`
+
+func scanEnvelope(row pgx.Row) (opening.Envelope, error) {
+	var e opening.Envelope
+	err := row.Scan(&e.ID, &e.Tender, &e.Section, &e.Bidder, &e.Kind, &e.Version, &e.ObjectKey, &e.ObjectVer,
+		&e.Size, &e.SHA256, &e.SM3, &e.SubmittedAt, &e.State)
+	return e, err
+}
+
+// Envelopes implements opening.Store.
+func (s *OpeningStore) Envelopes(ctx context.Context, section, bidder kaiping.ID) ([]opening.Envelope, error) {
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+envelopeColumns+` FROM bid_envelopes
+		WHERE section_id = $1 AND bidder_id = $2 ORDER BY submitted_at, kind, version`, section, bidder)
+	if err != nil {
+		return nil, translate("pg.Envelopes", err)
+	}
+	envs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (opening.Envelope, error) { return scanEnvelope(r) })
+	if envs == nil {
+		envs = []opening.Envelope{}
+	}
+	return envs, translate("pg.Envelopes", err)
 }
 
 // proof builds the receipt's ledger proof for entry seq against the checkpoint signed with it.

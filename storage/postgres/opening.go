@@ -11,6 +11,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/opening/rescue"
 	"github.com/kaiping/kaiping/storage/ledger"
 )
 
@@ -35,15 +36,22 @@ func nullID(id kaiping.ID) any {
 }
 
 // CreateTender implements opening.Store.
-func (s *OpeningStore) CreateTender(ctx context.Context, a kaiping.Actor, t opening.Tender) error {
+func (s *OpeningStore) CreateTender(ctx context.Context, a kaiping.Actor, t opening.Tender, setup *rescue.Setup) error {
 	fields, _ := json.Marshal(t.SummaryFields)
-	rescue, _ := json.Marshal(t.Rescue)
+	policy, _ := json.Marshal(t.Rescue)
+	var setupJSON []byte
+	if setup != nil {
+		var err error
+		if setupJSON, err = json.Marshal(setup); err != nil {
+			return kaiping.Internal("pg.CreateTender", err)
+		}
+	}
 	return s.db.InTx(ctx, "pg.CreateTender "+string(t.ID), func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenders (id, code, title, tenderer, deadline, envelope_plan, suite,
-			summary_fields, max_envelope_bytes, min_bids, rescue, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			summary_fields, max_envelope_bytes, min_bids, rescue, rescue_setup, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			t.ID, t.Code, t.Title, t.Tenderer, t.Deadline, t.Plan, t.Suite, fields, t.MaxEnvelopeBytes,
-			t.MinBids, rescue, nullID(t.CreatedBy), t.CreatedAt)
+			t.MinBids, policy, setupJSON, nullID(t.CreatedBy), t.CreatedAt)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 			return kaiping.Errorf(kaiping.KindConflict, "tender.code_taken", "项目编号 %s 已存在", t.Code)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,7 +42,12 @@ type App struct {
 	fiber  *fiber.App
 	Routes httpapi.Registry
 	ln     net.Listener
+	stop   context.CancelFunc // stops the background jobs Serve started
+	jobs   sync.WaitGroup
 }
+
+// sealInterval is how often the server looks for bid sets due to be sealed.
+const sealInterval = 5 * time.Second
 
 // Option tunes an App.
 type Option func(*App)
@@ -165,6 +171,9 @@ func (a *App) Listen() (net.Listener, error) {
 // Serve answers HTTP on ln until Shutdown.
 func (a *App) Serve(ln net.Listener) error {
 	a.ln = ln
+	ctx, stop := context.WithCancel(context.Background())
+	a.stop = stop
+	a.jobs.Go(func() { a.sealBidSets(ctx) })
 	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
 	return a.fiber.Listener(ln)
 }
@@ -176,6 +185,10 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // database pool.
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.fiber.ShutdownWithContext(ctx)
+	if a.stop != nil {
+		a.stop()
+		a.jobs.Wait()
+	}
 	a.close()
 	return err
 }
@@ -183,6 +196,23 @@ func (a *App) Shutdown(ctx context.Context) error {
 func (a *App) close() {
 	if a.DB != nil {
 		a.DB.Close()
+	}
+}
+
+// sealBidSets seals the bid sets that fall due, until ctx ends. Every replica runs it;
+// sealing is idempotent and serialized in the database.
+func (a *App) sealBidSets(ctx context.Context) {
+	t := time.NewTicker(sealInterval)
+	defer t.Stop()
+	for {
+		if _, err := a.Submit.SealDue(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("seal bid sets", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

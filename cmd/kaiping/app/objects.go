@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/blob"
 )
@@ -53,29 +55,51 @@ func (o bidObjects) AbortMultipart(ctx context.Context, key, uploadID string) er
 }
 
 // ReadBack streams the version once, hashing all of it and keeping the first headBytes.
-func (o bidObjects) ReadBack(ctx context.Context, key, versionID string, headBytes int) (int64, string, []byte, error) {
+func (o bidObjects) ReadBack(ctx context.Context, key, versionID string, headBytes int, withSM3 bool) (opening.StoredObject, error) {
 	r, _, err := o.store.GetVersion(ctx, o.bucket, key, versionID)
 	if err != nil {
-		return 0, "", nil, err
+		return opening.StoredObject{}, err
 	}
 	defer r.Close()
-	h := sha256.New()
+	sha, sm := sha256.New(), sm3.New()
+	var sums io.Writer = sha
+	if withSM3 {
+		sums = io.MultiWriter(sha, sm)
+	}
 	head := make([]byte, headBytes)
 	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return 0, "", nil, err
+		return opening.StoredObject{}, err
 	}
 	head = head[:n]
-	h.Write(head)
-	rest, err := io.Copy(h, r)
+	sums.Write(head)
+	rest, err := io.Copy(sums, r)
 	if err != nil {
-		return 0, "", nil, err
+		return opening.StoredObject{}, err
 	}
-	return int64(n) + rest, hex.EncodeToString(h.Sum(nil)), head, nil
+	out := opening.StoredObject{Size: int64(n) + rest, SHA256: hex.EncodeToString(sha.Sum(nil)), Head: head}
+	if withSM3 {
+		out.SM3 = hex.EncodeToString(sm.Sum(nil))
+	}
+	return out, nil
 }
 
 func (o bidObjects) Lock(ctx context.Context, key, versionID string, until time.Time) error {
 	return o.store.SetRetention(ctx, o.bucket, key, versionID, blob.Retention{Mode: blob.Compliance, RetainUntil: until})
+}
+
+// AbortIncomplete aborts every incomplete multipart upload under prefix.
+func (o bidObjects) AbortIncomplete(ctx context.Context, prefix string) error {
+	ups, err := o.store.ListIncomplete(ctx, o.bucket, prefix)
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if err := o.store.AbortMultipart(ctx, o.bucket, u.Key, u.UploadID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o bidObjects) Discard(ctx context.Context, key, versionID string) error {

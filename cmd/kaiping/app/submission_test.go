@@ -17,9 +17,10 @@ import (
 	"github.com/kaiping/kaiping/opening/seal"
 )
 
-// submissionWorld is a tender with a registered bidder, ready to take envelopes.
+// submissionWorld is a tender with two registered bidders, ready to take envelopes.
 type submissionWorld struct {
 	ta                  *testApp
+	admin, host         *apiclient.Client
 	tender              opening.Tender
 	section             opening.Section
 	deadline            time.Time
@@ -27,39 +28,52 @@ type submissionWorld struct {
 	bidderID            kaiping.ID
 	bidder, otherBidder *apiclient.Client
 	otherCert           *devpki.Issued
+	otherID             kaiping.ID
 }
 
 func mustSubmissionWorld(t *testing.T) *submissionWorld {
 	t.Helper()
+	return mustSubmissionWorldWith(t, nil)
+}
+
+// mustSubmissionWorldWith lets adjust change the tender (and register whoever it needs)
+// before the host creates it.
+func mustSubmissionWorldWith(t *testing.T, adjust func(w *submissionWorld, tender *opening.Tender)) *submissionWorld {
+	t.Helper()
 	ta := mustApp(t)
 	ctx := context.Background()
-	admin := ta.mustLogin(t, ta.setup.Admin)
-	host := ta.mustLogin(t, ta.mustRegister(t, admin, devpki.SM2, "主持人", kaiping.RoleHost))
 	w := &submissionWorld{ta: ta, deadline: ta.clock.Now().Add(20 * time.Minute)}
-	w.bidderCert = ta.mustRegister(t, admin, devpki.SM2, "甲公司", kaiping.RoleBidder)
-	w.otherCert = ta.mustRegister(t, admin, devpki.ECDSA, "乙公司", kaiping.RoleBidder)
-	w.bidder = ta.mustLogin(t, w.bidderCert)
-	w.otherBidder = ta.mustLogin(t, w.otherCert)
-	var me kaiping.Principal
-	if err := w.bidder.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil {
-		t.Fatal(err)
+	w.admin = ta.mustLogin(t, ta.setup.Admin)
+	w.host = ta.mustLogin(t, ta.mustRegister(t, w.admin, devpki.SM2, "主持人", kaiping.RoleHost))
+	tender := demoTender(w.deadline)
+	if adjust != nil {
+		adjust(w, &tender)
 	}
-	w.bidderID = me.ID
-	if err := host.Do(ctx, http.MethodPost, "/api/v1/tenders", demoTender(w.deadline), &w.tender); err != nil {
+	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
 		t.Fatal(err)
 	}
 	w.section = w.tender.Sections[0]
-	for _, b := range []struct {
-		c    *apiclient.Client
-		cert *devpki.Issued
-	}{{w.bidder, w.bidderCert}, {w.otherBidder, w.otherCert}} {
-		err := b.c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
-			opening.RegisterRequest{Certificate: identity.Fingerprint(b.cert.Cert.Raw)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	w.bidder, w.bidderCert, w.bidderID = w.mustBidder(t, devpki.SM2, "甲公司")
+	w.otherBidder, w.otherCert, w.otherID = w.mustBidder(t, devpki.ECDSA, "乙公司")
 	return w
+}
+
+// mustBidder registers a bidder, logs it in and registers it for section BD1.
+func (w *submissionWorld) mustBidder(tb testing.TB, alg devpki.Algorithm, name string) (*apiclient.Client, *devpki.Issued, kaiping.ID) {
+	tb.Helper()
+	ctx := context.Background()
+	cert := w.ta.mustRegister(tb, w.admin, alg, name, kaiping.RoleBidder)
+	c := w.ta.mustLogin(tb, cert)
+	var me kaiping.Principal
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil {
+		tb.Fatal(err)
+	}
+	err := c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
+		opening.RegisterRequest{Certificate: identity.Fingerprint(cert.Cert.Raw)}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, cert, me.ID
 }
 
 // sealed seals plaintext as kind for binding b to the certificates given.

@@ -14,7 +14,8 @@ CREATE TABLE bid_sets (
     sealed_at  timestamptz NOT NULL,
     envelopes  int         NOT NULL,
     bidders    int         NOT NULL,
-    digest     text        NOT NULL,
+    digests    text[]      NOT NULL, -- each current envelope's SHA-256, sorted
+    digest     text        NOT NULL, -- SHA-256 over the sorted digests (opening.BidSetDigest)
     ledger_seq bigint      NOT NULL
 );
 
