@@ -120,11 +120,24 @@ type Actor struct {
 	// Principal is empty for the system itself (a deadline passing, start-up bootstrap).
 	Principal ID
 	Address   netip.Addr
-	At        time.Time
+	// At is when the operation happened, at RecordPrecision: what the database, the ledger
+	// and the receipt all record, so that they agree to the microsecond.
+	At time.Time
+}
+
+// RecordPrecision is the precision of every recorded time: PostgreSQL's timestamptz keeps
+// microseconds, so an actor's time is truncated to them before anything compares or stores
+// it. Truncating (never rounding) keeps a completion one nanosecond late on the late side of
+// a deadline.
+const RecordPrecision = time.Microsecond
+
+// ActorAt returns the actor principal at address at time at, truncated to RecordPrecision.
+func ActorAt(principal ID, address netip.Addr, at time.Time) Actor {
+	return Actor{Principal: principal, Address: address, At: at.Truncate(RecordPrecision)}
 }
 
 // SystemActor is the actor for changes the platform makes on its own at time at.
-func SystemActor(at time.Time) Actor { return Actor{At: at} }
+func SystemActor(at time.Time) Actor { return ActorAt("", netip.Addr{}, at) }
 
 // Operator names the actor in a ledger entry: the principal ID, or "system".
 func (a Actor) Operator() string {

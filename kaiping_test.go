@@ -73,3 +73,15 @@ func TestManualClock(t *testing.T) {
 		t.Errorf("ticking clock read %v then %v", a, b)
 	}
 }
+
+// TestActorAtPrecision: recorded times are truncated to microseconds, never rounded, so a
+// time 1ns before a deadline stays before it and one 999ns after stays after.
+func TestActorAtPrecision(t *testing.T) {
+	deadline := time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
+	if at := SystemActor(deadline.Add(-time.Nanosecond)).At; !at.Before(deadline) || at.Nanosecond()%1000 != 0 {
+		t.Errorf("1ns before the deadline recorded as %v", at)
+	}
+	if at := SystemActor(deadline.Add(999 * time.Nanosecond)).At; at.Before(deadline) {
+		t.Errorf("999ns after the deadline recorded as %v", at)
+	}
+}

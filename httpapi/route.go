@@ -97,13 +97,14 @@ func PrincipalOf(c *fiber.Ctx) (kaiping.Principal, bool) {
 // ActorOf returns who is making this request, from where, at the clock's time: what a
 // state change records in the ledger.
 func ActorOf(c *fiber.Ctx, clock kaiping.Clock) kaiping.Actor {
-	a := kaiping.Actor{At: clock.Now()}
+	var principal kaiping.ID
 	if p, ok := PrincipalOf(c); ok {
-		a.Principal = p.ID
+		principal = p.ID
 	}
 	// c.IP() honours the trusted-proxy settings of the fiber app.
-	if addr, err := netip.ParseAddr(c.IP()); err == nil {
-		a.Address = addr.Unmap()
+	addr, err := netip.ParseAddr(c.IP())
+	if err == nil {
+		addr = addr.Unmap()
 	}
-	return a
+	return kaiping.ActorAt(principal, addr, clock.Now())
 }

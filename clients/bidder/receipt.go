@@ -48,8 +48,12 @@ func VerifyReceipt(rc opening.Receipt, v ledger.Verifier) error {
 		return bad("日志记录与回执不符（操作、标段或时间）")
 	}
 	var d struct {
-		Tender, Bidder, Kind, SHA256 string
-		Size                         int64
+		Tender, Bidder, Kind, SHA256, SM3 string
+		Size                              int64
+		Envelopes                         []struct {
+			Kind, SHA256 string
+			Version      int
+		}
 	}
 	if err := json.Unmarshal(entry.Detail, &d); err != nil {
 		return bad("日志记录内容错误")
@@ -62,8 +66,19 @@ func VerifyReceipt(rc opening.Receipt, v ledger.Verifier) error {
 			return bad("递交回执应含一个信封")
 		}
 		e := rc.Envelopes[0]
-		if d.SHA256 != e.SHA256 || d.Size != e.Size || d.Kind != e.Kind {
+		if d.SHA256 != e.SHA256 || d.SM3 != e.SM3 || d.Size != e.Size || d.Kind != e.Kind {
 			return bad("日志记录的文件摘要与回执不符")
+		}
+	}
+	if rc.Action == "bid.withdraw" {
+		if len(d.Envelopes) != len(rc.Envelopes) || len(rc.Envelopes) == 0 {
+			return bad("日志记录撤回的信封数与回执不符")
+		}
+		for i, e := range rc.Envelopes {
+			w := d.Envelopes[i]
+			if w.Kind != e.Kind || w.SHA256 != e.SHA256 || w.Version != e.Version {
+				return bad("日志记录撤回的第 %d 个信封与回执不符", i+1)
+			}
 		}
 	}
 	return nil

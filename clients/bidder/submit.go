@@ -26,6 +26,9 @@ type Submitter struct {
 	Parallel   int // parts in flight
 	Retries    int // attempts per part
 	OnPartDone func(done, total int)
+	// OnStarted is called once the server has opened the upload, before any part is sent:
+	// the tool records the upload ID there so that it can resume after a crash.
+	OnStarted func(opening.UploadTicket)
 }
 
 // NewSubmitter returns a submitter using api's session.
@@ -56,6 +59,9 @@ func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, fi
 		opening.StartUploadRequest{Kind: kind, Size: d.Size, SHA256: d.SHA256, SM3: d.SM3}, &tk)
 	if err != nil {
 		return opening.Receipt{}, err
+	}
+	if s.OnStarted != nil {
+		s.OnStarted(tk)
 	}
 	return s.Finish(ctx, tk, file)
 }

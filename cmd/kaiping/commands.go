@@ -43,6 +43,7 @@ func newCommand() *cli.Command {
 			{Name: "version", Usage: "print the version", Action: printVersion},
 			demoCommand(),
 			benchCommand(),
+			bidCommand(),
 		},
 	}
 }

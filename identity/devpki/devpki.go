@@ -87,6 +87,38 @@ func (ca *CA) Issue(alg Algorithm, name, org string, notBefore, notAfter time.Ti
 	if err != nil {
 		return nil, err
 	}
+	cert, err := ca.IssueFor(key.Public(), name, org, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Cert: cert, Key: key}, nil
+}
+
+// SignCSR issues a client certificate for a PEM certificate signing request, after checking
+// the request's self-signature: what a CA does for a bidder whose key never leaves their
+// machine or token (kaiping bid csr).
+func (ca *CA) SignCSR(csrPEM []byte, notBefore, notAfter time.Time) (*smx509.Certificate, error) {
+	block, _ := pem.Decode(csrPEM)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, fmt.Errorf("devpki: not a PEM CERTIFICATE REQUEST")
+	}
+	csr, err := smx509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: parse CSR: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("devpki: CSR signature: %w", err)
+	}
+	org := ""
+	if len(csr.Subject.Organization) > 0 {
+		org = csr.Subject.Organization[0]
+	}
+	return ca.IssueFor(csr.PublicKey, csr.Subject.CommonName, org, notBefore, notAfter)
+}
+
+// IssueFor makes a client certificate for name with the public key pub, whose private half
+// the CA never sees.
+func (ca *CA) IssueFor(pub crypto.PublicKey, name, org string, notBefore, notAfter time.Time) (*smx509.Certificate, error) {
 	tmpl := &smx509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkixName(name, org),
@@ -95,15 +127,11 @@ func (ca *CA) Issue(alg Algorithm, name, org string, notBefore, notAfter time.Ti
 		KeyUsage:     smx509.KeyUsageDigitalSignature | smx509.KeyUsageKeyEncipherment | smx509.KeyUsageKeyAgreement,
 		ExtKeyUsage:  []smx509.ExtKeyUsage{smx509.ExtKeyUsageClientAuth},
 	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("devpki: issue %s: %w", name, err)
 	}
-	cert, err := smx509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &Issued{Cert: cert, Key: key}, nil
+	return smx509.ParseCertificate(der)
 }
 
 // CertPEM is the CA certificate in PEM.

@@ -61,6 +61,10 @@ func New(signer Signer, origin string) *Ledger {
 // Origin is the log's name in its checkpoints.
 func (l *Ledger) Origin() string { return l.origin }
 
+// PublicKeyPEM is the platform public key checkpoints verify against, as a PKIX PEM block:
+// what the centre publishes and bidders check their receipts with.
+func (l *Ledger) PublicKeyPEM() ([]byte, error) { return l.signer.PublicKeyPEM() }
+
 // Append records that actor a did action to subject, within tx: the entry commits or rolls
 // back with the caller's state change. detail is marshalled with encoding/json (nil means no
 // detail) and stored byte for byte.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/opening"
+)
+
+// bidCommand is `kaiping bid ...`, the bidder's tool: keys, sealing, submission with
+// receipts, status, withdrawal and offline receipt checks. The bid's plaintext never leaves
+// the bidder's machine: seal runs locally, and only the sealed file is uploaded.
+func bidCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bid",
+		Usage: "投标人工具：生成密钥、加密、递交、查询、撤回、校验回执 (the bidder's tool)",
+		Commands: []*cli.Command{
+			bidKeygenCommand(),
+			bidCSRCommand(),
+			bidRegisterCommand(),
+			bidSealCommand(),
+			bidSubmitCommand(),
+			bidStatusCommand(),
+			bidWithdrawCommand(),
+			bidReceiptCommand(),
+		},
+	}
+}
+
+// Flags every command that talks to the server takes.
+var (
+	serverFlag  = &cli.StringFlag{Name: "server", Usage: "平台地址 platform URL", Required: true, Sources: cli.EnvVars("KAIPING_SERVER")}
+	certFlag    = &cli.StringFlag{Name: "cert", Usage: "登录证书（PEM，可含证书链） certificate chain PEM", Required: true, Sources: cli.EnvVars("KAIPING_CERT")}
+	keyFlag     = &cli.StringFlag{Name: "key", Usage: "私钥文件（PKCS#8 PEM） private key PEM", Sources: cli.EnvVars("KAIPING_KEY")}
+	tenderFlag  = &cli.StringFlag{Name: "tender", Usage: "招标项目 ID tender ID", Required: true}
+	sectionFlag = &cli.StringFlag{Name: "section", Usage: "标段编号或 ID section code or ID", Required: true}
+)
+
+func serverFlags() []cli.Flag { return []cli.Flag{serverFlag, certFlag, keyFlag} }
+
+// bidder is a logged-in bidder session for one command.
+type bidderSession struct {
+	api  *apiclient.Client
+	me   kaiping.Principal
+	cert []byte
+	key  crypto.Signer
+}
+
+// login reads the bidder's certificate and key and logs in to the server.
+func login(ctx context.Context, cmd *cli.Command) (*bidderSession, error) {
+	chain, err := os.ReadFile(cmd.String("cert"))
+	if err != nil {
+		return nil, fmt.Errorf("读取证书 --cert: %w", err)
+	}
+	key, err := loadKey(cmd)
+	if err != nil {
+		return nil, err
+	}
+	s := &bidderSession{api: apiclient.New(cmd.String("server")), cert: chain, key: key}
+	if _, err := s.api.Login(ctx, chain, key); err != nil {
+		return nil, fmt.Errorf("登录失败 login: %w", err)
+	}
+	if err := s.api.Do(ctx, http.MethodGet, "/api/v1/me", nil, &s.me); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadKey reads the private key the command names.
+func loadKey(cmd *cli.Command) (crypto.Signer, error) {
+	path := cmd.String("key")
+	if path == "" {
+		return nil, fmt.Errorf("请用 --key 指定私钥文件 (a private key is required)")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("读取私钥 --key: %w", err)
+	}
+	k, err := devpki.ParseKeyPEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("私钥 %s 无法解析: %w", path, err)
+	}
+	return k, nil
+}
+
+// tender fetches the tender and resolves the section named on the command line.
+func (s *bidderSession) tender(ctx context.Context, cmd *cli.Command) (opening.Tender, opening.Section, error) {
+	var t opening.Tender
+	if err := s.api.Do(ctx, http.MethodGet, "/api/v1/tenders/"+cmd.String("tender"), nil, &t); err != nil {
+		return t, opening.Section{}, err
+	}
+	sec, err := t.Section(cmd.String("section"))
+	return t, sec, err
+}
+
+// printJSON writes v indented to stdout.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeJSON writes v indented to path, readable only by its owner (receipts name the bid).
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}

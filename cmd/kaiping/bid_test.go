@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/bidder"
+	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/opening"
+)
+
+// bidWorld is a running server with a tender, and a bidder whose key was made by the tool
+// and certified through a CSR.
+type bidWorld struct {
+	base, dir string
+	tender    opening.Tender
+	cert, key string // the bidder's files
+	publicKey string // the platform public key, as the centre publishes it
+	admin     *apiclient.Client
+	setup     *app.DevSetup
+}
+
+func mustBidWorld(t *testing.T) *bidWorld {
+	t.Helper()
+	ctx := context.Background()
+	m := devenv.MinIOServer(t)
+	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
+		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
+	a, err := app.New(ctx, setup.Config, app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.Serve(ln) }()
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	w := &bidWorld{base: "http://" + ln.Addr().String(), dir: t.TempDir(), setup: setup}
+	w.admin = apiclient.New(w.base)
+	if _, err := w.admin.Login(ctx, setup.Admin.CertPEM(), setup.Admin.Key); err != nil {
+		t.Fatal(err)
+	}
+
+	// The bidder makes its key and a CSR with the tool; the CA certifies it; the centre
+	// registers the bidder with that certificate.
+	w.key, w.cert = filepath.Join(w.dir, "key.pem"), filepath.Join(w.dir, "cert.pem")
+	csr := filepath.Join(w.dir, "req.pem")
+	mustRun(t, "bid", "keygen", "--alg", "sm2", "--out", w.key)
+	if _, err := run(t, "bid", "keygen", "--alg", "sm2", "--out", w.key); err == nil {
+		t.Error("keygen overwrote an existing key")
+	}
+	mustRun(t, "bid", "csr", "--key", w.key, "--name", "甲建设有限公司", "--org", "甲建设", "--out", csr)
+	csrPEM, _ := os.ReadFile(csr)
+	cert, err := setup.CA.SignCSR(csrPEM, time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.cert, devpki.CertPEM(cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustPrincipal(t, devpki.CertPEM(cert), "甲建设有限公司", kaiping.RoleBidder)
+
+	hostCert, err := setup.CA.Issue(devpki.SM2, "主持人", "交易中心", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mustPrincipal(t, hostCert.CertPEM(), "主持人", kaiping.RoleHost)
+	host := apiclient.New(w.base)
+	if _, err := host.Login(ctx, hostCert.CertPEM(), hostCert.Key); err != nil {
+		t.Fatal(err)
+	}
+	tender := opening.Tender{
+		Code: "KP-CLI-1", Title: "命令行测试项目", Tenderer: "某单位", Deadline: time.Now().Add(time.Hour),
+		Plan: opening.SingleEnvelope, Sections: []opening.Section{{Code: "BD1", Name: "一标段"}},
+		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
+	}
+	if err := host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(w.base + "/api/v1/ledger/public-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	pk, _ := io.ReadAll(resp.Body)
+	w.publicKey = filepath.Join(w.dir, "platform.pem")
+	if err := os.WriteFile(w.publicKey, pk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *bidWorld) mustPrincipal(t *testing.T, certPEM []byte, name string, role kaiping.Role) {
+	t.Helper()
+	err := w.admin.Do(context.Background(), http.MethodPost, "/api/v1/principals",
+		identity.NewPrincipal{Name: name, Roles: []kaiping.Role{role}, Certificate: string(certPEM)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bid runs a `kaiping bid` subcommand as the bidder.
+func (w *bidWorld) bid(t *testing.T, sub string, args ...string) (string, error) {
+	t.Helper()
+	return run(t, append([]string{"bid", sub, "--server", w.base, "--cert", w.cert, "--key", w.key,
+		"--tender", string(w.tender.ID), "--section", "BD1"}, args...)...)
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("kaiping %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TestBidTool drives the bidder's tool end to end: register, seal, submit, status, a
+// resumed submission, withdraw, and offline receipt checks, including a forged receipt.
+func TestBidTool(t *testing.T) {
+	w := mustBidWorld(t)
+	if out, err := w.bid(t, "register"); err != nil || !strings.Contains(out, "已报名") {
+		t.Fatalf("register: %q %v", out, err)
+	}
+	plain := filepath.Join(w.dir, "开标一览表.json")
+	secret := `{"price":"8765432.10"}`
+	if err := os.WriteFile(plain, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealed := filepath.Join(w.dir, "summary.kpseal")
+	if out, err := w.bid(t, "seal", "--in", plain, "--out", sealed); err != nil || !strings.Contains(out, "已加密") {
+		t.Fatalf("seal: %q %v", out, err)
+	}
+	if b, _ := os.ReadFile(sealed); strings.Contains(string(b), "8765432") {
+		t.Fatal("the sealed file contains the price")
+	}
+	out, err := w.bid(t, "submit", "--file", sealed, "--quiet")
+	if err != nil || !strings.Contains(out, "bid.submit") {
+		t.Fatalf("submit: %q %v", out, err)
+	}
+	receipt := sealed + ".receipt.json"
+	if out, err := run(t, "bid", "receipt", "verify", "--receipt", receipt, "--public-key", w.publicKey); err != nil || !strings.Contains(out, "回执有效") {
+		t.Fatalf("receipt verify: %q %v", out, err)
+	}
+	// A receipt with one digit of the digest changed does not verify.
+	var rc opening.Receipt
+	b, _ := os.ReadFile(receipt)
+	if err := json.Unmarshal(b, &rc); err != nil {
+		t.Fatal(err)
+	}
+	rc.Envelopes[0].SHA256 = strings.Repeat("0", 64)
+	forged := filepath.Join(w.dir, "forged.json")
+	forgedJSON, _ := json.Marshal(rc)
+	os.WriteFile(forged, forgedJSON, 0o600)
+	if _, err := run(t, "bid", "receipt", "verify", "--receipt", forged, "--public-key", w.publicKey); kaiping.CodeOf(err) != "receipt.invalid" {
+		t.Errorf("a forged receipt: %v", err)
+	}
+
+	// A crash after the upload started: the state file is there, and running submit again
+	// resumes that upload rather than starting another.
+	second := filepath.Join(w.dir, "summary2.kpseal")
+	if _, err := w.bid(t, "seal", "--in", plain, "--out", second); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(second)
+	d, _ := bidder.Digest(f)
+	f.Close()
+	api := apiclient.New(w.base)
+	certPEM, _ := os.ReadFile(w.cert)
+	keyPEM, _ := os.ReadFile(w.key)
+	key, _ := devpki.ParseKeyPEM(keyPEM)
+	if _, err := api.Login(context.Background(), certPEM, key); err != nil {
+		t.Fatal(err)
+	}
+	var tk opening.UploadTicket
+	if err := api.Do(context.Background(), http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads",
+		opening.StartUploadRequest{Kind: "summary", Size: d.Size, SHA256: d.SHA256}, &tk); err != nil {
+		t.Fatal(err)
+	}
+	writeJSON(second+".upload.json", uploadState{Upload: string(tk.Upload.ID), SHA256: d.SHA256})
+	if _, err := w.bid(t, "submit", "--file", second, "--quiet"); err != nil {
+		t.Fatalf("resumed submit: %v", err)
+	}
+	if _, err := os.Stat(second + ".upload.json"); !os.IsNotExist(err) {
+		t.Error("the resume state file is still there after success")
+	}
+
+	out, err = w.bid(t, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st opening.BidStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status output: %v\n%s", err, out)
+	}
+	if len(st.Envelopes) != 2 || st.Envelopes[0].State != "superseded" || st.Envelopes[1].State != "current" ||
+		st.Envelopes[1].SHA256 != d.SHA256 {
+		t.Errorf("status after the resumed submission: %+v", st.Envelopes)
+	}
+
+	wr := filepath.Join(w.dir, "withdraw.json")
+	if _, err := w.bid(t, "withdraw", "--receipt", wr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "bid", "receipt", "verify", "--receipt", wr, "--public-key", w.publicKey); err != nil {
+		t.Errorf("withdrawal receipt: %v", err)
+	}
+	if _, err := w.bid(t, "withdraw"); err == nil || !strings.Contains(err.Error(), "bid.nothing_to_withdraw") {
+		t.Errorf("withdrawing twice: %v", err)
+	}
+}
