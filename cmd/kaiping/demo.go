@@ -98,7 +98,16 @@ func runDemo(ctx context.Context, cmd *cli.Command) error {
 	say("管理员以 SM2 证书登录成功：%s（会话有效至 %s）", sess.Principal.Name, sess.ExpiresAt.Local().Format(time.DateTime))
 
 	say("")
+	say("== 不见面开标：密封投标 / sealed bids")
+	tender, err := demoBids(ctx, base, dir, setup, admin, say)
+	if err != nil {
+		return fmt.Errorf("demo bids: %w", err)
+	}
+	say("")
 	say("打开以下地址 / open these URLs:")
+	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)
+	say("  平台公钥 public key %s/api/v1/ledger/public-key", base)
+	say("  参与方证书与私钥    %s", filepath.Join(dir, "parties"))
 	say("  健康检查 health     %s/healthz", base)
 	say("  就绪检查 readiness  %s/readyz", base)
 	say("  监控指标 metrics    %s/metrics", base)

@@ -95,3 +95,17 @@ func NewDevSetup(dir string, s DevServers, now time.Time) (*DevSetup, error) {
 	}
 	return &DevSetup{Dir: dir, CA: ca, Admin: admin, Config: loaded, ConfigPath: path}, nil
 }
+
+// LedgerPublicKey is the platform public key of the setup's ledger signing key, as a centre
+// would publish it for bidders to check receipts against.
+func (s *DevSetup) LedgerPublicKey() ([]byte, error) {
+	b, err := os.ReadFile(s.Config.Ledger.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ledger.ParseSigner(b)
+	if err != nil {
+		return nil, err
+	}
+	return signer.PublicKeyPEM()
+}
