@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -31,6 +32,7 @@ type bidWorld struct {
 	cert, key string // the bidder's files
 	publicKey string // the platform public key, as the centre publishes it
 	admin     *apiclient.Client
+	host      *apiclient.Client
 	setup     *app.DevSetup
 }
 
@@ -85,8 +87,8 @@ func mustBidWorld(t *testing.T) *bidWorld {
 		t.Fatal(err)
 	}
 	w.mustPrincipal(t, hostCert.CertPEM(), "主持人", kaiping.RoleHost)
-	host := apiclient.New(w.base)
-	if _, err := host.Login(ctx, hostCert.CertPEM(), hostCert.Key); err != nil {
+	w.host = apiclient.New(w.base)
+	if _, err := w.host.Login(ctx, hostCert.CertPEM(), hostCert.Key); err != nil {
 		t.Fatal(err)
 	}
 	tender := opening.Tender{
@@ -94,7 +96,7 @@ func mustBidWorld(t *testing.T) *bidWorld {
 		Plan: opening.SingleEnvelope, Sections: []opening.Section{{Code: "BD1", Name: "一标段"}},
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 	}
-	if err := host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
+	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(w.base + "/api/v1/ledger/public-key")
@@ -227,5 +229,55 @@ func TestBidTool(t *testing.T) {
 	}
 	if _, err := w.bid(t, "withdraw"); err == nil || !strings.Contains(err.Error(), "bid.nothing_to_withdraw") {
 		t.Errorf("withdrawing twice: %v", err)
+	}
+}
+
+// TestRescueVerifyShareCommand: each supervisor named in a tender's rescue plan fetches and
+// checks their share with their own key; someone else's key cannot open it.
+func TestRescueVerifyShareCommand(t *testing.T) {
+	w := mustBidWorld(t)
+	ctx := context.Background()
+	type holder struct{ cert, key string }
+	var holders []holder
+	var ids []kaiping.ID
+	for i, alg := range []devpki.Algorithm{devpki.SM2, devpki.RSA} {
+		c, err := w.setup.CA.Issue(alg, fmt.Sprintf("监督员%d", i), "监督部门", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p kaiping.Principal
+		if err := w.admin.Do(ctx, http.MethodPost, "/api/v1/principals", identity.NewPrincipal{Name: fmt.Sprintf("监督员%d", i),
+			Roles: []kaiping.Role{kaiping.RoleSupervisor}, Certificate: string(c.CertPEM())}, &p); err != nil {
+			t.Fatal(err)
+		}
+		h := holder{cert: filepath.Join(w.dir, fmt.Sprintf("sup%d.cert", i)), key: filepath.Join(w.dir, fmt.Sprintf("sup%d.key", i))}
+		keyPEM, _ := c.KeyPEM()
+		os.WriteFile(h.cert, c.CertPEM(), 0o644)
+		os.WriteFile(h.key, keyPEM, 0o600)
+		holders, ids = append(holders, h), append(ids, p.ID)
+	}
+	tender := w.tender
+	tender.Code, tender.ID, tender.Rescue = "KP-CLI-R", "", opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: ids}
+	tender.Rescue.KeyID, tender.Rescue.PublicKey = "", nil
+	var created opening.Tender
+	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &created); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(h holder) (string, error) {
+		return run(t, "rescue", "verify-share", "--server", w.base, "--cert", h.cert, "--key", h.key, "--tender", string(created.ID))
+	}
+	for _, h := range holders {
+		if out, err := verify(h); err != nil || !strings.Contains(out, "份额有效") {
+			t.Errorf("holder %s: %q %v", h.cert, out, err)
+		}
+	}
+	// The first holder's certificate with the second holder's key: login fails, nothing is shown.
+	if _, err := verify(holder{cert: holders[0].cert, key: holders[1].key}); err == nil {
+		t.Error("a mismatched key verified a share")
+	}
+	// A bidder is refused by role.
+	if _, err := run(t, "rescue", "verify-share", "--server", w.base, "--cert", w.cert, "--key", w.key, "--tender", string(created.ID)); err == nil ||
+		!strings.Contains(err.Error(), "auth.role_forbidden") {
+		t.Errorf("a bidder asking for a share: %v", err)
 	}
 }

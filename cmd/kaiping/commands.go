@@ -44,6 +44,7 @@ func newCommand() *cli.Command {
 			demoCommand(),
 			benchCommand(),
 			bidCommand(),
+			rescueCommand(),
 		},
 	}
 }
