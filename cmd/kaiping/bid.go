@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/token"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 )
@@ -45,15 +47,33 @@ var (
 	sectionFlag = &cli.StringFlag{Name: "section", Usage: "标段编号或 ID section code or ID", Required: true}
 )
 
-func serverFlags() []cli.Flag { return []cli.Flag{serverFlag, certFlag, keyFlag} }
+// Flags for a key on a PKCS#11 token (UKEY) instead of a key file.
+var (
+	pkcs11Flag = &cli.StringFlag{Name: "pkcs11", Sources: cli.EnvVars("KAIPING_PKCS11"),
+		Usage: "UKEY 中的私钥（PKCS#11 URI，如 token=CFCA;object=sign） key on a PKCS#11 token, RFC 7512 URI"}
+	pkcs11ModuleFlag = &cli.StringFlag{Name: "pkcs11-module", Sources: cli.EnvVars("KAIPING_PKCS11_MODULE"),
+		Usage: "UKEY 驱动（PKCS#11 库路径） the token vendor's PKCS#11 library"}
+	pkcs11PINFileFlag = &cli.StringFlag{Name: "pkcs11-pin-file", Sources: cli.EnvVars("KAIPING_PKCS11_PIN_FILE"),
+		Usage: "保存 UKEY 口令的文件 file holding the token PIN"}
+)
+
+func keyFlags() []cli.Flag {
+	return []cli.Flag{keyFlag, pkcs11Flag, pkcs11ModuleFlag, pkcs11PINFileFlag}
+}
+
+func serverFlags() []cli.Flag { return append([]cli.Flag{serverFlag, certFlag}, keyFlags()...) }
 
 // bidder is a logged-in bidder session for one command.
 type bidderSession struct {
-	api  *apiclient.Client
-	me   kaiping.Principal
-	cert []byte
-	key  crypto.Signer
+	api      *apiclient.Client
+	me       kaiping.Principal
+	cert     []byte
+	key      crypto.Signer
+	closeKey func()
 }
+
+// Close releases the key (logs out of the token).
+func (s *bidderSession) Close() { s.closeKey() }
 
 // login reads the bidder's certificate and key and logs in to the server.
 func login(ctx context.Context, cmd *cli.Command) (*bidderSession, error) {
@@ -61,35 +81,59 @@ func login(ctx context.Context, cmd *cli.Command) (*bidderSession, error) {
 	if err != nil {
 		return nil, fmt.Errorf("读取证书 --cert: %w", err)
 	}
-	key, err := loadKey(cmd)
+	key, closeKey, err := loadKey(cmd)
 	if err != nil {
 		return nil, err
 	}
-	s := &bidderSession{api: apiclient.New(cmd.String("server")), cert: chain, key: key}
+	s := &bidderSession{api: apiclient.New(cmd.String("server")), cert: chain, key: key, closeKey: closeKey}
 	if _, err := s.api.Login(ctx, chain, key); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("登录失败 login: %w", err)
 	}
 	if err := s.api.Do(ctx, http.MethodGet, "/api/v1/me", nil, &s.me); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// loadKey reads the private key the command names.
-func loadKey(cmd *cli.Command) (crypto.Signer, error) {
+// loadKey opens the private key the command names: a key on a PKCS#11 token (--pkcs11),
+// which never leaves the token, or a PEM key file (--key). The returned func releases it.
+func loadKey(cmd *cli.Command) (crypto.Signer, func(), error) {
+	if uri := cmd.String("pkcs11"); uri != "" {
+		cfg, err := token.ParseURI(uri)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m := cmd.String("pkcs11-module"); m != "" {
+			cfg.Module = m
+		}
+		if f := cmd.String("pkcs11-pin-file"); f != "" {
+			pin, err := os.ReadFile(f)
+			if err != nil {
+				return nil, nil, fmt.Errorf("读取 UKEY 口令文件: %w", err)
+			}
+			cfg.PIN = strings.TrimSuffix(strings.TrimSuffix(string(pin), "\n"), "\r")
+		}
+		k, err := token.Open(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return k, func() { _ = k.Close() }, nil
+	}
 	path := cmd.String("key")
 	if path == "" {
-		return nil, fmt.Errorf("请用 --key 指定私钥文件 (a private key is required)")
+		return nil, nil, fmt.Errorf("请用 --key 指定私钥文件，或用 --pkcs11 指定 UKEY 中的私钥 (a private key is required)")
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("读取私钥 --key: %w", err)
+		return nil, nil, fmt.Errorf("读取私钥 --key: %w", err)
 	}
 	k, err := devpki.ParseKeyPEM(b)
 	if err != nil {
-		return nil, fmt.Errorf("私钥 %s 无法解析: %w", path, err)
+		return nil, nil, fmt.Errorf("私钥 %s 无法解析: %w", path, err)
 	}
-	return k, nil
+	return k, func() {}, nil
 }
 
 // tender fetches the tender and resolves the section named on the command line.

@@ -51,17 +51,17 @@ func bidCSRCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "csr",
 		Usage: "生成证书申请（交 CA 签发） write a certificate signing request for the CA",
-		Flags: []cli.Flag{
-			keyFlag,
+		Flags: append(keyFlags(),
 			&cli.StringFlag{Name: "name", Required: true, Usage: "单位名称（证书 CN） subject common name"},
 			&cli.StringFlag{Name: "org", Usage: "组织 organization"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "证书申请文件 CSR file to write"},
-		},
+		),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			key, err := loadKey(cmd)
+			key, closeKey, err := loadKey(cmd)
 			if err != nil {
 				return err
 			}
+			defer closeKey()
 			subject := pkix.Name{CommonName: cmd.String("name")}
 			if org := cmd.String("org"); org != "" {
 				subject.Organization = []string{org}

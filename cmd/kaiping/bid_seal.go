@@ -36,6 +36,7 @@ func bidSeal(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	t, sec, err := s.tender(ctx, cmd)
 	if err != nil {
 		return err

@@ -45,6 +45,7 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	path := cmd.String("file")
 	f, err := os.Open(path)
 	if err != nil {
@@ -122,6 +123,7 @@ func bidStatusCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			defer s.Close()
 			var st opening.BidStatus
 			if err := s.api.Do(ctx, http.MethodGet, sectionPath(cmd, "/bids/mine"), nil, &st); err != nil {
 				return err
@@ -142,6 +144,7 @@ func bidWithdrawCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			defer s.Close()
 			var rc opening.Receipt
 			if err := s.api.Do(ctx, http.MethodPost, sectionPath(cmd, "/withdrawal"), nil, &rc); err != nil {
 				return err
@@ -167,6 +170,7 @@ func bidRegisterCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			defer s.Close()
 			leaf, err := leafCertificate(s.cert)
 			if err != nil {
 				return err

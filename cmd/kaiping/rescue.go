@@ -34,6 +34,7 @@ func rescueVerifyShare(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	var sh opening.RescueShare
 	if err := s.api.Do(ctx, http.MethodGet, "/api/v1/tenders/"+cmd.String("tender")+"/rescue/share", nil, &sh); err != nil {
 		return err

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kaiping's tests and demo need, when they are missing:
 # PostgreSQL server binaries, Chromium for browser tests, SoftHSM as a real PKCS#11 token,
-# and a CJK TrueType font for Chinese PDFs. Needs root (or sudo) the first time only.
+# a CJK TrueType font for Chinese PDFs, and a C compiler (the race detector and the PKCS#11
+# token support use cgo). Needs root (or sudo) the first time only.
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v softhsm2-util >/dev/null || missing+=(softhsm2)
 [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || missing+=(fonts-droid-fallback)
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing ${missing[*]} ..." >&2
 sudo=""
