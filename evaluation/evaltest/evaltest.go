@@ -1,0 +1,192 @@
+// Package evaltest builds evaluation fixtures on a real PostgreSQL database for tests:
+// principals, a tender with registered bidders, venues with seats, experts, and the
+// evaluation service on the real store and ledger, standing on a manual clock. The
+// evaluation tests and the `kaiping draw verify` test share it.
+package evaltest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/storage/ledger"
+	"github.com/kaiping/kaiping/storage/postgres"
+)
+
+// T0 is where every Env's clock starts: 2026-06-01 08:00 Beijing time.
+var T0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// Origin is the test ledger's name.
+const Origin = "ggzy.example.gov.cn/kaiping/ledger"
+
+// Env is a migrated database with the evaluation service on it.
+type Env struct {
+	DB      *postgres.DB
+	Ledger  *ledger.Ledger
+	Store   *postgres.EvaluationStore
+	Clock   *kaiping.ManualClock
+	Notices *Notices
+	Service *evaluation.Service
+	// Admin, Host and Supervisor are principals holding those roles.
+	Admin, Host, Supervisor kaiping.Principal
+
+	identity *postgres.IdentityStore
+	opening  *opening.Service
+}
+
+// New migrates the database at url and builds the service with cfg, signing the ledger with
+// signer under origin (nil: a fresh Ed25519 key under Origin).
+func New(tb testing.TB, url string, signer ledger.Signer, origin string, cfg evaluation.Config) *Env {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := postgres.Migrate(ctx, url); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	db, err := postgres.Open(ctx, url, 40)
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(db.Close)
+	if signer == nil {
+		pem, err := ledger.GenerateKeyPEM(ledger.AlgEd25519)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if signer, err = ledger.ParseSigner(pem); err != nil {
+			tb.Fatal(err)
+		}
+		origin = Origin
+	}
+	e := &Env{DB: db, Ledger: ledger.New(signer, origin), Clock: kaiping.NewManualClock(T0), Notices: &Notices{}}
+	e.Store = postgres.NewEvaluationStore(db, e.Ledger)
+	e.identity = postgres.NewIdentityStore(db, e.Ledger)
+	e.opening = opening.NewService(postgres.NewOpeningStore(db, e.Ledger), e.Clock)
+	e.Service = evaluation.NewService(e.Store, e.Notices, e.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	e.Admin = e.Principal(tb, "交易中心系统管理员", "某市公共资源交易中心", kaiping.RoleAdmin)
+	e.Host = e.Principal(tb, "评标室主持人", "某市公共资源交易中心", kaiping.RoleHost)
+	e.Supervisor = e.Principal(tb, "监督员", "某市住房和城乡建设局", kaiping.RoleSupervisor)
+	return e
+}
+
+// Actor is p acting from a loopback address now.
+func (e *Env) Actor(p kaiping.Principal) kaiping.Actor {
+	return kaiping.Actor{Principal: p.ID, Address: netip.MustParseAddr("127.0.0.1"), At: e.Clock.Now()}
+}
+
+// Fingerprint is the stand-in certificate fingerprint registered to a principal's name.
+func Fingerprint(p kaiping.Principal) string {
+	sum := sha256.Sum256([]byte("cert:" + string(p.ID)))
+	return hex.EncodeToString(sum[:])
+}
+
+// Principal registers a principal with a stand-in certificate.
+func (e *Env) Principal(tb testing.TB, name, org string, roles ...kaiping.Role) kaiping.Principal {
+	tb.Helper()
+	p := kaiping.Principal{ID: kaiping.NewID(), Name: name, Org: org, Roles: roles}
+	err := e.identity.CreatePrincipal(context.Background(), kaiping.SystemActor(e.Clock.Now()), p, identity.RegisteredCertificate{
+		Fingerprint: Fingerprint(p), Subject: "CN=" + name, Issuer: "CN=test CA", Serial: string(p.ID)[:8],
+		NotAfter: e.Clock.Now().AddDate(1, 0, 0), DER: []byte(p.ID),
+	})
+	if err != nil {
+		tb.Fatalf("principal %s: %v", name, err)
+	}
+	return p
+}
+
+// Tender creates a tender of tenderer whose bid deadline is 10 minutes from now, and
+// registers a bidder principal for each of bidders (named so, with the roles bidder).
+func (e *Env) Tender(tb testing.TB, code, tenderer string, bidders ...string) opening.Tender {
+	tb.Helper()
+	ctx := context.Background()
+	t, err := e.opening.CreateTender(ctx, e.Actor(e.Host), opening.Tender{
+		Code: code, Title: tenderer + "教学楼建设工程施工", Tenderer: tenderer, Deadline: e.Clock.Now().Add(10 * time.Minute),
+		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
+		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
+	})
+	if err != nil {
+		tb.Fatalf("tender: %v", err)
+	}
+	for _, b := range bidders {
+		p := e.Principal(tb, b, "", kaiping.RoleBidder)
+		if _, err := e.opening.Register(ctx, e.Actor(p), p.Name, t.ID, "BD1", Fingerprint(p)); err != nil {
+			tb.Fatalf("register %s: %v", b, err)
+		}
+	}
+	return t
+}
+
+// Venue adds a venue with seats A01, A02, ...
+func (e *Env) Venue(tb testing.TB, code, name string, lat, lon float64, canHost bool, seats int) evaluation.Venue {
+	tb.Helper()
+	ctx := context.Background()
+	v, err := e.Service.CreateVenue(ctx, e.Actor(e.Admin), evaluation.Venue{
+		Code: code, Name: name, City: code[:6], Address: name + "评标区", Lat: lat, Lon: lon, CanHost: canHost,
+	})
+	if err != nil {
+		tb.Fatalf("venue %s: %v", code, err)
+	}
+	for i := range seats {
+		if _, err := e.Service.CreateSeat(ctx, e.Actor(e.Admin), v.ID, evaluation.Seat{
+			Code: fmt.Sprintf("A%02d", i+1), Equipment: []string{"camera", "dual_screen", "id_reader"},
+		}); err != nil {
+			tb.Fatalf("seat: %v", err)
+		}
+	}
+	return v
+}
+
+// Expert adds an active expert living at the centre of city.
+func (e *Env) Expert(tb testing.TB, code, name, employer, city string, specialties ...string) evaluation.Expert {
+	tb.Helper()
+	x, err := e.Service.CreateExpert(context.Background(), e.Actor(e.Admin), evaluation.Expert{
+		Code: code, Name: name, Phone: "13800000000", Employer: employer, City: city,
+		Titles: []string{"高级工程师"}, Specialties: specialties,
+	})
+	if err != nil {
+		tb.Fatalf("expert %s: %v", code, err)
+	}
+	return x
+}
+
+// ExpertLogin gives expert x a login with the expert role.
+func (e *Env) ExpertLogin(tb testing.TB, x evaluation.Expert) kaiping.Principal {
+	tb.Helper()
+	p := e.Principal(tb, x.Name, x.Employer, kaiping.RoleExpert)
+	x.Principal = p.ID
+	if _, err := e.Service.UpdateExpert(context.Background(), e.Actor(e.Admin), x.ID, x); err != nil {
+		tb.Fatalf("link expert %s: %v", x.Code, err)
+	}
+	return p
+}
+
+// Notices records every notice sent, in order: a Notifier for tests.
+type Notices struct {
+	mu   sync.Mutex
+	list []evaluation.Notice
+}
+
+// Notify records n.
+func (n *Notices) Notify(_ context.Context, x evaluation.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.list = append(n.list, x)
+	return nil
+}
+
+// All returns the notices so far.
+func (n *Notices) All() []evaluation.Notice {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]evaluation.Notice(nil), n.list...)
+}
