@@ -45,6 +45,7 @@ func newCommand() *cli.Command {
 			benchCommand(),
 			bidCommand(),
 			rescueCommand(),
+			drawCommand(),
 		},
 	}
 }
