@@ -27,6 +27,10 @@ test: servers
 demo: servers
 	@$(SERVERS) && $(GO) run ./cmd/kaiping demo
 
+## bench: every Go benchmark and the measured scenarios at 1 GiB (each against its anchor); writes BENCHMARKS.md
+bench: servers
+	@$(SERVERS) && bash deploy/dev/bench.sh
+
 ## build: the kaiping binary in bin/
 build:
 	$(GO) build -o bin/kaiping ./cmd/kaiping

@@ -121,7 +121,7 @@ type StartUploadRequest struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"` // hex SHA-256 of the whole sealed file
 	// SM3 is the hex SM3 digest of the whole file (GB/T 32905), required for tenders in
-	// national-crypto mode (suite sm4gcm) and checked when present otherwise.
+	// national-crypto mode (suite sm4gcm) and refused for the others.
 	SM3 string `json:"sm3,omitempty"`
 }
 
@@ -135,9 +135,12 @@ func (r *StartUploadRequest) validate(t Tender) error {
 	if !isDigest(r.SHA256) {
 		return invalid("bid.sha256", "sha256 须为 64 位十六进制的 SHA-256 摘要")
 	}
+	national := t.Suite == string(seal.SM4GCM)
 	switch {
-	case r.SM3 == "" && t.Suite == string(seal.SM4GCM):
+	case r.SM3 == "" && national:
 		return invalid("bid.sm3_required", "本项目采用国密算法，须同时声明文件的 SM3 摘要")
+	case r.SM3 != "" && !national:
+		return invalid("bid.sm3_unexpected", "本项目不采用国密算法，不应声明 SM3 摘要（仅核对 SHA-256）")
 	case r.SM3 != "" && !isDigest(r.SM3):
 		return invalid("bid.sm3", "sm3 须为 64 位十六进制的 SM3 摘要")
 	}

@@ -74,7 +74,7 @@ func bidSeal(ctx context.Context, cmd *cli.Command) error {
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return err
 	}
-	fmt.Printf("已加密：%s（%s，%d 字节，SHA-256 %s）\n", out, t.Suite, sealed.Size, sealed.SHA256)
+	fmt.Printf("已加密：%s（%s，%d 字节）\n", out, t.Suite, sealed.Size)
 	return nil
 }
 

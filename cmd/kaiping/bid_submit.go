@@ -16,6 +16,7 @@ import (
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/opening/seal"
 )
 
 func bidSubmitCommand() *cli.Command {
@@ -52,7 +53,11 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer f.Close()
-	d, err := bidder.Digest(f)
+	t, _, err := s.tender(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	d, err := bidder.Digest(f, seal.Suite(t.Suite))
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/opening/seal"
 )
 
 // bidWorld is a running server with a tender, and a bidder whose key was made by the tool
@@ -185,7 +186,7 @@ func TestBidTool(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := os.Open(second)
-	d, _ := bidder.Digest(f)
+	d, _ := bidder.Digest(f, seal.AES256GCM)
 	f.Close()
 	api := apiclient.New(w.base)
 	certPEM, _ := os.ReadFile(w.cert)

@@ -163,7 +163,7 @@ func demoSubmit(ctx context.Context, t opening.Tender, p *demoParty, summary str
 	if _, err := seal.Seal(&sealed, bytes.NewReader([]byte(summary)), b, to, seal.WithSuite(seal.Suite(t.Suite))); err != nil {
 		return opening.Receipt{}, err
 	}
-	d, err := bidder.Digest(bytes.NewReader(sealed.Bytes()))
+	d, err := bidder.Digest(bytes.NewReader(sealed.Bytes()), seal.Suite(t.Suite))
 	if err != nil {
 		return opening.Receipt{}, err
 	}

@@ -109,9 +109,12 @@ func TestEveryRecipientOpens(t *testing.T) {
 func TestSealedDigest(t *testing.T) {
 	fx := mustFixtures(t)
 	var buf bytes.Buffer
-	sealed, err := Seal(&buf, bytes.NewReader(pattern(ChunkSize*2+7)), testBinding(), []Recipient{fx["p256"].recipient})
+	sealed, err := Seal(&buf, bytes.NewReader(pattern(ChunkSize*2+7)), testBinding(), []Recipient{fx["p256"].recipient}, WithDigest())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if plain, err := Seal(io.Discard, bytes.NewReader(pattern(7)), testBinding(), []Recipient{fx["p256"].recipient}); err != nil || plain.SHA256 != "" {
+		t.Fatalf("without WithDigest: %+v, %v", plain, err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	if sealed.SHA256 != hex.EncodeToString(sum[:]) {

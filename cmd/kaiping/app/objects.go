@@ -10,6 +10,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/kaiping/kaiping/internal/iox"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/blob"
 )
@@ -64,7 +65,7 @@ func (o bidObjects) ReadBack(ctx context.Context, key, versionID string, headByt
 	sha, sm := sha256.New(), sm3.New()
 	var sums io.Writer = sha
 	if withSM3 {
-		sums = io.MultiWriter(sha, sm)
+		sums = iox.ParallelWriter(sha, sm)
 	}
 	head := make([]byte, headBytes)
 	n, err := io.ReadFull(r, head)
@@ -73,7 +74,7 @@ func (o bidObjects) ReadBack(ctx context.Context, key, versionID string, headByt
 	}
 	head = head[:n]
 	sums.Write(head)
-	rest, err := io.Copy(sums, r)
+	rest, err := io.CopyBuffer(sums, r, make([]byte, 1<<20))
 	if err != nil {
 		return opening.StoredObject{}, err
 	}

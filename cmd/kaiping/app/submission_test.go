@@ -99,7 +99,7 @@ func (w *submissionWorld) binding(kind seal.EnvelopeKind) seal.Binding {
 }
 
 func (w *submissionWorld) submit(c *apiclient.Client, file []byte, sum string) (opening.Receipt, error) {
-	d, _ := bidder.Digest(bytes.NewReader(file))
+	d, _ := digestOf(file)
 	if sum != "" {
 		d.SHA256 = sum
 	}
@@ -178,6 +178,7 @@ func TestSubmitRefusals(t *testing.T) {
 		{"over the size limit", start(w.bidder, opening.StartUploadRequest{Kind: "summary", Size: w.tender.MaxEnvelopeBytes + 1, SHA256: goodSum}), "bid.too_large"},
 		{"unknown envelope kind", start(w.bidder, opening.StartUploadRequest{Kind: "commercial", Size: 10, SHA256: goodSum}), "bid.kind"},
 		{"bad digest syntax", start(w.bidder, opening.StartUploadRequest{Kind: "summary", Size: 10, SHA256: "xyz"}), "bid.sha256"},
+		{"SM3 declared for a tender not in national mode", start(w.bidder, opening.StartUploadRequest{Kind: "summary", Size: 10, SHA256: goodSum, SM3: goodSum}), "bid.sm3_unexpected"},
 		{"a host cannot submit", start(w.ta.mustLogin(t, w.ta.setup.Admin), opening.StartUploadRequest{Kind: "summary", Size: 10, SHA256: goodSum}), "auth.role_forbidden"},
 	}
 	for _, tt := range tests {
@@ -246,10 +247,19 @@ func TestDeadlineBoundary(t *testing.T) {
 	}
 }
 
-// mustDigest is bidder.Digest of an in-memory file.
+// digestOf is bidder.Digest of an in-memory file, with SM3 when its header says SM4-GCM.
+func digestOf(file []byte) (bidder.FileDigest, error) {
+	suite := seal.AES256GCM
+	if h, _, err := seal.ParseHeader(bytes.NewReader(file)); err == nil {
+		suite = h.Suite
+	}
+	return bidder.Digest(bytes.NewReader(file), suite)
+}
+
+// mustDigest is digestOf, failing the test on error.
 func mustDigest(tb testing.TB, file []byte) bidder.FileDigest {
 	tb.Helper()
-	d, err := bidder.Digest(bytes.NewReader(file))
+	d, err := digestOf(file)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every Go benchmark in the repository and the measured scenarios (`kaiping bench seal`,
+# `kaiping bench submit`), then writes BENCHMARKS.md from what they measured. `make bench`
+# calls it with MINIO_BIN set (deploy/dev/servers.sh).
+#
+#   BENCH_SIZE   plaintext per scenario run     (default 1GiB)
+#   BENCH_RUNS   alternating runs per scenario  (default 3; the figures are medians)
+#   BENCH_TIME   go test -benchtime             (default 3x)
+#   BENCH_OUT    the report                     (default BENCHMARKS.md at the root)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+size=${BENCH_SIZE:-1GiB}
+runs=${BENCH_RUNS:-3}
+benchtime=${BENCH_TIME:-3x}
+out=${BENCH_OUT:-$root/BENCHMARKS.md}
+
+work=$(mktemp -d /tmp/kaiping-benchrun-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+echo "== building kaiping" >&2
+go build -o "$work/kaiping" ./cmd/kaiping
+
+# Only the packages that have benchmarks: go test ./... would also build every other test
+# binary and start PostgreSQL and MinIO in each package's TestMain, to run nothing.
+mapfile -t pkgs < <(grep -rlE --include='*_test.go' --exclude-dir=.git '^func Benchmark' . | xargs -r -n1 dirname | sort -u)
+if [ "${#pkgs[@]}" -gt 0 ]; then
+	echo "== go test -bench in ${pkgs[*]}" >&2
+	go test -run '^$' -bench . -benchmem -benchtime="$benchtime" -count=1 -timeout 30m "${pkgs[@]}" | tee "$work/gobench.txt"
+else
+	: >"$work/gobench.txt"
+fi
+
+echo "== kaiping bench seal --size $size --runs $runs" >&2
+"$work/kaiping" bench seal --size "$size" --runs "$runs" --json "$work/seal.json"
+echo "== kaiping bench submit --size $size --runs $runs" >&2
+"$work/kaiping" bench submit --size "$size" --runs "$runs" --json "$work/submit.json"
+
+"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json"
+echo "== wrote $out" >&2
