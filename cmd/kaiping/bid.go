@@ -34,6 +34,7 @@ func bidCommand() *cli.Command {
 			bidStatusCommand(),
 			bidWithdrawCommand(),
 			bidReceiptCommand(),
+			bidUnlockCommand(),
 		},
 	}
 }

@@ -58,10 +58,13 @@ func (s *OpeningStore) SealBidSet(ctx context.Context, a kaiping.Actor, tender, 
 			return err
 		}
 		set.LedgerSeq = entry.Seq
-		_, err = tx.Exec(ctx, `INSERT INTO bid_sets (section_id, tender_id, sealed_at, envelopes, bidders, digests, digest, ledger_seq)
+		if _, err = tx.Exec(ctx, `INSERT INTO bid_sets (section_id, tender_id, sealed_at, envelopes, bidders, digests, digest, ledger_seq)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, section, tender, set.SealedAt, set.Envelopes, set.Bidders,
-			set.Digests, set.Digest, set.LedgerSeq)
-		return err
+			set.Digests, set.Digest, set.LedgerSeq); err != nil {
+			return err
+		}
+		// The opening hall starts with the set it opens (hall.go).
+		return s.openHall(ctx, tx, a, set)
 	})
 	return set, err
 }

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/opening"
@@ -31,6 +33,8 @@ type App struct {
 	log      *slog.Logger
 	clock    kaiping.Clock
 	registry *prometheus.Registry
+	// hallConfig tunes the opening hall (WithHallConfig).
+	hallConfig opening.HallConfig
 
 	DB       *postgres.DB
 	Blob     *blob.Store
@@ -38,6 +42,9 @@ type App struct {
 	Identity *identity.Service
 	Opening  *opening.Service
 	Submit   *opening.Submission
+	Hall     *opening.Hall
+	// Evaluation is the expert pool, the draw, venues and seats.
+	Evaluation *evaluation.Service
 
 	fiber  *fiber.App
 	Routes httpapi.Registry
@@ -58,6 +65,9 @@ func WithClock(c kaiping.Clock) Option { return func(a *App) { a.clock = c } }
 // WithLogger replaces the logger built from the configuration.
 func WithLogger(l *slog.Logger) Option { return func(a *App) { a.log = l } }
 
+// WithHallConfig tunes the opening hall (tests shrink its queue).
+func WithHallConfig(c opening.HallConfig) Option { return func(a *App) { a.hallConfig = c } }
+
 // WithRegistry replaces the Prometheus registry.
 func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.registry = r } }
 
@@ -66,7 +76,7 @@ func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.regis
 // a clear error if a dependency cannot be reached: a trading platform that starts without its
 // database would only fail later, in front of bidders.
 func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
-	a := &App{cfg: cfg, clock: kaiping.SystemClock{}}
+	a := &App{cfg: cfg, clock: kaiping.SystemClock{}, hallConfig: opening.DefaultHallConfig}
 	for _, o := range opts {
 		o(a)
 	}
@@ -123,6 +133,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Opening = opening.NewService(openingStore, a.clock)
 	a.Submit = opening.NewSubmission(openingStore,
 		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, opening.DefaultSubmitConfig)
+	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
+		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
+		return r, err
+	}, a.clock, a.log, a.hallConfig)
+	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
+		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
 	a.fiber = a.newFiber()
 	ok = true
 	return a, nil
@@ -174,6 +190,7 @@ func (a *App) Serve(ln net.Listener) error {
 	ctx, stop := context.WithCancel(context.Background())
 	a.stop = stop
 	a.jobs.Go(func() { a.sealBidSets(ctx) })
+	a.jobs.Go(func() { a.Hall.Run(ctx) })
 	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
 	return a.fiber.Listener(ln)
 }

@@ -1,0 +1,148 @@
+package opening
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/httpapi"
+)
+
+var (
+	hosts       = []kaiping.Role{kaiping.RoleHost}
+	supervisors = []kaiping.Role{kaiping.RoleSupervisor}
+	hallReaders = []kaiping.Role{kaiping.RoleBidder, kaiping.RoleHost, kaiping.RoleSupervisor, kaiping.RoleAdmin}
+)
+
+// Routes returns the opening hall's endpoints, all under
+// /api/v1/tenders/:id/sections/:section/hall:
+//
+//	GET  /hall                         bidder        own view: state, times, server time, check-in, envelopes, record
+//	GET  /hall/board                   host, supervisor, admin   attendance, every bidder's status, objections, queue
+//	GET  /hall/events?after=N          bidder, host, supervisor, admin   events after version N
+//	POST /hall/transitions             host          {"to": ..., "window_minutes": n}: move the hall
+//	POST /hall/checkins                bidder        check in (签到)
+//	GET  /hall/envelopes               bidder        own envelopes with headers, to unwrap file keys locally
+//	POST /hall/unlocks                 bidder        {"envelope_id", "file_key"}: hand in a file key
+//	GET  /hall/record                  bidder in the set, host, supervisor, admin   the opening record
+//	POST /hall/confirmations           bidder        {"digest", "signature"}: confirm the record
+//	POST /hall/objections              bidder        {"text"}: object (异议)
+//	POST /hall/objections/:objection/answer   host   {"answer"}
+//	POST /hall/rescue-shares           supervisor    {"bidder_id", "share"}: a rescue key share
+func (h *Hall) Routes() []httpapi.Route {
+	const p = "/api/v1/tenders/:id/sections/:section/hall"
+	return []httpapi.Route{
+		{Method: fiber.MethodGet, Path: p, Roles: bidders, Handler: handle(h, fiber.StatusOK, h.handleView)},
+		{Method: fiber.MethodGet, Path: p + "/board", Roles: overseers, Handler: handle(h, fiber.StatusOK, h.handleBoard)},
+		{Method: fiber.MethodGet, Path: p + "/events", Roles: hallReaders, Handler: handle(h, fiber.StatusOK, h.handleEvents)},
+		{Method: fiber.MethodPost, Path: p + "/transitions", Roles: hosts, Handler: handle(h, fiber.StatusOK, h.handleMove)},
+		{Method: fiber.MethodPost, Path: p + "/checkins", Roles: bidders, Handler: handle(h, fiber.StatusOK, h.handleCheckIn)},
+		{Method: fiber.MethodGet, Path: p + "/envelopes", Roles: bidders, Handler: handle(h, fiber.StatusOK, h.handleEnvelopes)},
+		{Method: fiber.MethodPost, Path: p + "/unlocks", Roles: bidders, Handler: handle(h, fiber.StatusAccepted, h.handleUnlock)},
+		{Method: fiber.MethodGet, Path: p + "/record", Roles: hallReaders, Handler: handle(h, fiber.StatusOK, h.handleRecord)},
+		{Method: fiber.MethodPost, Path: p + "/confirmations", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleConfirm)},
+		{Method: fiber.MethodPost, Path: p + "/objections", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleObject)},
+		{Method: fiber.MethodPost, Path: p + "/objections/:objection/answer", Roles: hosts, Handler: handle(h, fiber.StatusOK, h.handleAnswer)},
+		{Method: fiber.MethodPost, Path: p + "/rescue-shares", Roles: supervisors, Handler: handle(h, fiber.StatusAccepted, h.handleRescueShare)},
+	}
+}
+
+// overseer reports whether the caller sees the whole hall: hosts, supervisors and admins.
+func overseer(c *fiber.Ctx) bool {
+	p, _ := httpapi.PrincipalOf(c)
+	return p.Has(kaiping.RoleHost) || p.Has(kaiping.RoleSupervisor) || p.Has(kaiping.RoleAdmin)
+}
+
+// hallRequest reads what every hall route needs: the actor, the tender ID and the section.
+func (h *Hall) hallRequest(c *fiber.Ctx) (kaiping.Actor, kaiping.ID, string, error) {
+	a := httpapi.ActorOf(c, h.clock)
+	id, err := idParam(c, "id")
+	return a, id, c.Params("section"), err
+}
+
+// handle makes a fiber handler of one hall operation: it reads the path, decodes a POST's
+// JSON body (if any) into Req strictly, and answers the result as JSON with status.
+func handle[Req, Resp any](h *Hall, status int, do func(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, section string, req Req) (Resp, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, id, section, err := h.hallRequest(c)
+		if err != nil {
+			return err
+		}
+		var req Req
+		if c.Method() == fiber.MethodPost && len(c.Body()) > 0 {
+			if err := httpapi.DecodeJSON(c, &req); err != nil {
+				return err
+			}
+		}
+		resp, err := do(c, a, id, section, req)
+		if err != nil {
+			return err
+		}
+		return c.Status(status).JSON(resp)
+	}
+}
+
+type none struct{}
+
+func (h *Hall) handleView(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ none) (BidderHallView, error) {
+	return h.BidderView(c.UserContext(), a, id, sec)
+}
+
+func (h *Hall) handleBoard(c *fiber.Ctx, _ kaiping.Actor, id kaiping.ID, sec string, _ none) (BoardView, error) {
+	return h.Board(c.UserContext(), id, sec)
+}
+
+func (h *Hall) handleEvents(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ none) (fiber.Map, error) {
+	after, err := strconv.ParseInt(c.Query("after", "0"), 10, 64)
+	if err != nil || after < 0 {
+		return nil, invalid("hall.events_after", "after 须为非负整数（上次收到的版本号）")
+	}
+	evs, err := h.Events(c.UserContext(), a, overseer(c), id, sec, after)
+	return fiber.Map{"events": evs}, err
+}
+
+func (h *Hall) handleMove(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req TransitionRequest) (HallStatus, error) {
+	return h.Move(c.UserContext(), a, id, sec, req)
+}
+
+func (h *Hall) handleCheckIn(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ none) (CheckIn, error) {
+	return h.CheckIn(c.UserContext(), a, id, sec)
+}
+
+func (h *Hall) handleEnvelopes(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ none) (fiber.Map, error) {
+	envs, err := h.Envelopes(c.UserContext(), a, id, sec)
+	return fiber.Map{"envelopes": envs}, err
+}
+
+func (h *Hall) handleUnlock(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req UnlockRequest) (UnlockStatus, error) {
+	st, err := h.Unlock(c.UserContext(), a, id, sec, req)
+	if kaiping.CodeOf(err) == "hall.busy" {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(h.cfg.BusyRetry.Seconds())))
+	}
+	return st, err
+}
+
+func (h *Hall) handleRecord(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ none) (PublishedRecord, error) {
+	return h.Record(c.UserContext(), a, overseer(c), id, sec)
+}
+
+func (h *Hall) handleConfirm(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req ConfirmRequest) (Confirmation, error) {
+	return h.Confirm(c.UserContext(), a, id, sec, req)
+}
+
+func (h *Hall) handleObject(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req ObjectionRequest) (Objection, error) {
+	return h.Object(c.UserContext(), a, id, sec, req)
+}
+
+func (h *Hall) handleAnswer(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req AnswerRequest) (Objection, error) {
+	oid, err := pathID(c, "objection", kaiping.E(kaiping.KindNotFound, "hall.objection_not_found", "异议不存在"))
+	if err != nil {
+		return Objection{}, err
+	}
+	return h.Answer(c.UserContext(), a, id, sec, oid, req)
+}
+
+func (h *Hall) handleRescueShare(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req RescueShareRequest) (RescueProgress, error) {
+	return h.SubmitRescueShare(c.UserContext(), a, id, sec, req)
+}

@@ -1,0 +1,140 @@
+package opening
+
+import (
+	"context"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening/rescue"
+)
+
+// HallStore is what the opening hall needs from persistence, besides the opening's Store.
+// Every method that changes a hall locks its row, checks the state with the hall's own
+// rules (HallStatus.Require, HallStatus.UnlockOpen, CheckTransition), bumps the version, and writes the
+// event and the ledger entry in the same transaction; a refusal leaves nothing changed.
+// The hall itself is created by Store.SealBidSet, in the transaction that seals the bid set.
+type HallStore interface {
+	Store
+
+	// Hall returns a section's hall; KindNotFound "hall.not_open" before its bid set is sealed.
+	Hall(ctx context.Context, section kaiping.ID) (HallStatus, error)
+	// HallEnvelopes lists the section's envelopes in the hall, of one bidder if bidder is
+	// not empty, with their headers and file keys, ordered by bidder name, bidder and kind.
+	HallEnvelopes(ctx context.Context, section, bidder kaiping.ID) ([]HallEnvelope, error)
+	// CacheHeader keeps an envelope's header once read from object storage.
+	CacheHeader(ctx context.Context, envelope kaiping.ID, header []byte) error
+
+	// Transition moves the hall along CheckTransition, with the times t sets. If
+	// expectVersion is not 0 and the hall moved on since, it is KindConflict "hall.retry".
+	Transition(ctx context.Context, a kaiping.Actor, section kaiping.ID, expectVersion int64, t Transition) (HallStatus, error)
+	// Publish ends the decrypt window: it records each undecrypted envelope's outcome, stores
+	// the opening record and moves the hall to p.To (published or failed), if the hall is
+	// still at expectVersion (else "hall.retry").
+	Publish(ctx context.Context, a kaiping.Actor, section kaiping.ID, expectVersion int64, p Publication) (HallStatus, error)
+
+	// CheckIn records the bidder's check-in while the hall is checking in or decrypting; a
+	// bidder with no envelope in the set is KindForbidden "hall.not_bidder". A second
+	// check-in returns the first and changes nothing (fresh is false).
+	CheckIn(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID) (c CheckIn, fresh bool, err error)
+	// CheckInOf returns the bidder's check-in; KindNotFound if it has not checked in.
+	CheckInOf(ctx context.Context, section, bidder kaiping.ID) (CheckIn, error)
+	// CheckIns lists a section's check-ins.
+	CheckIns(ctx context.Context, section kaiping.ID) ([]CheckIn, error)
+
+	// RecordWrongKey counts a wrong key for the bidder's envelope, inside the window, and
+	// returns how many wrong keys it has had.
+	RecordWrongKey(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, code string) (int, error)
+	// QueueUnlock stores a verified file key for an envelope inside the window and marks it
+	// queued. bidder is the envelope's owner, or empty for a rescue (via "rescue").
+	QueueUnlock(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, fileKey []byte, via string) (HallEnvelope, error)
+	// RecordBusy counts a right key refused because the queue was full. It is our own
+	// operational record, not a change of the hall: no version, event or ledger entry.
+	RecordBusy(ctx context.Context, envelope kaiping.ID) error
+	// FinishVerify records what verifying a queued envelope found.
+	FinishVerify(ctx context.Context, a kaiping.Actor, section, envelope kaiping.ID, v Verified) error
+	// QueuedEnvelopes lists the envelopes queued at or before before, in every section,
+	// oldest first.
+	QueuedEnvelopes(ctx context.Context, before time.Time) ([]HallEnvelope, error)
+	// DueHalls lists the halls whose decrypt window or confirmation period ended by now.
+	DueHalls(ctx context.Context, now time.Time) ([]HallStatus, error)
+
+	// Record returns the section's published opening record; KindNotFound "hall.no_record".
+	Record(ctx context.Context, section kaiping.ID) (PublishedRecord, error)
+	// CertificateDER returns a registered certificate.
+	CertificateDER(ctx context.Context, fingerprint string) ([]byte, error)
+	// Confirm records a bidder's signed confirmation of the current record while the hall is
+	// confirming: another digest is KindConflict "hall.record_changed", a second one
+	// "hall.already_confirmed".
+	Confirm(ctx context.Context, a kaiping.Actor, c Confirmation) error
+	// Confirmations lists a section's confirmations.
+	Confirmations(ctx context.Context, section kaiping.ID) ([]Confirmation, error)
+	// Object records a bidder's objection (异议) while the record is published or confirming.
+	Object(ctx context.Context, a kaiping.Actor, o Objection) error
+	// Answer records the host's answer to an unanswered objection.
+	Answer(ctx context.Context, a kaiping.Actor, section, objection kaiping.ID, answer string) (Objection, error)
+	// Objections lists a section's objections, of one bidder if bidder is not empty.
+	Objections(ctx context.Context, section, bidder kaiping.ID) ([]Objection, error)
+
+	// Events lists a section's events after version after (at most limit), those for
+	// everyone plus, when bidder is not empty, that bidder's own; all of them when all.
+	Events(ctx context.Context, section kaiping.ID, after int64, bidder kaiping.ID, all bool, limit int) ([]HallEvent, error)
+
+	// AddRescueShare records a supervisor's verified share for a bidder's bid inside the
+	// window and returns how many shares for that bid are held now. A holder's second share
+	// for one bid is KindConflict "hall.share_duplicate".
+	AddRescueShare(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, share rescue.Share) (int, error)
+	// RescueShares returns the shares held for a bid.
+	RescueShares(ctx context.Context, section, bidder kaiping.ID) ([]rescue.Share, error)
+	// WipeRescueShares erases the values of the shares held for a bid once they were
+	// combined, recording which envelopes the combined key opened.
+	WipeRescueShares(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, envelopes []kaiping.ID) error
+}
+
+// Transition is a move of a hall and the times it sets.
+type Transition struct {
+	To             HallState
+	By             By
+	Reason         string
+	WindowOpensAt  *time.Time
+	WindowClosesAt *time.Time
+	ConfirmEndsAt  *time.Time
+	// Detail goes into the event and the ledger entry.
+	Detail map[string]any
+}
+
+// Publication is the end of a decrypt window: the outcome of every envelope not decrypted,
+// the opening record, and the state it leaves the hall in.
+type Publication struct {
+	To       HallState // published or failed
+	By       By
+	Reason   string // why it failed
+	Outcomes []EnvelopeOutcome
+	Record   PublishedRecord
+}
+
+// EnvelopeOutcome is the classification of an envelope not decrypted (HallEnvelope.Classify).
+type EnvelopeOutcome struct {
+	Envelope kaiping.ID `json:"envelope_id"`
+	Outcome  string     `json:"outcome"`
+	Reason   string     `json:"reason"`
+}
+
+// Verified is what verifying a queued envelope found: decrypted, corrupt (ErrorCode says
+// how) or error (our side failed).
+type Verified struct {
+	State           string
+	ErrorCode       string
+	PlaintextSize   int64
+	PlaintextDigest string
+	Chunks          int64
+	Summary         map[string]string
+}
+
+// CheckIn is a bidder's check-in (签到) to the hall.
+type CheckIn struct {
+	Section    kaiping.ID `json:"section_id"`
+	Bidder     kaiping.ID `json:"bidder_id"`
+	BidderName string     `json:"bidder_name"`
+	At         time.Time  `json:"at"`
+	Address    string     `json:"address"`
+}

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/opening/rescue"
+)
+
+// Record implements opening.HallStore.
+func (s *OpeningStore) Record(ctx context.Context, section kaiping.ID) (opening.PublishedRecord, error) {
+	var r opening.PublishedRecord
+	var body []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT section_id, digest, body, published_at, ledger_seq FROM hall_records
+		WHERE section_id = $1`, section).Scan(&r.Section, &r.Digest, &body, &r.PublishedAt, &r.LedgerSeq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, kaiping.E(kaiping.KindNotFound, "hall.no_record", "开标记录尚未公布")
+	}
+	r.Record = body
+	return r, translate("pg.Record", err)
+}
+
+// CertificateDER implements opening.HallStore.
+func (s *OpeningStore) CertificateDER(ctx context.Context, fingerprint string) ([]byte, error) {
+	var der []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT der FROM principal_certificates WHERE fingerprint = $1`, fingerprint).Scan(&der)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, kaiping.E(kaiping.KindNotFound, "hall.certificate", "登记的证书不存在")
+	}
+	return der, translate("pg.CertificateDER", err)
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// Confirm implements opening.HallStore.
+func (s *OpeningStore) Confirm(ctx context.Context, a kaiping.Actor, c opening.Confirmation) error {
+	return s.inHall(ctx, "pg.Confirm", c.Section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		if err := h.Require(opening.HallConfirming); err != nil {
+			return err
+		}
+		if c.Digest != h.RecordDigest {
+			return kaiping.E(kaiping.KindConflict, "hall.record_changed", "所确认的摘要不是当前开标记录的摘要：开标记录已变化，请重新读取后确认")
+		}
+		if err := requireBidder(ctx, tx, c.Section, c.Bidder); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO hall_confirmations (section_id, bidder_id, digest, certificate, signature, at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, c.Section, c.Bidder, c.Digest, c.Certificate, c.Signature, c.At)
+		if isUniqueViolation(err) {
+			return kaiping.E(kaiping.KindConflict, "hall.already_confirmed", "您已确认过开标记录")
+		}
+		if err != nil {
+			return err
+		}
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.confirm", Bidder: c.Bidder, Payload: map[string]any{
+			"digest": c.Digest, "certificate": c.Certificate, "signature": c.Signature,
+		}})
+	})
+}
+
+// Confirmations implements opening.HallStore.
+func (s *OpeningStore) Confirmations(ctx context.Context, section kaiping.ID) ([]opening.Confirmation, error) {
+	return collect(ctx, s.db, "pg.Confirmations", scanConfirmation, `SELECT c.section_id, c.bidder_id, p.name, c.digest,
+		c.certificate, c.signature, c.at FROM hall_confirmations c JOIN principals p ON p.id = c.bidder_id
+		WHERE c.section_id = $1 ORDER BY c.at, c.bidder_id`, section)
+}
+
+func scanConfirmation(row pgx.Row) (opening.Confirmation, error) {
+	var c opening.Confirmation
+	err := row.Scan(&c.Section, &c.Bidder, &c.BidderName, &c.Digest, &c.Certificate, &c.Signature, &c.At)
+	return c, err
+}
+
+// Object implements opening.HallStore.
+func (s *OpeningStore) Object(ctx context.Context, a kaiping.Actor, o opening.Objection) error {
+	return s.inHall(ctx, "pg.Object", o.Section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		if err := h.Require(opening.HallPublished, opening.HallConfirming); err != nil {
+			return err
+		}
+		if err := requireBidder(ctx, tx, o.Section, o.Bidder); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO hall_objections (id, section_id, bidder_id, text, raised_at)
+			VALUES ($1, $2, $3, $4, $5)`, o.ID, o.Section, o.Bidder, o.Text, o.RaisedAt); err != nil {
+			return err
+		}
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection", Payload: map[string]any{
+			"objection": o.ID, "bidder": o.Bidder, "text": o.Text,
+		}})
+	})
+}
+
+// Answer implements opening.HallStore.
+func (s *OpeningStore) Answer(ctx context.Context, a kaiping.Actor, section, objection kaiping.ID, answer string) (opening.Objection, error) {
+	var out opening.Objection
+	err := s.inHall(ctx, "pg.Answer", section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		if err := h.Require(opening.HallPublished, opening.HallConfirming); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE hall_objections SET answer = $3, answered_by = $4, answered_at = $5
+			WHERE id = $1 AND section_id = $2 AND answered_at IS NULL`, objection, section, answer, nullID(a.Principal), a.At)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			o, err := scanObjection(tx.QueryRow(ctx, `SELECT `+objectionColumns+objectionFrom+` WHERE o.id = $1 AND o.section_id = $2`, objection, section))
+			if err != nil {
+				return err
+			}
+			return kaiping.Errorf(kaiping.KindConflict, "hall.objection_answered", "该异议已于 %s 答复", o.AnsweredAt.Format("15:04:05"))
+		}
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection_answer", Payload: map[string]any{
+			"objection": objection, "answer": answer,
+		}}); err != nil {
+			return err
+		}
+		out, err = scanObjection(tx.QueryRow(ctx, `SELECT `+objectionColumns+objectionFrom+` WHERE o.id = $1`, objection))
+		return err
+	})
+	return out, err
+}
+
+const objectionColumns = `o.id, o.section_id, o.bidder_id, p.name, o.text, o.raised_at, o.answer,
+	coalesce(o.answered_by::text, ''), o.answered_at`
+
+const objectionFrom = ` FROM hall_objections o JOIN principals p ON p.id = o.bidder_id`
+
+func scanObjection(row pgx.Row) (opening.Objection, error) {
+	var o opening.Objection
+	err := row.Scan(&o.ID, &o.Section, &o.Bidder, &o.BidderName, &o.Text, &o.RaisedAt, &o.Answer, &o.AnsweredBy, &o.AnsweredAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, kaiping.E(kaiping.KindNotFound, "hall.objection_not_found", "异议不存在")
+	}
+	return o, err
+}
+
+// Objections implements opening.HallStore.
+func (s *OpeningStore) Objections(ctx context.Context, section, bidder kaiping.ID) ([]opening.Objection, error) {
+	return collect(ctx, s.db, "pg.Objections", scanObjection, `SELECT `+objectionColumns+objectionFrom+`
+		WHERE o.section_id = $1 AND ($2 = '' OR o.bidder_id::text = $2) ORDER BY o.raised_at, o.id`, section, string(bidder))
+}
+
+// AddRescueShare implements opening.HallStore.
+func (s *OpeningStore) AddRescueShare(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, share rescue.Share) (int, error) {
+	var held int
+	err := s.inHall(ctx, "pg.AddRescueShare", section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		if err := h.UnlockOpen(a.At); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO hall_rescue_shares (section_id, bidder_id, holder_id, share_index, key_id, value, submitted_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, section, bidder, a.Principal, share.Index, share.KeyID, share.Value, a.At)
+		if isUniqueViolation(err) {
+			return kaiping.E(kaiping.KindConflict, "hall.share_duplicate", "您已为该投标人的投标文件提交过份额")
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM hall_rescue_shares WHERE section_id = $1 AND bidder_id = $2
+			AND value IS NOT NULL`, section, bidder).Scan(&held); err != nil {
+			return err
+		}
+		// The share's value is never written to the ledger or the event: only who gave which.
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_share", Payload: map[string]any{
+			"bid": bidder, "holder": a.Principal, "index": share.Index, "key_id": share.KeyID, "held": held,
+		}})
+	})
+	return held, err
+}
+
+// RescueShares implements opening.HallStore.
+func (s *OpeningStore) RescueShares(ctx context.Context, section, bidder kaiping.ID) ([]rescue.Share, error) {
+	rows, err := s.db.Pool.Query(ctx, `SELECT key_id, share_index, value FROM hall_rescue_shares
+		WHERE section_id = $1 AND bidder_id = $2 AND value IS NOT NULL ORDER BY share_index`, section, bidder)
+	if err != nil {
+		return nil, translate("pg.RescueShares", err)
+	}
+	shares, err := pgx.CollectRows(rows, pgx.RowToStructByPos[rescue.Share])
+	return shares, translate("pg.RescueShares", err)
+}
+
+// WipeRescueShares implements opening.HallStore.
+func (s *OpeningStore) WipeRescueShares(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, envelopes []kaiping.ID) error {
+	return s.inHall(ctx, "pg.WipeRescueShares", section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		tag, err := tx.Exec(ctx, `UPDATE hall_rescue_shares SET value = NULL, wiped_at = $3
+			WHERE section_id = $1 AND bidder_id = $2 AND value IS NOT NULL`, section, bidder, a.At)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_combine", Payload: map[string]any{
+			"bid": bidder, "shares": tag.RowsAffected(), "envelopes": envelopes,
+		}})
+	})
+}
