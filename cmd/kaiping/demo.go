@@ -104,6 +104,11 @@ func runDemo(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("demo bids: %w", err)
 	}
 	say("")
+	say("== 远程异地评标：专家抽取与工位调度 / expert draw and seat dispatch")
+	if err := demoEvaluation(ctx, base, dir, setup, admin, say); err != nil {
+		return fmt.Errorf("demo evaluation: %w", err)
+	}
+	say("")
 	say("打开以下地址 / open these URLs:")
 	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)
 	say("  平台公钥 public key %s/api/v1/ledger/public-key", base)

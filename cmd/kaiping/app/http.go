@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/httpapi"
 )
 
@@ -50,6 +51,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, a.Hall.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Evaluation.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.ledgerRoutes()...)
+	a.Routes.Mount(f, a.Identity, web.Routes()...)
 	return f
 }
 

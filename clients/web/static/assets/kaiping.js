@@ -1,0 +1,320 @@
+// kaiping.js: what every kaiping page shares. Plain ES module, no build step.
+//
+//   login    the session token arrives in the link's fragment (#token=…), is kept in this
+//            tab's sessionStorage and removed from the address bar at once;
+//   api()    calls the JSON API with "Authorization: Bearer <token>" and turns an error
+//            answer into an ApiError carrying its stable code and Chinese message;
+//   time     server time, from the Date header of the server's answers: deadlines are
+//            counted against it, never against the visitor's own clock;
+//   DOM      h() builds elements and puts text in as text, never parsed as markup, so a
+//            name typed into the expert pool can never become a script.
+
+const TOKEN_KEY = 'kaiping.session';
+
+// Take the token before anything else runs, so that it never stays in the address bar
+// (or a bookmark, or a screenshot) longer than this module takes to load.
+(function takeToken() {
+  const frag = new URLSearchParams(location.hash.slice(1));
+  const t = frag.get('token');
+  if (!t) return;
+  sessionStorage.setItem(TOKEN_KEY, t);
+  frag.delete('token');
+  const rest = frag.toString();
+  history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+})();
+
+/** The session token of this tab, or "". */
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY) || '';
+}
+
+/** Forget the session of this tab. */
+export function logout() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** An error answer of the API: status, stable code, Chinese message, and the whole body. */
+export class ApiError extends Error {
+  constructor(status, code, message, body) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+let clockOffset = 0; // server time minus local time, in ms
+let clockKnown = false;
+
+function noteServerTime(resp) {
+  const d = Date.parse(resp.headers.get('Date') || '');
+  if (!Number.isNaN(d)) {
+    // The header has whole seconds: on average the server is half a second further on.
+    clockOffset = d + 500 - Date.now();
+    clockKnown = true;
+  }
+}
+
+/** The server's current time. */
+export function serverNow() {
+  return new Date(Date.now() + clockOffset);
+}
+
+/**
+ * Calls the API. body: an object (sent as JSON), or with opts.type raw data of that type
+ * (a CSV file). Resolves to the parsed answer (null when empty); rejects with ApiError.
+ */
+export async function api(method, path, body, opts = {}) {
+  const headers = {};
+  if (token()) headers.Authorization = 'Bearer ' + token();
+  let payload;
+  if (body !== undefined && body !== null) {
+    headers['Content-Type'] = opts.type || 'application/json';
+    payload = opts.type ? body : JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, body: payload, cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试', null);
+  }
+  noteServerTime(resp);
+  const text = await resp.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (e) {
+    data = null;
+  }
+  if (!resp.ok) {
+    const p = (data && data.error) || {};
+    const err = new ApiError(resp.status, p.code || 'http_' + resp.status,
+      p.message || '请求失败（HTTP ' + resp.status + '）', data);
+    if (resp.status === 401) {
+      logout();
+      document.dispatchEvent(new CustomEvent('kaiping:logout', { detail: err }));
+    }
+    throw err;
+  }
+  return data;
+}
+
+// ---- DOM ----------------------------------------------------------------------------------
+
+function fill(el, attrs, children) {
+  let value;
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'value') value = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  // After the children, so that a <select> has its options.
+  if (value !== undefined) el.value = value;
+  return el;
+}
+
+/** h('tr', {class: 'x', onclick: f}, child, 'text', [more]): an element; text stays text. */
+export function h(tag, attrs, ...children) {
+  return fill(document.createElement(tag), attrs, children);
+}
+
+/** svg('circle', {cx: 1}): an SVG element. */
+export function svg(tag, attrs, ...children) {
+  return fill(document.createElementNS('http://www.w3.org/2000/svg', tag), attrs, children);
+}
+
+/** A table; rows are arrays of cells (text or nodes); rowAttrs(row index) may add attributes. */
+export function table(headers, rows, rowAttrs) {
+  const body = rows.length
+    ? rows.map((r, i) => h('tr', rowAttrs ? rowAttrs(i) : {}, r.map((c) => h('td', {}, c))))
+    : [h('tr', { class: 'empty' }, h('td', { colspan: headers.length }, '暂无数据'))];
+  return h('table', { class: 'grid' },
+    h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))),
+    h('tbody', {}, body));
+}
+
+/** A labelled form field around control. */
+export function field(label, control) {
+  return h('label', { class: 'field' }, h('span', {}, label), control);
+}
+
+/** <select> of [value, text] pairs. */
+export function select(attrs, options) {
+  return h('select', attrs, options.map(([v, t]) => h('option', { value: v }, t)));
+}
+
+// ---- messages -----------------------------------------------------------------------------
+
+/** The box showing an error: its Chinese message and its code. */
+export function errorBox(err) {
+  if (!(err instanceof ApiError)) {
+    console.error(err);
+    err = new ApiError(0, 'page', '页面出错：' + ((err && err.message) || err), null);
+  }
+  return h('div', { class: 'error', role: 'alert' },
+    h('span', { class: 'message' }, err.message), ' ', h('code', { class: 'code' }, err.code));
+}
+
+/** A success message. */
+export function okBox(text) {
+  return h('div', { class: 'ok', role: 'status' }, text);
+}
+
+/** The notice of a page opened without a session. */
+export function loginNotice() {
+  return h('div', { class: 'notice login', role: 'alert' },
+    h('strong', {}, '请先登录'),
+    '：请使用交易中心发给您的登录链接打开本页面（链接末尾带有 #token=…，由 kaiping 工具打印）。',
+    '登录链接只在本浏览器标签页内有效，关闭标签页或会话过期后需重新获取。');
+}
+
+/**
+ * Runs fn, showing its error in out (cleared first); the button is disabled meanwhile so an
+ * action is never sent twice. Resolves to fn's result, or undefined after an error.
+ */
+export async function act(out, fn, button) {
+  out.replaceChildren();
+  if (button) button.disabled = true;
+  try {
+    return await fn();
+  } catch (e) {
+    out.replaceChildren(errorBox(e));
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+// ---- time (Beijing time: every date a user reads or types is China Standard Time) --------
+
+const parts = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
+
+function beijing(v) {
+  const o = {};
+  for (const p of parts.formatToParts(new Date(v))) o[p.type] = p.value;
+  return o;
+}
+
+/** "2026-06-01 08:00" (with seconds: "2026-06-01 08:00:05"), Beijing time. */
+export function fmtTime(v, seconds) {
+  if (!v) return '—';
+  const b = beijing(v);
+  return `${b.year}-${b.month}-${b.day} ${b.hour}:${b.minute}` + (seconds ? ':' + b.second : '');
+}
+
+/** "2026-06-01", Beijing time. */
+export function fmtDate(v) {
+  const b = beijing(v);
+  return `${b.year}-${b.month}-${b.day}`;
+}
+
+/** The value of a datetime-local input showing v in Beijing time. */
+export function toInput(v) {
+  const b = beijing(v);
+  return `${b.year}-${b.month}-${b.day}T${b.hour}:${b.minute}`;
+}
+
+/** The instant a datetime-local input means, read as Beijing time (UTC+8, no summer time). */
+export function fromInput(s) {
+  return s ? s + (s.length === 16 ? ':00' : '') + '+08:00' : '';
+}
+
+/**
+ * Counts down to deadline in el against server time; calls onEnd once when it passes.
+ * Stops by itself when el leaves the page.
+ */
+export function countdown(el, deadline, onEnd) {
+  const end = new Date(deadline).getTime();
+  let ran = false;
+  const tick = () => {
+    if (ran && !el.isConnected) return clearInterval(id);
+    ran = true;
+    const left = end - serverNow().getTime();
+    if (left <= 0) {
+      clearInterval(id);
+      el.textContent = '已截止';
+      el.classList.add('over');
+      if (onEnd) onEnd();
+      return;
+    }
+    const s = Math.floor(left / 1000);
+    const hh = Math.floor(s / 3600);
+    const mm = Math.floor((s % 3600) / 60);
+    el.textContent = '剩余 ' + (hh ? hh + ' 小时 ' : '') + mm + ' 分 ' + (s % 60) + ' 秒';
+  };
+  const id = setInterval(tick, 1000);
+  tick();
+}
+
+async function syncClock() {
+  try {
+    noteServerTime(await fetch('/healthz', { cache: 'no-store', credentials: 'omit' }));
+  } catch (e) {
+    // Shown as unknown until the next answer carries the time.
+  }
+}
+
+function startClock(el) {
+  if (!el) return;
+  const show = () => {
+    el.textContent = '服务器时间 ' + (clockKnown ? fmtTime(serverNow(), true) : '—') + '（北京时间）';
+  };
+  syncClock().then(show);
+  setInterval(syncClock, 5 * 60 * 1000);
+  setInterval(show, 1000);
+  show();
+}
+
+// ---- the page frame -------------------------------------------------------------------------
+
+const roleLabels = {
+  bidder: '投标人', expert: '评标专家', host: '主持人', venue_staff: '场地工作人员',
+  supervisor: '监督人员', admin: '系统管理员',
+};
+
+/** The Chinese name of a role. */
+export function roleLabel(r) {
+  return roleLabels[r] || r;
+}
+
+/**
+ * Starts a page: server time in #server-time, the logged-in principal in #who. Resolves to
+ * the principal (GET /api/v1/me), or null after putting the reason in <main>: no session
+ * ("请先登录"), an expired one, or none of roles. Pages render their data only after it.
+ */
+export async function boot(roles) {
+  startClock(document.getElementById('server-time'));
+  const main = document.querySelector('main');
+  document.addEventListener('kaiping:logout', () => {
+    if (!main.querySelector('.notice.login')) main.prepend(loginNotice());
+  });
+  if (!token()) {
+    main.replaceChildren(loginNotice());
+    return null;
+  }
+  let me;
+  try {
+    me = await api('GET', '/api/v1/me');
+  } catch (e) {
+    main.replaceChildren(errorBox(e));
+    if (e.status === 401) main.append(loginNotice());
+    return null;
+  }
+  const who = document.getElementById('who');
+  if (who) who.textContent = me.name + '（' + me.roles.map(roleLabel).join('、') + '）';
+  if (roles && !roles.some((r) => me.roles.includes(r))) {
+    main.replaceChildren(h('div', { class: 'notice', role: 'alert' },
+      '当前身份无权使用本页面（需要：' + roles.map(roleLabel).join('、') + '）'));
+    return null;
+  }
+  return me;
+}

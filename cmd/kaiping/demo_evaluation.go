@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/web"
+	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/evaluation/draw"
+	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/opening"
+)
+
+// The demo's evaluation: a tender of a Kaifeng tenderer, evaluated remotely by experts from
+// Kaifeng, Zhengzhou and Luoyang (河南省), drawn from a provincial pool.
+const (
+	demoEvalTenderer   = "开封市城市建设投资有限公司"
+	demoEvalSupervisor = "开封市住房和城乡建设局"
+	demoEvalInterested = "河南宏远路桥工程有限公司" // the agent's parent company, named by the host
+)
+
+// demoEvalPool is the provincial pool the admin imports: 40 experts in three cities. Some must
+// step aside for this tender: KF-003 and KF-004 work for the tenderer, KF-005 for the
+// supervising department, ZZ-005 and ZZ-010 for an interested company; KF-009 and LY-011 are
+// suspended, KF-012 and ZZ-014 on leave. The demo adds a declared relation (LY-005), a
+// recent evaluation for the same tenderer (ZZ-011) and a ban (ZZ-012). The specialties are
+// where the province has them: commercial reviewers (D) at the university in Kaifeng,
+// hydraulic engineers (A04) near the Xiaolangdi dam in Luoyang, cost engineers (A10) in the
+// capital.
+var demoEvalPool = []string{
+	"专家编号,姓名,手机,工作单位,职称,评标专业,所在城市,纬度,经度,状态",
+	"KF-001,王建国,13903780101,开封市建筑设计研究院有限公司,正高级工程师；一级注册建筑师,A0101；A0102,开封市,,,正常",
+	"KF-002,李秀英,13903780102,河南大学土木建筑学院,教授,A0102,开封市,,,正常",
+	"KF-003,赵志强,13903780103," + demoEvalTenderer + ",高级工程师,A0101,开封市,,,正常",
+	"KF-004,孙丽华,13903780104," + demoEvalTenderer + ",高级经济师,D02,开封市,,,正常",
+	"KF-005,周明,13903780105," + demoEvalSupervisor + ",高级工程师,A0103,开封市,,,正常",
+	"KF-006,吴海燕,13903780106,河南大学经济学院,教授,D02；D04,开封市,,,正常",
+	"KF-007,郑国强,13903780107,开封市第二建筑工程有限公司,高级工程师,A0104,开封市,,,正常",
+	"KF-008,冯晓梅,13903780108,开封中信会计师事务所有限公司,注册会计师；高级会计师,D01,开封市,,,正常",
+	"KF-009,陈立新,13903780109,开封市建筑设计研究院有限公司,高级工程师,A0105,开封市,,,暂停",
+	"KF-010,褚建华,13903780110,开封市政工程设计院,高级工程师,A0201,开封市,,,正常",
+	"KF-011,卫红,13903780111,开封大学,副教授,D03,开封市,,,正常",
+	"KF-012,蒋文博,13903780112,河南大学商学院,教授,D04,开封市,,,请假",
+	"KF-013,沈丽,13903780113,开封市园林绿化工程有限公司,高级工程师,A0204,开封市,,,正常",
+	"KF-014,韩磊,13903780114,开封市第一建筑工程有限公司,高级工程师,A0101,开封市,,,正常",
+	"ZZ-001,杨帆,13903710101,河南省建筑设计研究院有限公司,正高级工程师,A0101；A0106,郑州市,34.7710,113.6700,正常",
+	"ZZ-002,朱丹,13903710102,郑州大学土木工程学院,教授,A0102,郑州市,34.8170,113.5360,正常",
+	"ZZ-003,秦勇,13903710103,中建七局第二建筑有限公司,高级工程师,A0101,郑州市,,,正常",
+	"ZZ-004,许静,13903710104,河南省第一建筑工程集团有限责任公司,高级工程师,A0104,郑州市,,,正常",
+	"ZZ-005,何俊,13903710105," + demoEvalInterested + ",高级工程师,A0101,郑州市,,,正常",
+	"ZZ-006,吕芳,13903710106,河南兴华工程造价咨询有限公司,一级造价工程师,A1001,郑州市,,,正常",
+	"ZZ-007,施伟,13903710107,郑州中兴工程监理有限公司,一级造价工程师,A1002,郑州市,,,正常",
+	"ZZ-008,张琳,13903710108,河南华审工程造价咨询有限公司,一级造价工程师,A1001；A1003,郑州市,,,正常",
+	"ZZ-009,孔德明,13903710109,华北水利水电大学,教授；一级造价工程师,A1004,郑州市,,,正常",
+	"ZZ-010,曹颖,13903710110," + demoEvalInterested + ",一级造价工程师,A1003,郑州市,,,正常",
+	"ZZ-011,严华,13903710111,河南兴华工程造价咨询有限公司,一级造价工程师,A1002,郑州市,,,正常",
+	"ZZ-012,华磊,13903710112,河南省第二建设集团有限公司,高级工程师,A0105,郑州市,,,正常",
+	"ZZ-013,金晓,13903710113,郑州市市政工程勘测设计研究院,高级工程师,A0202,郑州市,,,正常",
+	"ZZ-014,魏强,13903710114,河南省建筑科学研究院有限公司,研究员,A0102,郑州市,,,请假",
+	"LY-001,陶然,13903790101,洛阳理工学院,教授,A0102,洛阳市,,,正常",
+	"LY-002,姜涛,13903790102,洛阳市建筑设计研究院有限公司,高级工程师,A0105,洛阳市,,,正常",
+	"LY-003,戚红,13903790103,黄河小浪底水资源投资有限公司,正高级工程师,A0401；A0404,洛阳市,,,正常",
+	"LY-004,谢宇,13903790104,黄河水利委员会洛阳水文水资源勘测局,高级工程师,A0403,洛阳市,,,正常",
+	"LY-005,邹敏,13903790105,洛阳市水利勘测设计有限责任公司,高级工程师,A0401,洛阳市,,,正常",
+	"LY-006,喻军,13903790106,河南科技大学土木工程学院,教授,A0101,洛阳市,,,正常",
+	"LY-007,柏青,13903790107,洛阳建工集团有限公司,高级工程师,A0101,洛阳市,,,正常",
+	"LY-008,窦文,13903790108,中色科技股份有限公司,高级工程师,A0104,洛阳市,,,正常",
+	"LY-009,章丽,13903790109,洛阳市水利建筑工程有限公司,高级工程师,A0402,洛阳市,,,正常",
+	"LY-010,云飞,13903790110,洛阳市建筑设计研究院有限公司,高级工程师,A0106,洛阳市,,,正常",
+	"LY-011,苏航,13903790111,河南科技大学,教授,A0404,洛阳市,,,暂停",
+	"LY-012,潘越,13903790112,洛阳理工学院,副教授,A0103,洛阳市,,,正常",
+}
+
+// demoEvalVenues are the evaluation sites of the three cities: Kaifeng's can host.
+var demoEvalVenues = []struct {
+	venue evaluation.Venue
+	seats int
+}{
+	{evaluation.Venue{Code: "410200-001", Name: "开封市公共资源交易中心远程评标室", City: "410200",
+		Address: "开封市城乡一体化示范区宋城路 66 号", Lat: 34.7932, Lon: 114.2935, CanHost: true}, 6},
+	{evaluation.Venue{Code: "410100-001", Name: "郑州市公共资源交易中心远程评标室", City: "410100",
+		Address: "郑州市郑东新区商务外环路 17 号", Lat: 34.7652, Lon: 113.7291}, 4},
+	{evaluation.Venue{Code: "410300-001", Name: "洛阳市公共资源交易中心远程评标室", City: "410300",
+		Address: "洛阳市洛龙区开元大道 218 号", Lat: 34.6183, Lon: 112.4542}, 4},
+}
+
+// demoEvaluation draws a 7-member committee across three cities of Henan for a Kaifeng tender:
+// the admin imports the pool and the seat directory and records three more reasons to step
+// aside; the host requests the draw with a cross-city quota against a seed a supervisor
+// committed to; the supervisor reveals the seed; the drawn experts log in and answer (the
+// first declines and the same sequence draws the replacement); the host dispatches them to
+// the nearest free seats. It prints who goes where and login links to the pages.
+func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, say func(string, ...any)) error {
+	parties := filepath.Join(dir, "parties")
+	if err := os.MkdirAll(parties, 0o700); err != nil {
+		return err
+	}
+	party := func(name string, role kaiping.Role) (*demoParty, error) {
+		return newDemoParty(ctx, base, parties, setup, admin, devpki.SM2, name, role)
+	}
+	experts, venues, err := demoEvalDirectory(ctx, admin, say)
+	if err != nil {
+		return err
+	}
+
+	host, err := party("远程评标主持人（开封）", kaiping.RoleHost)
+	if err != nil {
+		return err
+	}
+	supervisor, err := party("抽取监督员（开封市住建局）", kaiping.RoleSupervisor)
+	if err != nil {
+		return err
+	}
+	var tender opening.Tender
+	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
+		Code: "KP-EVAL-" + time.Now().Format("20060102-150405"), Title: "开封市第二十五中学教学综合楼建设工程施工",
+		Tenderer: demoEvalTenderer, Deadline: time.Now().Add(2 * time.Hour).Truncate(time.Minute),
+		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
+		Sections:      []opening.Section{{Code: "BD1", Name: "一标段：土建及安装"}},
+	}, &tender); err != nil {
+		return fmt.Errorf("create the evaluation tender: %w", err)
+	}
+	say("招标项目：%s（%s），招标人 %s；远程异地评标，主场开封，副场郑州、洛阳", tender.Title, tender.Code, tender.Tenderer)
+
+	// The supervisor holds the seed: the platform commits to its hash before the pool is
+	// read, and nobody, the platform included, can choose the committee.
+	seed := make([]byte, draw.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return err
+	}
+	session := demoEvalSession(time.Now())
+	var d evaluation.Draw
+	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/draws", evaluation.DrawRequest{
+		Tender: tender.ID, CommitteeSize: 7, OutsideSharePercent: 50, HostVenue: venues["410200"].ID, Session: session,
+		Quotas:                 []draw.Quota{{Specialty: "A01", Count: 3}, {Specialty: "A10", Count: 2}, {Specialty: "A04", Count: 1}, {Specialty: "D", Count: 1}},
+		SupervisingDepartments: []string{demoEvalSupervisor}, ConflictOrganisations: []string{demoEvalInterested},
+		RespondMinutes: 30, SeedCommitment: draw.Commitment(seed),
+	}, &d); err != nil {
+		return fmt.Errorf("request the draw: %w", err)
+	}
+	say("抽取申请：7 人委员会（房屋建筑 3、工程造价 2、水利水电 1、经济 1），异地专家不少于 50%%，评标时间 %s 至 %s",
+		session.Start.Format("2006-01-02 15:04"), session.End.Format("15:04"))
+	say("  种子承诺值 %s 已写入审计日志，随后生成候选快照：%d 名候选，%d 名回避，快照摘要 %.16s…", d.Commitment, d.SnapshotSize, d.Excluded, d.SnapshotDigest)
+	if err := demoEvalExclusions(ctx, host.client, d.ID, experts, say); err != nil {
+		return err
+	}
+	if err := supervisor.client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/reveal",
+		evaluation.RevealRequest{Seed: hex.EncodeToString(seed)}, &d); err != nil {
+		return fmt.Errorf("reveal the seed: %w", err)
+	}
+	say("  %s揭示种子 %.16s…，与承诺值相符，按种子与快照确定性抽取", supervisor.name, d.Seed)
+
+	first, err := demoEvalAnswers(ctx, host.client, admin, d.ID, experts, party, say)
+	if err != nil {
+		return err
+	}
+	var as struct{ Assignments []evaluation.SeatAssignment }
+	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/dispatch", nil, &as); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	byID := map[kaiping.ID]evaluation.Expert{}
+	for _, e := range experts {
+		byID[e.ID] = e
+	}
+	cities := map[string]bool{}
+	say("工位调度（就近空闲工位）：")
+	for _, a := range as.Assignments {
+		e := byID[a.Expert]
+		kind := "副场"
+		if a.Host {
+			kind = "主场"
+		}
+		cities[a.City] = true
+		say("  %s（%s，%s）→ %s %s 工位 %s（%s，%.1f 公里）", e.Name, e.Code, cityOf(e.City), cityOf(a.City), a.VenueName, a.SeatCode, kind, a.DistanceKm)
+	}
+	say("  %d 名专家分布在 %d 个城市的评标工位", len(as.Assignments), len(cities))
+
+	staff, err := party("郑州远程评标室工作人员", kaiping.RoleVenueStaff)
+	if err != nil {
+		return err
+	}
+	if err := admin.Do(ctx, http.MethodPost, "/api/v1/venues/"+string(venues["410100"].ID)+"/staff",
+		evaluation.StaffRequest{Principal: staff.id}, nil); err != nil {
+		return err
+	}
+	day := session.Start.Format(time.DateOnly)
+	say("")
+	say("评标页面（登录链接含会话令牌，%d 分钟内有效，仅在打开它的标签页内保存）/ evaluation pages:",
+		int(time.Duration(setup.Config.Auth.SessionTTL).Minutes()))
+	say("  主持人 host          %s", web.LoginLink(base, "evaluation/host.html?draw="+string(d.ID), host.client.Token))
+	say("  专家 expert（%s）  %s", first.name, web.LoginLink(base, "evaluation/expert.html", first.client.Token))
+	say("  郑州场地 venue staff %s", web.LoginLink(base, "evaluation/venue.html?date="+day, staff.client.Token))
+	say("  管理员 admin         %s", web.LoginLink(base, "evaluation/admin.html", admin.Token))
+	say("  抽取复核 verify      go run ./cmd/kaiping draw verify --config %s %s", setup.ConfigPath, d.ID)
+	return nil
+}
+
+// demoEvalSession is tomorrow's session, 09:00 to 17:30 Beijing time.
+func demoEvalSession(now time.Time) draw.Period {
+	cst := time.FixedZone("CST", 8*3600)
+	y, m, dd := now.In(cst).AddDate(0, 0, 1).Date()
+	start := time.Date(y, m, dd, 9, 0, 0, 0, cst)
+	return draw.Period{Start: start, End: start.Add(8*time.Hour + 30*time.Minute)}
+}
+
+func cityOf(code string) string {
+	if c, ok := evaluation.CityByCode(code); ok {
+		return c.Name
+	}
+	return code
+}
+
+// demoEvalDirectory has the admin import the pool, record a declared relation, an earlier
+// evaluation for the tenderer and a ban, and create the venues with their seats. It returns
+// the pool by code and the venues by city.
+func demoEvalDirectory(ctx context.Context, admin *apiclient.Client, say func(string, ...any)) (map[string]evaluation.Expert, map[string]evaluation.Venue, error) {
+	var imported evaluation.ImportResult
+	if err := postRaw(ctx, admin, "/api/v1/experts/import", "text/csv", []byte(strings.Join(demoEvalPool, "\n")+"\n"), &imported); err != nil {
+		return nil, nil, fmt.Errorf("import the expert pool: %w", err)
+	}
+	var list struct{ Experts []evaluation.Expert }
+	if err := admin.Do(ctx, http.MethodGet, "/api/v1/experts?limit=1000", nil, &list); err != nil {
+		return nil, nil, err
+	}
+	experts := map[string]evaluation.Expert{}
+	for _, e := range list.Experts {
+		experts[e.Code] = e
+	}
+	say("专家库导入 %d 名专家（开封、郑州、洛阳），文件 SHA-256 %.16s…，全部或全不导入", imported.Imported, imported.Digest)
+	banned := time.Now().AddDate(0, 6, 0)
+	facts := []struct {
+		code, path string
+		body       any
+	}{
+		{"LY-005", "relations", evaluation.Relation{Organisation: demoEvalTenderer, Kind: "近亲属任职"}},
+		{"ZZ-011", "history", evaluation.HistoryEntry{Tender: "KF-2026-017", Tenderer: demoEvalTenderer, At: time.Now().AddDate(0, -2, 0)}},
+		{"ZZ-012", "violations", evaluation.Violation{Description: "评标打分明显畸高且拒不说明理由",
+			Decision: "暂停评标资格六个月（汴公管〔2026〕12号）", BannedUntil: &banned}},
+	}
+	for _, f := range facts {
+		if err := admin.Do(ctx, http.MethodPost, "/api/v1/experts/"+string(experts[f.code].ID)+"/"+f.path, f.body, nil); err != nil {
+			return nil, nil, fmt.Errorf("record %s of %s: %w", f.path, f.code, err)
+		}
+	}
+	say("  另登记：%s 申报与招标人的关联关系，%s 两个月前评审过同一招标人的项目，%s 受处理禁止评标",
+		experts["LY-005"].Name, experts["ZZ-011"].Name, experts["ZZ-012"].Name)
+
+	venues := map[string]evaluation.Venue{}
+	for _, dv := range demoEvalVenues {
+		var v evaluation.Venue
+		if err := admin.Do(ctx, http.MethodPost, "/api/v1/venues", dv.venue, &v); err != nil {
+			return nil, nil, fmt.Errorf("venue %s: %w", dv.venue.Code, err)
+		}
+		for i := 1; i <= dv.seats; i++ {
+			if err := admin.Do(ctx, http.MethodPost, "/api/v1/venues/"+string(v.ID)+"/seats", evaluation.Seat{
+				Code: fmt.Sprintf("A%02d", i), Equipment: []string{"camera", "microphone", "dual_screen", "id_reader", "signature_pad"},
+			}, nil); err != nil {
+				return nil, nil, err
+			}
+		}
+		venues[v.City] = v
+		say("  评标场地 %s %s：%d 个工位%s", v.Code, v.Name, dv.seats, map[bool]string{true: "，可作主场"}[v.CanHost])
+	}
+	return experts, venues, nil
+}
+
+// demoEvalExclusions prints who stepped aside, by reason.
+func demoEvalExclusions(ctx context.Context, host *apiclient.Client, id kaiping.ID, experts map[string]evaluation.Expert, say func(string, ...any)) error {
+	var ex struct{ Exclusions []draw.Exclusion }
+	if err := host.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(id)+"/exclusions", nil, &ex); err != nil {
+		return err
+	}
+	name := map[string]string{}
+	for _, e := range experts {
+		name[string(e.ID)] = e.Code + " " + e.Name
+	}
+	lines := []string{}
+	for _, x := range ex.Exclusions {
+		lines = append(lines, fmt.Sprintf("  回避 %s：%s", name[x.Expert], x.Reasons[0].Message))
+	}
+	slices.Sort(lines)
+	for _, l := range lines {
+		say("%s", l)
+	}
+	return nil
+}
+
+// demoEvalAnswers has every drawn expert log in and answer: the first of the committee
+// declines, the replacement the sequence draws and everyone else accept. It returns a party
+// who accepted.
+func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaiping.ID, experts map[string]evaluation.Expert,
+	party func(string, kaiping.Role) (*demoParty, error), say func(string, ...any)) (*demoParty, error) {
+	byID := map[kaiping.ID]evaluation.Expert{}
+	for _, e := range experts {
+		byID[e.ID] = e
+	}
+	var accepted *demoParty
+	declined := false
+	for {
+		var ms struct{ Members []evaluation.Member }
+		if err := host.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(id)+"/members", nil, &ms); err != nil {
+			return nil, err
+		}
+		var pending *evaluation.Member
+		for i, m := range ms.Members {
+			if m.State == evaluation.MemberPending {
+				pending = &ms.Members[i]
+				break
+			}
+		}
+		if pending == nil {
+			return accepted, nil
+		}
+		m := *pending
+		p, err := party(m.ExpertName, kaiping.RoleExpert)
+		if err != nil {
+			return nil, err
+		}
+		e := byID[m.Expert]
+		e.Principal = p.id
+		if err := admin.Do(ctx, http.MethodPut, "/api/v1/experts/"+string(e.ID), e, nil); err != nil {
+			return nil, fmt.Errorf("link %s to a login: %w", e.Code, err)
+		}
+		where := "本地"
+		if m.Outside {
+			where = "异地"
+		}
+		drawn := fmt.Sprintf("%s（%s，%s，%s，%s专家）", m.ExpertName, m.ExpertCode, cityOf(m.City), e.Employer, where)
+		if m.Round > 0 {
+			drawn = "递补 " + drawn
+		}
+		if !declined {
+			declined = true
+			if err := p.client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/decline",
+				evaluation.ReasonRequest{Reason: "评标当日在外地出差，无法按时到场"}, nil); err != nil {
+				return nil, fmt.Errorf("%s declines: %w", e.Code, err)
+			}
+			say("  抽中 %s：拒绝参加（出差），按同一抽取序列递补", drawn)
+			continue
+		}
+		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/accept", nil, nil); err != nil {
+			return nil, fmt.Errorf("%s accepts: %w", e.Code, err)
+		}
+		say("  抽中 %s：登录确认参加（专业配额 %s）", drawn, m.Quota)
+		if accepted == nil {
+			accepted = p
+		}
+	}
+}
+
+// postRaw posts body as contentType (an import file, not JSON) and decodes the answer into out.
+func postRaw(ctx context.Context, c *apiclient.Client, path, contentType string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var f evaluation.ImportFailure
+		_ = json.Unmarshal(data, &f)
+		return &apiclient.Error{Status: resp.StatusCode, Code: f.Error.Code, Message: fmt.Sprintf("%s %v", f.Error.Message, f.Rows)}
+	}
+	return json.Unmarshal(data, out)
+}

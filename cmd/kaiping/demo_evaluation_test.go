@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/opening"
+)
+
+// TestDemoEvaluation runs the demo's evaluation part against a running server and checks what
+// it printed against the server's own record: a 7-member committee across three cities, one
+// decline replaced from the same sequence, everyone seated, the draw reproducible, and login
+// links that open the pages as the right people.
+func TestDemoEvaluation(t *testing.T) {
+	w := mustBidWorld(t)
+	ctx := context.Background()
+	var out strings.Builder
+	say := func(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
+	if err := demoEvaluation(ctx, w.base, w.dir, w.setup, w.admin, say); err != nil {
+		t.Fatalf("demoEvaluation: %v\n%s", err, out.String())
+	}
+	printed := out.String()
+	t.Log(printed)
+	for _, want := range []string{"专家库导入 40 名专家", "种子承诺值", "揭示种子", "回避 KF-003", "回避 ZZ-011", "拒绝参加", "递补",
+		"开封市公共资源交易中心远程评标室", "郑州市公共资源交易中心远程评标室", "洛阳市公共资源交易中心远程评标室",
+		"7 名专家分布在 3 个城市", "/evaluation/host.html?draw=", "/evaluation/expert.html#token=", "draw verify"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("the demo did not print %q", want)
+		}
+	}
+
+	var ts struct{ Tenders []opening.Tender }
+	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/tenders", nil, &ts); err != nil {
+		t.Fatal(err)
+	}
+	var tender opening.Tender
+	for _, x := range ts.Tenders {
+		if strings.HasPrefix(x.Code, "KP-EVAL-") {
+			tender = x
+		}
+	}
+	var ds struct{ Draws []evaluation.Draw }
+	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/draws?tender="+string(tender.ID), nil, &ds); err != nil || len(ds.Draws) != 1 {
+		t.Fatalf("the demo tender %q has draws %v (%v), want one", tender.Code, ds.Draws, err)
+	}
+	d := ds.Draws[0]
+	var ms struct{ Members []evaluation.Member }
+	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/members", nil, &ms); err != nil {
+		t.Fatal(err)
+	}
+	states := map[evaluation.MemberState]int{}
+	replaced := 0
+	for _, m := range ms.Members {
+		states[m.State]++
+		if m.Replaces != "" {
+			replaced++
+		}
+	}
+	if states[evaluation.MemberAccepted] != 7 || states[evaluation.MemberDeclined] != 1 || replaced != 1 || len(ms.Members) != 8 {
+		t.Errorf("members by state %v, %d replacements, want 7 accepted, 1 declined and replaced", states, replaced)
+	}
+	var as struct{ Assignments []evaluation.SeatAssignment }
+	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/assignments", nil, &as); err != nil {
+		t.Fatal(err)
+	}
+	cities := map[string]bool{}
+	for _, a := range as.Assignments {
+		cities[a.City] = true
+		if !strings.Contains(printed, a.VenueName+" 工位 "+a.SeatCode) {
+			t.Errorf("the demo did not print the seat %s %s", a.VenueName, a.SeatCode)
+		}
+	}
+	if len(as.Assignments) != 7 || len(cities) != 3 {
+		t.Errorf("%d seats in cities %v, want 7 in 3", len(as.Assignments), cities)
+	}
+
+	verified, err := run(t, "draw", "verify", "--config", w.setup.ConfigPath, string(d.ID))
+	if err != nil || !strings.Contains(verified, "draw OK") || !strings.Contains(verified, "1 replacements") {
+		t.Errorf("kaiping draw verify %s: %v\n%s", d.ID, err, verified)
+	}
+
+	// Each printed link opens its page, and its token is a session of the right person.
+	links := regexp.MustCompile(`(http://\S+/evaluation/(\w+)\.html\S*)#token=(\S+)`).FindAllStringSubmatch(printed, -1)
+	roles := map[string]kaiping.Role{"host": kaiping.RoleHost, "expert": kaiping.RoleExpert, "venue": kaiping.RoleVenueStaff, "admin": kaiping.RoleAdmin}
+	if len(links) != len(roles) {
+		t.Fatalf("the demo printed %d login links, want %d", len(links), len(roles))
+	}
+	for _, l := range links {
+		resp, err := http.Get(l[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<html lang=\"zh-CN\">") {
+			t.Errorf("%s: %d", l[1], resp.StatusCode)
+		}
+		token, err := url.QueryUnescape(l[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := apiclient.New(w.base)
+		c.Token = token
+		var me kaiping.Principal
+		if err := c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil || !me.Has(roles[l[2]]) {
+			t.Errorf("the %s link logs in as %+v (%v)", l[2], me, err)
+		}
+	}
+}
