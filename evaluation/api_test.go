@@ -144,7 +144,14 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("venue staff's day: %+v %v", day, err)
 	}
 	tendererHost := a.as(s.Principal(t, "招标人经办人", tenderer, kaiping.RoleHost))
-	moved := as.Assignments[len(as.Assignments)-1]
+	// The moved (and later released) expert must not be the two whose answers are tested
+	// below: dispatch order does not follow the members' order.
+	var moved evaluation.SeatAssignment
+	for _, x := range as.Assignments {
+		if x.Expert != ms.Members[0].Expert && x.Expert != ms.Members[1].Expert {
+			moved = x
+		}
+	}
 	overridePath := "/api/v1/draws/" + string(d.ID) + "/assignments/" + string(moved.Expert)
 	var to evaluation.SeatAssignment
 	if err := host.Do(ctx, http.MethodPut, overridePath, evaluation.OverrideRequest{Venue: s.pds.ID, Reason: "专家临时在平顶山出差"}, &to); err != nil ||

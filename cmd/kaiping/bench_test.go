@@ -127,7 +127,6 @@ func TestBenchSubmit(t *testing.T) {
 	// 20 MiB: two parts of 16 MiB, so the multipart path is really taken.
 	r := mustRunBench(t, "submit", "--size", "20MiB")
 	checkFigures(t, r, 2, "submit", "bidder.Digest + submit, as `kaiping bid submit` does",
-		"submit declaring SHA-256 only (no SM3 to check on read-back; the server allows it for AES tenders)",
 		"submit: parts upload phase only", "peak memory, submit")
 	if g := r.Figures[0].Goal; g == nil || g.MinRatio != 0.8 {
 		t.Errorf("submit figure goal %v, want ≥ 0.8× PutObject", g)
