@@ -97,27 +97,9 @@ func ledgerVerify(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	var verifier ledger.Verifier
-	if pk := cmd.String("public-key"); pk != "" {
-		b, err := os.ReadFile(pk)
-		if err != nil {
-			return err
-		}
-		if verifier, err = ledger.ParseVerifier(b); err != nil {
-			return err
-		}
-	} else {
-		b, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
-		if err != nil {
-			return err
-		}
-		signer, err := ledger.ParseSigner(b)
-		if err != nil {
-			return err
-		}
-		if verifier, err = ledger.VerifierFor(signer); err != nil {
-			return err
-		}
+	verifier, err := loadVerifier(cfg, cmd.String("public-key"))
+	if err != nil {
+		return err
 	}
 	db, err := postgres.Open(ctx, cfg.Database.URL, 2)
 	if err != nil {
@@ -144,4 +126,24 @@ func printVersion(context.Context, *cli.Command) error {
 		fmt.Println(bi.GoVersion)
 	}
 	return nil
+}
+
+// loadVerifier reads the platform public key, or derives it from the signing key.
+func loadVerifier(cfg app.Config, publicKey string) (ledger.Verifier, error) {
+	if publicKey != "" {
+		b, err := os.ReadFile(publicKey)
+		if err != nil {
+			return nil, err
+		}
+		return ledger.ParseVerifier(b)
+	}
+	b, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ledger.ParseSigner(b)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.VerifierFor(signer)
 }

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping"
-	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
@@ -65,26 +63,6 @@ func drawVerify(ctx context.Context, cmd *cli.Command) error {
 	fmt.Fprintf(w, "抽取复核通过 draw OK: %s reproduced from %d ledger entries, snapshot %s (%d experts), %d replacements\n",
 		id, len(rec.Entries), report.SnapshotDigest, report.SnapshotSize, report.Replacements)
 	return nil
-}
-
-// loadVerifier reads the platform public key, or derives it from the signing key.
-func loadVerifier(cfg app.Config, publicKey string) (ledger.Verifier, error) {
-	if publicKey != "" {
-		b, err := os.ReadFile(publicKey)
-		if err != nil {
-			return nil, err
-		}
-		return ledger.ParseVerifier(b)
-	}
-	b, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := ledger.ParseSigner(b)
-	if err != nil {
-		return nil, err
-	}
-	return ledger.VerifierFor(signer)
 }
 
 // proveEntries checks that every entry the draw was re-run from is, byte for byte, in the
