@@ -1,0 +1,110 @@
+package embedded
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// keyframeInterval is the least time between two keyframe requests to one publisher track:
+// many subscribers asking at once (a room of 300 joining) cost the publisher one keyframe.
+const keyframeInterval = 500 * time.Millisecond
+
+// keyframeLimiter throttles keyframe requests.
+type keyframeLimiter struct {
+	last atomic.Int64 // unix nanoseconds of the last request sent
+	sent atomic.Uint64
+}
+
+// allow reports whether a request may be sent now, and if so records it.
+func (k *keyframeLimiter) allow(now time.Time) bool {
+	last := k.last.Load()
+	if last != 0 && now.UnixNano()-last < int64(keyframeInterval) {
+		return false
+	}
+	if !k.last.CompareAndSwap(last, now.UnixNano()) {
+		return false
+	}
+	k.sent.Add(1)
+	return true
+}
+
+// requestKeyframe asks the publisher for a keyframe (PLI), at most once per keyframeInterval.
+func (t *publishedTrack) requestKeyframe() {
+	if t.kind != "video" || !t.keyframe.allow(time.Now()) {
+		return
+	}
+	pli := &rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}
+	if err := t.owner.pc.WriteRTCP([]rtcp.Packet{pli}); err != nil {
+		t.owner.log.Debug("send PLI", "err", err)
+	}
+}
+
+// readRTCP drains the publisher's RTCP for this track: reading is what drives pion's
+// interceptors (sender reports for the receiver-report generator).
+func (t *publishedTrack) readRTCP() {
+	for {
+		if _, _, err := t.recv.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
+// readRTCP handles the subscriber's feedback on its copy: keyframe requests (PLI, FIR) go to
+// the publisher, throttled; receiver reports feed the subscriber's connection quality. NACKs
+// are answered by pion's NACK responder from its buffer before they get here.
+func (d *downTrack) readRTCP() {
+	for {
+		pkts, _, err := d.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch p := pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.track.requestKeyframe()
+			case *rtcp.ReceiverReport:
+				for _, r := range p.Reports {
+					d.sub.observeLoss(r.FractionLost)
+				}
+			}
+		}
+	}
+}
+
+// lossCounter estimates the fraction of packets lost on the way in from sequence numbers.
+type lossCounter struct {
+	mu       sync.Mutex
+	started  bool
+	highest  uint16
+	received uint64
+	expected uint64
+}
+
+func (l *lossCounter) observe(seq uint16) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.received++
+	if !l.started {
+		l.started, l.highest, l.expected = true, seq, 1
+		return
+	}
+	if diff := seq - l.highest; diff != 0 && diff < 1<<15 {
+		l.expected += uint64(diff)
+		l.highest = seq
+	}
+}
+
+// take returns the fraction lost since the last call (0 to 1) and resets the counts.
+func (l *lossCounter) take() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var f float64
+	if l.expected > l.received && l.expected > 0 {
+		f = float64(l.expected-l.received) / float64(l.expected)
+	}
+	l.received, l.expected = 0, 0
+	return f
+}
