@@ -35,6 +35,7 @@ type bidWorld struct {
 	admin     *apiclient.Client
 	host      *apiclient.Client
 	setup     *app.DevSetup
+	app       *app.App
 }
 
 func mustBidWorld(t *testing.T) *bidWorld {
@@ -48,17 +49,19 @@ func mustBidWorld(t *testing.T) *bidWorld {
 		t.Fatal(err)
 	}
 	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
-	a, err := app.New(ctx, setup.Config, app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	setup.Config.PublicURL = "http://" + ln.Addr().String()
+	a, err := app.New(ctx, setup.Config, app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
 	go func() { _ = a.Serve(ln) }()
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	w := &bidWorld{base: "http://" + ln.Addr().String(), dir: t.TempDir(), setup: setup}
+	w := &bidWorld{base: setup.Config.PublicURL, dir: t.TempDir(), setup: setup, app: a}
 	w.admin = apiclient.New(w.base)
 	if _, err := w.admin.Login(ctx, setup.Admin.CertPEM(), setup.Admin.Key); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,7 @@ func newCommand() *cli.Command {
 			bidCommand(),
 			rescueCommand(),
 			drawCommand(),
+			seatCommand(),
 		},
 	}
 }

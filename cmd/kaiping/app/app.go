@@ -22,6 +22,7 @@ import (
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/signaling/embedded"
 	"github.com/kaiping/kaiping/storage/blob"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
@@ -45,6 +46,8 @@ type App struct {
 	Hall     *opening.Hall
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
+	// Media is the embedded SFU: rooms of live audio and video.
+	Media *embedded.Server
 
 	fiber  *fiber.App
 	Routes httpapi.Registry
@@ -139,6 +142,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	}, a.clock, a.log, a.hallConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
+	if a.Media, err = a.newMedia(cfg); err != nil {
+		return nil, err
+	}
 	a.fiber = a.newFiber()
 	ok = true
 	return a, nil
@@ -201,6 +207,10 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // Shutdown stops accepting requests, waits for those in flight (up to ctx), and closes the
 // database pool.
 func (a *App) Shutdown(ctx context.Context) error {
+	// Media first: its WebSocket handlers run until it says bye, and fiber waits for them.
+	if a.Media != nil {
+		a.Media.Close()
+	}
 	err := a.fiber.ShutdownWithContext(ctx)
 	if a.stop != nil {
 		a.stop()
@@ -211,6 +221,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) close() {
+	if a.Media != nil {
+		a.Media.Close()
+	}
 	if a.DB != nil {
 		a.DB.Close()
 	}

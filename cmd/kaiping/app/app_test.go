@@ -52,12 +52,15 @@ func mustApp(tb testing.TB) *testApp {
 	tb.Helper()
 	setup := mustSetup(tb)
 	clock := kaiping.NewManualClock(time.Now().Truncate(time.Second))
-	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	// Listen first, so that the URLs the app hands out (media grants) name the real port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	setup.Config.PublicURL = "http://" + ln.Addr().String()
+	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
+		ln.Close()
 		tb.Fatal(err)
 	}
 	go func() { _ = a.Serve(ln) }()

@@ -32,7 +32,26 @@ type Config struct {
 	Blob     BlobConfig     `yaml:"blob"`
 	Ledger   LedgerConfig   `yaml:"ledger"`
 	Auth     AuthConfig     `yaml:"auth"`
+	Media    MediaConfig    `yaml:"media"`
 	Log      LogConfig      `yaml:"log"`
+}
+
+// MediaConfig is the embedded SFU (signaling/embedded): live audio and video of openings
+// and evaluation sessions.
+type MediaConfig struct {
+	// SecretFile holds the secret that signs join grants (at least 32 bytes); replicas
+	// share it. Empty derives one from the session secret.
+	SecretFile string `yaml:"secret_file"`
+	// URL is the public WebSocket URL of the signaling route; empty derives it from
+	// public_url (http→ws) + /media/ws.
+	URL string `yaml:"url"`
+	// UDPAddr is the one UDP port all media uses; TCPAddr the ICE-TCP fallback ("" = none).
+	UDPAddr string `yaml:"udp_addr"`
+	TCPAddr string `yaml:"tcp_addr"`
+	// PublicIPs are announced instead of local addresses (a server behind 1:1 NAT).
+	PublicIPs []string `yaml:"public_ips"`
+	// Loopback announces loopback candidates: for the demo and tests on one machine.
+	Loopback bool `yaml:"loopback"`
 }
 
 // DatabaseConfig is the PostgreSQL connection.
@@ -117,6 +136,7 @@ func DefaultConfig() Config {
 		},
 		Ledger: LedgerConfig{Origin: "kaiping.local/ledger"},
 		Auth:   AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute)},
+		Media:  MediaConfig{UDPAddr: ":7882"},
 		Log:    LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -279,6 +299,8 @@ func (c Config) Validate() error {
 	}
 
 	required("listen", c.Listen)
+	required("media.udp_addr", c.Media.UDPAddr)
+	fileExists("media.secret_file", c.Media.SecretFile)
 	required("database.url", c.Database.URL)
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		bad("database.url: must start with postgres:// (got %q)", redact(c.Database.URL))

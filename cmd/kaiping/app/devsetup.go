@@ -79,6 +79,8 @@ func NewDevSetup(dir string, s DevServers, now time.Time) (*DevSetup, error) {
 	cfg.Ledger.SigningKeyFile = filepath.Join(dir, "ledger.key")
 	cfg.Auth.CARoots = []string{filepath.Join(dir, "ca.pem")}
 	cfg.Auth.SessionSecretFile = filepath.Join(dir, "session-secret")
+	// One machine: media on a free loopback port, loopback candidates announced.
+	cfg.Media.UDPAddr, cfg.Media.TCPAddr, cfg.Media.Loopback = "127.0.0.1:0", "127.0.0.1:0", true
 	cfg.Auth.BootstrapAdmin = BootstrapAdmin{Name: "交易中心系统管理员", Org: "演示公共资源交易中心", CertificateFile: filepath.Join(dir, "admin.pem")}
 	out, err := yaml.Marshal(cfg)
 	if err != nil {

@@ -51,6 +51,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, a.Hall.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Evaluation.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.ledgerRoutes()...)
+	a.Routes.Mount(f, a.Identity, a.mediaRoutes()...)
 	a.Routes.Mount(f, a.Identity, web.Routes()...)
 	return f
 }
