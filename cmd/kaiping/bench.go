@@ -34,6 +34,7 @@ func benchCommand() *cli.Command {
 		Commands: []*cli.Command{
 			benchSealCommand(),
 			benchSubmitCommand(),
+			benchHallWatchersCommand(),
 			benchReportCommand(),
 			{
 				Name:     "child",

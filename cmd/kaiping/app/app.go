@@ -36,6 +36,8 @@ type App struct {
 	registry *prometheus.Registry
 	// hallConfig tunes the opening hall (WithHallConfig).
 	hallConfig opening.HallConfig
+	// liveConfig tunes the halls' live connections (WithLiveConfig).
+	liveConfig opening.LiveConfig
 
 	DB       *postgres.DB
 	Blob     *blob.Store
@@ -44,6 +46,10 @@ type App struct {
 	Opening  *opening.Service
 	Submit   *opening.Submission
 	Hall     *opening.Hall
+	// Live pushes the halls to browsers over WebSocket; hallNotices tells it of changes
+	// committed by any process on the database.
+	Live        *opening.HallLive
+	hallNotices *postgres.HallListener
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
 	// Media is the embedded SFU: rooms of live audio and video.
@@ -71,6 +77,10 @@ func WithLogger(l *slog.Logger) Option { return func(a *App) { a.log = l } }
 // WithHallConfig tunes the opening hall (tests shrink its queue).
 func WithHallConfig(c opening.HallConfig) Option { return func(a *App) { a.hallConfig = c } }
 
+// WithLiveConfig tunes the halls' live connections (the watchers benchmark raises the
+// limit of connections per principal).
+func WithLiveConfig(c opening.LiveConfig) Option { return func(a *App) { a.liveConfig = c } }
+
 // WithRegistry replaces the Prometheus registry.
 func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.registry = r } }
 
@@ -79,7 +89,7 @@ func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.regis
 // a clear error if a dependency cannot be reached: a trading platform that starts without its
 // database would only fail later, in front of bidders.
 func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
-	a := &App{cfg: cfg, clock: kaiping.SystemClock{}, hallConfig: opening.DefaultHallConfig}
+	a := &App{cfg: cfg, clock: kaiping.SystemClock{}, hallConfig: opening.DefaultHallConfig, liveConfig: opening.DefaultLiveConfig}
 	for _, o := range opts {
 		o(a)
 	}
@@ -140,6 +150,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
 	}, a.clock, a.log, a.hallConfig)
+	a.hallNotices = postgres.NewHallListener(cfg.Database.URL, a.log)
+	a.Live = opening.NewHallLive(a.Hall, a.Identity, a.hallNotices, a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {
@@ -197,6 +209,8 @@ func (a *App) Serve(ln net.Listener) error {
 	a.stop = stop
 	a.jobs.Go(func() { a.sealBidSets(ctx) })
 	a.jobs.Go(func() { a.Hall.Run(ctx) })
+	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
+	a.jobs.Go(func() { a.Live.Run(ctx) })
 	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
 	return a.fiber.Listener(ln)
 }
@@ -264,3 +278,4 @@ func NewLogger(cfg LogConfig, w *os.File) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+

@@ -1,0 +1,115 @@
+package opening
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/gofiber/contrib/websocket"
+
+	"github.com/kaiping/kaiping"
+)
+
+func TestClientPing(t *testing.T) {
+	tests := []struct {
+		name string
+		typ  int
+		data string
+		t    string
+		ok   bool
+	}{
+		{"a ping", websocket.TextMessage, `{"type":"ping"}`, "", true},
+		{"a ping with the client's time", websocket.TextMessage, `{"type":"ping","t":1767225600123}`, "1767225600123", true},
+		{"a ping with a fraction", websocket.TextMessage, ` {"type":"ping","t":12.5} `, "12.5", true},
+		{"not JSON", websocket.TextMessage, `ping`, "", false},
+		{"binary", websocket.BinaryMessage, `{"type":"ping"}`, "", false},
+		{"another type", websocket.TextMessage, `{"type":"pong"}`, "", false},
+		{"no type", websocket.TextMessage, `{}`, "", false},
+		{"an unknown field", websocket.TextMessage, `{"type":"ping","token":"x"}`, "", false},
+		{"t not a number", websocket.TextMessage, `{"type":"ping","t":"now"}`, "", false},
+		{"two messages", websocket.TextMessage, `{"type":"ping"}{"type":"ping"}`, "", false},
+		{"an array", websocket.TextMessage, `[{"type":"ping"}]`, "", false},
+		{"null", websocket.TextMessage, `null`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := clientPing(tt.typ, []byte(tt.data))
+			if tt.ok != (err == nil) || string(got) != tt.t {
+				t.Fatalf("clientPing(%q) = %q, %v; want ok %v, t %q", tt.data, got, err, tt.ok, tt.t)
+			}
+			if err != nil && kaiping.CodeOf(err) != "hall.live_bad_message" {
+				t.Errorf("code %s, want hall.live_bad_message", kaiping.CodeOf(err))
+			}
+		})
+	}
+}
+
+// TestWatcherFilters: which events a watcher is handed, and which batches make a bidder's
+// own view be computed again.
+func TestWatcherFilters(t *testing.T) {
+	me, other := kaiping.NewID(), kaiping.NewID()
+	mine := kaiping.NewID()
+	ev := func(version int64, typ string, bidder kaiping.ID, payload string) batchEvent {
+		b := batchEvent{HallEvent: HallEvent{Version: version, Type: typ, Bidder: bidder}}
+		b.concern.Objection = kaiping.ID(payload)
+		return b
+	}
+	bidder := &watcher{principal: kaiping.Principal{ID: me}, floor: 10, objections: map[kaiping.ID]bool{mine: true}}
+	host := &watcher{principal: kaiping.Principal{ID: kaiping.NewID()}, overseer: true, floor: 10}
+	seesTests := []struct {
+		name     string
+		e        batchEvent
+		bidder   bool
+		overseer bool
+	}{
+		{"public", ev(11, "hall.transition", "", ""), true, true},
+		{"its own", ev(11, "hall.checkin", me, ""), true, true},
+		{"another bidder's", ev(11, "hall.checkin", other, ""), false, true},
+		{"already in its view", ev(10, "hall.transition", "", ""), false, false},
+	}
+	for _, tt := range seesTests {
+		if got := bidder.sees(&tt.e); got != tt.bidder {
+			t.Errorf("%s: bidder sees %v, want %v", tt.name, got, tt.bidder)
+		}
+		if got := host.sees(&tt.e); got != tt.overseer {
+			t.Errorf("%s: overseer sees %v, want %v", tt.name, got, tt.overseer)
+		}
+	}
+	concernTests := []struct {
+		name  string
+		batch []batchEvent
+		want  bool
+	}{
+		{"its check-in", []batchEvent{ev(11, "hall.checkin", me, "")}, true},
+		{"another's check-in", []batchEvent{ev(11, "hall.checkin", other, "")}, false},
+		{"a move of the hall", []batchEvent{ev(11, "hall.transition", "", "")}, true},
+		{"the record", []batchEvent{ev(11, "hall.publish", "", "")}, true},
+		{"an answer to its objection", []batchEvent{ev(11, "hall.objection_answer", "", string(mine))}, true},
+		{"an answer to another's objection", []batchEvent{ev(11, "hall.objection_answer", "", string(kaiping.NewID()))}, false},
+		{"another's objection", []batchEvent{ev(11, "hall.objection", "", "")}, false},
+		{"a change for everyone of a kind added later", []batchEvent{ev(11, "hall.something_new", "", "")}, true},
+		{"old news", []batchEvent{ev(9, "hall.checkin", me, "")}, false},
+	}
+	for _, tt := range concernTests {
+		if got := bidder.concerned(tt.batch); got != tt.want {
+			t.Errorf("%s: concerned %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	bidder.queued = true
+	if !bidder.concerned([]batchEvent{ev(11, "hall.verified", other, "")}) {
+		t.Error("a bidder in the queue is not concerned by another's verification (its place moved)")
+	}
+}
+
+// TestViewFrame: the view message built by hand is what encoding it as a LiveMessage gives.
+func TestViewFrame(t *testing.T) {
+	v := BoardView{HallView: HallView{HallStatus: HallStatus{Version: 42, State: HallConfirming}, TenderTitle: "某工程<施工>&监理"}}
+	got, err := viewFrame(v.Version, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(v)
+	want, _ := json.Marshal(LiveMessage{Type: LiveView, Version: 42, View: raw})
+	if string(got) != string(want) {
+		t.Errorf("viewFrame:\n%s\nwant\n%s", got, want)
+	}
+}
