@@ -97,19 +97,42 @@ func Migrate(ctx context.Context, url string) (int32, error) {
 
 // InTx runs fn in a transaction and commits it if fn returns nil; otherwise it rolls back, so
 // a failed operation leaves nothing half-written.
+//
+// A transaction PostgreSQL aborts as a deadlock victim or a serialization failure is run
+// again, up to txAttempts times in all: two transactions that each write a conflicting row
+// (two overlapping bookings, checked by an exclusion constraint) before taking the ledger's
+// append lock can deadlock, and one of them must simply try again. fn may therefore run more
+// than once; it must do nothing but work in tx and set its results.
 func (db *DB) InTx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= txAttempts; attempt++ {
+		if err = db.inTx(ctx, fn); !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return translate(op, err)
+}
+
+// txAttempts bounds how often InTx runs a transaction that keeps being aborted.
+const txAttempts = 5
+
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return translate(op, err)
+		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return translate(op, err)
+		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return translate(op, err)
-	}
-	return nil
+	return tx.Commit(ctx)
+}
+
+// retryable reports whether PostgreSQL aborted the transaction as a deadlock victim or for a
+// serialization failure, so that running it again may succeed.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // translate turns a pgx or PostgreSQL error into a *kaiping.Error. Errors that already carry a
