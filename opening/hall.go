@@ -15,6 +15,9 @@ import (
 // sealed (or failed at once, 流标, with too few bidders), checking in (签到), decrypting
 // (the decrypt window is open), published (the opening record is out, 唱标), confirming
 // (bidders confirm or object) and closed; or failed when too few bids could be opened.
+// A two-envelope tender (双信封) goes on from the first round's closed hall: the host
+// records who passed the technical stage (qualified, round 2), and the second round runs
+// check-in to closed again for the commercial envelopes (hall_round.go).
 type HallState string
 
 // The hall states.
@@ -26,6 +29,7 @@ const (
 	HallPublished  HallState = "published"
 	HallConfirming HallState = "confirming"
 	HallClosed     HallState = "closed"
+	HallQualified  HallState = "qualified"
 	HallFailed     HallState = "failed"
 )
 
@@ -46,6 +50,8 @@ func (s HallState) Label() string {
 		return "开标记录确认中"
 	case HallClosed:
 		return "开标结束"
+	case HallQualified:
+		return "技术评审结果已公布"
 	case HallFailed:
 		return "流标"
 	}
@@ -78,6 +84,10 @@ var HallTransitions = []HallTransition{
 	{HallDecrypting, HallFailed, []By{ByHost, BySystem}}, // fewer valid bids than the minimum
 	{HallPublished, HallConfirming, []By{ByHost}},
 	{HallConfirming, HallClosed, []By{ByHost, BySystem}},
+	// Two-envelope tenders only, from the first round's end (checked with the round).
+	{HallClosed, HallQualified, []By{ByHost}},
+	{HallClosed, HallFailed, []By{ByHost}}, // fewer bidders passed than the minimum
+	{HallQualified, HallCheckingIn, []By{ByHost}},
 }
 
 // CheckTransition says whether by may move a hall from from to to: out of order is
@@ -122,6 +132,8 @@ type HallStatus struct {
 	Section kaiping.ID `json:"section_id"`
 	State   HallState  `json:"state"`
 	Version int64      `json:"version"`
+	// Round is 1, or 2 for the commercial round of a two-envelope tender (双信封).
+	Round int `json:"round"`
 	// Reason says why the hall failed (流标), in Chinese.
 	Reason string `json:"reason,omitempty"`
 	// Bidders is how many bidders have a current envelope in the sealed bid set.
@@ -150,7 +162,7 @@ func (h HallStatus) Require(states ...HallState) error {
 // "hall.window_closed".
 func (h HallStatus) UnlockOpen(at time.Time) error {
 	switch h.State {
-	case HallBidding, HallSealed, HallCheckingIn:
+	case HallBidding, HallSealed, HallCheckingIn, HallQualified:
 		return kaiping.E(kaiping.KindTooEarly, "hall.window_not_open", "解密窗口尚未开启，请等待主持人开启解密")
 	case HallDecrypting:
 		if h.WindowClosesAt != nil && !at.Before(*h.WindowClosesAt) {

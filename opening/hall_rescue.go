@@ -52,7 +52,7 @@ func (h *Hall) SubmitRescueShare(ctx context.Context, a kaiping.Actor, tenderID 
 	if err := checkShare(setup, a.Principal, req.Share); err != nil {
 		return RescueProgress{}, err
 	}
-	targets, err := h.rescueTargets(ctx, t, sec, req.Bidder)
+	targets, err := h.rescueTargets(ctx, t, sec, st.Round, req.Bidder)
 	if err != nil {
 		return RescueProgress{}, err
 	}
@@ -102,7 +102,7 @@ func checkShare(setup rescue.Setup, holder kaiping.ID, s rescue.Share) error {
 
 // rescueTargets are the bid's envelopes of this round that are neither decrypted nor
 // queued nor corrupt: what a rescue can still open.
-func (h *Hall) rescueTargets(ctx context.Context, t Tender, sec Section, bidder kaiping.ID) ([]HallEnvelope, error) {
+func (h *Hall) rescueTargets(ctx context.Context, t Tender, sec Section, round int, bidder kaiping.ID) ([]HallEnvelope, error) {
 	envs, err := h.store.HallEnvelopes(ctx, sec.ID, bidder)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (h *Hall) rescueTargets(ctx context.Context, t Tender, sec Section, bidder 
 	var targets []HallEnvelope
 	found := false
 	for _, e := range envs {
-		if !inRound(t.Plan, e.Kind) {
+		if !inRoundOf(t.Plan, round, e.Kind) {
 			continue
 		}
 		found = true

@@ -64,6 +64,8 @@ type Hall struct {
 	log   *slog.Logger
 	cfg   HallConfig
 	queue *verifyQueue
+	// records archives each record once published (ExportRecords); nil archives nothing.
+	records *RecordExporter
 }
 
 // NewHall returns the hall service. It verifies nothing until Run starts its workers.
@@ -221,6 +223,8 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 	case req.To == HallFailed:
 		// Failing (流标) follows from the bids, never from a host's say-so.
 		return HallStatus{}, kaiping.E(kaiping.KindInvalid, "hall.transition", "流标由开标结果决定，主持人不能直接宣布：请公布开标记录")
+	case req.To == HallQualified:
+		return HallStatus{}, kaiping.E(kaiping.KindInvalid, "hall.transition", "双信封项目请通过“录入技术评审结果”进入第二轮（POST …/hall/qualification）")
 	case req.To.Label() == string(req.To):
 		return HallStatus{}, kaiping.Errorf(kaiping.KindInvalid, "hall.transition", "未知的开标大厅状态 %q", req.To)
 	}
@@ -298,7 +302,7 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		over := !a.At.Before(closedAt)
 		pending, undecrypted := 0, 0
 		for _, e := range envs {
-			if !inRound(t.Plan, e.Kind) {
+			if !inRoundOf(t.Plan, st.Round, e.Kind) || e.State == EnvRetained {
 				continue
 			}
 			switch e.State {
@@ -322,17 +326,20 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		if err != nil {
 			return HallStatus{}, err
 		}
-		rec, outcomes := buildRecord(recordInput{tender: t, section: sec, set: set, hall: st, envelopes: envs, closedAt: closedAt, at: a.At})
-		canonical, digest, err := rec.Canonical()
+		built, err := h.buildRoundRecord(ctx, recordInput{tender: t, section: sec, set: set, hall: st, envelopes: envs, closedAt: closedAt, at: a.At})
 		if err != nil {
 			return HallStatus{}, err
 		}
-		p := Publication{To: HallPublished, By: by, Outcomes: outcomes,
-			Record: PublishedRecord{Section: sec.ID, Digest: digest, Record: canonical, PublishedAt: a.At}}
-		if rec.Outcome == string(HallFailed) {
-			p.To, p.Reason = HallFailed, rec.Reason
+		p := Publication{To: HallPublished, By: by, Outcomes: built.outcomes,
+			Record: PublishedRecord{Section: sec.ID, Digest: built.digest, Record: built.canonical, PublishedAt: a.At}}
+		if built.failed != "" {
+			p.To, p.Reason = HallFailed, built.failed
 		}
-		return h.store.Publish(ctx, a, sec.ID, st.Version, p)
+		published, err := h.store.Publish(ctx, a, sec.ID, st.Version, p)
+		if err == nil {
+			h.archive(ctx, published)
+		}
+		return published, err
 	})
 }
 

@@ -32,9 +32,12 @@ type HallStore interface {
 	// still at expectVersion (else "hall.retry").
 	Publish(ctx context.Context, a kaiping.Actor, section kaiping.ID, expectVersion int64, p Publication) (HallStatus, error)
 
-	// CheckIn records the bidder's check-in while the hall is checking in or decrypting; a
-	// bidder with no envelope in the set is KindForbidden "hall.not_bidder". A second
-	// check-in returns the first and changes nothing (fresh is false).
+	// CheckIn records the bidder's check-in to the hall's round while the hall is checking
+	// in or decrypting; a bidder with no envelope in the set is KindForbidden
+	// "hall.not_bidder", in the second round one that did not pass "hall.not_passed". A
+	// second check-in returns the first and changes nothing (fresh is false). Check-ins,
+	// confirmations and rescue shares are per round; CheckInOf, CheckIns and Confirmations
+	// read those of the hall's round.
 	CheckIn(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID) (c CheckIn, fresh bool, err error)
 	// CheckInOf returns the bidder's check-in; KindNotFound if it has not checked in.
 	CheckInOf(ctx context.Context, section, bidder kaiping.ID) (CheckIn, error)
@@ -58,8 +61,18 @@ type HallStore interface {
 	// DueHalls lists the halls whose decrypt window or confirmation period ended by now.
 	DueHalls(ctx context.Context, now time.Time) ([]HallStatus, error)
 
-	// Record returns the section's published opening record; KindNotFound "hall.no_record".
+	// Record returns the section's published opening record of its latest round;
+	// KindNotFound "hall.no_record".
 	Record(ctx context.Context, section kaiping.ID) (PublishedRecord, error)
+	// RecordOf returns the record of one round; KindNotFound "hall.no_record".
+	RecordOf(ctx context.Context, section kaiping.ID, round int) (PublishedRecord, error)
+	// Qualify records the technical stage's results of a two-envelope tender (双信封) on the
+	// first round's closed hall, if still at expectVersion (else "hall.retry"): it keeps
+	// the failed bidders' commercial envelopes sealed for good (EnvRetained) and moves the
+	// hall to round 2, at q.To (qualified, or failed with q.Reason).
+	Qualify(ctx context.Context, a kaiping.Actor, section kaiping.ID, expectVersion int64, q Qualification) (HallStatus, error)
+	// Qualifications lists the recorded results of the technical stage, by bidder name.
+	Qualifications(ctx context.Context, section kaiping.ID) ([]QualificationResult, error)
 	// CertificateDER returns a registered certificate.
 	CertificateDER(ctx context.Context, fingerprint string) ([]byte, error)
 	// Confirm records a bidder's signed confirmation of the current record while the hall is

@@ -74,6 +74,8 @@ func (e HallEnvelope) CanUnlock() error {
 		return kaiping.E(kaiping.KindConflict, "hall.already_queued", "该投标文件的密钥已提交，正在排队验证")
 	case EnvDecrypted:
 		return kaiping.E(kaiping.KindConflict, "hall.already_decrypted", "该投标文件已解密")
+	case EnvRetained:
+		return errNotPassed()
 	}
 	return kaiping.Errorf(kaiping.KindConflict, "hall.envelope_corrupt", "该投标文件已验证为损坏（%s），无法解密", e.ErrorCode)
 }
@@ -145,9 +147,9 @@ func OutcomeLabel(outcome string) string {
 	return outcome
 }
 
-// roundKinds are the envelope kinds the hall opens: all of a single-envelope bid; for a
-// two-envelope tender (双信封) the first round leaves the commercial envelope sealed (the
-// second round, for bidders who passed the technical stage, is not built yet).
+// roundKinds are the envelope kinds the hall's first round opens: all of a single-envelope
+// bid; for a two-envelope tender (双信封) the first round leaves the commercial envelope
+// sealed for the second round, for bidders who passed the technical stage (inRoundOf).
 func roundKinds(p EnvelopePlan) []string {
 	if p == TwoEnvelope {
 		return []string{"summary", "technical"}

@@ -18,13 +18,17 @@ func errEnvelopeNotFound() error {
 // ownEnvelopes returns the bidder's envelopes of this round in the sealed set; a bidder
 // with none is "hall.not_bidder".
 func (h *Hall) ownEnvelopes(ctx context.Context, t Tender, sec Section, bidder kaiping.ID) ([]HallEnvelope, error) {
+	st, err := h.status(ctx, t, sec)
+	if err != nil {
+		return nil, err
+	}
 	all, err := h.store.HallEnvelopes(ctx, sec.ID, bidder)
 	if err != nil {
 		return nil, err
 	}
 	var envs []HallEnvelope
 	for _, e := range all {
-		if inRound(t.Plan, e.Kind) {
+		if inRoundOf(t.Plan, st.Round, e.Kind) {
 			envs = append(envs, e)
 		}
 	}
@@ -116,8 +120,8 @@ func (h *Hall) Unlock(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID,
 	switch {
 	case e.ID == "":
 		return UnlockStatus{}, errEnvelopeNotFound()
-	case !inRound(t.Plan, e.Kind):
-		return UnlockStatus{}, kaiping.E(kaiping.KindConflict, "hall.not_this_round", "双信封项目的商务标在第二轮开启，本轮不能解密")
+	case !inRoundOf(t.Plan, st.Round, e.Kind):
+		return UnlockStatus{}, kaiping.E(kaiping.KindConflict, "hall.not_this_round", "该投标文件不在本轮开启：双信封项目第一轮开启开标一览表和技术标，第二轮开启商务标")
 	}
 	if err := e.CanUnlock(); err != nil {
 		return UnlockStatus{}, err

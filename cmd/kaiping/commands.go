@@ -47,6 +47,7 @@ func newCommand() *cli.Command {
 			rescueCommand(),
 			drawCommand(),
 			seatCommand(),
+			recordCommand(),
 		},
 	}
 }

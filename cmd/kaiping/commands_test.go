@@ -104,7 +104,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	for _, want := range []string{"kaiping 已就绪", "管理员以 SM2 证书登录成功", "/readyz",
-		"招标项目已创建", "回执已离线校验", "重新递交", "撤回投标文件", "/evaluation/host.html?draw="} {
+		"招标项目已创建", "回执已离线校验", "重新递交", "撤回投标文件", "/evaluation/host.html?draw=", "/hall/bidder.html?tender="} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -109,6 +109,11 @@ func runDemo(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("demo evaluation: %w", err)
 	}
 	say("")
+	say("== 不见面开标：开标大厅 / a full online opening")
+	if err := demoOpening(ctx, base, dir, setup, admin, tender, say); err != nil {
+		return fmt.Errorf("demo opening: %w", err)
+	}
+	say("")
 	say("打开以下地址 / open these URLs:")
 	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)
 	say("  平台公钥 public key %s/api/v1/ledger/public-key", base)

@@ -35,7 +35,7 @@ func (s *OpeningStore) openHall(ctx context.Context, tx pgx.Tx, a kaiping.Actor,
 	}
 	// Version 1 is the hall as sealed; a failed hall is at version 2, failed at the seal.
 	st := opening.HallStatus{Tender: set.Tender, Section: set.Section, State: opening.HallSealed, Version: 0,
-		Bidders: set.Bidders, MinBids: minBids}
+		Round: 1, Bidders: set.Bidders, MinBids: minBids}
 	if err := s.hallChange(ctx, tx, a, &st, opening.Change{Type: "hall.transition", Payload: map[string]any{
 		"from": opening.HallBidding, "to": opening.HallSealed, "bidders": set.Bidders, "min_bids": minBids, "bid_set": set.Digest,
 	}}); err != nil {
@@ -50,12 +50,12 @@ func (s *OpeningStore) openHall(ctx context.Context, tx pgx.Tx, a kaiping.Actor,
 	}})
 }
 
-const hallColumns = `h.tender_id, h.section_id, h.state, h.version, h.reason, h.bidders, t.min_bids, t.deadline,
+const hallColumns = `h.tender_id, h.section_id, h.state, h.version, h.round, h.reason, h.bidders, t.min_bids, t.deadline,
 	h.window_opens_at, h.window_closes_at, h.confirm_ends_at, h.record_digest, h.updated_at`
 
 func scanHall(row pgx.Row) (opening.HallStatus, error) {
 	var h opening.HallStatus
-	err := row.Scan(&h.Tender, &h.Section, &h.State, &h.Version, &h.Reason, &h.Bidders, &h.MinBids, &h.Deadline,
+	err := row.Scan(&h.Tender, &h.Section, &h.State, &h.Version, &h.Round, &h.Reason, &h.Bidders, &h.MinBids, &h.Deadline,
 		&h.WindowOpensAt, &h.WindowClosesAt, &h.ConfirmEndsAt, &h.RecordDigest, &h.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, kaiping.E(kaiping.KindNotFound, "hall.not_open", "该标段尚未截标封存，开标大厅未开启")
@@ -94,8 +94,9 @@ func (s *OpeningStore) hallChange(ctx context.Context, tx pgx.Tx, a kaiping.Acto
 	h.Version++
 	h.UpdatedAt = a.At
 	if _, err := tx.Exec(ctx, `UPDATE halls SET state = $2, version = $3, reason = $4, window_opens_at = $5,
-		window_closes_at = $6, confirm_ends_at = $7, record_digest = $8, updated_at = $9 WHERE section_id = $1`,
-		h.Section, h.State, h.Version, h.Reason, h.WindowOpensAt, h.WindowClosesAt, h.ConfirmEndsAt, h.RecordDigest, h.UpdatedAt); err != nil {
+		window_closes_at = $6, confirm_ends_at = $7, record_digest = $8, updated_at = $9, round = $10 WHERE section_id = $1`,
+		h.Section, h.State, h.Version, h.Reason, h.WindowOpensAt, h.WindowClosesAt, h.ConfirmEndsAt, h.RecordDigest, h.UpdatedAt,
+		h.Round); err != nil {
 		return err
 	}
 	detail := maps.Clone(c.Payload)
@@ -198,15 +199,15 @@ func (s *OpeningStore) CheckIn(ctx context.Context, a kaiping.Actor, section, bi
 		if err := h.Require(opening.HallCheckingIn, opening.HallDecrypting); err != nil {
 			return err
 		}
-		if err := requireBidder(ctx, tx, section, bidder); err != nil {
+		if err := requireBidder(ctx, tx, h, bidder); err != nil {
 			return err
 		}
 		addr := ""
 		if a.Address.IsValid() {
 			addr = a.Address.String()
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO hall_checkins (section_id, bidder_id, at, address) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, section, bidder, a.At, addr)
+		tag, err := tx.Exec(ctx, `INSERT INTO hall_checkins (section_id, round, bidder_id, at, address) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING`, section, h.Round, bidder, a.At, addr)
 		if err != nil {
 			return err
 		}
@@ -222,15 +223,20 @@ func (s *OpeningStore) CheckIn(ctx context.Context, a kaiping.Actor, section, bi
 	return c, fresh, err
 }
 
-// requireBidder refuses a bidder with no envelope in the sealed set.
-func requireBidder(ctx context.Context, tx pgx.Tx, section, bidder kaiping.ID) error {
-	var in bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hall_envelopes WHERE section_id = $1 AND bidder_id = $2)`,
-		section, bidder).Scan(&in); err != nil {
+// requireBidder refuses a bidder with no envelope in the sealed set of the locked hall h,
+// and in the second round one that did not pass the technical stage.
+func requireBidder(ctx context.Context, tx pgx.Tx, h *opening.HallStatus, bidder kaiping.ID) error {
+	var in, passed bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hall_envelopes WHERE section_id = $1 AND bidder_id = $2),
+		EXISTS (SELECT 1 FROM hall_qualifications WHERE section_id = $1 AND bidder_id = $2 AND passed)`,
+		h.Section, bidder).Scan(&in, &passed); err != nil {
 		return err
 	}
-	if !in {
+	switch {
+	case !in:
 		return kaiping.E(kaiping.KindForbidden, "hall.not_bidder", "您在本标段的投标文件集合中没有投标文件")
+	case h.Round >= 2 && !passed:
+		return kaiping.E(kaiping.KindForbidden, "hall.not_passed", "贵单位未通过技术评审，不参加第二轮开标")
 	}
 	return nil
 }
@@ -246,10 +252,14 @@ func scanCheckIn(row pgx.Row) (opening.CheckIn, error) {
 	return c, err
 }
 
+// checkInOf reads the bidder's check-in to the hall's current round.
 func checkInOf(ctx context.Context, q querier, section, bidder kaiping.ID) (opening.CheckIn, error) {
 	return scanCheckIn(q.QueryRow(ctx, `SELECT `+checkInColumns+` FROM hall_checkins c JOIN principals p ON p.id = c.bidder_id
-		WHERE c.section_id = $1 AND c.bidder_id = $2`, section, bidder))
+		WHERE c.section_id = $1 AND c.bidder_id = $2 AND c.round = `+currentRound, section, bidder))
 }
+
+// currentRound is the round of the hall of the section in $1.
+const currentRound = `(SELECT round FROM halls WHERE section_id = $1)`
 
 // querier is a pool or a transaction.
 type querier interface {
@@ -265,5 +275,6 @@ func (s *OpeningStore) CheckInOf(ctx context.Context, section, bidder kaiping.ID
 // CheckIns implements opening.HallStore.
 func (s *OpeningStore) CheckIns(ctx context.Context, section kaiping.ID) ([]opening.CheckIn, error) {
 	return collect(ctx, s.db, "pg.CheckIns", scanCheckIn, `SELECT `+checkInColumns+` FROM hall_checkins c
-		JOIN principals p ON p.id = c.bidder_id WHERE c.section_id = $1 ORDER BY c.at, c.bidder_id`, section)
+		JOIN principals p ON p.id = c.bidder_id WHERE c.section_id = $1 AND c.round = `+currentRound+`
+		ORDER BY c.at, c.bidder_id`, section)
 }

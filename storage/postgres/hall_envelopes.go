@@ -82,6 +82,12 @@ func unlockable(ctx context.Context, tx pgx.Tx, a kaiping.Actor, h *opening.Hall
 	if err := e.CanUnlock(); err != nil {
 		return e, err
 	}
+	// What the hall checked by the tender's plan, again under the lock: a round opens only
+	// its own envelopes (commercial ones exist only in two-envelope tenders), and an envelope
+	// classified when a window closed takes no key afterwards.
+	if (e.Kind == "commercial") != (h.Round >= 2) || e.Outcome != "" {
+		return e, kaiping.E(kaiping.KindConflict, "hall.not_this_round", "该投标文件不在本轮开启")
+	}
 	if bidder != "" {
 		if _, err := checkInOf(ctx, tx, h.Section, bidder); err != nil {
 			return e, kaiping.E(kaiping.KindForbidden, "hall.not_checked_in", "请先签到再解密")
@@ -204,8 +210,8 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 			section, h.Version).Scan(&seq); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO hall_records (section_id, digest, body, published_at, ledger_seq)
-			VALUES ($1, $2, $3, $4, $5)`, section, p.Record.Digest, []byte(p.Record.Record), a.At, seq); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO hall_records (section_id, round, digest, body, published_at, ledger_seq)
+			VALUES ($1, $2, $3, $4, $5, $6)`, section, h.Round, p.Record.Digest, []byte(p.Record.Record), a.At, seq); err != nil {
 			return err
 		}
 		out = *h

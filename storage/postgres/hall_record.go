@@ -14,10 +14,16 @@ import (
 
 // Record implements opening.HallStore.
 func (s *OpeningStore) Record(ctx context.Context, section kaiping.ID) (opening.PublishedRecord, error) {
+	return s.RecordOf(ctx, section, 0)
+}
+
+// RecordOf implements opening.HallStore; round 0 is the latest.
+func (s *OpeningStore) RecordOf(ctx context.Context, section kaiping.ID, round int) (opening.PublishedRecord, error) {
 	var r opening.PublishedRecord
 	var body []byte
 	err := s.db.Pool.QueryRow(ctx, `SELECT section_id, digest, body, published_at, ledger_seq FROM hall_records
-		WHERE section_id = $1`, section).Scan(&r.Section, &r.Digest, &body, &r.PublishedAt, &r.LedgerSeq)
+		WHERE section_id = $1 AND ($2 = 0 OR round = $2) ORDER BY round DESC LIMIT 1`, section, round).Scan(
+		&r.Section, &r.Digest, &body, &r.PublishedAt, &r.LedgerSeq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, kaiping.E(kaiping.KindNotFound, "hall.no_record", "开标记录尚未公布")
 	}
@@ -49,11 +55,11 @@ func (s *OpeningStore) Confirm(ctx context.Context, a kaiping.Actor, c opening.C
 		if c.Digest != h.RecordDigest {
 			return kaiping.E(kaiping.KindConflict, "hall.record_changed", "所确认的摘要不是当前开标记录的摘要：开标记录已变化，请重新读取后确认")
 		}
-		if err := requireBidder(ctx, tx, c.Section, c.Bidder); err != nil {
+		if err := requireBidder(ctx, tx, h, c.Bidder); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO hall_confirmations (section_id, bidder_id, digest, certificate, signature, at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, c.Section, c.Bidder, c.Digest, c.Certificate, c.Signature, c.At)
+		_, err := tx.Exec(ctx, `INSERT INTO hall_confirmations (section_id, round, bidder_id, digest, certificate, signature, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Section, h.Round, c.Bidder, c.Digest, c.Certificate, c.Signature, c.At)
 		if isUniqueViolation(err) {
 			return kaiping.E(kaiping.KindConflict, "hall.already_confirmed", "您已确认过开标记录")
 		}
@@ -70,7 +76,7 @@ func (s *OpeningStore) Confirm(ctx context.Context, a kaiping.Actor, c opening.C
 func (s *OpeningStore) Confirmations(ctx context.Context, section kaiping.ID) ([]opening.Confirmation, error) {
 	return collect(ctx, s.db, "pg.Confirmations", scanConfirmation, `SELECT c.section_id, c.bidder_id, p.name, c.digest,
 		c.certificate, c.signature, c.at FROM hall_confirmations c JOIN principals p ON p.id = c.bidder_id
-		WHERE c.section_id = $1 ORDER BY c.at, c.bidder_id`, section)
+		WHERE c.section_id = $1 AND c.round = `+currentRound+` ORDER BY c.at, c.bidder_id`, section)
 }
 
 func scanConfirmation(row pgx.Row) (opening.Confirmation, error) {
@@ -85,11 +91,11 @@ func (s *OpeningStore) Object(ctx context.Context, a kaiping.Actor, o opening.Ob
 		if err := h.Require(opening.HallPublished, opening.HallConfirming); err != nil {
 			return err
 		}
-		if err := requireBidder(ctx, tx, o.Section, o.Bidder); err != nil {
+		if err := requireBidder(ctx, tx, h, o.Bidder); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO hall_objections (id, section_id, bidder_id, text, raised_at)
-			VALUES ($1, $2, $3, $4, $5)`, o.ID, o.Section, o.Bidder, o.Text, o.RaisedAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO hall_objections (id, section_id, round, bidder_id, text, raised_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, o.ID, o.Section, h.Round, o.Bidder, o.Text, o.RaisedAt); err != nil {
 			return err
 		}
 		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection", Payload: map[string]any{
@@ -155,8 +161,8 @@ func (s *OpeningStore) AddRescueShare(ctx context.Context, a kaiping.Actor, sect
 		if err := h.UnlockOpen(a.At); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO hall_rescue_shares (section_id, bidder_id, holder_id, share_index, key_id, value, submitted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, section, bidder, a.Principal, share.Index, share.KeyID, share.Value, a.At)
+		_, err := tx.Exec(ctx, `INSERT INTO hall_rescue_shares (section_id, round, bidder_id, holder_id, share_index, key_id, value, submitted_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, section, h.Round, bidder, a.Principal, share.Index, share.KeyID, share.Value, a.At)
 		if isUniqueViolation(err) {
 			return kaiping.E(kaiping.KindConflict, "hall.share_duplicate", "您已为该投标人的投标文件提交过份额")
 		}
@@ -164,7 +170,7 @@ func (s *OpeningStore) AddRescueShare(ctx context.Context, a kaiping.Actor, sect
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM hall_rescue_shares WHERE section_id = $1 AND bidder_id = $2
-			AND value IS NOT NULL`, section, bidder).Scan(&held); err != nil {
+			AND value IS NOT NULL AND round = $3`, section, bidder, h.Round).Scan(&held); err != nil {
 			return err
 		}
 		// The share's value is never written to the ledger or the event: only who gave which.
@@ -178,7 +184,7 @@ func (s *OpeningStore) AddRescueShare(ctx context.Context, a kaiping.Actor, sect
 // RescueShares implements opening.HallStore.
 func (s *OpeningStore) RescueShares(ctx context.Context, section, bidder kaiping.ID) ([]rescue.Share, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT key_id, share_index, value FROM hall_rescue_shares
-		WHERE section_id = $1 AND bidder_id = $2 AND value IS NOT NULL ORDER BY share_index`, section, bidder)
+		WHERE section_id = $1 AND bidder_id = $2 AND value IS NOT NULL AND round = `+currentRound+` ORDER BY share_index`, section, bidder)
 	if err != nil {
 		return nil, translate("pg.RescueShares", err)
 	}

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -46,6 +47,8 @@ type App struct {
 	Opening  *opening.Service
 	Submit   *opening.Submission
 	Hall     *opening.Hall
+	// Records exports every published opening record to the archive bucket (PDF and JSON).
+	Records *opening.RecordExporter
 	// Live pushes the halls to browsers over WebSocket; hallNotices tells it of changes
 	// committed by any process on the database.
 	Live        *opening.HallLive
@@ -64,6 +67,9 @@ type App struct {
 
 // sealInterval is how often the server looks for bid sets due to be sealed.
 const sealInterval = 5 * time.Second
+
+// exportInterval is how often the server looks for published records to archive.
+const exportInterval = time.Second
 
 // Option tunes an App.
 type Option func(*App)
@@ -150,6 +156,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
 	}, a.clock, a.log, a.hallConfig)
+	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
+	if err != nil {
+		return nil, fmt.Errorf("opening record PDF: %w", err)
+	}
+	a.Records = opening.NewRecordExporter(openingStore, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
+		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}}, fonts, a.clock, a.log)
+	a.Hall.ExportRecords(a.Records)
 	a.hallNotices = postgres.NewHallListener(cfg.Database.URL, a.log)
 	a.Live = opening.NewHallLive(a.Hall, a.Identity, a.hallNotices, a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
@@ -158,6 +171,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.fiber = a.newFiber()
+	a.Routes.Mount(a.fiber, a.Identity, append(a.Hall.RoundRoutes(), a.Records.Routes()...)...)
 	ok = true
 	return a, nil
 }
@@ -209,6 +223,7 @@ func (a *App) Serve(ln net.Listener) error {
 	a.stop = stop
 	a.jobs.Go(func() { a.sealBidSets(ctx) })
 	a.jobs.Go(func() { a.Hall.Run(ctx) })
+	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
@@ -279,3 +294,32 @@ func NewLogger(cfg LogConfig, w *os.File) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// archiveObjects adapts the archive bucket to what record exports need: objects written
+// once under the configured compliance retention.
+type archiveObjects struct {
+	store  *blob.Store
+	bucket string
+	period blob.Period
+}
+
+var _ opening.RecordArchive = archiveObjects{}
+
+func (o archiveObjects) PutLocked(ctx context.Context, key, contentType string, body []byte, at time.Time) (opening.ArchivedObject, error) {
+	info, err := o.store.Put(ctx, o.bucket, key, bytes.NewReader(body), int64(len(body)),
+		blob.PutOptions{ContentType: contentType, Retention: o.period.From(at)})
+	return archived(info), err
+}
+
+func (o archiveObjects) Stat(ctx context.Context, key string) (opening.ArchivedObject, error) {
+	info, err := o.store.Stat(ctx, o.bucket, key)
+	return archived(info), err
+}
+
+func (o archiveObjects) Open(ctx context.Context, key, version string) (io.ReadCloser, error) {
+	r, _, err := o.store.GetVersion(ctx, o.bucket, key, version)
+	return r, err
+}
+
+func archived(i blob.ObjectInfo) opening.ArchivedObject {
+	return opening.ArchivedObject{Key: i.Key, Version: i.VersionID, SHA256: i.SHA256, Size: i.Size, RetainUntil: i.Retention.RetainUntil}
+}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/web"
+	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/opening/seal"
+	"github.com/kaiping/kaiping/storage/ledger"
+	"github.com/kaiping/kaiping/storage/postgres"
+)
+
+// demoOpeningLead is how far ahead the opening demo's deadline is set: the platform takes no
+// deadline less than a minute ahead, and the demo waits for it in real time.
+const demoOpeningLead = 62 * time.Second
+
+// demoOpeningPrices are what the five bidders of demoBids bid on the opening demo's tender.
+var demoOpeningPrices = []string{"3286000.00", "3195500.00", "3310200.00", "3249800.00", "3301000.00"}
+
+// demoOpening runs a full no-show opening (不见面开标) on the demo server with the parties of
+// demoBids' tender: its host, its three supervisors holding the 2-of-3 rescue key and its
+// five bidders. The tender of demoBids opens at its deadline, minutes away, which the demo
+// cannot wait for; so the same parties bid on a second tender whose deadline is a minute
+// ahead (the least the platform takes), and the demo waits for it in real time. After the
+// deadline the platform would wait a five-minute grace before sealing the bid set (uploads
+// that started before the deadline finish being checked): every bid here was complete with
+// its receipt before the deadline, so the demo seals at once, in the platform's own store
+// and ledger, and says so. From there everything goes through the API as in a real
+// opening: check-in, the decrypt window, four bidders unlocking on their own machines, the
+// fifth rescued by two supervisors, the record published, archived as PDF and JSON,
+// confirmed by every bidder's signature, an objection answered, and the hall closed.
+func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) error {
+	parties, err := loadDemoParties(ctx, base, filepath.Join(dir, "parties"))
+	if err != nil {
+		return err
+	}
+	host, err := parties.named("交易中心主持人")
+	if err != nil {
+		return err
+	}
+	var bidders, supervisors []*demoParty
+	for _, b := range demoBidders {
+		p, err := parties.named(b.name)
+		if err != nil {
+			return err
+		}
+		bidders = append(bidders, p)
+	}
+	for _, id := range tender.Rescue.Holders {
+		p, ok := parties.byID[id]
+		if !ok {
+			return fmt.Errorf("no certificate of rescue holder %s in %s", id, dir)
+		}
+		supervisors = append(supervisors, p)
+	}
+
+	t := opening.Tender{
+		Code: tender.Code + "-K", Title: "某市滨江大道（一期）配套照明工程施工", Tenderer: tender.Tenderer,
+		Deadline: time.Now().Add(demoOpeningLead).Truncate(time.Second), Plan: opening.SingleEnvelope,
+		Suite: tender.Suite, SummaryFields: tender.SummaryFields,
+		Rescue:   opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: tender.Rescue.Holders},
+		Sections: []opening.Section{{Code: "BD1", Name: "一标段：照明工程"}},
+	}
+	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", t, &t); err != nil {
+		return fmt.Errorf("create the opening demo's tender: %w", err)
+	}
+	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, t.Deadline.Local().Format(time.TimeOnly))
+	for i, p := range bidders {
+		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(t.ID)+"/sections/BD1/registrations",
+			opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
+			return fmt.Errorf("%s registers: %w", p.name, err)
+		}
+		if _, err := demoSubmit(ctx, t, p, fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)); err != nil {
+			return err
+		}
+	}
+	say("  5 家投标人在本机加密开标一览表（国密 SM4-GCM，密钥封装给本人证书与补救公钥）并递交，均取得回执")
+
+	wait := time.Until(t.Deadline)
+	say("等待投标截止（%d 秒，真实时间）…", int(wait.Round(time.Second)/time.Second))
+	if err := sleep(ctx, wait+200*time.Millisecond); err != nil {
+		return err
+	}
+	set, err := demoSeal(ctx, setup, t)
+	if err != nil {
+		return fmt.Errorf("seal the opening demo's bid set: %w", err)
+	}
+	say("演示快进：平台通常在截止 5 分钟宽限期后封存投标文件集合（等截止前已开始的上传校验完毕）；本演示的投标都在截止前完成并取得回执，故截止后立即封存")
+	say("  投标文件集合已封存：%d 家 %d 份，集合摘要 %.16s… 记入审计日志第 %d 条；投标截止前任何人都无法解密", set.Bidders, set.Envelopes, set.Digest, set.LedgerSeq)
+
+	hall := "/api/v1/tenders/" + string(t.ID) + "/sections/BD1/hall"
+	move := func(to opening.HallState) (opening.HallStatus, error) {
+		var st opening.HallStatus
+		err := host.client.Do(ctx, http.MethodPost, hall+"/transitions", opening.TransitionRequest{To: to}, &st)
+		if err != nil {
+			err = fmt.Errorf("host moves the hall to %s: %w", to, err)
+		}
+		return st, err
+	}
+	if _, err := move(opening.HallCheckingIn); err != nil {
+		return err
+	}
+	for _, p := range bidders {
+		if err := p.client.Do(ctx, http.MethodPost, hall+"/checkins", nil, nil); err != nil {
+			return fmt.Errorf("%s checks in: %w", p.name, err)
+		}
+	}
+	say("主持人开启签到：5 家投标人以数字证书签到")
+	st, err := move(opening.HallDecrypting)
+	if err != nil {
+		return err
+	}
+	say("主持人开启解密：时限至 %s", st.WindowClosesAt.Local().Format(time.TimeOnly))
+	lost := bidders[2]
+	for _, p := range bidders {
+		if p == lost {
+			continue
+		}
+		if err := demoUnlock(ctx, p, hall); err != nil {
+			return err
+		}
+		say("  %s 在本机用证书私钥解出文件密钥并提交，平台逐块验证", p.name)
+	}
+	say("  %s 的 UKEY 损坏，无法解密：两名监督员按解密失败补救方案各自在本机解开并校验份额后提交", lost.name)
+	for _, s := range supervisors[:2] {
+		share, _, _, err := holderShare(ctx, s.client, string(t.ID), s.cert.Cert, s.cert.Key)
+		if err != nil {
+			return fmt.Errorf("%s's share: %w", s.name, err)
+		}
+		p, err := submitShare(ctx, s.client, hall, lost.id, share)
+		if err != nil {
+			return fmt.Errorf("%s hands in a share: %w", s.name, err)
+		}
+		say("  %s 提交份额（%d/%d）", s.name, p.Shares, p.Threshold)
+		if len(p.Opened) > 0 {
+			say("  补救密钥已合成，开启 %s 的投标文件后立即销毁；份额提交与合成均记入审计日志", lost.name)
+		}
+	}
+	if err := demoWaitDecrypted(ctx, host.client, hall); err != nil {
+		return err
+	}
+	if _, err := move(opening.HallPublished); err != nil {
+		return err
+	}
+	pr, rec, err := fetchRecord(ctx, host.client, hall)
+	if err != nil {
+		return err
+	}
+	say("全部解密，主持人公布开标记录（唱标）：")
+	printRecord(sayWriter(say), pr, rec)
+	exports, err := demoWaitExports(ctx, host.client, hall)
+	if err != nil {
+		return err
+	}
+	for _, e := range exports {
+		say("  开标记录 %s 已归档（合规保留至 %s），SHA-256 %.16s… 记入审计日志第 %d 条", strings.ToUpper(e.Format),
+			e.RetainUntil.Local().Format(time.DateOnly), e.SHA256, e.LedgerSeq)
+	}
+
+	if _, err := move(opening.HallConfirming); err != nil {
+		return err
+	}
+	var o opening.Objection
+	if err := lost.client.Do(ctx, http.MethodPost, hall+"/objections", opening.ObjectionRequest{
+		Text: "我方 UKEY 故障，投标文件经监督人员补救解密，请确认补救过程已完整记录"}, &o); err != nil {
+		return err
+	}
+	say("  %s 提出异议：%s", lost.name, o.Text)
+	answer := "补救由两名持有份额的监督员在解密时限内依方案完成，每份份额的提交与密钥合成均已记入审计日志，可随时核验"
+	if err := host.client.Do(ctx, http.MethodPost, hall+"/objections/"+string(o.ID)+"/answer", opening.AnswerRequest{Answer: answer}, nil); err != nil {
+		return err
+	}
+	say("  主持人当场答复：%s", answer)
+	for _, p := range bidders {
+		if _, err := confirmRecord(ctx, p.client, p.cert.Key, hall, pr.Digest, io.Discard); err != nil {
+			return fmt.Errorf("%s confirms: %w", p.name, err)
+		}
+	}
+	say("  5 家投标人以证书私钥对开标记录摘要签名确认")
+	if st, err = move(opening.HallClosed); err != nil {
+		return err
+	}
+	say("主持人宣布开标结束：开标大厅状态「%s」，共 %d 个事件，全部记入审计日志", st.State.Label(), st.Version)
+
+	first := bidders[0]
+	section := "tender=" + string(t.ID) + "&section=BD1"
+	say("")
+	say("开标记录与开标大厅 / opening record and hall:")
+	say("  开标记录 PDF       %s%s/record.pdf（需登录 / bearer token）", base, hall)
+	say("  开标记录 JSON      %s%s/record.json", base, hall)
+	say("  投标人大厅（%s） %s", first.name, web.LoginLink(base, "hall/bidder.html?"+section, first.client.Token))
+	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.client.Token))
+	stem := filepath.Join(dir, "parties", string(first.id))
+	say("  命令行查看记录     go run ./cmd/kaiping record show --server %s --cert %s --key %s --tender %s --section BD1",
+		base, stem+".cert.pem", stem+".key.pem", t.ID)
+	return nil
+}
+
+// demoParties are the parties demoBids wrote to its folder, by name and by ID.
+type demoParties struct {
+	byName map[string]*demoParty
+	byID   map[kaiping.ID]*demoParty
+}
+
+func (ps demoParties) named(name string) (*demoParty, error) {
+	p, ok := ps.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("no certificate of %s among the demo's parties", name)
+	}
+	return p, nil
+}
+
+// loadDemoParties reads every "<id>.cert.pem" and its key from dir and logs each party in.
+func loadDemoParties(ctx context.Context, base, dir string) (demoParties, error) {
+	ps := demoParties{byName: map[string]*demoParty{}, byID: map[kaiping.ID]*demoParty{}}
+	certs, err := filepath.Glob(filepath.Join(dir, "*.cert.pem"))
+	if err != nil {
+		return ps, err
+	}
+	for _, path := range certs {
+		stem := strings.TrimSuffix(path, ".cert.pem")
+		certPEM, err := os.ReadFile(path)
+		if err != nil {
+			return ps, err
+		}
+		keyPEM, err := os.ReadFile(stem + ".key.pem")
+		if err != nil {
+			return ps, err
+		}
+		leaf, err := leafCertificate(certPEM)
+		if err != nil {
+			return ps, err
+		}
+		key, err := devpki.ParseKeyPEM(keyPEM)
+		if err != nil {
+			return ps, err
+		}
+		p := &demoParty{name: leaf.Subject.CommonName, id: kaiping.ID(filepath.Base(stem)),
+			cert: &devpki.Issued{Cert: leaf, Key: key}, client: apiclient.New(base)}
+		if _, err := p.client.Login(ctx, certPEM, key); err != nil {
+			return ps, fmt.Errorf("login %s: %w", p.name, err)
+		}
+		ps.byName[p.name], ps.byID[p.id] = p, p
+	}
+	return ps, nil
+}
+
+// demoSeal seals the bid set of the tender's section now, in the platform's store and
+// ledger, as the server's sealing does once the grace has passed.
+func demoSeal(ctx context.Context, setup *app.DevSetup, t opening.Tender) (opening.BidSet, error) {
+	now := time.Now()
+	if now.Before(t.Deadline) {
+		return opening.BidSet{}, errors.New("the deadline has not passed")
+	}
+	keyPEM, err := os.ReadFile(setup.Config.Ledger.SigningKeyFile)
+	if err != nil {
+		return opening.BidSet{}, err
+	}
+	signer, err := ledger.ParseSigner(keyPEM)
+	if err != nil {
+		return opening.BidSet{}, err
+	}
+	db, err := postgres.Open(ctx, setup.Config.Database.URL, 2)
+	if err != nil {
+		return opening.BidSet{}, err
+	}
+	defer db.Close()
+	store := postgres.NewOpeningStore(db, ledger.New(signer, setup.Config.Ledger.Origin))
+	return store.SealBidSet(ctx, kaiping.SystemActor(now), t.ID, t.Sections[0].ID)
+}
+
+// demoUnlock does what `kaiping bid unlock` does for p: fetch its envelopes' headers, unwrap
+// each file key with its certificate key and hand it in.
+func demoUnlock(ctx context.Context, p *demoParty, hall string) error {
+	var envs struct{ Envelopes []opening.EnvelopeHeader }
+	if err := p.client.Do(ctx, http.MethodGet, hall+"/envelopes", nil, &envs); err != nil {
+		return fmt.Errorf("%s's envelopes: %w", p.name, err)
+	}
+	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
+	if err != nil {
+		return err
+	}
+	for _, e := range envs.Envelopes {
+		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
+		if err != nil {
+			return err
+		}
+		key, err := hdr.UnwrapFileKey(id)
+		if err != nil {
+			return fmt.Errorf("%s unwraps its file key: %w", p.name, err)
+		}
+		err = p.client.Do(ctx, http.MethodPost, hall+"/unlocks", opening.UnlockRequest{Envelope: e.Envelope, FileKey: key}, nil)
+		clear(key)
+		if err != nil {
+			return fmt.Errorf("%s hands in its file key: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// demoWaitDecrypted waits until the host's board shows every envelope decrypted.
+func demoWaitDecrypted(ctx context.Context, host *apiclient.Client, hall string) error {
+	for deadline := time.Now().Add(time.Minute); ; {
+		var b opening.BoardView
+		if err := host.Do(ctx, http.MethodGet, hall+"/board", nil, &b); err != nil {
+			return err
+		}
+		if b.Envelopes > 0 && b.Decrypted == b.Envelopes {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d envelopes decrypted after a minute", b.Decrypted, b.Envelopes)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// demoWaitExports waits until the record's PDF and JSON are archived and ledgered.
+func demoWaitExports(ctx context.Context, host *apiclient.Client, hall string) ([]opening.RecordExport, error) {
+	for deadline := time.Now().Add(time.Minute); ; {
+		var out struct{ Exports []opening.RecordExport }
+		if err := host.Do(ctx, http.MethodGet, hall+"/record/exports", nil, &out); err != nil {
+			return nil, err
+		}
+		if len(out.Exports) >= 2 {
+			return out.Exports, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("the opening record was not archived within a minute")
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// sayWriter writes each line it is given through say, indented.
+type sayWriter func(string, ...any)
+
+func (s sayWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		s("  %s", line)
+	}
+	return len(p), nil
+}
