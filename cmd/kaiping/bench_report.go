@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,10 +228,11 @@ func writeMarkdown(w io.Writer, m benchMachine, results []benchResult, goBench [
 		p("")
 		p("`go test -run '^$' -bench . -benchmem` in every package that has benchmarks; these measure one piece each and have no anchor.")
 		p("")
-		p("| package | benchmark | runs | ns/op | MB/s | B/op | allocs/op |")
-		p("|---|---|---:|---:|---:|---:|---:|")
+		p("| package | benchmark | runs | ns/op | MB/s | B/op | allocs/op | other |")
+		p("|---|---|---:|---:|---:|---:|---:|---|")
 		for _, b := range goBench {
-			p("| %s | %s | %d | %s | %s | %s | %s |", b.Pkg, b.Name, b.N, b.metric("ns/op"), b.metric("MB/s"), b.metric("B/op"), b.metric("allocs/op"))
+			p("| %s | %s | %d | %s | %s | %s | %s | %s |", b.Pkg, b.Name, b.N, b.metric("ns/op"), b.metric("MB/s"),
+				b.metric("B/op"), b.metric("allocs/op"), b.custom())
 		}
 	}
 }
@@ -256,6 +258,27 @@ func (b goBenchLine) metric(unit string) string {
 		return v
 	}
 	return "—"
+}
+
+// standardUnits are the metrics with a column of their own.
+var standardUnits = map[string]bool{"ns/op": true, "MB/s": true, "B/op": true, "allocs/op": true}
+
+// custom lists the metrics a benchmark reports itself (b.ReportMetric: bookings/s, ...),
+// sorted by unit.
+func (b goBenchLine) custom() string {
+	var out []string
+	for unit, v := range b.Metrics {
+		if !standardUnits[unit] {
+			out = append(out, v+" "+unit)
+		}
+	}
+	if len(out) == 0 {
+		return "—"
+	}
+	slices.SortFunc(out, func(x, y string) int {
+		return strings.Compare(x[strings.IndexByte(x, ' '):], y[strings.IndexByte(y, ' '):])
+	})
+	return strings.Join(out, ", ")
 }
 
 // parseGoBench reads the output of `go test -bench` over several packages.
