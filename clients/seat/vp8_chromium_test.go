@@ -62,13 +62,26 @@ func mustChromium(t *testing.T) context.Context {
 		_, _ = w.Write([]byte("<!doctype html><title>codecs</title>"))
 	}))
 	t.Cleanup(page.Close)
+	// Not t.TempDir: Chromium's helper processes may still write to the profile when the
+	// test ends, so the removal is retried (DESIGN.md, Chromium).
+	profile, err := os.MkdirTemp("", "kaiping-chromium-*")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
+		chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox, chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-gpu", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	if err := chromedp.Run(ctx, chromedp.Navigate(page.URL)); err != nil {
 		t.Fatal(err)
 	}
