@@ -24,6 +24,7 @@ import (
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/signaling/embedded"
+	"github.com/kaiping/kaiping/signaling/recorder"
 	"github.com/kaiping/kaiping/storage/blob"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
@@ -57,6 +58,8 @@ type App struct {
 	Evaluation *evaluation.Service
 	// Media is the embedded SFU: rooms of live audio and video.
 	Media *embedded.Server
+	// Recorder records rooms into the archive bucket (a hidden participant).
+	Recorder *recorder.Recorder
 
 	fiber  *fiber.App
 	Routes httpapi.Registry
@@ -223,6 +226,8 @@ func (a *App) Serve(ln net.Listener) error {
 	a.stop = stop
 	a.jobs.Go(func() { a.sealBidSets(ctx) })
 	a.jobs.Go(func() { a.Hall.Run(ctx) })
+	// Stores what a crash left in the spool, at start and periodically.
+	a.jobs.Go(func() { a.Recorder.Run(ctx) })
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
@@ -239,6 +244,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	// Media first: its WebSocket handlers run until it says bye, and fiber waits for them.
 	if a.Media != nil {
 		a.Media.Close()
+	}
+	if a.Recorder != nil {
+		if err := a.Recorder.Close(ctx); err != nil {
+			a.log.Error("recorder close", "err", err)
+		}
 	}
 	err := a.fiber.ShutdownWithContext(ctx)
 	if a.stop != nil {

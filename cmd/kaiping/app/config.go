@@ -52,6 +52,9 @@ type MediaConfig struct {
 	PublicIPs []string `yaml:"public_ips"`
 	// Loopback announces loopback candidates: for the demo and tests on one machine.
 	Loopback bool `yaml:"loopback"`
+	// RecordingSpoolDir holds recordings until they are stored in the archive bucket; put it
+	// on a persistent disk. Empty: a folder under the temporary directory.
+	RecordingSpoolDir string `yaml:"recording_spool_dir"`
 }
 
 // DatabaseConfig is the PostgreSQL connection.

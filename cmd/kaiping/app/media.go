@@ -23,10 +23,14 @@ func (a *App) newMedia(cfg Config) (*embedded.Server, error) {
 	if url == "" {
 		url = strings.Replace(strings.Replace(cfg.PublicURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/media/ws"
 	}
+	// Recordings are kept by law: a server that cannot record does not start.
+	if a.Recorder, err = a.recorder(cfg, recordingSpool(cfg)); err != nil {
+		return nil, fmt.Errorf("recorder (spool %s): %w", recordingSpool(cfg), err)
+	}
 	srv, err := embedded.New(embedded.Config{
 		Secret: secret, URL: url, UDPAddr: cfg.Media.UDPAddr, TCPAddr: cfg.Media.TCPAddr,
 		PublicIPs: cfg.Media.PublicIPs, Loopback: cfg.Media.Loopback,
-	}, nil, a.clock, a.log)
+	}, a.Recorder, a.clock, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("media (embedded SFU) on %s: %w", cfg.Media.UDPAddr, err)
 	}
