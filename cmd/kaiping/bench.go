@@ -35,12 +35,13 @@ func benchCommand() *cli.Command {
 			benchSealCommand(),
 			benchSubmitCommand(),
 			benchHallWatchersCommand(),
+			benchMediaCommand(),
 			benchReportCommand(),
 			{
 				Name:     "child",
 				Usage:    "one measured run in a process of its own (started by the bench commands)",
 				Hidden:   true,
-				Commands: []*cli.Command{sealChildCommand(), ageChildCommand(), sha256ChildCommand(), submitChildCommand(), putChildCommand()},
+				Commands: []*cli.Command{sealChildCommand(), ageChildCommand(), sha256ChildCommand(), submitChildCommand(), putChildCommand(), sfuChildCommand()},
 			},
 		},
 	}

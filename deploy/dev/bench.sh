@@ -7,6 +7,8 @@
 #   BENCH_RUNS   alternating runs per scenario  (default 3; the figures are medians)
 #   BENCH_TIME   go test -benchtime             (default 3x)
 #   BENCH_OUT    the report                     (default BENCHMARKS.md at the root)
+#   BENCH_MEDIA_SECONDS    measured window of each media run     (default 30)
+#   BENCH_BROADCAST        subscribers of the media broadcast    (default 300)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -38,6 +40,12 @@ echo "== kaiping bench submit --size $size --runs $runs" >&2
 "$work/kaiping" bench submit --size "$size" --runs "$runs" --json "$work/submit.json"
 echo "== kaiping bench hall-watchers --runs $runs" >&2
 "$work/kaiping" bench hall-watchers --runs "$runs" --json "$work/hall-watchers.json"
+media_seconds=${BENCH_MEDIA_SECONDS:-30}
+broadcast=${BENCH_BROADCAST:-300}
+echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $runs" >&2
+"$work/kaiping" bench media --scenario room --seconds "$media_seconds" --runs "$runs" --profile "$work/profiles" --json "$work/media-room.json"
+echo "== kaiping bench media --scenario broadcast --subscribers $broadcast --seconds $media_seconds --runs $runs" >&2
+"$work/kaiping" bench media --scenario broadcast --subscribers "$broadcast" --seconds "$media_seconds" --runs "$runs" --profile "$work/profiles" --json "$work/media-broadcast.json"
 
-"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json"
+"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/media-room.json" "$work/media-broadcast.json"
 echo "== wrote $out" >&2

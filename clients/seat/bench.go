@@ -1,0 +1,392 @@
+package seat
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/signaling"
+)
+
+// Load is a benchmark scenario of issue 4 on the embedded backend, run with seat agents as
+// participants. It mirrors clients/seat/livekit.Load, so that both backends are measured on
+// the same load and report the same figures: Seats publish audio and video and subscribe to
+// everyone; Subscribers (visible) and Hidden (supervisors) only subscribe to everyone.
+// (a) an evaluation room is Seats 9, Hidden 3; (b) an opening broadcast is Seats 1,
+// Subscribers 300.
+type Load struct {
+	Room                       string
+	Seats, Subscribers, Hidden int
+	// VideoBitrate of each publisher's synthetic VP8 (25 fps). Default 500 kbps.
+	VideoBitrate int
+	// Warmup runs after every subscriber has a frame from every publisher; Duration is the
+	// measured window after it. Defaults 2 s and 10 s.
+	Warmup, Duration time.Duration
+	// JoinTimeout bounds the wait for every first frame. Default 60 s.
+	JoinTimeout time.Duration
+	// ServerPID is the SFU's process, whose CPU time is read from /proc; 0 (an SFU inside
+	// this process) leaves ServerCPU zero.
+	ServerPID int
+}
+
+// Result is what a Load measured; its fields mean what clients/seat/livekit.Result's do.
+type Result struct {
+	Load Load
+	// Window is the measured window's actual length.
+	Window time.Duration
+	// Forwarded is the RTP packets the server delivered to all agents during the window,
+	// Bytes their size, Lost the packets missing from their sequence numbers.
+	Forwarded, Bytes, Lost uint64
+	LossRatio              float64
+	// FirstFrame has, for every subscriber and publisher pair, the time from the subscriber
+	// starting to join to the first packet of the publisher's video; every frame of the
+	// synthetic source is a key frame, so that packet belongs to a decodable frame.
+	FirstFrame                   []time.Duration
+	FirstFrameP50, FirstFrameP99 time.Duration
+	// ServerCPU is the server's CPU time (user + system) during the window, and
+	// CPUPerPacket that divided by Forwarded. AgentCPU is this process's, for context: the
+	// agents share the machine with the server.
+	ServerCPU, CPUPerPacket, AgentCPU time.Duration
+}
+
+// Rooms is what Bench needs of the embedded backend: a room and grants to it.
+// *embedded.Server has it, and so does a client of an SFU running in a process of its own
+// (kaiping bench media), whose CPU can then be measured apart from the agents'.
+type Rooms interface {
+	CreateRoom(ctx context.Context, room string, opts signaling.RoomOptions) error
+	CloseRoom(ctx context.Context, room string) error
+	Grant(ctx context.Context, room string, who kaiping.Principal, perms signaling.Permissions) (signaling.Grant, error)
+}
+
+// embeddedBackend is embedded.Backend, which this package cannot import: the embedded
+// backend's tests use these agents.
+const embeddedBackend = "embedded"
+
+func (l Load) withDefaults() Load {
+	if l.VideoBitrate == 0 {
+		l.VideoBitrate = 500_000
+	}
+	if l.Warmup == 0 {
+		l.Warmup = 2 * time.Second
+	}
+	if l.Duration == 0 {
+		l.Duration = 10 * time.Second
+	}
+	if l.JoinTimeout == 0 {
+		l.JoinTimeout = 60 * time.Second
+	}
+	return l
+}
+
+// benchAgent is one participant of a benchmark.
+type benchAgent struct {
+	*Agent
+	identity  string
+	publishes bool
+	meter     *lossMeter
+	started   time.Time // when Run began, set before Run is called
+}
+
+// Bench runs load in a new room of rooms (created, then closed) and measures it, with every
+// agent in this process on loopback. The agents' media goes over UDP, each on a socket of
+// its own that also counts the RTP sequence numbers that never arrived.
+func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
+	load = load.withDefaults()
+	res := Result{Load: load}
+	if load.Seats < 1 || load.Subscribers < 0 || load.Hidden < 0 {
+		return res, errors.New("bench: at least one publishing seat is needed, and no negative counts")
+	}
+	if err := rooms.CreateRoom(ctx, load.Room, signaling.RoomOptions{MaxParticipants: load.Seats + load.Subscribers + load.Hidden}); err != nil {
+		return res, err
+	}
+	defer rooms.CloseRoom(context.WithoutCancel(ctx), load.Room)
+	agents, err := benchAgents(ctx, rooms, load)
+	defer func() {
+		for _, a := range agents {
+			_ = a.meter.Close()
+		}
+	}()
+	if err != nil {
+		return res, err
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(agents))
+	for _, a := range agents {
+		a.started = time.Now()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Run(runCtx); err != nil {
+				errs <- fmt.Errorf("agent %s: %w", a.identity, err)
+			}
+		}()
+	}
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+
+	if err := awaitFirstFrames(ctx, agents, load.JoinTimeout, errs); err != nil {
+		return res, err
+	}
+	res.FirstFrame = firstFrames(agents)
+	res.FirstFrameP50, res.FirstFrameP99 = nearestRank(res.FirstFrame, 50), nearestRank(res.FirstFrame, 99)
+	if err := pause(ctx, load.Warmup); err != nil {
+		return res, err
+	}
+	before, err := sample(agents, load.ServerPID)
+	if err != nil {
+		return res, err
+	}
+	if err := pause(ctx, load.Duration); err != nil {
+		return res, err
+	}
+	after, err := sample(agents, load.ServerPID)
+	if err != nil {
+		return res, err
+	}
+	res.Window = after.at.Sub(before.at)
+	res.Forwarded, res.Bytes, res.Lost = after.packets-before.packets, after.bytes-before.bytes, after.lost-before.lost
+	if total := res.Forwarded + res.Lost; total > 0 {
+		res.LossRatio = float64(res.Lost) / float64(total)
+	}
+	res.ServerCPU, res.AgentCPU = after.server-before.server, after.self-before.self
+	if res.Forwarded > 0 {
+		res.CPUPerPacket = res.ServerCPU / time.Duration(res.Forwarded)
+	}
+	// Loss is read at the sockets: if the media went another way (ICE-TCP), the meters saw
+	// nothing and the loss figure would be a false zero.
+	if metered := after.metered - before.metered; metered < res.Forwarded/2 {
+		return res, fmt.Errorf("bench: the UDP sockets saw %d RTP packets of the %d delivered: the media did not go over UDP", metered, res.Forwarded)
+	}
+	select {
+	case err := <-errs:
+		return res, err
+	default:
+	}
+	return res, nil
+}
+
+// benchAgents grants every participant of load and builds its agent, with a metered UDP
+// socket on loopback. The agents built are returned also with an error, for their sockets
+// to be closed.
+func benchAgents(ctx context.Context, rooms Rooms, load Load) ([]*benchAgent, error) {
+	seatPerms := signaling.Permissions{PublishAudio: true, PublishVideo: true, Data: true, Subscribe: signaling.Subscription{All: true}}
+	roles := []struct {
+		n     int
+		name  string
+		perms signaling.Permissions
+	}{
+		{load.Seats, "工位", seatPerms},
+		{load.Subscribers, "观看", signaling.Permissions{Subscribe: signaling.Subscription{All: true}}},
+		{load.Hidden, "监督", signaling.Permissions{Subscribe: signaling.Subscription{All: true}, Hidden: true}},
+	}
+	var agents []*benchAgent
+	for _, r := range roles {
+		for i := range r.n {
+			g, err := rooms.Grant(ctx, load.Room, kaiping.Principal{ID: kaiping.NewID(), Name: fmt.Sprintf("%s%d", r.name, i+1)}, r.perms)
+			if err != nil {
+				return agents, err
+			}
+			if g.Backend != embeddedBackend {
+				return agents, fmt.Errorf("bench: these agents speak the embedded protocol, not the %q backend's", g.Backend)
+			}
+			udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				return agents, err
+			}
+			meter := &lossMeter{PacketConn: udp, streams: map[uint32]*seqSpan{}}
+			cfg := ConfigFromGrant(g)
+			cfg.VideoBitrate, cfg.Loopback, cfg.UDPConn = load.VideoBitrate, true, meter
+			agents = append(agents, &benchAgent{Agent: New(cfg), identity: g.Identity, publishes: r.perms.PublishVideo, meter: meter})
+		}
+	}
+	return agents, nil
+}
+
+// awaitFirstFrames waits until every agent has video from every other publisher.
+func awaitFirstFrames(ctx context.Context, agents []*benchAgent, timeout time.Duration, errs <-chan error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		missing := 0
+		for _, a := range agents {
+			s := a.Stats()
+			for _, p := range agents {
+				if p.publishes && p != a && firstVideo(s, p.identity).IsZero() {
+					missing++
+				}
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: %d subscriber–publisher pairs still without a frame after %s", missing, timeout)
+		}
+		select {
+		case err := <-errs:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// firstVideo is when the first packet of participant's video arrived, once a key frame has
+// (zero before).
+func firstVideo(s Stats, participant string) time.Time {
+	for _, t := range s.From(participant) {
+		if t.Kind == signaling.Video && t.Keyframes > 0 {
+			return t.FirstPacket
+		}
+	}
+	return time.Time{}
+}
+
+// firstFrames is, for every subscriber–publisher pair, join start to first frame, sorted.
+func firstFrames(agents []*benchAgent) []time.Duration {
+	var out []time.Duration
+	for _, a := range agents {
+		s := a.Stats()
+		for _, p := range agents {
+			if p.publishes && p != a {
+				out = append(out, firstVideo(s, p.identity).Sub(a.started))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nearestRank is the p-th percentile (nearest rank) of sorted ds.
+func nearestRank(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[max((p*len(ds)+99)/100, 1)-1]
+}
+
+// benchSample is the agents' counters and the CPU times at one moment.
+type benchSample struct {
+	at                            time.Time
+	packets, bytes, lost, metered uint64
+	server, self                  time.Duration
+}
+
+// sample sums what every agent received and reads the server's and this process's CPU.
+func sample(agents []*benchAgent, serverPID int) (benchSample, error) {
+	s := benchSample{at: time.Now()}
+	for _, a := range agents {
+		for _, t := range a.Stats().Received {
+			s.packets += t.Packets
+			s.bytes += t.Bytes
+		}
+		lost, got := a.meter.counts()
+		s.lost += lost
+		s.metered += got
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return s, err
+	}
+	s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if serverPID == 0 {
+		return s, nil
+	}
+	p, err := procfs.NewProc(serverPID)
+	if err != nil {
+		return s, err
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return s, err
+	}
+	s.server = time.Duration(st.CPUTime() * float64(time.Second))
+	return s, nil
+}
+
+func pause(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// lossMeter is an agent's UDP socket that reads the header of every RTP packet arriving
+// (SRTP encrypts only the payload) to count, per stream, the sequence numbers that never
+// came: the agent's own counters see packets but not their numbers.
+type lossMeter struct {
+	net.PacketConn
+	mu      sync.Mutex
+	streams map[uint32]*seqSpan
+}
+
+// seqSpan is one stream's extended sequence numbers: the lowest and highest seen, and how
+// many packets came (retransmissions included, as a receiver's counters would).
+type seqSpan struct{ low, high, got uint64 }
+
+// ReadFrom reads a packet for ICE and counts it if it is RTP.
+func (m *lossMeter) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := m.PacketConn.ReadFrom(b)
+	if err == nil {
+		m.observe(b[:n])
+	}
+	return n, addr, err
+}
+
+func (m *lossMeter) observe(b []byte) {
+	// STUN and DTLS start with 0–63; RTP and RTCP with version 2. RTCP's packet types
+	// (200–206) read as payload types 72–78 once the marker bit is masked (RFC 5761).
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return
+	}
+	if pt := b[1] & 0x7f; pt >= 64 && pt <= 95 {
+		return
+	}
+	seq := uint64(binary.BigEndian.Uint16(b[2:4]))
+	ssrc := binary.BigEndian.Uint32(b[8:12])
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.streams[ssrc]
+	if !ok {
+		// Start one cycle up, so that a packet reordered before the first unwraps below it.
+		m.streams[ssrc] = &seqSpan{low: 1<<16 | seq, high: 1<<16 | seq, got: 1}
+		return
+	}
+	ext := s.high&^0xffff | seq
+	switch {
+	case ext+0x8000 < s.high:
+		ext += 0x10000
+	case ext > s.high+0x8000:
+		ext -= 0x10000
+	}
+	s.low, s.high = min(s.low, ext), max(s.high, ext)
+	s.got++
+}
+
+// counts is the packets missing and the RTP packets seen so far, over every stream.
+func (m *lossMeter) counts() (lost, got uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.streams {
+		if want := s.high - s.low + 1; want > s.got {
+			lost += want - s.got
+		}
+		got += s.got
+	}
+	return lost, got
+}
