@@ -127,7 +127,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		done, err := a.handle(m)
 		if err != nil {
-			return err
+			return a.byeInstead(err)
 		}
 		if done {
 			return nil
@@ -180,6 +180,26 @@ func (a *Agent) connect(ctx context.Context, j wire.Join) (wire.Joined, error) {
 		return wire.Joined{}, fmt.Errorf("seat: expected joined, got %s", m.MessageType())
 	}
 }
+
+// byeInstead returns the server's farewell if one follows err within byeGrace: when the
+// server ends a session in the middle of a negotiation (a room closing), the failing step is
+// a consequence, and the bye is what happened.
+func (a *Agent) byeInstead(err error) error {
+	select {
+	case m, ok := <-a.sig.msgs:
+		if bye, isBye := m.(wire.Bye); ok && isBye {
+			if _, byeErr := a.handle(bye); byeErr != nil || bye.Reason != "left" {
+				return byeErr
+			}
+			return nil
+		}
+	case <-time.After(byeGrace):
+	}
+	return err
+}
+
+// byeGrace is how long byeInstead waits for a farewell after a failed step.
+const byeGrace = 500 * time.Millisecond
 
 // JoinError is the server's refusal of a join.
 type JoinError struct {
