@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -32,7 +31,6 @@ import (
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
-	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
@@ -210,59 +208,19 @@ type watchWorld struct {
 
 // newWatchWorld starts PostgreSQL, MinIO and kaiping under dir and takes a hall to its
 // published record; stop stops them, also after an error.
-func newWatchWorld(ctx context.Context, dir string, n int) (w *watchWorld, stop func(), err error) {
-	var stops []func()
-	stop = func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	pg, err := devenv.StartPostgres(ctx, filepath.Join(dir, "pg"))
-	if err != nil {
-		return nil, stop, err
-	}
-	stops = append(stops, pg.Stop)
-	if err := pg.CreateDatabase(ctx, "kaiping"); err != nil {
-		return nil, stop, err
-	}
-	m, err := devenv.StartMinIO(ctx, filepath.Join(dir, "minio"))
-	if err != nil {
-		return nil, stop, err
-	}
-	stops = append(stops, m.Stop)
-	setup, err := app.NewDevSetup(filepath.Join(dir, "kaiping"), app.DevServers{
-		DatabaseURL: pg.URL("kaiping"), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
-	}, time.Now())
-	if err != nil {
-		return nil, stop, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, stop, err
-	}
-	w = &watchWorld{dbURL: setup.Config.Database.URL, base: "http://" + ln.Addr().String()}
-	setup.Config.PublicURL = w.base
+func newWatchWorld(ctx context.Context, dir string, n int) (*watchWorld, func(), error) {
 	clock := kaiping.NewManualClock(time.Now())
 	live := opening.DefaultLiveConfig
 	// The watchers share four logins; the limit per principal is for people, not for this.
 	live.PerPrincipal, live.MaxConnections = n, n+100
-	a, err := app.New(ctx, setup.Config, app.WithClock(clock), app.WithLiveConfig(live),
-		app.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	srv, stop, err := startBenchServers(ctx, dir, app.WithClock(clock), app.WithLiveConfig(live))
 	if err != nil {
-		ln.Close()
-		return nil, stop, err
+		return nil, func() {}, err // startBenchServers stopped what it started
 	}
-	go func() { _ = a.Serve(ln) }()
-	stops = append(stops, func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = a.Shutdown(shutdown)
-	})
-	if err := waitReady(ctx, w.base); err != nil {
-		return nil, stop, err
-	}
-	if err := w.open(ctx, dir, setup, a, clock, n); err != nil {
-		return nil, stop, err
+	w := &watchWorld{dbURL: srv.setup.Config.Database.URL, base: srv.base}
+	if err := w.open(ctx, dir, srv.setup, srv.app, clock, n); err != nil {
+		stop()
+		return nil, func() {}, err
 	}
 	return w, stop, nil
 }

@@ -48,12 +48,13 @@ func benchSubmitCommand() *cli.Command {
 type benchServers struct {
 	minio *devenv.MinIO
 	setup *app.DevSetup
+	app   *app.App
 	base  string
 }
 
-// startBenchServers starts the servers under dir; stop stops whatever started, also after
-// an error.
-func startBenchServers(ctx context.Context, dir string) (srv *benchServers, stop func(), err error) {
+// startBenchServers starts the servers under dir, the app with opts; stop stops whatever
+// started, also after an error.
+func startBenchServers(ctx context.Context, dir string, opts ...app.Option) (srv *benchServers, stop func(), err error) {
 	var stops []func()
 	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -90,7 +91,8 @@ func startBenchServers(ctx context.Context, dir string) (srv *benchServers, stop
 	}
 	base := "http://" + ln.Addr().String()
 	setup.Config.PublicURL = base
-	a, err := app.New(ctx, setup.Config, app.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	quiet := app.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := app.New(ctx, setup.Config, append([]app.Option{quiet}, opts...)...)
 	if err != nil {
 		ln.Close()
 		return nil, stop, err
@@ -104,7 +106,7 @@ func startBenchServers(ctx context.Context, dir string) (srv *benchServers, stop
 	if err := waitReady(ctx, base); err != nil {
 		return nil, stop, err
 	}
-	return &benchServers{minio: m, setup: setup, base: base}, stop, nil
+	return &benchServers{minio: m, setup: setup, app: a, base: base}, stop, nil
 }
 
 // submitWorld is a tender open for submissions, with a rescue plan, and a registered
