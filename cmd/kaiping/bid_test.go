@@ -25,6 +25,35 @@ import (
 	"github.com/kaiping/kaiping/opening/seal"
 )
 
+// mustServe starts a kaiping server with opts on 127.0.0.1, with its own database and
+// buckets, and stops it when the test ends. The setup's PublicURL is the server's address.
+func mustServe(t *testing.T, opts ...app.Option) (*app.App, *app.DevSetup) {
+	t.Helper()
+	m := devenv.MinIOServer(t)
+	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
+		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
+	// Listen first, so that the URLs the app hands out (media grants) name the real port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup.Config.PublicURL = "http://" + ln.Addr().String()
+	quiet := app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.New(context.Background(), setup.Config, append([]app.Option{quiet}, opts...)...)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	go func() { _ = a.Serve(ln) }()
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	return a, setup
+}
+
 // bidWorld is a running server with a tender, and a bidder whose key was made by the tool
 // and certified through a CSR.
 type bidWorld struct {
@@ -41,26 +70,7 @@ type bidWorld struct {
 func mustBidWorld(t *testing.T) *bidWorld {
 	t.Helper()
 	ctx := context.Background()
-	m := devenv.MinIOServer(t)
-	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
-		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
-	}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup.Config.PublicURL = "http://" + ln.Addr().String()
-	a, err := app.New(ctx, setup.Config, app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	go func() { _ = a.Serve(ln) }()
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	a, setup := mustServe(t)
 	w := &bidWorld{base: setup.Config.PublicURL, dir: t.TempDir(), setup: setup, app: a}
 	w.admin = apiclient.New(w.base)
 	if _, err := w.admin.Login(ctx, setup.Admin.CertPEM(), setup.Admin.Key); err != nil {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +14,6 @@ import (
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
-	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -26,26 +22,9 @@ import (
 // it in and follows verification to the end; run again, it has nothing left to do.
 func TestBidUnlockCommand(t *testing.T) {
 	ctx := context.Background()
-	m := devenv.MinIOServer(t)
-	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
-		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
-	}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
 	clock := kaiping.NewManualClock(time.Now().Truncate(time.Second))
-	a, err := app.New(ctx, setup.Config, app.WithClock(clock), app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = a.Serve(ln) }()
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	base, dir := "http://"+ln.Addr().String(), t.TempDir()
+	a, setup := mustServe(t, app.WithClock(clock))
+	base, dir := setup.Config.PublicURL, t.TempDir()
 	admin := apiclient.New(base)
 	if _, err := admin.Login(ctx, setup.Admin.CertPEM(), setup.Admin.Key); err != nil {
 		t.Fatal(err)

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdh"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,7 +19,6 @@ import (
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
-	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
@@ -49,25 +45,10 @@ type hallCLIWorld struct {
 func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 	t.Helper()
 	ctx := context.Background()
-	m := devenv.MinIOServer(t)
-	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
-		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
-	}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
 	w := &hallCLIWorld{clock: kaiping.NewManualClock(time.Now().Truncate(time.Second))}
-	if w.a, err = app.New(ctx, setup.Config, app.WithClock(w.clock), app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = w.a.Serve(ln) }()
-	t.Cleanup(func() { _ = w.a.Shutdown(context.Background()) })
-	w.base = "http://" + ln.Addr().String()
+	var setup *app.DevSetup
+	w.a, setup = mustServe(t, app.WithClock(w.clock))
+	w.base = setup.Config.PublicURL
 	admin := apiclient.New(w.base)
 	if _, err := admin.Login(ctx, setup.Admin.CertPEM(), setup.Admin.Key); err != nil {
 		t.Fatal(err)
