@@ -71,7 +71,8 @@ type Rooms interface {
 // backend's tests use these agents.
 const embeddedBackend = "embedded"
 
-func (l Load) withDefaults() Load {
+// WithDefaults fills in the defaults of the fields left zero.
+func (l Load) WithDefaults() Load {
 	if l.VideoBitrate == 0 {
 		l.VideoBitrate = 500_000
 	}
@@ -100,7 +101,7 @@ type benchAgent struct {
 // agent in this process on loopback. The agents' media goes over UDP, each on a socket of
 // its own that also counts the RTP sequence numbers that never arrived.
 func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
-	load = load.withDefaults()
+	load = load.WithDefaults()
 	res := Result{Load: load}
 	if load.Seats < 1 || load.Subscribers < 0 || load.Hidden < 0 {
 		return res, errors.New("bench: at least one publishing seat is needed, and no negative counts")
@@ -141,7 +142,7 @@ func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
 		return res, err
 	}
 	res.FirstFrame = firstFrames(agents)
-	res.FirstFrameP50, res.FirstFrameP99 = nearestRank(res.FirstFrame, 50), nearestRank(res.FirstFrame, 99)
+	res.FirstFrameP50, res.FirstFrameP99 = NearestRank(res.FirstFrame, 50), NearestRank(res.FirstFrame, 99)
 	if err := pause(ctx, load.Warmup); err != nil {
 		return res, err
 	}
@@ -270,8 +271,9 @@ func firstFrames(agents []*benchAgent) []time.Duration {
 	return out
 }
 
-// nearestRank is the p-th percentile (nearest rank) of sorted ds.
-func nearestRank(ds []time.Duration, p int) time.Duration {
+// NearestRank is the p-th percentile of ds, sorted ascending, by the nearest-rank method;
+// 0 for no values.
+func NearestRank(ds []time.Duration, p int) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
@@ -389,4 +391,13 @@ func (m *lossMeter) counts() (lost, got uint64) {
 		got += s.got
 	}
 	return lost, got
+}
+
+// String is the result as one line of figures.
+func (r Result) String() string {
+	return fmt.Sprintf("%d seats + %d subscribers + %d hidden, %s: %d packets forwarded (%.1f MB), loss %.3f%%, "+
+		"join-to-first-frame p50 %s p99 %s, server CPU %s (%.2f µs/packet), agents' CPU %s",
+		r.Load.Seats, r.Load.Subscribers, r.Load.Hidden, r.Window.Round(time.Millisecond), r.Forwarded,
+		float64(r.Bytes)/1e6, 100*r.LossRatio, r.FirstFrameP50.Round(time.Millisecond), r.FirstFrameP99.Round(time.Millisecond),
+		r.ServerCPU, float64(r.CPUPerPacket)/float64(time.Microsecond), r.AgentCPU)
 }

@@ -169,3 +169,18 @@ func TestLossMeterReads(t *testing.T) {
 		t.Errorf("lost %d of %d, want 1 of 2", lost, got)
 	}
 }
+
+func TestNearestRank(t *testing.T) {
+	ds := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tt := range []struct {
+		p    int
+		want time.Duration
+	}{{50, 5}, {99, 10}, {100, 10}, {1, 1}, {0, 1}} {
+		if got := NearestRank(ds, tt.p); got != tt.want {
+			t.Errorf("p%d = %d, want %d", tt.p, got, tt.want)
+		}
+	}
+	if NearestRank(nil, 50) != 0 {
+		t.Error("percentile of nothing")
+	}
+}

@@ -194,21 +194,6 @@ func TestBench(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	ds := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for _, tt := range []struct {
-		p    int
-		want time.Duration
-	}{{50, 5}, {99, 10}, {100, 10}, {1, 1}, {0, 1}} {
-		if got := percentile(ds, tt.p); got != tt.want {
-			t.Errorf("p%d = %d, want %d", tt.p, got, tt.want)
-		}
-	}
-	if percentile(nil, 50) != 0 {
-		t.Error("percentile of nothing")
-	}
-}
-
 func TestProcessCPU(t *testing.T) {
 	d, err := ProcessCPU(os.Getpid())
 	if err != nil || d <= 0 {

@@ -12,62 +12,17 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/signaling"
 )
 
-// Load is a benchmark scenario of issue 4, run with seat agents as participants: Seats
-// publish audio and video and subscribe to everyone; Subscribers (visible) and Hidden
-// (supervisors) only subscribe to everyone. (a) an evaluation room is Seats 9, Hidden 3;
-// (b) an opening broadcast is Seats 1, Subscribers 300.
-type Load struct {
-	Room                       string
-	Seats, Subscribers, Hidden int
-	// VideoBitrate of each publisher's synthetic VP8 (25 fps). Default 500 kbps.
-	VideoBitrate int
-	// Warmup runs after every subscriber has a frame from every publisher; Duration is the
-	// measured window after it. Defaults 2 s and 10 s.
-	Warmup, Duration time.Duration
-	// JoinTimeout bounds the wait for every first frame. Default 60 s.
-	JoinTimeout time.Duration
-	// ServerPID is the media server's process, whose CPU time is read from /proc; 0 (the
-	// embedded SFU, inside this process) leaves ServerCPU zero.
-	ServerPID int
-}
+// Load is the benchmark scenario of issue 4, the same for both backends (seat.Load): Seats
+// publish audio and video and subscribe to everyone; Subscribers and Hidden only subscribe.
+type Load = seat.Load
 
-// Result is what a Load measured.
-type Result struct {
-	Load Load
-	// Window is the measured window's actual length.
-	Window time.Duration
-	// Forwarded is the RTP packets the server delivered to all agents during the window,
-	// Bytes their size, Lost the packets missing from their sequence numbers.
-	Forwarded, Bytes, Lost uint64
-	LossRatio              float64
-	// FirstFrame has, for every subscriber and publisher pair, the time from the
-	// subscriber starting to join to the first key frame of the publisher's video.
-	FirstFrame                   []time.Duration
-	FirstFrameP50, FirstFrameP99 time.Duration
-	// ServerCPU is the server's CPU time (user + system) during the window, and
-	// CPUPerPacket that divided by Forwarded. AgentCPU is this process's, for context: the
-	// agents share the machine with the server.
-	ServerCPU, CPUPerPacket, AgentCPU time.Duration
-}
-
-func (l Load) withDefaults() Load {
-	if l.VideoBitrate == 0 {
-		l.VideoBitrate = 500_000
-	}
-	if l.Warmup == 0 {
-		l.Warmup = 2 * time.Second
-	}
-	if l.Duration == 0 {
-		l.Duration = 10 * time.Second
-	}
-	if l.JoinTimeout == 0 {
-		l.JoinTimeout = 60 * time.Second
-	}
-	return l
-}
+// Result is what a Load measured (seat.Result); FirstFrame here runs to the publisher's
+// first key frame.
+type Result = seat.Result
 
 // benchAgent is one participant of a benchmark.
 type benchAgent struct {
@@ -80,7 +35,7 @@ type benchAgent struct {
 // be the LiveKit backend (signaling/livekit), whose grants these agents speak; the embedded
 // side of the comparison runs the same Load with clients/seat's agents.
 func Bench(ctx context.Context, media signaling.Media, load Load) (Result, error) {
-	load = load.withDefaults()
+	load = load.WithDefaults()
 	res := Result{Load: load}
 	if load.Seats < 1 {
 		return res, errors.New("bench: at least one publishing seat is needed")
@@ -89,14 +44,14 @@ func Bench(ctx context.Context, media signaling.Media, load Load) (Result, error
 		return res, err
 	}
 	defer media.CloseRoom(context.WithoutCancel(ctx), load.Room)
-	seat := signaling.Permissions{PublishAudio: true, PublishVideo: true, Data: true, Subscribe: signaling.Subscription{All: true}}
+	publisher := signaling.Permissions{PublishAudio: true, PublishVideo: true, Data: true, Subscribe: signaling.Subscription{All: true}}
 	watcher := signaling.Permissions{Subscribe: signaling.Subscription{All: true}}
 	roles := []struct {
 		n     int
 		name  string
 		perms signaling.Permissions
 	}{
-		{load.Seats, "工位", seat},
+		{load.Seats, "工位", publisher},
 		{load.Subscribers, "观看", watcher},
 		{load.Hidden, "监督", signaling.Permissions{Subscribe: signaling.Subscription{All: true}, Hidden: true}},
 	}
@@ -136,7 +91,7 @@ func Bench(ctx context.Context, media signaling.Media, load Load) (Result, error
 		return res, err
 	}
 	res.FirstFrame = firstFrames(agents)
-	res.FirstFrameP50, res.FirstFrameP99 = percentile(res.FirstFrame, 50), percentile(res.FirstFrame, 99)
+	res.FirstFrameP50, res.FirstFrameP99 = seat.NearestRank(res.FirstFrame, 50), seat.NearestRank(res.FirstFrame, 99)
 	if err := sleep(ctx, load.Warmup); err != nil {
 		return res, err
 	}
@@ -213,15 +168,6 @@ func firstFrames(agents []benchAgent) []time.Duration {
 	return out
 }
 
-// percentile returns the p-th percentile (nearest rank) of sorted ds.
-func percentile(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	rank := (p*len(ds) + 99) / 100
-	return ds[max(rank, 1)-1]
-}
-
 type totals struct{ packets, bytes, lost uint64 }
 
 // measure sums what every agent received and reads the server's and this process's CPU.
@@ -280,13 +226,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
-}
-
-// String is the result as one line of figures.
-func (r Result) String() string {
-	return fmt.Sprintf("%d seats + %d subscribers + %d hidden, %s: %d packets forwarded (%.1f MB), loss %.3f%%, "+
-		"join-to-first-frame p50 %s p99 %s, server CPU %s (%.2f µs/packet), agents' CPU %s",
-		r.Load.Seats, r.Load.Subscribers, r.Load.Hidden, r.Window.Round(time.Millisecond), r.Forwarded,
-		float64(r.Bytes)/1e6, 100*r.LossRatio, r.FirstFrameP50.Round(time.Millisecond), r.FirstFrameP99.Round(time.Millisecond),
-		r.ServerCPU, float64(r.CPUPerPacket)/float64(time.Microsecond), r.AgentCPU)
 }
