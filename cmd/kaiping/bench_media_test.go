@@ -228,12 +228,14 @@ func TestDescribeProfile(t *testing.T) {
 	}
 }
 
-// TestBenchMediaGivesUp: a run that cannot succeed (no time for a first frame) is tried
+// TestBenchMediaGivesUp: a run that cannot succeed (1 ms for a first frame) is tried
 // mediaAttempts times on fresh servers, then the scenario fails naming the last attempt.
 func TestBenchMediaGivesUp(t *testing.T) {
 	t.Setenv(benchChildEnv, "1")
 	out, err := run(t, "bench", "media", "--seats", "2", "--hidden", "0", "--seconds", "1", "--runs", "1", "--join-timeout", "1ms", "--tmpdir", mustBenchDir(t))
-	if err == nil || !strings.Contains(err.Error(), "embedded, run 1, attempt 3: bench: ") || !strings.Contains(err.Error(), "still without a frame after 1ms") {
+	// Either side may be the one to fail: on a quiet machine the embedded SFU can deliver the
+	// first frames before the first 1 ms check, and then LiveKit is the side that cannot.
+	if err == nil || !strings.Contains(err.Error(), ", run 1, attempt 3: bench: ") || !strings.Contains(err.Error(), "still without a frame after 1ms") {
 		t.Fatalf("bench media = %v\n%s", err, out)
 	}
 }
