@@ -108,12 +108,12 @@ func (h *Hall) rescueTargets(ctx context.Context, t Tender, sec Section, round i
 		return nil, err
 	}
 	var targets []HallEnvelope
-	found := false
+	found, retained := false, false
 	for _, e := range envs {
-		if !inRoundOf(t.Plan, round, e.Kind) {
+		if !t.Plan.OpensIn(round, e.Kind) {
 			continue
 		}
-		found = true
+		found, retained = true, retained || e.State == EnvRetained
 		if e.CanUnlock() == nil {
 			targets = append(targets, e)
 		}
@@ -121,6 +121,8 @@ func (h *Hall) rescueTargets(ctx context.Context, t Tender, sec Section, round i
 	switch {
 	case !found:
 		return nil, kaiping.E(kaiping.KindNotFound, "hall.rescue_no_bid", "该投标人在本标段没有投标文件")
+	case retained:
+		return nil, kaiping.E(kaiping.KindForbidden, "hall.not_passed", "该投标人未进入第二轮（未通过技术评审或第一轮投标文件未解密），其开标一览表与商务标永久密封，不得补救开启")
 	case len(targets) == 0:
 		return nil, kaiping.E(kaiping.KindConflict, "hall.rescue_nothing", "该投标人的投标文件均已解密、正在验证或已确认损坏，无需补救")
 	}

@@ -12,13 +12,14 @@ import (
 	"github.com/kaiping/kaiping"
 )
 
-// The second round of a two-envelope tender (双信封). The first round opens the summary and
-// technical envelopes and ends like any opening, at closed. The technical stage is then
+// The second round of a two-envelope tender (双信封). The first round opens the technical
+// envelopes only, so no price is known while they are judged, and ends like any opening, at
+// closed. The technical stage is then
 // evaluated (by the committee, elsewhere), and the host records its results here: the hall
 // moves from (round 1, closed) to (round 2, qualified), or to failed (流标) when fewer
 // bidders passed than the tender's minimum. The second round runs check-in, the decrypt
-// window, the record and its confirmation again, for the commercial envelopes of the
-// bidders who passed. The failed bidders' commercial envelopes are retained: sealed for
+// window, the record and its confirmation again, for the summary (开标一览表) and commercial
+// envelopes of the bidders who passed. The failed bidders' are retained: sealed for
 // good, refused by the hall (CanUnlock), by the store under the hall's lock, and by the
 // database, which lets no key, no queueing and no state change touch them.
 //
@@ -26,8 +27,8 @@ import (
 // (2, qualified) < (2, checking_in) < … < (2, closed), with failed final in either round;
 // the round changes once, in Qualify, only from the first round's closed hall.
 
-// EnvRetained is the state of the commercial envelope of a bidder who did not pass the
-// technical stage of a two-envelope tender: never opened, by anyone.
+// EnvRetained is the state of the summary and commercial envelopes of a bidder who did not
+// pass the technical stage of a two-envelope tender: never opened, by anyone.
 const EnvRetained = "retained"
 
 // BidNotPassed is the status, in the second round's record, of a bidder who did not pass
@@ -45,15 +46,6 @@ const (
 
 func errNotPassed() error {
 	return kaiping.E(kaiping.KindForbidden, "hall.not_passed", "贵单位未通过技术评审，商务标不予开启，永久密封")
-}
-
-// inRoundOf says whether round opens envelopes of kind: the first round those of
-// roundKinds, the second round of a two-envelope tender its commercial envelopes.
-func inRoundOf(p EnvelopePlan, round int, kind string) bool {
-	if round >= 2 {
-		return p == TwoEnvelope && kind == "commercial"
-	}
-	return inRound(p, kind)
 }
 
 // QualificationRequest is the host's record of the technical stage (技术标评审结果) of a
@@ -225,15 +217,11 @@ func (h *Hall) buildRoundRecord(ctx context.Context, in recordInput) (builtRecor
 		if err != nil {
 			return b, err
 		}
-		first, err := DecodeRoundRecord(pr.Record)
-		if err != nil {
-			return b, err
-		}
 		quals, err := h.store.Qualifications(ctx, in.section.ID)
 		if err != nil {
 			return b, err
 		}
-		rec, b.outcomes = buildSecondRecord(in, first, pr.Digest, quals)
+		rec, b.outcomes = buildSecondRecord(in, pr.Digest, quals)
 	}
 	var err error
 	if b.canonical, b.digest, err = rec.Canonical(); err != nil {
@@ -246,30 +234,28 @@ func (h *Hall) buildRoundRecord(ctx context.Context, in recordInput) (builtRecor
 }
 
 // buildSecondRecord builds the commercial round's record: a line for every bidder of the
-// technical stage, by name. A bidder who passed is opened when its commercial envelope was
-// decrypted, revoked (撤销) or withdrawn (撤回) otherwise, as in the first round; its values
-// are the first round's 开标一览表. A bidder who did not pass is listed with the reason and
-// its commercial envelope's digest, never opened. Fewer opened bids than the minimum fail
-// the hall (流标).
-func buildSecondRecord(in recordInput, first RoundRecord, firstDigest string, quals []QualificationResult) (RoundRecord, []EnvelopeOutcome) {
+// technical stage, by name. A bidder who passed is opened when its commercial and summary
+// envelopes were decrypted and the summary read: its values are that 开标一览表, seen by
+// nobody before this round. Otherwise it is revoked (撤销) or withdrawn (撤回) as in the
+// first round. A bidder who did not pass is listed with the reason and its envelopes'
+// digests, never opened. Fewer opened bids than the minimum fail the hall (流标).
+func buildSecondRecord(in recordInput, firstDigest string, quals []QualificationResult) (RoundRecord, []EnvelopeOutcome) {
 	// buildRecord of no envelopes is the record's head: tender, section, times, bid set.
 	head, _ := buildRecord(recordInput{tender: in.tender, section: in.section, set: in.set, hall: in.hall, closedAt: in.closedAt, at: in.at})
 	rec := RoundRecord{OpeningRecord: head, Round: 2, FirstRecordDigest: firstDigest}
-	rec.Bids, rec.ValidBids, rec.Outcome, rec.Reason = []RecordBid{}, 0, BidOpened, ""
-	values := map[kaiping.ID]map[string]string{}
-	for _, b := range first.Bids {
-		values[b.Bidder] = b.Values
-	}
+	rec.Bids, rec.ValidBids, rec.Outcome, rec.Reason, rec.Fields = []RecordBid{}, 0, BidOpened, "", in.tender.SummaryFields
 	envs := map[kaiping.ID][]HallEnvelope{}
 	for _, e := range in.envelopes {
-		if inRoundOf(in.tender.Plan, 2, e.Kind) {
+		if in.tender.Plan.OpensIn(2, e.Kind) {
 			envs[e.Bidder] = append(envs[e.Bidder], e)
 		}
 	}
 	var outcomes []EnvelopeOutcome
 	for _, q := range quals {
 		b := RecordBid{Bidder: q.Bidder, BidderName: q.BidderName, Status: BidOpened, Envelopes: []RecordEnvelope{}}
+		commercial := false
 		for _, e := range envs[q.Bidder] {
+			commercial = commercial || e.Kind == "commercial"
 			re := RecordEnvelope{Kind: e.Kind, SHA256: e.SHA256, PlaintextDigest: e.PlaintextDigest, Via: e.Via}
 			if !q.Passed {
 				re.Outcome = EnvRetained
@@ -277,20 +263,26 @@ func buildSecondRecord(in recordInput, first RoundRecord, firstDigest string, qu
 				re.Outcome, re.Reason = outcome, reason
 				outcomes = append(outcomes, EnvelopeOutcome{Envelope: e.ID, Outcome: outcome, Reason: reason})
 				b.fail(outcome, reason)
+			} else if e.Kind == "summary" {
+				b.Values = e.Summary
 			}
 			b.Envelopes = append(b.Envelopes, re)
 		}
 		switch {
 		case !q.Passed:
 			b.Status, b.StatusLabel, b.Reason, b.ReasonText = BidNotPassed, "未通过技术评审", ReasonNotPassed, "商务标不予开启："+q.Reason
-		case len(b.Envelopes) == 0:
+		case !commercial:
 			b.Status, b.StatusLabel, b.Reason, b.ReasonText = OutcomeRevoked, OutcomeLabel(OutcomeRevoked), ReasonNoCommercial, "投标文件中没有商务标"
+		case b.Status == BidOpened && b.Values == nil:
+			b.fail(OutcomeRevoked, ReasonNoSummary)
+			fallthrough
 		default:
 			b.StatusLabel, b.ReasonText = OutcomeLabel(b.Status), ReasonText(b.Reason)
 		}
 		if b.Status == BidOpened {
-			b.Values = values[q.Bidder]
 			rec.ValidBids++
+		} else {
+			b.Values = nil
 		}
 		rec.Bids = append(rec.Bids, b)
 	}
@@ -310,9 +302,9 @@ func buildSecondRecord(in recordInput, first RoundRecord, firstDigest string, qu
 func roundLabel(plan EnvelopePlan, round int) string {
 	switch {
 	case round >= 2:
-		return "第二轮：商务标"
+		return "第二轮：开标一览表及商务标"
 	case plan == TwoEnvelope:
-		return "第一轮：开标一览表及技术标"
+		return "第一轮：技术标"
 	}
 	return ""
 }

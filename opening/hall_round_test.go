@@ -59,40 +59,47 @@ func TestQualification(t *testing.T) {
 }
 
 // TestBuildSecondRecord: the commercial round's record lists every bidder of the technical
-// stage: those who passed opened (with the first round's values) or classified like in the
-// first round, those who did not with their reason and their envelope never opened; a
-// passed bidder without a commercial envelope is revoked; too few opened bids fail.
+// stage: those who passed opened (with the values of their summary, opened in this round) or
+// classified like in the first round, those who did not with their reason and their envelopes
+// never opened; a passed bidder without a commercial envelope or without a summary is
+// revoked; too few opened bids fail.
 func TestBuildSecondRecord(t *testing.T) {
 	at := time.Date(2026, 3, 8, 2, 0, 0, 0, time.UTC)
-	x, y, z, u := kaiping.NewID(), kaiping.NewID(), kaiping.NewID(), kaiping.NewID()
+	x, y, z, u, v := kaiping.NewID(), kaiping.NewID(), kaiping.NewID(), kaiping.NewID(), kaiping.NewID()
 	env := func(bidder kaiping.ID, kind, state string) HallEnvelope {
 		return HallEnvelope{ID: kaiping.NewID(), Bidder: bidder, Kind: kind, State: state, SHA256: "cd", PlaintextDigest: "ef"}
 	}
-	first := RoundRecord{OpeningRecord: OpeningRecord{Bids: []RecordBid{
-		{Bidder: x, BidderName: "甲", Status: BidOpened, Values: map[string]string{"price": "100.00"}},
-		{Bidder: y, BidderName: "乙", Status: BidOpened, Values: map[string]string{"price": "90.00"}},
-		{Bidder: z, BidderName: "丙", Status: BidOpened, Values: map[string]string{"price": "80.00"}},
-		{Bidder: u, BidderName: "丁", Status: BidOpened, Values: map[string]string{"price": "70.00"}},
-	}}}
+	summary := func(bidder kaiping.ID, price string) HallEnvelope {
+		e := env(bidder, "summary", EnvDecrypted)
+		e.Summary = map[string]string{"price": price}
+		return e
+	}
 	quals := []QualificationResult{{Bidder: x, BidderName: "甲", Passed: true}, {Bidder: y, BidderName: "乙", Passed: true},
-		{Bidder: z, BidderName: "丙", Passed: true}, {Bidder: u, BidderName: "丁", Reason: "技术方案不满足要求"}}
-	envs := []HallEnvelope{env(x, "summary", EnvDecrypted), env(x, "commercial", EnvDecrypted),
-		env(y, "commercial", EnvSealed), env(u, "commercial", EnvRetained)}
+		{Bidder: z, BidderName: "丙", Passed: true}, {Bidder: u, BidderName: "丁", Reason: "技术方案不满足要求"},
+		{Bidder: v, BidderName: "戊", Passed: true}}
+	envs := []HallEnvelope{summary(x, "100.00"), env(x, "commercial", EnvDecrypted), env(x, "technical", EnvDecrypted),
+		summary(y, "90.00"), env(y, "commercial", EnvSealed), summary(z, "80.00"),
+		env(u, "summary", EnvRetained), env(u, "commercial", EnvRetained), env(v, "commercial", EnvDecrypted)}
 	tender := Tender{ID: kaiping.NewID(), Plan: TwoEnvelope, MinBids: 1, SummaryFields: testFields, Deadline: at}
 	in := recordInput{tender: tender, hall: HallStatus{Round: 2}, envelopes: envs, closedAt: at, at: at}
-	rec, outcomes := buildSecondRecord(in, first, "first-digest", quals)
+	rec, outcomes := buildSecondRecord(in, "first-digest", quals)
 	want := map[kaiping.ID][3]string{
 		x: {BidOpened, "", "100.00"}, y: {OutcomeRevoked, ReasonNotUnlocked, ""},
 		z: {OutcomeRevoked, ReasonNoCommercial, ""}, u: {BidNotPassed, ReasonNotPassed, ""},
+		v: {OutcomeRevoked, ReasonNoSummary, ""},
+	}
+	if len(rec.Bids) != 5 || len(rec.Fields) != len(testFields) {
+		t.Fatalf("%d bids, fields %+v", len(rec.Bids), rec.Fields)
 	}
 	for i, b := range rec.Bids {
 		if got := [3]string{b.Status, b.Reason, b.Values["price"]}; got != want[b.Bidder] || b.No != i+1 || b.StatusLabel == "" {
 			t.Errorf("%s: %v (no. %d, %q), want %v", b.BidderName, got, b.No, b.StatusLabel, want[b.Bidder])
 		}
-		if b.Bidder == u && (!strings.Contains(b.ReasonText, "技术方案不满足要求") || b.Envelopes[0].Outcome != EnvRetained) {
+		if b.Bidder == u && (!strings.Contains(b.ReasonText, "技术方案不满足要求") || len(b.Envelopes) != 2 ||
+			b.Envelopes[0].Outcome != EnvRetained || b.Envelopes[1].Outcome != EnvRetained) {
 			t.Errorf("丁: %+v", b)
 		}
-		if b.Bidder == x && (len(b.Envelopes) != 1 || b.Envelopes[0].Kind != "commercial") {
+		if b.Bidder == x && (len(b.Envelopes) != 2 || b.Envelopes[0].Kind != "summary" || b.Envelopes[1].Kind != "commercial") {
 			t.Errorf("甲's envelopes in round 2: %+v", b.Envelopes)
 		}
 	}
@@ -103,7 +110,7 @@ func TestBuildSecondRecord(t *testing.T) {
 		t.Errorf("record: round %d, first %q, %d valid, %s", rec.Round, rec.FirstRecordDigest, rec.ValidBids, rec.Outcome)
 	}
 	in.tender.MinBids = 3
-	if rec, _ := buildSecondRecord(in, first, "first-digest", quals); rec.Outcome != string(HallFailed) || !strings.Contains(rec.Reason, "不足 3 家（1 家）") {
+	if rec, _ := buildSecondRecord(in, "first-digest", quals); rec.Outcome != string(HallFailed) || !strings.Contains(rec.Reason, "不足 3 家（1 家）") {
 		t.Errorf("too few opened: %s %q", rec.Outcome, rec.Reason)
 	}
 	canonical, digest, err := rec.Canonical()
@@ -111,6 +118,7 @@ func TestBuildSecondRecord(t *testing.T) {
 	if err != nil || derr != nil || digest != RecordDigest(canonical) || back.Round != 2 || !strings.Contains(string(canonical), `"round":2`) {
 		t.Errorf("canonical form of round 2: %s, %v %v", canonical, err, derr)
 	}
+	first := RoundRecord{OpeningRecord: OpeningRecord{Bids: []RecordBid{{Bidder: x, BidderName: "甲", Status: BidOpened}}}}
 	first1, _, _ := first.Canonical()
 	plain, _, _ := first.OpeningRecord.Canonical()
 	if string(first1) != string(plain) {
@@ -118,20 +126,23 @@ func TestBuildSecondRecord(t *testing.T) {
 	}
 }
 
-func TestInRoundOf(t *testing.T) {
+// TestOpensIn: a two-envelope bid's price (the summary) opens with the commercial envelope in
+// the second round, never beside the technical envelope.
+func TestOpensIn(t *testing.T) {
 	tests := []struct {
 		plan  EnvelopePlan
 		round int
 		kind  string
 		want  bool
 	}{
-		{SingleEnvelope, 1, "summary", true}, {SingleEnvelope, 1, "technical", true},
-		{TwoEnvelope, 1, "technical", true}, {TwoEnvelope, 1, "commercial", false},
-		{TwoEnvelope, 2, "commercial", true}, {TwoEnvelope, 2, "summary", false}, {SingleEnvelope, 2, "commercial", false},
+		{SingleEnvelope, 1, "summary", true}, {SingleEnvelope, 1, "technical", true}, {SingleEnvelope, 2, "commercial", false},
+		{SingleEnvelope, 2, "summary", false},
+		{TwoEnvelope, 1, "technical", true}, {TwoEnvelope, 1, "summary", false}, {TwoEnvelope, 1, "commercial", false},
+		{TwoEnvelope, 2, "commercial", true}, {TwoEnvelope, 2, "summary", true}, {TwoEnvelope, 2, "technical", false},
 	}
 	for _, tt := range tests {
-		if got := inRoundOf(tt.plan, tt.round, tt.kind); got != tt.want {
-			t.Errorf("inRoundOf(%s, %d, %s) = %v", tt.plan, tt.round, tt.kind, got)
+		if got := tt.plan.OpensIn(tt.round, tt.kind); got != tt.want {
+			t.Errorf("%s.OpensIn(%d, %s) = %v", tt.plan, tt.round, tt.kind, got)
 		}
 	}
 }

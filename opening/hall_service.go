@@ -302,7 +302,7 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		over := !a.At.Before(closedAt)
 		pending, undecrypted := 0, 0
 		for _, e := range envs {
-			if !inRoundOf(t.Plan, st.Round, e.Kind) || e.State == EnvRetained {
+			if !t.Plan.OpensIn(st.Round, e.Kind) || e.State == EnvRetained {
 				continue
 			}
 			switch e.State {

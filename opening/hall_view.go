@@ -139,7 +139,7 @@ func (h *Hall) Board(ctx context.Context, tenderID kaiping.ID, sectionRef string
 	}
 	index := map[kaiping.ID]int{}
 	for _, e := range envs {
-		if !inRoundOf(t.Plan, st.Round, e.Kind) {
+		if !t.Plan.OpensIn(st.Round, e.Kind) {
 			continue
 		}
 		i, ok := index[e.Bidder]

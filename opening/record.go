@@ -113,8 +113,9 @@ type recordInput struct {
 	at        time.Time
 }
 
-// buildRecord classifies every envelope not decrypted and builds the record. A bid is
-// opened when every envelope of this round was decrypted and its summary read; otherwise
+// buildRecord classifies every envelope not decrypted and builds the first round's record.
+// A bid is opened when every envelope of this round was decrypted and, where the summary
+// opens in this round (not in a two-envelope tender's), its summary read; otherwise
 // it is revoked (撤销) if any envelope failed by the bidder's cause, withdrawn (撤回) if
 // only by ours. The outcome is failed (流标) with fewer opened bids than the tender's
 // minimum.
@@ -124,14 +125,18 @@ func buildRecord(in recordInput) (OpeningRecord, []EnvelopeOutcome) {
 		Format: RecordFormat, Tender: in.tender.ID, TenderCode: in.tender.Code, TenderTitle: in.tender.Title,
 		Tenderer: in.tender.Tenderer, Section: in.section.ID, SectionCode: in.section.Code, SectionName: in.section.Name,
 		Deadline: utc(in.tender.Deadline), BidSetDigest: in.set.Digest, WindowOpened: utc(in.hall.windowOpen()),
-		WindowClosed: utc(in.closedAt), PublishedAt: utc(in.at), Fields: in.tender.SummaryFields,
+		WindowClosed: utc(in.closedAt), PublishedAt: utc(in.at),
 		Bids: []RecordBid{}, MinBids: in.tender.MinBids, Outcome: BidOpened,
+	}
+	withSummary := in.tender.Plan.OpensIn(1, "summary")
+	if withSummary {
+		rec.Fields = in.tender.SummaryFields
 	}
 	var outcomes []EnvelopeOutcome
 	byBidder := map[kaiping.ID]*RecordBid{}
 	var order []kaiping.ID
 	for _, e := range in.envelopes {
-		if !inRound(in.tender.Plan, e.Kind) {
+		if !in.tender.Plan.OpensIn(1, e.Kind) {
 			continue
 		}
 		b := byBidder[e.Bidder]
@@ -155,7 +160,7 @@ func buildRecord(in recordInput) (OpeningRecord, []EnvelopeOutcome) {
 	})
 	for i, id := range order {
 		b := byBidder[id]
-		if b.Status == BidOpened && b.Values == nil {
+		if withSummary && b.Status == BidOpened && b.Values == nil {
 			b.fail(OutcomeRevoked, ReasonNoSummary)
 		}
 		if b.Status != BidOpened {

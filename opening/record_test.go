@@ -58,8 +58,8 @@ func TestParseSummary(t *testing.T) {
 }
 
 // TestBuildRecord: a bid is opened only when every envelope of the round decrypted and its
-// summary was read; the bidder's cause outweighs ours; the commercial envelope of a
-// two-envelope tender waits for the second round; too few opened bids fail the opening.
+// summary was read; the bidder's cause outweighs ours; an envelope of another round is left
+// out; too few opened bids fail the opening.
 func TestBuildRecord(t *testing.T) {
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	ok := func(bidder kaiping.ID, name, kind string) HallEnvelope {
@@ -79,7 +79,7 @@ func TestBuildRecord(t *testing.T) {
 	commercial := ok(x, "甲", "commercial")
 	commercial.State = EnvSealed
 	envs := []HallEnvelope{ok(x, "甲", "summary"), ok(x, "甲", "technical"), commercial, failed, corrupt, busy, ok(u, "丁", "technical")}
-	tender := Tender{ID: kaiping.NewID(), Plan: TwoEnvelope, MinBids: 3, SummaryFields: testFields, Deadline: at}
+	tender := Tender{ID: kaiping.NewID(), Plan: SingleEnvelope, MinBids: 3, SummaryFields: testFields, Deadline: at}
 	rec, outcomes := buildRecord(recordInput{tender: tender, hall: HallStatus{}, envelopes: envs, closedAt: at, at: at})
 	want := map[kaiping.ID][2]string{
 		x: {BidOpened, ""}, y: {OutcomeRevoked, "seal.truncated"}, z: {OutcomeWithdrawn, ReasonBusy}, u: {OutcomeRevoked, ReasonNoSummary},
@@ -105,5 +105,18 @@ func TestBuildRecord(t *testing.T) {
 	b2, d2, _ := rec.Canonical()
 	if d1 != d2 || string(b1) != string(b2) || d1 != RecordDigest(b1) || contains(string(b1), "\\u003c") {
 		t.Errorf("canonical form is not stable: %s %s", d1, d2)
+	}
+
+	// A two-envelope tender's first round opens the technical envelopes alone: no fields,
+	// no values, no summary needed, and a summary handed in anyway is left out.
+	tender.Plan, tender.MinBids = TwoEnvelope, 1
+	rec, outcomes = buildRecord(recordInput{tender: tender, envelopes: []HallEnvelope{ok(x, "甲", "summary"), ok(x, "甲", "technical"), ok(u, "丁", "technical")}, closedAt: at, at: at})
+	if rec.ValidBids != 2 || len(rec.Fields) != 0 || len(outcomes) != 0 {
+		t.Fatalf("two-envelope round 1: %d valid, fields %+v, outcomes %+v", rec.ValidBids, rec.Fields, outcomes)
+	}
+	for _, b := range rec.Bids {
+		if b.Status != BidOpened || b.Values != nil || len(b.Envelopes) != 1 || b.Envelopes[0].Kind != "technical" {
+			t.Errorf("two-envelope round 1, %s: %+v", b.BidderName, b)
+		}
 	}
 }

@@ -54,7 +54,8 @@ const (
 	// SingleEnvelope bids have a summary and one body envelope, all opened at once.
 	SingleEnvelope EnvelopePlan = "single"
 	// TwoEnvelope (双信封) bids open the technical envelope first and the commercial one
-	// later, only for bidders who passed the technical stage.
+	// with the summary (开标一览表, which holds the price) later, only for bidders who
+	// passed the technical stage: no price is known while the technical bids are judged.
 	TwoEnvelope EnvelopePlan = "two_envelope"
 )
 
@@ -64,6 +65,20 @@ func (p EnvelopePlan) EnvelopeKinds() []string {
 		return []string{"summary", "technical", "commercial"}
 	}
 	return []string{"summary", "technical"}
+}
+
+// OpensIn reports whether an envelope of kind opens in round (1, or 2 for the commercial
+// round of a two-envelope tender): a single-envelope bid opens whole in round 1; a
+// two-envelope bid opens its technical envelope in round 1 and its summary and commercial
+// envelopes in round 2.
+func (p EnvelopePlan) OpensIn(round int, kind string) bool {
+	if p != TwoEnvelope {
+		return round == 1 && (kind == "summary" || kind == "technical")
+	}
+	if round >= 2 {
+		return kind == "summary" || kind == "commercial"
+	}
+	return kind == "technical"
 }
 
 // FieldType is the type of an opening-record field.

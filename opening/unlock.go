@@ -147,25 +147,6 @@ func OutcomeLabel(outcome string) string {
 	return outcome
 }
 
-// roundKinds are the envelope kinds the hall's first round opens: all of a single-envelope
-// bid; for a two-envelope tender (双信封) the first round leaves the commercial envelope
-// sealed for the second round, for bidders who passed the technical stage (inRoundOf).
-func roundKinds(p EnvelopePlan) []string {
-	if p == TwoEnvelope {
-		return []string{"summary", "technical"}
-	}
-	return p.EnvelopeKinds()
-}
-
-func inRound(p EnvelopePlan, kind string) bool {
-	for _, k := range roundKinds(p) {
-		if k == kind {
-			return true
-		}
-	}
-	return false
-}
-
 // UnlockRequest is what a bidder's tool hands in for one envelope: the file key it
 // unwrapped locally with the bidder's certificate key.
 type UnlockRequest struct {

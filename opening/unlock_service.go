@@ -28,7 +28,7 @@ func (h *Hall) ownEnvelopes(ctx context.Context, t Tender, sec Section, bidder k
 	}
 	var envs []HallEnvelope
 	for _, e := range all {
-		if inRoundOf(t.Plan, st.Round, e.Kind) {
+		if t.Plan.OpensIn(st.Round, e.Kind) {
 			envs = append(envs, e)
 		}
 	}
@@ -120,7 +120,7 @@ func (h *Hall) Unlock(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID,
 	switch {
 	case e.ID == "":
 		return UnlockStatus{}, errEnvelopeNotFound()
-	case !inRoundOf(t.Plan, st.Round, e.Kind):
+	case !t.Plan.OpensIn(st.Round, e.Kind):
 		return UnlockStatus{}, kaiping.E(kaiping.KindConflict, "hall.not_this_round", "该投标文件不在本轮开启：双信封项目第一轮开启开标一览表和技术标，第二轮开启商务标")
 	}
 	if err := e.CanUnlock(); err != nil {

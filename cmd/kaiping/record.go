@@ -64,7 +64,7 @@ func fetchRecord(ctx context.Context, api *apiclient.Client, hall string) (openi
 func printRecord(w io.Writer, pr opening.PublishedRecord, rec opening.RoundRecord) {
 	title := "开标记录"
 	if rec.Round >= 2 {
-		title += "（第二轮：商务标）"
+		title += "（第二轮：开标一览表及商务标）"
 	}
 	fmt.Fprintln(w, "== "+title)
 	for _, kv := range opening.RecordHead(rec) {

@@ -83,9 +83,13 @@ func unlockable(ctx context.Context, tx pgx.Tx, a kaiping.Actor, h *opening.Hall
 		return e, err
 	}
 	// What the hall checked by the tender's plan, again under the lock: a round opens only
-	// its own envelopes (commercial ones exist only in two-envelope tenders), and an envelope
-	// classified when a window closed takes no key afterwards.
-	if (e.Kind == "commercial") != (h.Round >= 2) || e.Outcome != "" {
+	// its own envelopes (a two-envelope bid's price only in the second round), and an
+	// envelope classified when a window closed takes no key afterwards.
+	var plan string
+	if err := tx.QueryRow(ctx, `SELECT envelope_plan FROM tenders WHERE id = $1`, h.Tender).Scan(&plan); err != nil {
+		return e, translate("pg.unlockable", err)
+	}
+	if !opening.EnvelopePlan(plan).OpensIn(h.Round, e.Kind) || e.Outcome != "" {
 		return e, kaiping.E(kaiping.KindConflict, "hall.not_this_round", "该投标文件不在本轮开启")
 	}
 	if bidder != "" {

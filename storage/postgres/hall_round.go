@@ -44,8 +44,9 @@ func (s *OpeningStore) Qualify(ctx context.Context, a kaiping.Actor, section kai
 		if passed == nil {
 			passed = []kaiping.ID{}
 		}
-		// The commercial envelopes of those who did not pass stay sealed for good.
-		tag, err := tx.Exec(ctx, `UPDATE hall_envelopes SET state = 'retained' WHERE section_id = $1 AND kind = 'commercial'
+		// The summary (with the price) and commercial envelopes of those who did not pass
+		// stay sealed for good.
+		tag, err := tx.Exec(ctx, `UPDATE hall_envelopes SET state = 'retained' WHERE section_id = $1 AND kind IN ('summary', 'commercial')
 			AND NOT (bidder_id::text = ANY ($2))`, section, idStrings(passed))
 		if err != nil {
 			return err

@@ -115,16 +115,20 @@ func TestHallSecondRound(t *testing.T) {
 		h.c = w.ta.mustLogin(t, h.cert)
 	}
 
-	// Round 1: the summaries and technical envelopes.
+	// Round 1: the technical envelopes only; the price (the summary) waits for round 2.
 	for _, x := range w.bidders {
-		if hs := w.headers(t, x); len(hs) != 2 || hs[0].Kind == "commercial" || hs[1].Kind == "commercial" {
+		if hs := w.headers(t, x); len(hs) != 1 || hs[0].Kind != "technical" {
 			t.Fatalf("%s's envelopes in round 1: %+v", x.name, hs)
 		}
 	}
 	st := w.mustDecryptRound(t, w.bidders, 4)
 	aCommercial, _, _ := w.envelopeOf(t, a, seal.Commercial)
+	aSummary, _, _ := w.envelopeOf(t, a, seal.Summary)
 	w.refused(t, "a commercial envelope in round 1", "hall.not_this_round", func() error {
 		return second(w.unlock(a, aCommercial, make([]byte, 32)))
+	})
+	w.refused(t, "a summary (the price) in round 1", "hall.not_this_round", func() error {
+		return second(w.unlock(a, aSummary, make([]byte, 32)))
 	})
 	w.ta.clock.Set(*st.WindowClosesAt)
 	if err := w.ta.Hall.Due(ctx); err != nil {
@@ -137,8 +141,16 @@ func TestHallSecondRound(t *testing.T) {
 	first := w.mustCloseRound(t, a, b, c, d)
 	w.waitExports(t, 2) // the exporter's event, then nothing moves the closed hall
 	_, rec1 := w.record(t, w.host)
-	if rec1.ValidBids != 4 || rec1.Outcome != opening.BidOpened {
-		t.Fatalf("round 1: %d valid, %s", rec1.ValidBids, rec1.Outcome)
+	if rec1.ValidBids != 4 || rec1.Outcome != opening.BidOpened || len(rec1.Fields) != 0 {
+		t.Fatalf("round 1: %d valid, %s, fields %+v", rec1.ValidBids, rec1.Outcome, rec1.Fields)
+	}
+	for _, x := range rec1.Bids {
+		if x.Values != nil {
+			t.Fatalf("round 1's record shows %s's summary: %+v", x.BidderName, x.Values)
+		}
+	}
+	if strings.Contains(string(first.Record), "7000000") {
+		t.Fatalf("round 1's record holds 甲's price: %s", first.Record)
 	}
 
 	// The technical stage's results, checked against round 1's record.
@@ -178,7 +190,10 @@ func TestHallSecondRound(t *testing.T) {
 	if state != opening.EnvRetained {
 		t.Fatalf("丁's commercial envelope is %s, want retained", state)
 	}
-	if v := w.view(t, d); len(v.Envelopes) != 1 || v.Envelopes[0].State != opening.EnvRetained || v.Round != 2 {
+	if _, state, _ := w.envelopeOf(t, d, seal.Summary); state != opening.EnvRetained {
+		t.Fatalf("丁's summary is %s, want retained", state)
+	}
+	if v := w.view(t, d); len(v.Envelopes) != 2 || v.Envelopes[0].State != opening.EnvRetained || v.Envelopes[1].State != opening.EnvRetained || v.Round != 2 {
 		t.Errorf("丁's view of round 2: round %d, %+v", v.Round, v.Envelopes)
 	}
 
@@ -194,15 +209,20 @@ func TestHallSecondRound(t *testing.T) {
 		}
 	}
 	w.mustMove(t, opening.HallDecrypting, 0)
-	dHeaders := w.headers(t, d)
+	var dKey []byte
+	for _, h := range w.headers(t, d) {
+		if h.Kind == "commercial" {
+			dKey = fileKey(t, d, h)
+		}
+	}
 	w.refused(t, "丁 hands in its commercial key", "hall.not_passed", func() error {
-		return second(w.unlock(d, dCommercial, fileKey(t, d, dHeaders[0])))
+		return second(w.unlock(d, dCommercial, dKey))
 	})
-	w.refused(t, "the supervisors open 丁's commercial envelope", "hall.rescue_nothing", func() error {
+	w.refused(t, "the supervisors open 丁's commercial envelope", "hall.not_passed", func() error {
 		return second(w.submitShare(holders[0].c, d.id, shares[0]))
 	})
 	if _, err := w.ta.DB.Pool.Exec(ctx, `UPDATE hall_envelopes SET state = 'queued', queued_at = now(), via = 'bidder',
-		file_key = $2 WHERE envelope_id = $1`, dCommercial, fileKey(t, d, dHeaders[0])); err == nil || !strings.Contains(err.Error(), "stays sealed") {
+		file_key = $2 WHERE envelope_id = $1`, dCommercial, dKey); err == nil || !strings.Contains(err.Error(), "stays sealed") {
 		t.Errorf("writing a key for 丁's commercial envelope in the database: %v", err)
 	}
 	aTechnical, _, _ := w.envelopeOf(t, a, seal.Technical)
@@ -212,15 +232,21 @@ func TestHallSecondRound(t *testing.T) {
 	for _, x := range []*hallBidder{a, b} {
 		w.mustUnlockAll(t, x)
 	}
-	// 丙 lost its key: the two supervisors rescue its commercial envelope.
+	// 丙 lost its key: the two supervisors rescue its summary and commercial envelope.
 	for i, h := range holders {
 		if _, err := w.submitShare(h.c, c.id, shares[i]); err != nil {
 			t.Fatalf("share %d for 丙: %v", i, err)
 		}
 	}
 	for _, x := range []*hallBidder{a, b, c} {
-		if v := w.waitVerified(t, x); v.Envelopes[0].State != opening.EnvDecrypted || v.Envelopes[0].Kind != "commercial" {
+		v := w.waitVerified(t, x)
+		if len(v.Envelopes) != 2 {
 			t.Fatalf("%s's round 2: %+v", x.name, v.Envelopes)
+		}
+		for _, e := range v.Envelopes {
+			if e.State != opening.EnvDecrypted || e.Kind != "commercial" && e.Kind != "summary" {
+				t.Fatalf("%s's round 2: %+v", x.name, v.Envelopes)
+			}
 		}
 	}
 	w.mustMove(t, opening.HallPublished, 0) // every envelope of the round decrypted; 丁's does not count
@@ -229,23 +255,31 @@ func TestHallSecondRound(t *testing.T) {
 	if full, err = opening.DecodeRoundRecord(second2.Record); err != nil || full.Round != 2 || full.FirstRecordDigest != first.Digest {
 		t.Fatalf("round 2 record: round %d, first %s (want %s), %v", full.Round, full.FirstRecordDigest, first.Digest, err)
 	}
-	prices := map[kaiping.ID]string{}
-	for _, x := range rec1.Bids {
-		prices[x.Bidder] = x.Values["price"]
+	prices := map[kaiping.ID]string{} // as mustTwoEnvelopeWorld sealed them
+	for i, x := range w.bidders {
+		prices[x.id] = strconv.Itoa(7000000+i*10000) + ".00" // the record normalises amounts
+	}
+	if len(rec2.Fields) == 0 {
+		t.Errorf("round 2's record names no fields")
 	}
 	for _, x := range rec2.Bids {
 		switch x.Bidder {
 		case a.id, b.id, c.id:
-			if x.Status != opening.BidOpened || x.Values["price"] != prices[x.Bidder] || x.Envelopes[0].Kind != "commercial" ||
-				x.Bidder == c.id && x.Envelopes[0].Via != "rescue" {
+			if x.Status != opening.BidOpened || x.Values["price"] != prices[x.Bidder] || len(x.Envelopes) != 2 {
 				t.Errorf("round 2 line of %s: %+v", x.BidderName, x)
 			}
+			for _, e := range x.Envelopes {
+				if x.Bidder == c.id && e.Via != "rescue" || e.Kind != "commercial" && e.Kind != "summary" {
+					t.Errorf("round 2 line of %s: %+v", x.BidderName, x)
+				}
+			}
 		case d.id:
-			if x.Status != opening.BidNotPassed || !strings.Contains(x.ReasonText, reason) || x.Values != nil || x.Envelopes[0].Outcome != opening.EnvRetained {
+			if x.Status != opening.BidNotPassed || !strings.Contains(x.ReasonText, reason) || x.Values != nil || len(x.Envelopes) != 2 ||
+				x.Envelopes[0].Outcome != opening.EnvRetained || x.Envelopes[1].Outcome != opening.EnvRetained {
 				t.Errorf("round 2 line of 丁: %+v", x)
 			}
 		case e.id:
-			if x.Status != opening.BidNotPassed || len(x.Envelopes) != 1 {
+			if x.Status != opening.BidNotPassed || len(x.Envelopes) != 2 {
 				t.Errorf("round 2 line of 戊: %+v", x)
 			}
 		}
@@ -316,8 +350,10 @@ func TestHallSecondRoundTooFewPass(t *testing.T) {
 	if err != nil || st.State != opening.HallFailed || !strings.Contains(st.Reason, "不足 3 家（2 家）") || st.Round != 2 {
 		t.Fatalf("qualify with two passing: %+v, %v", st, err)
 	}
-	if _, state, _ := w.envelopeOf(t, c, seal.Commercial); state != opening.EnvRetained {
-		t.Errorf("丙's commercial envelope: %s", state)
+	for _, k := range []seal.EnvelopeKind{seal.Commercial, seal.Summary} {
+		if _, state, _ := w.envelopeOf(t, c, k); state != opening.EnvRetained {
+			t.Errorf("丙's %s envelope: %s", k, state)
+		}
 	}
 	if _, state, _ := w.envelopeOf(t, a, seal.Commercial); state != opening.EnvSealed {
 		t.Errorf("甲's commercial envelope: %s", state)
