@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping/clients/seat"
+	lkseat "github.com/kaiping/kaiping/clients/seat/livekit"
 	"github.com/kaiping/kaiping/signaling"
 )
 
@@ -46,23 +47,45 @@ func seatJoin(ctx context.Context, cmd *cli.Command) error {
 	if err := json.Unmarshal(b, &g); err != nil || g.URL == "" || g.Token == "" {
 		return fmt.Errorf("入会凭证格式错误（需要平台签发的 JSON，含 url 与 token）: %v", err)
 	}
-	cfg := seat.ConfigFromGrant(g)
-	cfg.VideoFile, cfg.AudioFile = cmd.String("video"), cmd.String("audio")
-	cfg.Loopback, cfg.ForceRelay = cmd.Bool("loopback"), cmd.Bool("force-relay")
 	if d := cmd.Duration("duration"); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	ag := seat.New(cfg)
-	err = ag.Run(ctx)
+	// The grant says which backend issued it, and so which client protocol its URL speaks.
+	var stats func() (identity string, sent map[signaling.TrackKind]uint64, received int, all any)
+	switch g.Backend {
+	case "", "embedded":
+		cfg := seat.ConfigFromGrant(g)
+		cfg.VideoFile, cfg.AudioFile = cmd.String("video"), cmd.String("audio")
+		cfg.Loopback, cfg.ForceRelay = cmd.Bool("loopback"), cmd.Bool("force-relay")
+		ag := seat.New(cfg)
+		err = ag.Run(ctx)
+		stats = func() (string, map[signaling.TrackKind]uint64, int, any) {
+			st := ag.Stats()
+			return st.Identity, st.Sent, len(st.Received), st
+		}
+	case "livekit":
+		// LiveKit's server chooses the candidates and the relay: --loopback and
+		// --force-relay do not apply.
+		cfg := lkseat.ConfigFromGrant(g)
+		cfg.VideoFile, cfg.AudioFile = cmd.String("video"), cmd.String("audio")
+		ag := lkseat.New(cfg)
+		err = ag.Run(ctx)
+		stats = func() (string, map[signaling.TrackKind]uint64, int, any) {
+			st := ag.Stats()
+			return st.Identity, st.Sent, len(st.Received), st
+		}
+	default:
+		return fmt.Errorf("入会凭证的媒体后端 %q 不受支持（embedded 或 livekit）", g.Backend)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	st := ag.Stats()
-	fmt.Fprintf(os.Stderr, "工位 %s：已发送 音频 %d、视频 %d；收到 %d 路媒体，运行至 %s\n", st.Identity,
-		st.Sent[signaling.Audio], st.Sent[signaling.Video], len(st.Received), time.Now().Format(time.TimeOnly))
-	if perr := printJSON(st); err == nil {
+	identity, sent, received, all := stats()
+	fmt.Fprintf(os.Stderr, "工位 %s：已发送 音频 %d、视频 %d；收到 %d 路媒体，运行至 %s\n", identity,
+		sent[signaling.Audio], sent[signaling.Video], received, time.Now().Format(time.TimeOnly))
+	if perr := printJSON(all); err == nil {
 		err = perr
 	}
 	return err
