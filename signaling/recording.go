@@ -2,7 +2,9 @@ package signaling
 
 import (
 	"context"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/kaiping/kaiping"
 )
@@ -21,6 +23,9 @@ type Recorder interface {
 type Recording interface {
 	// Stop leaves the room and finishes the recording (writing and storing its files).
 	Stop(ctx context.Context) error
+	// Left is closed once the recorder has left the room, for whatever reason: Stop, the
+	// room closing, the server removing it, or a connection it could not resume.
+	Left() <-chan struct{}
 }
 
 // RecorderName is the display name of the recorder's hidden participant.
@@ -28,15 +33,30 @@ const RecorderName = "录制服务"
 
 // Recordings keeps the recordings in progress, one per room. Backends use it to implement
 // StartRecording and StopRecording; a nil Recorder makes both fail cleanly.
+//
+// A recording that ends without StopRecording or CloseRoom (the server removed the
+// recorder, its connection could not be resumed) is started again at once, as a new
+// recording: rooms are recorded by law, and a room left marked as recording with nobody
+// recording it would stay unrecorded and refuse StartRecording. The time between the two
+// is a gap between their manifests, not hidden; restarting stops when the room is gone.
 type Recordings struct {
 	rec    Recorder
+	log    *slog.Logger
 	mu     sync.Mutex
 	active map[string]Recording
 }
 
-// NewRecordings returns a registry that records with rec (nil: recording unavailable).
-func NewRecordings(rec Recorder) *Recordings {
-	return &Recordings{rec: rec, active: map[string]Recording{}}
+// RestartDelay is how long Recordings waits before recording a room again whose recording
+// ended by itself, so that a recorder refused at once does not spin.
+const RestartDelay = time.Second
+
+// NewRecordings returns a registry that records with rec (nil: recording unavailable) and
+// logs the recordings it starts again to log.
+func NewRecordings(rec Recorder, log *slog.Logger) *Recordings {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recordings{rec: rec, log: log, active: map[string]Recording{}}
 }
 
 // Start has the recorder join room with a hidden subscribe-all grant from m.
@@ -59,7 +79,34 @@ func (r *Recordings) Start(ctx context.Context, m Media, room string) error {
 		return err
 	}
 	r.active[room] = rec
+	go r.watch(m, room, rec)
 	return nil
+}
+
+// watch starts room's recording again should rec leave the room while still the room's
+// recording (Stop and StopIfActive take it out first).
+func (r *Recordings) watch(m Media, room string, rec Recording) {
+	<-rec.Left()
+	r.mu.Lock()
+	current := r.active[room] == rec
+	if current {
+		delete(r.active, room)
+	}
+	r.mu.Unlock()
+	if !current {
+		return
+	}
+	r.log.Warn("recorder left the room by itself; recording it again", "room", room)
+	time.Sleep(RestartDelay)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch err := r.Start(ctx, m, room); kaiping.CodeOf(err) {
+	case "", CodeRecordingActive:
+	case CodeRoomNotFound:
+		r.log.Info("room closed before its recording could restart", "room", room)
+	default:
+		r.log.Error("recording could not restart: the room is not being recorded", "room", room, "err", err)
+	}
 }
 
 func (r *Recordings) join(ctx context.Context, m Media, room string) (Recording, error) {

@@ -184,10 +184,12 @@ type seatRecording struct{ s *running }
 
 func (r seatRecording) Stop(context.Context) error { return r.s.stop() }
 
+func (r seatRecording) Left() <-chan struct{} { return r.s.left }
+
 func TestRecordingHook(t *testing.T) {
 	rec := &seatRecorder{}
 	srv := mustServer(t, kaiping.SystemClock{})
-	srv.recs = signaling.NewRecordings(rec)
+	srv.recs = signaling.NewRecordings(rec, testLog())
 	mustRoom(t, srv, "r")
 	ctx := context.Background()
 	ga := mustGrant(t, srv, "r", "a", publisher)
@@ -206,9 +208,23 @@ func TestRecordingHook(t *testing.T) {
 	if _, seen := a.Stats().Peers[g.Identity]; seen {
 		t.Errorf("the recorder was announced")
 	}
-	if err := srv.StopRecording(ctx, "r"); err != nil {
+	// Removed by the server, the recorder leaves; the room is recorded again at once.
+	if err := srv.RemoveParticipant(ctx, "r", g.Identity); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 20*time.Second, "a second recorder", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.grants) == 2 && rec.grants[1].Identity != g.Identity
+	})
+	// Until the second Record call has returned, the recording is starting: not active.
+	waitFor(t, 10*time.Second, "StopRecording of the second recorder", func() bool {
+		err := srv.StopRecording(ctx, "r")
+		if err != nil && kaiping.CodeOf(err) != signaling.CodeRecordingNotActive {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
 	if err := srv.StopRecording(ctx, "r"); kaiping.CodeOf(err) != signaling.CodeRecordingNotActive {
 		t.Errorf("second stop: %v", err)
 	}
@@ -219,7 +235,7 @@ func TestRecordingHook(t *testing.T) {
 	if err := srv.CloseRoom(ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.seats[1].stop(); err != nil {
+	if err := rec.seats[2].stop(); err != nil {
 		t.Errorf("recorder stopped by CloseRoom: %v", err)
 	}
 

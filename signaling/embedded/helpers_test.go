@@ -86,6 +86,7 @@ type running struct {
 	*seat.Agent
 	cancel context.CancelFunc
 	done   chan error
+	left   chan struct{} // closed when Run has returned
 	once   sync.Once
 	err    error
 }
@@ -131,8 +132,12 @@ func launchSeat(g signaling.Grant, tune ...func(*seat.Config)) *running {
 		f(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Agent: seat.New(cfg), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- r.Run(ctx) }()
+	r := &running{Agent: seat.New(cfg), cancel: cancel, done: make(chan error, 1), left: make(chan struct{})}
+	go func() {
+		err := r.Run(ctx)
+		close(r.left)
+		r.done <- err
+	}()
 	return r
 }
 

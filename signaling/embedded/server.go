@@ -65,7 +65,7 @@ func New(cfg Config, rec signaling.Recorder, clock kaiping.Clock, log *slog.Logg
 	}
 	s := &Server{
 		cfg: cfg, clock: clock, log: log, keys: k,
-		recs:    signaling.NewRecordings(rec),
+		recs:    signaling.NewRecordings(rec, log),
 		joins:   rate.NewLimiter(rate.Limit(cfg.JoinsPerSecond), cfg.JoinBurst),
 		rooms:   map[string]*room{},
 		resumes: map[string]*participant{},

@@ -225,6 +225,9 @@ func (r *seatRecorder) Record(_ context.Context, g signaling.Grant) (signaling.R
 // Stop implements signaling.Recording.
 func (r *running) Stop(context.Context) error { return r.stop() }
 
+// Left implements signaling.Recording.
+func (r *running) Left() <-chan struct{} { return r.left }
+
 // TestRecording: the recorder joins with a hidden grant that subscribes to everyone, unseen;
 // the recording stops on StopRecording and on CloseRoom.
 func TestRecording(t *testing.T) {

@@ -57,7 +57,7 @@ func New(cfg Config, rec signaling.Recorder, clock kaiping.Clock, log *slog.Logg
 	c := &Client{
 		cfg: cfg, clock: clock, log: log,
 		api:       lksdk.NewRoomServiceClient(cfg.APIURL, cfg.APIKey, cfg.APISecret),
-		recs:      signaling.NewRecordings(rec),
+		recs:      signaling.NewRecordings(rec, log),
 		seen:      newRecent(4096),
 		recording: map[string]struct{}{},
 	}

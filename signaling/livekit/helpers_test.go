@@ -42,6 +42,7 @@ type running struct {
 	*seatlk.Agent
 	cancel context.CancelFunc
 	done   chan error
+	left   chan struct{} // closed when Run has returned
 }
 
 // startSeat runs an agent for g (tuned by the options) until stop or the end of the test.
@@ -53,8 +54,12 @@ func startSeat(tb testing.TB, g signaling.Grant, tune ...func(*seatlk.Config)) *
 		f(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Agent: seatlk.New(cfg), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- r.Run(ctx) }()
+	r := &running{Agent: seatlk.New(cfg), cancel: cancel, done: make(chan error, 1), left: make(chan struct{})}
+	go func() {
+		err := r.Run(ctx)
+		close(r.left)
+		r.done <- err
+	}()
 	tb.Cleanup(func() { _ = r.stop() })
 	return r
 }

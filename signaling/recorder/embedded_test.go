@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -102,8 +103,10 @@ func TestRecordEmbedded(t *testing.T) {
 }
 
 // TestRecordingEndsWithTheSession: when the server ends the recorder's session (here the
-// host removes it), the recording finishes by itself; StopRecording then reports it, and a
-// new recording can start.
+// host removes it), the recording finishes by itself with that reason, and the room is
+// recorded again by a new recording at once (a room is never left marked as recording with
+// nobody recording it); StopRecording stops the new one, and the two manifests leave the
+// time between them visible.
 func TestRecordingEndsWithTheSession(t *testing.T) {
 	ctx := context.Background()
 	r := mustSpoolRecorder(t, kaiping.SystemClock{})
@@ -116,20 +119,50 @@ func TestRecordingEndsWithTheSession(t *testing.T) {
 	if err := srv.StartRecording(ctx, "s"); err != nil {
 		t.Fatal(err)
 	}
-	ps, _ := srv.Participants(ctx, "s")
-	for _, p := range ps {
-		if p.Hidden {
-			if err := srv.RemoveParticipant(ctx, "s", p.Identity); err != nil {
-				t.Fatal(err)
+	recorderOf := func() string {
+		ps, _ := srv.Participants(ctx, "s")
+		for _, p := range ps {
+			if p.Hidden {
+				return p.Identity
 			}
 		}
+		return ""
 	}
-	_, m := spooledRecording(t, r, "s")
-	if m.EndReason != "removed" {
-		t.Errorf("end reason %q, want removed", m.EndReason)
+	first := recorderOf()
+	if first == "" {
+		t.Fatal("no recorder in the room")
 	}
-	if err := srv.StopRecording(ctx, "s"); err != nil {
-		t.Errorf("StopRecording after the session ended: %v", err)
+	if err := srv.RemoveParticipant(ctx, "s", first); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "a new recorder to join", func() bool { again := recorderOf(); return again != "" && again != first })
+	// The new recorder is in the room a moment before its Record call returns; until then
+	// the room's recording is still starting and reports not active.
+	waitFor(t, 10*time.Second, "StopRecording of the new recording", func() bool {
+		err := srv.StopRecording(ctx, "s")
+		if err != nil && kaiping.CodeOf(err) != signaling.CodeRecordingNotActive {
+			t.Fatalf("StopRecording of the new recording: %v", err)
+		}
+		return err == nil
+	})
+	var ms []Manifest
+	waitFor(t, 20*time.Second, "both recordings' final manifests", func() bool {
+		dirs, _ := filepath.Glob(filepath.Join(r.cfg.SpoolDir, "s", "*"))
+		ms = ms[:0]
+		for _, dir := range dirs {
+			if m, _, err := ReadManifest(dir); err == nil && m.Final {
+				ms = append(ms, m)
+			}
+		}
+		return len(ms) == 2
+	})
+	slices.SortFunc(ms, func(x, y Manifest) int { return x.StartedAt.Compare(y.StartedAt) })
+	if ms[0].EndReason != "removed" || ms[1].EndReason != "stopped" || ms[1].StartedAt.Before(ms[0].EndedAt) {
+		t.Errorf("recordings: %s %s–%s, then %s %s–%s", ms[0].EndReason, ms[0].StartedAt, ms[0].EndedAt,
+			ms[1].EndReason, ms[1].StartedAt, ms[1].EndedAt)
+	}
+	if err := srv.StopRecording(ctx, "s"); kaiping.CodeOf(err) != signaling.CodeRecordingNotActive {
+		t.Errorf("StopRecording twice: %v", err)
 	}
 	if err := srv.StartRecording(ctx, "s"); err != nil {
 		t.Errorf("a new recording: %v", err)

@@ -87,6 +87,10 @@ func (r *Recording) Stop(ctx context.Context) error {
 	}
 }
 
+// Left implements signaling.Recording: closed once the session has ended (the files may
+// still be being stored; Done says when that is over).
+func (r *Recording) Left() <-chan struct{} { return r.ended }
+
 // end ends the session once, for reason.
 func (r *Recording) end(reason string) {
 	r.endMu.Do(func() {
