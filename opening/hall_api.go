@@ -30,6 +30,7 @@ var (
 //	POST /hall/objections              bidder        {"text"}: object (异议)
 //	POST /hall/objections/:objection/answer   host   {"answer"}
 //	POST /hall/rescue-shares           supervisor    {"bidder_id", "share"}: a rescue key share
+//	POST /hall/media                   host, bidder registered, supervisor   a grant to the broadcast room (开标直播): {"grant", "role"}
 func (h *Hall) Routes() []httpapi.Route {
 	const p = "/api/v1/tenders/:id/sections/:section/hall"
 	return []httpapi.Route{
@@ -45,6 +46,7 @@ func (h *Hall) Routes() []httpapi.Route {
 		{Method: fiber.MethodPost, Path: p + "/objections", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleObject)},
 		{Method: fiber.MethodPost, Path: p + "/objections/:objection/answer", Roles: hosts, Handler: handle(h, fiber.StatusOK, h.handleAnswer)},
 		{Method: fiber.MethodPost, Path: p + "/rescue-shares", Roles: supervisors, Handler: handle(h, fiber.StatusAccepted, h.handleRescueShare)},
+		{Method: fiber.MethodPost, Path: p + "/media", Roles: mediaWatchers, Handler: handle(h, fiber.StatusOK, h.handleMedia)},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/signaling"
 )
 
 // HallConfig tunes the opening hall.
@@ -66,6 +67,8 @@ type Hall struct {
 	queue *verifyQueue
 	// records archives each record once published (ExportRecords); nil archives nothing.
 	records *RecordExporter
+	// media broadcasts each opening (StreamWith); nil broadcasts nothing.
+	media signaling.Media
 }
 
 // NewHall returns the hall service. It verifies nothing until Run starts its workers.
@@ -236,7 +239,11 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 	}
 	switch req.To {
 	case HallCheckingIn:
-		return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallCheckingIn, By: ByHost})
+		st, err := h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallCheckingIn, By: ByHost})
+		if err == nil {
+			h.streamFollows(ctx, st)
+		}
+		return st, err
 	case HallDecrypting:
 		length, err := h.windowLength(req.WindowMinutes)
 		if err != nil {
@@ -285,7 +292,8 @@ func untilSettled(change func() (HallStatus, error)) (HallStatus, error) {
 // is decrypted, and no key handed in is still being verified, it classifies what was not
 // decrypted, builds the record and publishes it (or fails the hall, 流标, with too few
 // opened bids).
-func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Section, by By) (HallStatus, error) {
+func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Section, by By) (st HallStatus, err error) {
+	defer h.streamAfter(ctx, &st, &err)
 	return untilSettled(func() (HallStatus, error) {
 		st, err := h.store.Hall(ctx, sec.ID)
 		if err != nil {
@@ -345,7 +353,8 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 
 // close ends the hall once every objection has an answer, recording who confirmed the
 // record and who did not.
-func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (HallStatus, error) {
+func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (st HallStatus, err error) {
+	defer h.streamAfter(ctx, &st, &err)
 	return untilSettled(func() (HallStatus, error) {
 		st, err := h.store.Hall(ctx, sec.ID)
 		if err != nil {

@@ -110,9 +110,16 @@ func runDemo(ctx context.Context, cmd *cli.Command) error {
 	}
 	say("")
 	say("== 不见面开标：开标大厅 / a full online opening")
-	if err := demoOpening(ctx, base, dir, setup, admin, tender, say); err != nil {
+	live, err := runDemoOpening(ctx, base, dir, setup, admin, tender, say)
+	if err != nil {
 		return fmt.Errorf("demo opening: %w", err)
 	}
+	// The camera leaves before the server stops (deferred calls run last first).
+	defer func() {
+		if err := live.Stop(); err != nil {
+			say("开标直播摄像机退出：%v", err)
+		}
+	}()
 	say("")
 	say("打开以下地址 / open these URLs:")
 	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)

@@ -14,12 +14,14 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
+	"github.com/kaiping/kaiping/signaling"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
 )
@@ -42,28 +44,37 @@ var demoOpeningPrices = []string{"3286000.00", "3195500.00", "3310200.00", "3249
 // and ledger, and says so. From there everything goes through the API as in a real
 // opening: check-in, the decrypt window, four bidders unlocking on their own machines, the
 // fifth rescued by two supervisors, the record published, archived as PDF and JSON,
-// confirmed by every bidder's signature, an objection answered, and the hall closed.
+// confirmed by every bidder's signature, an objection answered, and the hall closed. A
+// second tender of the same bidders, sealed at the same deadline, is left live at check-in
+// with a camera broadcasting (demoLive), which demoOpening stops before it returns and the
+// demo command keeps running (runDemoOpening) until Ctrl-C.
 func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) error {
+	live, err := runDemoOpening(ctx, base, dir, setup, admin, tender, say)
+	return errors.Join(err, live.Stop())
+}
+
+// runDemoOpening is demoOpening leaving its live hall running.
+func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) (*demoLive, error) {
 	parties, err := loadDemoParties(ctx, base, filepath.Join(dir, "parties"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	host, err := parties.named("交易中心主持人")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var bidders, supervisors []*demoParty
 	for _, b := range demoBidders {
 		p, err := parties.named(b.name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		bidders = append(bidders, p)
 	}
 	for _, id := range tender.Rescue.Holders {
 		p, ok := parties.byID[id]
 		if !ok {
-			return fmt.Errorf("no certificate of rescue holder %s in %s", id, dir)
+			return nil, fmt.Errorf("no certificate of rescue holder %s in %s", id, dir)
 		}
 		supervisors = append(supervisors, p)
 	}
@@ -75,29 +86,42 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 		Rescue:   opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: tender.Rescue.Holders},
 		Sections: []opening.Section{{Code: "BD1", Name: "一标段：照明工程"}},
 	}
-	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", t, &t); err != nil {
-		return fmt.Errorf("create the opening demo's tender: %w", err)
+	// A second tender with the same deadline and bidders stays live at check-in after the
+	// demo (demoLive): the first one's room is closed by the time a person opens a link.
+	live := t
+	live.Code, live.Title, live.Rescue = tender.Code+"-L", "某市滨江大道（一期）绿化景观工程施工", opening.RescuePolicy{}
+	live.Sections = []opening.Section{{Code: "BD1", Name: "一标段：绿化景观工程"}}
+	for _, x := range []*opening.Tender{&t, &live} {
+		if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", *x, x); err != nil {
+			return nil, fmt.Errorf("create the opening demo's tender %s: %w", x.Code, err)
+		}
 	}
 	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, t.Deadline.Local().Format(time.TimeOnly))
 	for i, p := range bidders {
-		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(t.ID)+"/sections/BD1/registrations",
-			opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
-			return fmt.Errorf("%s registers: %w", p.name, err)
-		}
-		if _, err := demoSubmit(ctx, t, p, fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)); err != nil {
-			return err
+		for _, x := range []opening.Tender{t, live} {
+			if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(x.ID)+"/sections/BD1/registrations",
+				opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
+				return nil, fmt.Errorf("%s registers for %s: %w", p.name, x.Code, err)
+			}
+			if _, err := demoSubmit(ctx, x, p, fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	say("  5 家投标人在本机加密开标一览表（国密 SM4-GCM，密钥封装给本人证书与补救公钥）并递交，均取得回执")
+	say("  同一批投标人同时向直播演示项目 %s（%s）递交，该项目的开标大厅将在演示结束后保持直播", live.Title, live.Code)
 
 	wait := time.Until(t.Deadline)
 	say("等待投标截止（%d 秒，真实时间）…", int(wait.Round(time.Second)/time.Second))
 	if err := sleep(ctx, wait+200*time.Millisecond); err != nil {
-		return err
+		return nil, err
 	}
 	set, err := demoSeal(ctx, setup, t)
 	if err != nil {
-		return fmt.Errorf("seal the opening demo's bid set: %w", err)
+		return nil, fmt.Errorf("seal the opening demo's bid set: %w", err)
+	}
+	if _, err := demoSeal(ctx, setup, live); err != nil {
+		return nil, fmt.Errorf("seal the live demo's bid set: %w", err)
 	}
 	say("演示快进：平台通常在截止 5 分钟宽限期后封存投标文件集合（等截止前已开始的上传校验完毕）；本演示的投标都在截止前完成并取得回执，故截止后立即封存")
 	say("  投标文件集合已封存：%d 家 %d 份，集合摘要 %.16s… 记入审计日志第 %d 条；投标截止前任何人都无法解密", set.Bidders, set.Envelopes, set.Digest, set.LedgerSeq)
@@ -112,17 +136,17 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 		return st, err
 	}
 	if _, err := move(opening.HallCheckingIn); err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range bidders {
 		if err := p.client.Do(ctx, http.MethodPost, hall+"/checkins", nil, nil); err != nil {
-			return fmt.Errorf("%s checks in: %w", p.name, err)
+			return nil, fmt.Errorf("%s checks in: %w", p.name, err)
 		}
 	}
 	say("主持人开启签到：5 家投标人以数字证书签到")
 	st, err := move(opening.HallDecrypting)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	say("主持人开启解密：时限至 %s", st.WindowClosesAt.Local().Format(time.TimeOnly))
 	lost := bidders[2]
@@ -131,7 +155,7 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 			continue
 		}
 		if err := demoUnlock(ctx, p, hall); err != nil {
-			return err
+			return nil, err
 		}
 		say("  %s 在本机用证书私钥解出文件密钥并提交，平台逐块验证", p.name)
 	}
@@ -139,11 +163,11 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 	for _, s := range supervisors[:2] {
 		share, _, _, err := holderShare(ctx, s.client, string(t.ID), s.cert.Cert, s.cert.Key)
 		if err != nil {
-			return fmt.Errorf("%s's share: %w", s.name, err)
+			return nil, fmt.Errorf("%s's share: %w", s.name, err)
 		}
 		p, err := submitShare(ctx, s.client, hall, lost.id, share)
 		if err != nil {
-			return fmt.Errorf("%s hands in a share: %w", s.name, err)
+			return nil, fmt.Errorf("%s hands in a share: %w", s.name, err)
 		}
 		say("  %s 提交份额（%d/%d）", s.name, p.Shares, p.Threshold)
 		if len(p.Opened) > 0 {
@@ -151,20 +175,20 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 		}
 	}
 	if err := demoWaitDecrypted(ctx, host.client, hall); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := move(opening.HallPublished); err != nil {
-		return err
+		return nil, err
 	}
 	pr, rec, err := fetchRecord(ctx, host.client, hall)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	say("全部解密，主持人公布开标记录（唱标）：")
 	printRecord(sayWriter(say), pr, rec)
 	exports, err := demoWaitExports(ctx, host.client, hall)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range exports {
 		say("  开标记录 %s 已归档（合规保留至 %s），SHA-256 %.16s… 记入审计日志第 %d 条", strings.ToUpper(e.Format),
@@ -172,27 +196,27 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 	}
 
 	if _, err := move(opening.HallConfirming); err != nil {
-		return err
+		return nil, err
 	}
 	var o opening.Objection
 	if err := lost.client.Do(ctx, http.MethodPost, hall+"/objections", opening.ObjectionRequest{
 		Text: "我方 UKEY 故障，投标文件经监督人员补救解密，请确认补救过程已完整记录"}, &o); err != nil {
-		return err
+		return nil, err
 	}
 	say("  %s 提出异议：%s", lost.name, o.Text)
 	answer := "补救由两名持有份额的监督员在解密时限内依方案完成，每份份额的提交与密钥合成均已记入审计日志，可随时核验"
 	if err := host.client.Do(ctx, http.MethodPost, hall+"/objections/"+string(o.ID)+"/answer", opening.AnswerRequest{Answer: answer}, nil); err != nil {
-		return err
+		return nil, err
 	}
 	say("  主持人当场答复：%s", answer)
 	for _, p := range bidders {
 		if _, err := confirmRecord(ctx, p.client, p.cert.Key, hall, pr.Digest, io.Discard); err != nil {
-			return fmt.Errorf("%s confirms: %w", p.name, err)
+			return nil, fmt.Errorf("%s confirms: %w", p.name, err)
 		}
 	}
 	say("  5 家投标人以证书私钥对开标记录摘要签名确认")
 	if st, err = move(opening.HallClosed); err != nil {
-		return err
+		return nil, err
 	}
 	say("主持人宣布开标结束：开标大厅状态「%s」，共 %d 个事件，全部记入审计日志", st.State.Label(), st.Version)
 
@@ -207,7 +231,107 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 	stem := filepath.Join(dir, "parties", string(first.id))
 	say("  命令行查看记录     go run ./cmd/kaiping record show --server %s --cert %s --key %s --tender %s --section BD1",
 		base, stem+".cert.pem", stem+".key.pem", t.ID)
-	return nil
+	return startDemoLive(ctx, base, dir, setup, admin, live, host, bidders, say)
+}
+
+// demoLive is the demo's live opening hall: a camera account's seat agent publishing
+// synthetic audio and video into the hall's broadcast room until Stop.
+type demoLive struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Stop stops the camera and waits for it to leave the room; a nil demoLive stops nothing.
+func (l *demoLive) Stop() error {
+	if l == nil {
+		return nil
+	}
+	l.cancel()
+	return <-l.done
+}
+
+// demoLiveWait bounds each wait for the live hall's media.
+const demoLiveWait = 30 * time.Second
+
+// startDemoLive opens check-in of t's hall, which creates its broadcast room and starts
+// recording it, and has a second host account, the hall's camera (开标现场摄像机), publish
+// into the room with a grant from the hall's media route. Before it returns, the first
+// bidder checks, with a grant of its own, that the camera's audio and video reach it.
+func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, t opening.Tender, host *demoParty, bidders []*demoParty, say func(string, ...any)) (*demoLive, error) {
+	hall := "/api/v1/tenders/" + string(t.ID) + "/sections/" + string(t.Sections[0].ID) + "/hall"
+	if err := host.client.Do(ctx, http.MethodPost, hall+"/transitions", opening.TransitionRequest{To: opening.HallCheckingIn}, nil); err != nil {
+		return nil, fmt.Errorf("host opens check-in of the live hall: %w", err)
+	}
+	camera, err := newDemoParty(ctx, base, filepath.Join(dir, "parties"), setup, admin, devpki.SM2, "开标现场摄像机", kaiping.RoleHost)
+	if err != nil {
+		return nil, err
+	}
+	cam, err := demoMediaAgent(ctx, camera, hall, nil)
+	if err != nil {
+		return nil, err
+	}
+	first := bidders[0]
+	watcher, err := demoMediaAgent(ctx, first, hall, func(s seat.Stats) bool {
+		audio, video := false, false
+		for _, tr := range s.From(string(camera.id)) {
+			audio = audio || tr.Kind == signaling.Audio && tr.Packets > 10
+			video = video || tr.Kind == signaling.Video && tr.Packets > 10
+		}
+		return audio && video
+	})
+	if err == nil {
+		err = watcher.Stop()
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("%s watches the live hall: %w", first.name, err), cam.Stop())
+	}
+	section := "tender=" + string(t.ID) + "&section=" + string(t.Sections[0].ID)
+	say("")
+	say("开标直播 / live opening hall：%s（%s）停在「%s」，%s以合成音视频直播，房间全程录像，演示结束时存档", t.Title, t.Code,
+		opening.HallCheckingIn.Label(), camera.name)
+	say("  %s 已收到现场音视频（自检）；投标人隐身观看，互不可见", first.name)
+	say("  投标人大厅（%s） %s", first.name, web.LoginLink(base, "hall/bidder.html?"+section, first.client.Token))
+	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.client.Token))
+	say("  主持人可在控制台开启自己的摄像头，与现场摄像机一同直播给投标人")
+	return cam, nil
+}
+
+// demoMediaAgent joins the hall's broadcast room as p with a grant from the hall's media
+// route, publishing what the grant allows. With until it waits until the agent's statistics
+// satisfy it, otherwise until the agent has joined.
+func demoMediaAgent(ctx context.Context, p *demoParty, hall string, until func(seat.Stats) bool) (*demoLive, error) {
+	var g opening.HallMediaGrant
+	if err := p.client.Do(ctx, http.MethodPost, hall+"/media", nil, &g); err != nil {
+		return nil, fmt.Errorf("%s's media grant: %w", p.name, err)
+	}
+	cfg := seat.ConfigFromGrant(g.Grant)
+	cfg.Loopback = true // the demo's SFU listens on loopback only
+	ag := seat.New(cfg)
+	runCtx, cancel := context.WithCancel(ctx)
+	l := &demoLive{cancel: cancel, done: make(chan error, 1)}
+	go func() { l.done <- ag.Run(runCtx) }()
+	deadline := time.After(demoLiveWait)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	joined := ag.Joined()
+	for {
+		select {
+		case <-joined:
+			if until == nil {
+				return l, nil
+			}
+			joined = nil
+		case <-tick.C:
+			if joined == nil && until(ag.Stats()) {
+				return l, nil
+			}
+		case err := <-l.done:
+			cancel()
+			return nil, fmt.Errorf("%s left the live hall: %w", p.name, err)
+		case <-deadline:
+			return nil, errors.Join(fmt.Errorf("%s: no media in the live hall within %v", p.name, demoLiveWait), l.Stop())
+		}
+	}
 }
 
 // demoParties are the parties demoBids wrote to its folder, by name and by ID.

@@ -173,6 +173,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if a.Media, err = a.newMedia(cfg); err != nil {
 		return nil, err
 	}
+	// The embedded SFU is this process's own: a hall grant points here (opening/hall_media.go).
+	a.Hall.StreamWith(a.Media)
 	a.fiber = a.newFiber()
 	a.Routes.Mount(a.fiber, a.Identity, append(a.Hall.RoundRoutes(), a.Records.Routes()...)...)
 	ok = true
