@@ -22,9 +22,26 @@ type LiveKit struct {
 	proc      *process
 }
 
+// LiveKitOption tunes the server StartLiveKit configures.
+type LiveKitOption func(*liveKitOptions)
+
+type liveKitOptions struct{ webhook string }
+
+// LiveKitAsKaipingNeeds configures the server as a kaiping deployment runs it (see
+// app.LiveKitConfig): rooms are created only through the API, a host may unmute remotely,
+// and webhooks signed with the API key are posted to webhookURL.
+func LiveKitAsKaipingNeeds(webhookURL string) LiveKitOption {
+	return func(o *liveKitOptions) { o.webhook = webhookURL }
+}
+
 // StartLiveKit starts livekit-server under dir on free loopback ports, configured for a machine
-// whose only interface may be lo (node_ip 127.0.0.1, no external IP discovery).
-func StartLiveKit(ctx context.Context, dir string) (*LiveKit, error) {
+// whose only interface may be lo (node_ip 127.0.0.1, no external IP discovery). Without
+// options, joins create rooms and no webhooks are sent.
+func StartLiveKit(ctx context.Context, dir string, opts ...LiveKitOption) (*LiveKit, error) {
+	var o liveKitOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bin, err := cachedBinary(ctx, "LIVEKIT_BIN", "livekit")
 	if err != nil {
 		return nil, err
@@ -62,6 +79,15 @@ keys:
 logging:
   level: warn
 `, port, tcpPort, udpPort, lk.APIKey, lk.APISecret)
+	if o.webhook != "" {
+		config += fmt.Sprintf(`room:
+  auto_create: false
+  enable_remote_unmute: true
+webhook:
+  api_key: %s
+  urls: [%q]
+`, lk.APIKey, o.webhook)
+	}
 	configPath := filepath.Join(dir, "livekit.yaml")
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		return nil, err

@@ -23,7 +23,6 @@ import (
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/opening"
-	"github.com/kaiping/kaiping/signaling/embedded"
 	"github.com/kaiping/kaiping/signaling/recorder"
 	"github.com/kaiping/kaiping/storage/blob"
 	"github.com/kaiping/kaiping/storage/ledger"
@@ -56,8 +55,9 @@ type App struct {
 	hallNotices *postgres.HallListener
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
-	// Media is the embedded SFU: rooms of live audio and video.
-	Media *embedded.Server
+	// Media is the media plane (media.backend): rooms of live audio and video on the
+	// embedded SFU (*embedded.Server) or a LiveKit server (*livekit.Client).
+	Media MediaBackend
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
 
@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	if a.Media, err = a.newMedia(cfg); err != nil {
 		return nil, err
 	}
-	// The embedded SFU is this process's own: a hall grant points here (opening/hall_media.go).
+	// An embedded SFU is this process's own: a hall grant points here (opening/hall_media.go).
 	a.Hall.StreamWith(a.Media)
 	a.fiber = a.newFiber()
 	a.Routes.Mount(a.fiber, a.Identity, append(a.Hall.RoundRoutes(), a.Records.Routes()...)...)
@@ -245,7 +245,9 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 func (a *App) Shutdown(ctx context.Context) error {
 	// Media first: its WebSocket handlers run until it says bye, and fiber waits for them.
 	if a.Media != nil {
-		a.Media.Close()
+		if err := a.Media.Close(); err != nil {
+			a.log.Error("media close", "err", err)
+		}
 	}
 	if a.Recorder != nil {
 		if err := a.Recorder.Close(ctx); err != nil {
@@ -263,7 +265,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 func (a *App) close() {
 	if a.Media != nil {
-		a.Media.Close()
+		_ = a.Media.Close() // a second Close (after Shutdown's) does nothing
 	}
 	if a.DB != nil {
 		a.DB.Close()

@@ -48,7 +48,11 @@ func mustSetup(tb testing.TB) *DevSetup {
 	return setup
 }
 
-func mustApp(tb testing.TB) *testApp {
+func mustApp(tb testing.TB) *testApp { return mustAppWith(tb, nil) }
+
+// mustAppWith is mustApp with tune (if not nil) applied to the configuration once the
+// app's address (PublicURL) is known.
+func mustAppWith(tb testing.TB, tune func(*Config)) *testApp {
 	tb.Helper()
 	setup := mustSetup(tb)
 	clock := kaiping.NewManualClock(time.Now().Truncate(time.Second))
@@ -58,6 +62,9 @@ func mustApp(tb testing.TB) *testApp {
 		tb.Fatal(err)
 	}
 	setup.Config.PublicURL = "http://" + ln.Addr().String()
+	if tune != nil {
+		tune(&setup.Config)
+	}
 	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		ln.Close()

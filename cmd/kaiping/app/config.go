@@ -36,9 +36,17 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 }
 
-// MediaConfig is the embedded SFU (signaling/embedded): live audio and video of openings
-// and evaluation sessions.
+// MediaConfig is the media plane: live audio and video of openings and evaluation
+// sessions, on the embedded SFU (signaling/embedded, the default) or a LiveKit server
+// (signaling/livekit, for deployments that outgrow one machine or run several replicas:
+// LiveKit's rooms are shared by every kaiping process, the embedded SFU's are each
+// process's own).
 type MediaConfig struct {
+	// Backend is "embedded" (default) or "livekit". The settings below up to LiveKit are the
+	// embedded SFU's; recording_spool_dir is both's.
+	Backend string `yaml:"backend"`
+	// LiveKit is the LiveKit server, with backend: livekit.
+	LiveKit LiveKitConfig `yaml:"livekit"`
 	// SecretFile holds the secret that signs join grants (at least 32 bytes); replicas
 	// share it. Empty derives one from the session secret.
 	SecretFile string `yaml:"secret_file"`
@@ -56,6 +64,26 @@ type MediaConfig struct {
 	// on a persistent disk. Empty: a folder under the temporary directory.
 	RecordingSpoolDir string `yaml:"recording_spool_dir"`
 }
+
+// LiveKitConfig is the LiveKit server the livekit backend drives. The server must not
+// create rooms on join (room.auto_create: false: a grant is for a room kaiping created),
+// must allow remote unmute (room.enable_remote_unmute: true, for MuteParticipant), and
+// must post its webhooks to public_url + /media/livekit/webhook signed with api_key.
+type LiveKitConfig struct {
+	// URL is the server's WebSocket URL as participants reach it (wss://…); APIURL where
+	// kaiping reaches its API, when not the same host (default: URL with http(s)).
+	URL    string `yaml:"url"`
+	APIURL string `yaml:"api_url"`
+	// APIKey and the file holding its secret: one of the server's `keys:`.
+	APIKey        string `yaml:"api_key"`
+	APISecretFile string `yaml:"api_secret_file"`
+}
+
+// The media backends.
+const (
+	MediaEmbedded = "embedded"
+	MediaLiveKit  = "livekit"
+)
 
 // DatabaseConfig is the PostgreSQL connection.
 type DatabaseConfig struct {
@@ -302,8 +330,18 @@ func (c Config) Validate() error {
 	}
 
 	required("listen", c.Listen)
-	required("media.udp_addr", c.Media.UDPAddr)
-	fileExists("media.secret_file", c.Media.SecretFile)
+	switch c.Media.Backend {
+	case "", MediaEmbedded:
+		required("media.udp_addr", c.Media.UDPAddr)
+		fileExists("media.secret_file", c.Media.SecretFile)
+	case MediaLiveKit:
+		required("media.livekit.url", c.Media.LiveKit.URL)
+		required("media.livekit.api_key", c.Media.LiveKit.APIKey)
+		required("media.livekit.api_secret_file", c.Media.LiveKit.APISecretFile)
+		fileExists("media.livekit.api_secret_file", c.Media.LiveKit.APISecretFile)
+	default:
+		bad("media.backend: must be %q or %q, got %q", MediaEmbedded, MediaLiveKit, c.Media.Backend)
+	}
 	required("database.url", c.Database.URL)
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		bad("database.url: must start with postgres:// (got %q)", redact(c.Database.URL))

@@ -79,6 +79,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"secret given twice", valid, []string{"KAIPING_BLOB_SECRET_KEY=also"}, []string{"blob.secret_key and blob.secret_key_file are both set"}},
 		{"same bucket twice", valid, []string{"KAIPING_BLOB_ARCHIVE_BUCKET=kaiping-bids"}, []string{"blob.archive_bucket: must differ"}},
 		{"bad log level", valid, []string{"KAIPING_LOG_LEVEL=loud"}, []string{`log.level: must be debug, info, warn or error, got "loud"`}},
+		{"unknown media backend", valid, []string{"KAIPING_MEDIA_BACKEND=janus"}, []string{`media.backend: must be "embedded" or "livekit", got "janus"`}},
+		{"livekit without its server", valid, []string{"KAIPING_MEDIA_BACKEND=livekit"}, []string{"media.livekit.url: required", "media.livekit.api_key: required", "media.livekit.api_secret_file: required"}},
 		{"half a bootstrap admin", valid + "  bootstrap_admin: {name: 管理员}\n", nil, []string{"auth.bootstrap_admin.certificate_file: required"}},
 	}
 	for _, tt := range tests {
