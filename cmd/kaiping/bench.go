@@ -41,7 +41,7 @@ func benchCommand() *cli.Command {
 				Name:     "child",
 				Usage:    "one measured run in a process of its own (started by the bench commands)",
 				Hidden:   true,
-				Commands: []*cli.Command{sealChildCommand(), ageChildCommand(), sha256ChildCommand(), submitChildCommand(), putChildCommand(), sfuChildCommand()},
+				Commands: []*cli.Command{sealChildCommand(), ageChildCommand(), sha256ChildCommand(), submitChildCommand(), putChildCommand(), sfuChildCommand(), recorderChildCommand()},
 			},
 		},
 	}

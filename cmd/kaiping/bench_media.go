@@ -77,6 +77,7 @@ func benchMediaCommand() *cli.Command {
 			&cli.IntFlag{Name: "runs", Value: 3, Usage: "runs of each side, alternating which goes first; the figures are the medians"},
 			&cli.StringFlag{Name: "tmpdir", Usage: "folder to work in (default: the system's temporary folder); everything written is removed at the end"},
 			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file (for `kaiping bench report`)"},
+			&cli.BoolFlag{Name: "recorder", Usage: "also measure the recorder joining the room, against a hidden subscriber that discards what it receives, in runs of their own (default: on for the room, off for the broadcast)"},
 			profileFlag(),
 		},
 		Action: benchMedia,
@@ -89,6 +90,7 @@ type mediaLoad struct {
 	seats, subscribers, hidden int
 	bitrate                    int
 	warmup, window, joinWait   time.Duration
+	recorder                   bool // also measure the recorder, in runs of its own
 }
 
 func newMediaLoad(cmd *cli.Command) (mediaLoad, error) {
@@ -98,7 +100,10 @@ func newMediaLoad(cmd *cli.Command) (mediaLoad, error) {
 	}
 	l := mediaLoad{scenario: cmd.String("scenario"), title: sc.title, seats: sc.seats, subscribers: sc.subscribers, hidden: sc.hidden,
 		bitrate: int(cmd.Int("bitrate")), warmup: cmd.Duration("warmup"), window: time.Duration(cmd.Int("seconds")) * time.Second,
-		joinWait: cmd.Duration("join-timeout")}
+		joinWait: cmd.Duration("join-timeout"), recorder: cmd.String("scenario") == "room"}
+	if cmd.IsSet("recorder") {
+		l.recorder = cmd.Bool("recorder")
+	}
 	for name, n := range map[string]*int{"seats": &l.seats, "subscribers": &l.subscribers, "hidden": &l.hidden} {
 		if cmd.IsSet(name) {
 			*n = int(cmd.Int(name))
@@ -167,33 +172,60 @@ func benchMedia(ctx context.Context, cmd *cli.Command) error {
 	}
 	sides := []string{sideEmbedded, sideLiveKit}
 	got := map[string][]mediaRun{}
+	recorded := map[string][]recorderRun{}
 	var failed []string
+	// attempts runs one run of a side until it succeeds, at most mediaAttempts times, each
+	// time on a fresh server in a room of its own.
+	attempts := func(run int, what string, once func(room string) error) error {
+		for attempt := 1; ; attempt++ {
+			err := once(fmt.Sprintf("bench-%s-%d-%d", strings.ReplaceAll(what, " ", "-"), run+1, attempt))
+			if err == nil {
+				return nil
+			}
+			if attempt == mediaAttempts || ctx.Err() != nil {
+				return fmt.Errorf("%s, run %d, attempt %d: %w", what, run+1, attempt, err)
+			}
+			fmt.Fprintf(os.Stderr, "bench: run %d/%d %-8s attempt %d failed, trying again on a fresh server: %v\n", run+1, runs, what, attempt, err)
+			failed = append(failed, fmt.Sprintf("%s, run %d, attempt %d: %v", what, run+1, attempt, err))
+		}
+	}
 	for run := range runs {
 		for k := range sides {
 			side := sides[(k+run)%len(sides)]
 			var r mediaRun
-			for attempt := 1; ; attempt++ {
-				room := fmt.Sprintf("bench-%s-%d-%d", side, run+1, attempt)
+			err := attempts(run, side, func(room string) (err error) {
 				if side == sideEmbedded {
-					r, err = benchEmbedded(ctx, load, room, profileEnvs)
+					r, err = benchEmbedded(ctx, load, room, profileEnvs, nil)
 				} else {
-					r, err = benchLiveKit(ctx, load, room, filepath.Join(dir, room))
+					r, err = benchLiveKit(ctx, load, room, filepath.Join(dir, room), nil)
 				}
-				if err == nil {
-					break
-				}
-				if attempt == mediaAttempts || ctx.Err() != nil {
-					return fmt.Errorf("%s, run %d, attempt %d: %w", side, run+1, attempt, err)
-				}
-				fmt.Fprintf(os.Stderr, "bench: run %d/%d %-8s attempt %d failed, trying again on a fresh server: %v\n", run+1, runs, side, attempt, err)
-				failed = append(failed, fmt.Sprintf("%s, run %d, attempt %d: %v", side, run+1, attempt, err))
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(os.Stderr, "bench: run %d/%d %-8s %7.2f µs CPU/packet  %8d packets  first frame p50 %6.0f ms p99 %6.0f ms  loss %6.0f ppm  server %.2f cores, agents %.2f\n",
 				run+1, runs, side, r.cpuPerPacket, r.forwarded, r.p50, r.p99, r.lossPPM, r.serverCores, r.agentCores)
 			got[side] = append(got[side], r)
+			if !load.recorder {
+				continue
+			}
+			var rr recorderRun
+			err = attempts(run, side+" recorder", func(room string) (err error) {
+				rr, err = benchRecorder(ctx, load, side, room, dir)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "bench: run %d/%d %-8s recorder %s\n", run+1, runs, side, rr)
+			recorded[side] = append(recorded[side], rr)
 		}
 	}
 	r := mediaResult(b, load, got[sideEmbedded], got[sideLiveKit])
+	if load.recorder {
+		addRecorderFigures(&r, load, recorded)
+	}
 	if len(failed) > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("Attempts that failed and were run again on a fresh server (they count in no figure): %s.", strings.Join(failed, "; ")))
 	}
@@ -371,13 +403,18 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// benchEmbedded runs load on a fresh embedded SFU in a child process.
-func benchEmbedded(ctx context.Context, load mediaLoad, room string, env []string) (mediaRun, error) {
+// benchEmbedded runs load on a fresh embedded SFU in a child process; join, if set, joins
+// the room as soon as it is created.
+func benchEmbedded(ctx context.Context, load mediaLoad, room string, env []string, join roomJoiner) (mediaRun, error) {
 	sfu, err := startSFUChild(ctx, env)
 	if err != nil {
 		return mediaRun{}, err
 	}
-	res, err := seat.Bench(ctx, sfu, seat.Load{
+	var rooms seat.Rooms = sfu
+	if join != nil {
+		rooms = roomsJoined{sfu, join}
+	}
+	res, err := seat.Bench(ctx, rooms, seat.Load{
 		Room: room, Seats: load.seats, Subscribers: load.subscribers, Hidden: load.hidden, VideoBitrate: load.bitrate,
 		Warmup: load.warmup, Duration: load.window, JoinTimeout: load.joinWait, ServerPID: sfu.pid(),
 	})
@@ -387,8 +424,9 @@ func benchEmbedded(ctx context.Context, load mediaLoad, room string, env []strin
 	return newMediaRun(res.Window, res.Forwarded, res.Bytes, res.Lost, res.FirstFrameP50, res.FirstFrameP99, res.ServerCPU, res.AgentCPU), nil
 }
 
-// benchLiveKit runs load on a fresh livekit-server working in dir (removed after).
-func benchLiveKit(ctx context.Context, load mediaLoad, room, dir string) (mediaRun, error) {
+// benchLiveKit runs load on a fresh livekit-server working in dir (removed after); join,
+// if set, joins the room as soon as it is created.
+func benchLiveKit(ctx context.Context, load mediaLoad, room, dir string, join roomJoiner) (mediaRun, error) {
 	defer os.RemoveAll(dir)
 	srv, err := devenv.StartLiveKit(ctx, dir)
 	if err != nil {
@@ -401,7 +439,11 @@ func benchLiveKit(ctx context.Context, load mediaLoad, room, dir string) (mediaR
 		return mediaRun{}, err
 	}
 	defer media.Close()
-	res, err := lkseat.Bench(ctx, media, lkseat.Load{
+	var rooms signaling.Media = media
+	if join != nil {
+		rooms = mediaJoined{media, roomsJoined{media, join}}
+	}
+	res, err := lkseat.Bench(ctx, rooms, lkseat.Load{
 		Room: room, Seats: load.seats, Subscribers: load.subscribers, Hidden: load.hidden, VideoBitrate: load.bitrate,
 		Warmup: load.warmup, Duration: load.window, JoinTimeout: load.joinWait, ServerPID: srv.Pid(),
 	})
@@ -424,35 +466,46 @@ type sfuRequest struct {
 type sfuReply struct {
 	URL   string           `json:"url,omitempty"`
 	Grant *signaling.Grant `json:"grant,omitempty"`
-	Error *sfuReplyError   `json:"error,omitempty"`
+	Error *childError      `json:"error,omitempty"`
 }
 
-// sfuReplyError carries a *kaiping.Error across the pipe.
-type sfuReplyError struct {
+// childError carries a *kaiping.Error across a child's pipe.
+type childError struct {
 	Kind    kaiping.Kind `json:"kind"`
 	Code    string       `json:"code"`
 	Message string       `json:"message"`
 }
 
-// sfuChild is an embedded SFU in a child process. It implements seat.Rooms.
-type sfuChild struct {
+func childErrorOf(err error) *childError {
+	return &childError{Kind: kaiping.KindOf(err), Code: kaiping.CodeOf(err), Message: err.Error()}
+}
+
+// err is the error again, nil for none.
+func (e *childError) err() error {
+	if e == nil {
+		return nil
+	}
+	return kaiping.E(e.Kind, e.Code, e.Message)
+}
+
+// benchChild is `kaiping bench child NAME` running, spoken to in JSON lines: requests on
+// its stdin, replies on its stdout. Closing its stdin ends it.
+type benchChild struct {
+	name string
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *json.Decoder
-	mu   sync.Mutex // one request at a time
-	url  string
+	mu   sync.Mutex // one exchange at a time
 	done chan error
 }
 
-var _ seat.Rooms = (*sfuChild)(nil)
-
-// startSFUChild starts `kaiping bench child sfu` and waits for its signaling URL.
-func startSFUChild(ctx context.Context, env []string) (*sfuChild, error) {
+// startBenchChild starts `kaiping bench child name` with extra environment.
+func startBenchChild(name string, env []string) (*benchChild, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "bench", "child", "sfu")
+	cmd := exec.Command(exe, "bench", "child", name)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -466,45 +519,57 @@ func startSFUChild(ctx context.Context, env []string) (*sfuChild, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &sfuChild{cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReader(out)), done: make(chan error, 1)}
-	hello := make(chan error, 1)
-	go func() {
-		var r sfuReply
-		err := c.out.Decode(&r)
-		c.url = r.URL
-		hello <- err
-	}()
-	select {
-	case err = <-hello:
-		if err == nil && c.url == "" {
-			err = errors.New("no URL")
-		}
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-time.After(30 * time.Second):
-		err = errors.New("no answer in 30 s")
-	}
-	if err != nil {
-		_ = c.stop()
-		return nil, fmt.Errorf("bench child sfu: %w", err)
-	}
-	return c, nil
+	return &benchChild{name: name, cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReader(out)), done: make(chan error, 1)}, nil
 }
 
-func (c *sfuChild) pid() int { return c.cmd.Process.Pid }
+func (c *benchChild) pid() int { return c.cmd.Process.Pid }
+
+// exchange writes req as one line (none if nil) and reads the child's next line into reply.
+func (c *benchChild) exchange(req, reply any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if req != nil {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return err
+		}
+		if _, err := c.in.Write(append(b, '\n')); err != nil {
+			return fmt.Errorf("bench child %s: %w", c.name, err)
+		}
+	}
+	if err := c.out.Decode(reply); err != nil {
+		return fmt.Errorf("bench child %s: %w", c.name, err)
+	}
+	return nil
+}
+
+// exchangeWithin is exchange bounded by ctx and timeout. A child that does not answer in
+// time is left blocked: stop ends it.
+func (c *benchChild) exchangeWithin(ctx context.Context, timeout time.Duration, req, reply any) error {
+	done := make(chan error, 1)
+	go func() { done <- c.exchange(req, reply) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(timeout):
+		return fmt.Errorf("bench child %s: no answer in %s", c.name, timeout)
+	}
+}
 
 // stop closes the child's stdin, which ends it, and waits for it to exit.
-func (c *sfuChild) stop() error {
+func (c *benchChild) stop() error {
 	_ = c.in.Close()
 	go func() { c.done <- c.cmd.Wait() }()
 	select {
 	case err := <-c.done:
 		if err != nil {
-			return fmt.Errorf("bench child sfu: %w", err)
+			return fmt.Errorf("bench child %s: %w", c.name, err)
 		}
 		return nil
 	case <-time.After(30 * time.Second):
-		// SIGQUIT has the Go runtime print every goroutine's stack to stderr: what the SFU
+		// SIGQUIT has the Go runtime print every goroutine's stack to stderr: what the child
 		// was stuck in.
 		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
 		select {
@@ -513,28 +578,43 @@ func (c *sfuChild) stop() error {
 			_ = c.cmd.Process.Kill()
 			<-c.done
 		}
-		return errors.New("bench child sfu did not stop within 30 s (its goroutines are dumped above)")
+		return fmt.Errorf("bench child %s did not stop within 30 s (its goroutines are dumped above)", c.name)
 	}
 }
 
-func (c *sfuChild) call(req sfuRequest) (sfuReply, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, err := json.Marshal(req)
+// sfuChild is an embedded SFU in a child process. It implements seat.Rooms.
+type sfuChild struct {
+	*benchChild
+	url string
+}
+
+var _ seat.Rooms = (*sfuChild)(nil)
+
+// startSFUChild starts `kaiping bench child sfu` and waits for its signaling URL.
+func startSFUChild(ctx context.Context, env []string) (*sfuChild, error) {
+	bc, err := startBenchChild("sfu", env)
 	if err != nil {
+		return nil, err
+	}
+	c := &sfuChild{benchChild: bc}
+	var hello sfuReply
+	err = c.exchangeWithin(ctx, 30*time.Second, nil, &hello)
+	if c.url = hello.URL; err == nil && c.url == "" {
+		err = errors.New("bench child sfu: no URL")
+	}
+	if err != nil {
+		_ = c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *sfuChild) call(req sfuRequest) (sfuReply, error) {
+	var r sfuReply
+	if err := c.exchange(req, &r); err != nil {
 		return sfuReply{}, err
 	}
-	if _, err := c.in.Write(append(b, '\n')); err != nil {
-		return sfuReply{}, fmt.Errorf("bench child sfu: %w", err)
-	}
-	var r sfuReply
-	if err := c.out.Decode(&r); err != nil {
-		return sfuReply{}, fmt.Errorf("bench child sfu: %w", err)
-	}
-	if e := r.Error; e != nil {
-		return r, kaiping.E(e.Kind, e.Code, e.Message)
-	}
-	return r, nil
+	return r, r.Error.err()
 }
 
 // CreateRoom implements seat.Rooms.
@@ -597,19 +677,9 @@ func runSFUChild(ctx context.Context, _ *cli.Command) error {
 	if err := out.Encode(sfuReply{URL: url}); err != nil {
 		return err
 	}
-	// Stopped (SIGTERM), it ends as when stdin ends.
-	stopped := context.AfterFunc(ctx, func() { _ = os.Stdin.Close() })
-	defer stopped()
-	in := json.NewDecoder(bufio.NewReader(os.Stdin))
-	for {
-		var req sfuRequest
-		if err := in.Decode(&req); err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
+	return serveChild(ctx, json.NewDecoder(bufio.NewReader(os.Stdin)), out, func(req sfuRequest) (any, bool) {
 		var r sfuReply
+		var err error
 		switch req.Op {
 		case "create":
 			err = srv.CreateRoom(ctx, req.Room, signaling.RoomOptions{MaxParticipants: req.Max})
@@ -620,13 +690,37 @@ func runSFUChild(ctx context.Context, _ *cli.Command) error {
 			g, err = srv.Grant(ctx, req.Room, req.Who, req.Perms)
 			r.Grant = &g
 		default:
-			err = kaiping.Errorf(kaiping.KindInvalid, "bench.op", "未知操作 %q", req.Op)
+			err = errUnknownOp(req.Op)
 		}
 		if err != nil {
-			r = sfuReply{Error: &sfuReplyError{Kind: kaiping.KindOf(err), Code: kaiping.CodeOf(err), Message: err.Error()}}
+			r = sfuReply{Error: childErrorOf(err)}
 		}
-		if err := out.Encode(r); err != nil {
+		return r, false
+	})
+}
+
+// serveChild is a child's side of its pipes: it reads every request on in, one JSON line
+// each, and writes handle's reply on out, until in ends (or ctx: the child was stopped),
+// or handle's reply is its last.
+func serveChild[Req any](ctx context.Context, in *json.Decoder, out *json.Encoder, handle func(Req) (reply any, last bool)) error {
+	// Stopped (SIGTERM), it ends as when stdin ends.
+	stopped := context.AfterFunc(ctx, func() { _ = os.Stdin.Close() })
+	defer stopped()
+	for {
+		var req Req
+		if err := in.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		reply, last := handle(req)
+		if err := out.Encode(reply); err != nil || last {
 			return err
 		}
 	}
+}
+
+func errUnknownOp(op string) error {
+	return kaiping.Errorf(kaiping.KindInvalid, "bench.op", "未知操作 %q", op)
 }

@@ -20,12 +20,12 @@ var mediaFigureNames = []string{
 	"packet loss (per million packets due)",
 }
 
-// TestBenchMedia runs both sides on a tiny room (2 seats, 2 s, two alternating runs): every
-// run of either side forwarded packets and cost its server CPU, the first frames came in
-// order, the summaries and ratios follow from the runs, and the SFU child's profile is
-// summarised.
+// TestBenchMedia runs both sides on a tiny room (2 seats, 2 s, two alternating runs, no
+// recorder: TestBenchMediaRecorder has it): every run of either side forwarded packets and
+// cost its server CPU, the first frames came in order, the summaries and ratios follow from
+// the runs, and the SFU child's profile is summarised.
 func TestBenchMedia(t *testing.T) {
-	r := mustRunBench(t, "media", "--scenario", "room", "--seats", "2", "--hidden", "0", "--seconds", "2", "--warmup", "500ms", "--profile", t.TempDir())
+	r := mustRunBench(t, "media", "--scenario", "room", "--seats", "2", "--hidden", "0", "--seconds", "2", "--warmup", "500ms", "--recorder=false", "--profile", t.TempDir())
 	if r.Runs != 2 || len(r.Figures) != len(mediaFigureNames) {
 		t.Fatalf("%d runs, %d figures", r.Runs, len(r.Figures))
 	}
@@ -146,17 +146,8 @@ func TestBenchMediaBadInput(t *testing.T) {
 // TestSFUChild: the SFU child creates rooms and grants on request, refuses what its SFU
 // refuses with the SFU's own codes, and stops when its stdin ends.
 func TestSFUChild(t *testing.T) {
-	t.Setenv(benchChildEnv, "1")
 	ctx := context.Background()
-	c, err := startSFUChild(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := c.stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
+	c := mustSFUChild(t)
 	if !strings.HasPrefix(c.url, "ws://127.0.0.1:") || c.pid() <= 0 {
 		t.Errorf("url %q, pid %d", c.url, c.pid())
 	}
@@ -187,6 +178,22 @@ func TestSFUChild(t *testing.T) {
 	if err := c.CloseRoom(ctx, "r"); kaiping.CodeOf(err) != signaling.CodeRoomNotFound {
 		t.Errorf("closing twice: %v", err)
 	}
+}
+
+// mustSFUChild starts an SFU child, stopped (and checked to stop) when the test ends.
+func mustSFUChild(t *testing.T) *sfuChild {
+	t.Helper()
+	t.Setenv(benchChildEnv, "1")
+	c, err := startSFUChild(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return c
 }
 
 func ptr[T any](v T) *T { return &v }
