@@ -28,10 +28,12 @@ import (
 var static embed.FS
 
 // ContentSecurityPolicy is sent with every page and asset: scripts, styles and API calls
-// from this origin only, no inline script, no frames. A page that needs more (the media
-// rooms' blob: video, say) must widen it here, for all pages, where it can be reviewed.
+// from this origin only, no inline script. Frames only from and into this origin: the hall
+// pages embed the media room (/room/room.html?embed=1) so that one client of the signaling
+// protocol serves every page, and no other site may frame a page (clickjacking). A page
+// that needs more must widen it here, for all pages, where it can be reviewed.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 
 // file is one embedded file as served.
 type file struct {
@@ -109,6 +111,8 @@ func serve(c *fiber.Ctx) error {
 		return kaiping.E(kaiping.KindNotFound, "page.not_found", "页面不存在")
 	}
 	c.Set(fiber.HeaderContentSecurityPolicy, ContentSecurityPolicy)
+	// For browsers that predate frame-ancestors.
+	c.Set(fiber.HeaderXFrameOptions, "SAMEORIGIN")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	// Revalidate every time: a page must never run against an API of another version.

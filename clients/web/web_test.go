@@ -71,7 +71,8 @@ func TestPagesServed(t *testing.T) {
 			if got := resp.Header.Get("Content-Security-Policy"); got != ContentSecurityPolicy {
 				t.Errorf("Content-Security-Policy %q", got)
 			}
-			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") != "no-referrer" ||
+				resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
 				t.Errorf("headers %v", resp.Header)
 			}
 			if !strings.Contains(body, tt.contains) {
@@ -93,6 +94,24 @@ func TestCSPAllowsOnlySelf(t *testing.T) {
 			if src != "'self'" && src != "'none'" {
 				t.Errorf("directive %q allows %s", fields[0], src)
 			}
+		}
+	}
+}
+
+// TestCSPFraming: the hall pages embed the media room, so frames from this origin are
+// allowed, and only from it; every other directive stays as strict as before.
+func TestCSPFraming(t *testing.T) {
+	directives := map[string]string{}
+	for _, d := range strings.Split(ContentSecurityPolicy, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		directives[name] = value
+	}
+	for name, want := range map[string]string{
+		"frame-ancestors": "'self'", "frame-src": "'self'", "default-src": "'self'", "script-src": "'self'",
+		"object-src": "'none'", "base-uri": "'none'",
+	} {
+		if got := directives[name]; got != want {
+			t.Errorf("%s %q, want %q", name, got, want)
 		}
 	}
 }

@@ -507,6 +507,14 @@ func mustPublishedHall(t *testing.T) *hallWorld {
 	}
 	w.sealNow(t)
 	w.mustMove(t, opening.HallCheckingIn, 0)
+	w.mustPublishAll(t)
+	return w
+}
+
+// mustPublishAll takes a hall in check-in to its published record: every bidder checks in
+// and decrypts everything, and the host publishes.
+func (w *hallWorld) mustPublishAll(t *testing.T) {
+	t.Helper()
 	for _, x := range w.bidders {
 		if err := w.checkIn(x); err != nil {
 			t.Fatal(err)
@@ -520,7 +528,6 @@ func mustPublishedHall(t *testing.T) *hallWorld {
 		w.waitVerified(t, x)
 	}
 	w.mustMove(t, opening.HallPublished, 0)
-	return w
 }
 
 // object has b raise an objection through the hall service itself (faster than HTTP).

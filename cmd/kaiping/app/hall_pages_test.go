@@ -50,7 +50,7 @@ func TestHallPages(t *testing.T) {
 	bidder := br.open(t, web.LoginLink(w.ta.base, "hall/bidder.html"+query, a.c.Token))
 	bidder.waitText("#live", "实时连接正常")
 	bidder.waitText("#head", w.tender.Title, "已截标封存")
-	bidder.waitText("#video", "视频连接中")
+	bidder.waitText("#video", "开标直播将在签到开始后开启")
 	bidder.waitText("#countdown", "解密尚未开始")
 	var disabled bool
 	bidder.eval(`document.querySelector("#checkin-btn").disabled`, &disabled)

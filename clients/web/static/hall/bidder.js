@@ -6,12 +6,14 @@
 import { act, api, ApiError, boot, field, fmtTime, h, okBox, table } from '/assets/kaiping.js';
 import { $, chooseHall, envBadge, followHall, hallOf, kindLabel, recordTable, renderHead } from './common.js';
 import { hallCountdown, startHallClock } from './live.js';
+import { hallVideo } from './media.js';
 
 startHallClock($('hall-clock'));
 const me = await boot(['bidder']);
 const hall = hallOf();
 let shownRecord = ''; // digest of the record on the page
 let formDigest = ''; // digest the confirmation form was drawn for
+let video = null; // the host's live video, once the hall is followed
 
 if (me && !hall) {
   $('choose').hidden = false;
@@ -20,11 +22,13 @@ if (me && !hall) {
   for (const id of ['hall', 'media', 'checkin', 'decrypt', 'events']) $(id).hidden = false;
   $('checkin-btn').addEventListener('click', (ev) => act($('checkin-msg'), () => api('POST', hall.path + '/checkins'), ev.target));
   $('object-btn').addEventListener('click', object);
+  video = hallVideo($('video'), hall.path, { auto: true });
   followHall(hall.path, hall.path, new Map([[me.id, '我方']]), render);
 }
 
 function render(v) {
   renderHead($('head'), v);
+  video.update(v.state);
   renderCheckIn(v);
   renderWindow(v);
   $('envelopes').replaceChildren(table(['投标文件', '解密状态', '错误密钥次数'],

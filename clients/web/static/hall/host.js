@@ -2,12 +2,15 @@
 // makes (open check-in, open the decrypt window for a length, publish the record, ask for
 // confirmations, close), attendance, every bidder's envelopes as they are decrypted, the
 // verification queue, the record, and the objections with an answer box. Supervisors and
-// admins see the same board without the buttons. It updates over the live connection.
+// admins see the same board without the buttons. The host streams the hall's live video
+// from here (开始直播, the camera and microphone of this computer); a supervisor watches it
+// (观看直播). It updates over the live connection.
 import { act, api, boot, field, fmtTime, h, okBox, table } from '/assets/kaiping.js';
 import {
   $, chooseHall, envBadge, followHall, hallOf, kindLabel, recordTable, renderHead, stateLabel,
 } from './common.js';
 import { hallCountdown, startHallClock } from './live.js';
+import { hallVideo } from './media.js';
 
 // The host's moves: the state each leads to, its button, and the state it starts from.
 const moves = [
@@ -26,6 +29,8 @@ const drafts = new Map(); // objection ID → the answer being typed
 let view = null;
 let shownRecord = '';
 let shownObjections = '';
+let video = null; // the hall's live video: the host streams it, a supervisor watches it
+let hosting = false; // the host streams; a supervisor only watches
 
 if (me && !hall) {
   $('choose').hidden = false;
@@ -33,10 +38,31 @@ if (me && !hall) {
 } else if (me) {
   for (const id of ['hall', 'controls', 'status', 'events']) $(id).hidden = false;
   if (me.roles.includes('host')) renderMoves();
+  if (me.roles.includes('host') || me.roles.includes('supervisor')) startMedia(me.roles.includes('host'));
   followHall(hall.path, hall.path + '/board', names, (v) => {
     view = v;
     render();
   });
+}
+
+function startMedia(host) {
+  hosting = host;
+  $('media').hidden = false;
+  $('media-start').textContent = host ? '开始直播' : '观看直播';
+  $('media-stop').textContent = host ? '结束直播' : '停止观看';
+  video = hallVideo($('video'), hall.path, { onChange: renderMedia });
+  $('media-start').addEventListener('click', () => video.start());
+  $('media-stop').addEventListener('click', () => video.stop());
+  renderMedia();
+}
+
+function renderMedia() {
+  const on = video.streaming;
+  $('media-start').disabled = !video.live || on;
+  $('media-start').hidden = on;
+  $('media-stop').hidden = !on;
+  $('media-hint').textContent = !video.live ? '签到开始至开标结束期间可以直播'
+    : on && video.roomPhase === 'joined' ? (hosting ? '直播中：投标人和监督人员可以看到您的画面' : '正在观看主持人直播') : '';
 }
 
 function renderMoves() {
@@ -59,6 +85,7 @@ async function move(m, button) {
 function render() {
   const v = view;
   renderHead($('head'), v);
+  if (video) video.update(v.state);
   for (const m of moves) {
     const b = $('to-' + m.to);
     if (b) b.disabled = v.state !== m.from;

@@ -15,25 +15,35 @@
 //             we offer again when signaling.glare arrives (see publish for its limits);
 //   drops     the socket is reopened with the resume token (no new grant) within the resume
 //             window; the server's ICE-restart offer is answered on the same connection;
-//   errors    every error frame is shown with its Chinese message and its stable code.
+//   errors    every error frame is shown with its Chinese message and its stable code;
+//   embed     ?embed=1 is the room inside a page of this origin (the hall pages' live video):
+//             only the tiles, the messages and, for a publishing grant, the buttons; the
+//             grant comes in the fragment every time and is not kept; a subscribe-only grant
+//             joins at once (it never touches the camera), a publishing one waits for a
+//             click; the phase and the latest error go to the embedding page by postMessage
+//             ({type: 'kaiping.room', phase, code, message}), so it can fetch a new grant.
 //
-// window.kaipingRoom is a small hook for tests and support staff: stats() reads getStats().
+// window.kaipingRoom is the handle of the embedding page (same origin) and a hook for tests
+// and support staff: join(), leave(), stats() reads getStats().
 
 import { ApiError, errorBox, h, okBox } from '/assets/kaiping.js';
 
 const GRANT_KEY = 'kaiping.room.grant';
+const EMBED = new URLSearchParams(location.search).get('embed') === '1';
 
 // Take the grant before anything else runs, like kaiping.js does with the session token.
+// Embedded, the tab's sessionStorage is the embedding page's: a grant kept there would
+// outlive the hall's video, so it is not kept.
 const rawGrant = (function takeGrant() {
   const frag = new URLSearchParams(location.hash.slice(1));
   const g = frag.get('grant');
   if (g) {
-    sessionStorage.setItem(GRANT_KEY, g);
+    if (!EMBED) sessionStorage.setItem(GRANT_KEY, g);
     frag.delete('grant');
     const rest = frag.toString();
     history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
   }
-  return sessionStorage.getItem(GRANT_KEY) || '';
+  return EMBED ? g || '' : sessionStorage.getItem(GRANT_KEY) || '';
 })();
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +93,7 @@ const S = {
   errors: [],
   joinClickedMs: null,
   firstFrameMs: null,
+  soundBlocked: false, // the browser refused to play a peer's audio until a click
   chain: Promise.resolve(),
 };
 
@@ -531,10 +542,22 @@ function attach(mid, track) {
   }
   el.play().catch(() => {
     if (track.kind === 'audio') {
-      showNotice('浏览器阻止了自动播放声音：请点击页面任意位置以收听', 'room.autoplay_blocked');
+      S.soundBlocked = true;
+      render();
     }
   });
   render();
+}
+
+// playSound plays the audio the browser blocked; a click (on 点击开启声音 or anywhere
+// else) is what lets it.
+function playSound() {
+  const plays = [];
+  for (const p of S.peers.values()) if (p.el.audio.srcObject && p.el.audio.paused) plays.push(p.el.audio.play());
+  Promise.all(plays).then(() => {
+    S.soundBlocked = false;
+    render();
+  }, () => {});
 }
 
 function firstFrame(now) {
@@ -573,6 +596,20 @@ function render() {
   for (const p of S.peers.values()) renderPeer(p);
   $('peer-count').textContent = S.peers.size ? '（' + S.peers.size + ' 人）' : '';
   $('no-peers').hidden = S.peers.size > 0;
+  $('sound').hidden = !S.soundBlocked || !S.peers.size;
+  if (EMBED) tellParent();
+}
+
+let told = ''; // the last message to the embedding page
+
+// tellParent tells the embedding page the phase and the latest error when either changed.
+function tellParent() {
+  const last = S.errors[S.errors.length - 1] || { code: '', message: '' };
+  const m = { type: 'kaiping.room', phase: S.phase, code: last.code, message: last.message, errors: S.errors.length };
+  const key = JSON.stringify(m);
+  if (key === told || window.parent === window) return;
+  told = key;
+  window.parent.postMessage(m, location.origin);
 }
 
 function renderPeer(p) {
@@ -660,10 +697,12 @@ async function watch() {
 
 // ---- start --------------------------------------------------------------------------------
 
-$('join').addEventListener('click', () => join().catch((e) => {
+function joinFailed(e) {
   showError('room.page', '加入失败：' + ((e && e.message) || e));
   finish('failed', '');
-}));
+}
+
+$('join').addEventListener('click', () => join().catch(joinFailed));
 $('leave').addEventListener('click', leave);
 for (const [kind, id] of [['audio', 'mute-mic'], ['video', 'mute-cam']]) {
   $(id).addEventListener('click', () => {
@@ -673,10 +712,8 @@ for (const [kind, id] of [['audio', 'mute-mic'], ['video', 'mute-cam']]) {
     render();
   });
 }
-// A click anywhere lets audio the browser blocked play.
-document.addEventListener('click', () => {
-  for (const p of S.peers.values()) if (p.el.audio.srcObject && p.el.audio.paused) p.el.audio.play().catch(() => {});
-});
+// A click anywhere, 点击开启声音 included, lets audio the browser blocked play.
+document.addEventListener('click', playSound);
 // Closing the tab leaves the room, so the others see us go at once rather than after the
 // resume window.
 window.addEventListener('pagehide', () => {
@@ -685,15 +722,22 @@ window.addEventListener('pagehide', () => {
 
 window.kaipingRoom = {
   stats,
-  join: () => join(),
+  join: () => join().catch(joinFailed),
   leave,
   // dropSocket closes the signaling socket as a network drop would (the page resumes).
   dropSocket: () => { if (S.ws) S.ws.close(); },
 };
 
+const publishes = (g) => !!(g.permissions.publish_audio || g.permissions.publish_video) && !g.permissions.hidden;
+
+if (EMBED) {
+  document.body.classList.add('embed');
+  $('no-peers').textContent = '暂无直播画面，请稍候…';
+}
 try {
   S.grant = decodeGrant(rawGrant);
   $('room-name').textContent = S.grant.room;
+  document.body.classList.toggle('watch-only', !publishes(S.grant));
   const perms = S.grant.permissions;
   const can = [perms.publish_audio && '发布声音', perms.publish_video && '发布画面', '观看其他参会人'].filter(Boolean);
   $('grant-info').textContent = '房间 ' + S.grant.room + '；本入会凭证允许：' + can.join('、') +
@@ -705,3 +749,5 @@ try {
 }
 render();
 watch();
+// Embedded, watching needs no click: it never asks for the camera or the microphone.
+if (EMBED && S.grant && !publishes(S.grant)) join().catch(joinFailed);
