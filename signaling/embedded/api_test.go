@@ -249,23 +249,42 @@ func TestRecordingHook(t *testing.T) {
 	}
 }
 
+// TestKeyframeThrottle: the first request goes at once; those within the interval fold
+// into one deferred to its end, never dropped.
 func TestKeyframeThrottle(t *testing.T) {
 	var k keyframeLimiter
 	t0 := time.Now()
-	tests := []struct {
-		at   time.Duration
-		want bool
-	}{
-		{0, true}, {time.Millisecond, false}, {499 * time.Millisecond, false},
-		{500 * time.Millisecond, true}, {700 * time.Millisecond, false}, {1200 * time.Millisecond, true},
+	type answer struct {
+		wait time.Duration
+		act  bool
 	}
-	for _, tt := range tests {
-		if got := k.allow(t0.Add(tt.at)); got != tt.want {
-			t.Errorf("allow at +%s = %v, want %v", tt.at, got, tt.want)
+	at := func(d time.Duration) answer {
+		w, a := k.request(t0.Add(d))
+		return answer{w, a}
+	}
+	steps := []struct {
+		at   time.Duration
+		want answer
+	}{
+		{0, answer{0, true}}, // sent
+		{100 * time.Millisecond, answer{400 * time.Millisecond, true}}, // deferred to +500 ms
+		{300 * time.Millisecond, answer{0, false}},                     // covered by the deferred one
+	}
+	for _, s := range steps {
+		if got := at(s.at); got != s.want {
+			t.Errorf("request at +%s = %+v, want %+v", s.at, got, s.want)
 		}
 	}
-	if k.sent.Load() != 3 {
-		t.Errorf("sent %d, want 3", k.sent.Load())
+	k.fire(t0.Add(500 * time.Millisecond))
+	if got := at(700 * time.Millisecond); got != (answer{300 * time.Millisecond, true}) {
+		t.Errorf("request after the deferred one fired: %+v", got)
+	}
+	k.fire(t0.Add(time.Second))
+	if got := at(1600 * time.Millisecond); got != (answer{0, true}) {
+		t.Errorf("request a whole interval later: %+v", got)
+	}
+	if k.sent.Load() != 4 {
+		t.Errorf("sent %d, want 4", k.sent.Load())
 	}
 }
 

@@ -12,30 +12,64 @@ import (
 // many subscribers asking at once (a room of 300 joining) cost the publisher one keyframe.
 const keyframeInterval = 500 * time.Millisecond
 
-// keyframeLimiter throttles keyframe requests.
+// keyframeLimiter throttles keyframe requests: one goes out at once, those that follow
+// within keyframeInterval are folded into one sent when the interval ends. A request is
+// never dropped: a subscriber that joined just after another would otherwise wait for a
+// keyframe it never gets (a browser's decoder asks again; a simpler client may not).
 type keyframeLimiter struct {
-	last atomic.Int64 // unix nanoseconds of the last request sent
-	sent atomic.Uint64
+	mu       sync.Mutex
+	last     time.Time // when the last request was sent
+	deferred bool      // a request waits for the interval to end
+	sent     atomic.Uint64
 }
 
-// allow reports whether a request may be sent now, and if so records it.
-func (k *keyframeLimiter) allow(now time.Time) bool {
-	last := k.last.Load()
-	if last != 0 && now.UnixNano()-last < int64(keyframeInterval) {
-		return false
+// request says what to do with a request made at now: send it now (0, true), send one
+// after wait (wait > 0, true: the caller arms a timer and calls fire), or nothing (a
+// request is already deferred and covers this one).
+func (k *keyframeLimiter) request(now time.Time) (wait time.Duration, act bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.deferred {
+		return 0, false
 	}
-	if !k.last.CompareAndSwap(last, now.UnixNano()) {
-		return false
+	since := now.Sub(k.last)
+	if k.last.IsZero() || since >= keyframeInterval {
+		k.last = now
+		k.sent.Add(1)
+		return 0, true
 	}
+	k.deferred = true
+	return keyframeInterval - since, true
+}
+
+// fire records the deferred request as sent at now.
+func (k *keyframeLimiter) fire(now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.deferred, k.last = false, now
 	k.sent.Add(1)
-	return true
 }
 
 // requestKeyframe asks the publisher for a keyframe (PLI), at most once per keyframeInterval.
 func (t *publishedTrack) requestKeyframe() {
-	if t.kind != "video" || !t.keyframe.allow(time.Now()) {
+	if t.kind != "video" {
 		return
 	}
+	switch wait, act := t.keyframe.request(time.Now()); {
+	case !act:
+	case wait == 0:
+		t.sendPLI()
+	default:
+		time.AfterFunc(wait, func() {
+			t.keyframe.fire(time.Now())
+			t.sendPLI()
+		})
+	}
+}
+
+// sendPLI sends a Picture Loss Indication for the track; once the publisher has gone it
+// fails, which is harmless.
+func (t *publishedTrack) sendPLI() {
 	pli := &rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}
 	if err := t.owner.pc.WriteRTCP([]rtcp.Packet{pli}); err != nil {
 		t.owner.log.Debug("send PLI", "err", err)
