@@ -35,6 +35,7 @@ func benchCommand() *cli.Command {
 			benchSealCommand(),
 			benchSubmitCommand(),
 			benchHallWatchersCommand(),
+			benchOpeningCommand(),
 			benchMediaCommand(),
 			benchReportCommand(),
 			{
@@ -74,16 +75,26 @@ func newBenchSetup(cmd *cli.Command) (*benchSetup, func(), error) {
 	if runs < 1 {
 		return nil, nil, kaiping.Errorf(kaiping.KindInvalid, "bench.runs", "--runs 须至少为 1，收到 %d", runs)
 	}
-	dir, err := os.MkdirTemp(cmd.String("tmpdir"), "kaiping-bench-*")
+	dir, err := benchDir(cmd.String("tmpdir"))
 	if err != nil {
 		return nil, nil, err
+	}
+	return &benchSetup{size: size, runs: runs, dir: dir, loadStart: loadAverage()}, func() { os.RemoveAll(dir) }, nil
+}
+
+// benchDir makes a scenario's own folder under tmpdir (the system's temporary folder if
+// empty); the scenario removes it at the end.
+func benchDir(tmpdir string) (string, error) {
+	dir, err := os.MkdirTemp(tmpdir, "kaiping-bench-*")
+	if err != nil {
+		return "", err
 	}
 	// As root, PostgreSQL runs as the postgres user and must reach its data folder inside.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return "", err
 	}
-	return &benchSetup{size: size, runs: runs, dir: dir, loadStart: loadAverage()}, func() { os.RemoveAll(dir) }, nil
+	return dir, nil
 }
 
 // loadAverage is the 1-minute load average from /proc/loadavg, or "?" where there is none:
