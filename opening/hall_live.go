@@ -124,16 +124,22 @@ type LiveConfig struct {
 	// ViewWorkers bounds the bidders' views computed at once, after changes that concern
 	// many of them (the record published).
 	ViewWorkers int
+	// QueueViewInterval is how often at most a bidder waiting in the verification queue has
+	// its view computed again because the queue moved (its position): with a thousand
+	// bidders queued, every change would otherwise recompute a thousand views. A change to
+	// the bidder's own bid, or to the hall, is pushed at once.
+	QueueViewInterval time.Duration
 	// Poll is how often each watched hall is read again even without a notice: a safety net
 	// should a notice be lost.
 	Poll time.Duration
 }
 
 // DefaultLiveConfig: 64 messages per connection, a ping every 20 s answered within 10 s more,
-// writes within 10 s, 4 connections per principal (a person with a few tabs), 20,000 in all.
+// writes within 10 s, 4 connections per principal (a person with a few tabs), 20,000 in all,
+// queue positions refreshed at most once a second.
 var DefaultLiveConfig = LiveConfig{
 	SendBuffer: 64, PingInterval: 20 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-	PerPrincipal: 4, MaxConnections: 20000, ViewWorkers: 4, Poll: 30 * time.Second,
+	PerPrincipal: 4, MaxConnections: 20000, ViewWorkers: 4, Poll: 30 * time.Second, QueueViewInterval: time.Second,
 }
 
 // LiveMessage is one message of the live connection (see HallLive for the protocol).

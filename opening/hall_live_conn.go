@@ -41,6 +41,7 @@ type watcher struct {
 	conn   *websocket.Conn
 	out    chan []byte   // messages waiting to be written: bounded, never waited on
 	stale  chan struct{} // the watcher's own view changed
+	queue  chan struct{} // only its place in the verification queue changed
 	closed chan struct{}
 	once   sync.Once
 	why    liveClose
@@ -167,6 +168,7 @@ func (l *HallLive) serve(c *websocket.Conn) {
 	defer l.release(w.principal.ID)
 	w.out = make(chan []byte, l.cfg.SendBuffer)
 	w.stale = make(chan struct{}, 1)
+	w.queue = make(chan struct{}, 1)
 	first, err := l.first(w, l.join(w))
 	defer l.leave(w)
 	if err != nil {
@@ -224,22 +226,34 @@ func (w *watcher) sees(b *batchEvent) bool {
 // to leave other bidders' views as they were (so that a kind of change added later refreshes
 // the views rather than leaving them stale), and any change at all while it has an envelope
 // in the queue, whose place in line moves as others are verified.
-func (w *watcher) concerned(batch []batchEvent) bool {
+func (w *watcher) concerned(batch []batchEvent) concern {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	me := w.principal.ID
+	c := concernNone
 	for i := range batch {
 		b := &batch[i]
 		switch {
 		case b.Version <= w.floor:
-		case w.queued, b.Bidder == me, b.concern.Bidder == me, b.concern.Bid == me, w.objections[b.concern.Objection]:
-			return true
+		case b.Bidder == me, b.concern.Bidder == me, b.concern.Bid == me, w.objections[b.concern.Objection]:
+			return concernOwn
 		case b.Bidder == "" && !othersOnly[b.Type]:
-			return true
+			return concernOwn
+		case w.queued:
+			c = concernQueue
 		}
 	}
-	return false
+	return c
 }
+
+// concern is how a batch of events changes a bidder's own view.
+type concern int
+
+const (
+	concernNone  concern = iota
+	concernQueue         // only its place in the verification queue may have moved
+	concernOwn           // its bid, or the hall, changed
+)
 
 // othersOnly are the events for everyone that change no other bidder's own view: another
 // bidder's objection and its answer, a rescue of another bidder's bid.
@@ -272,6 +286,15 @@ func (w *watcher) refresh() {
 	}
 }
 
+// refreshQueue asks the watcher's goroutine to compute its view again within
+// QueueViewInterval of the last one, for its place in the queue.
+func (w *watcher) refreshQueue() {
+	select {
+	case w.queue <- struct{}{}:
+	default:
+	}
+}
+
 // close ends the connection for why; the first reason wins. It never blocks.
 func (w *watcher) close(why liveClose) {
 	w.once.Do(func() {
@@ -291,6 +314,16 @@ func (w *watcher) writeLoop(first [][]byte) {
 	}
 	ping := time.NewTicker(l.cfg.PingInterval)
 	defer ping.Stop()
+	// A queue-only change waits for queueDue, at most QueueViewInterval after the last view.
+	var lastView time.Time
+	var queueDue <-chan time.Time
+	view := func() bool {
+		if !w.drain() || !w.writeView(ping.C) {
+			return false
+		}
+		lastView, queueDue = time.Now(), nil
+		return true
+	}
 	for {
 		select {
 		case <-w.closed:
@@ -300,21 +333,42 @@ func (w *watcher) writeLoop(first [][]byte) {
 				return
 			}
 		case <-w.stale:
-			if !w.drain() || !w.writeView() {
+			if !view() {
+				return
+			}
+		case <-w.queue:
+			if wait := l.cfg.QueueViewInterval - time.Since(lastView); wait > 0 {
+				if queueDue == nil {
+					queueDue = time.After(wait)
+				}
+			} else if !view() {
+				return
+			}
+		case <-queueDue:
+			if !view() {
 				return
 			}
 		case <-ping.C:
-			// A session ends here as it does for every other request.
-			if _, err := l.auth.Authenticate(l.ctx, w.token); err != nil {
-				w.close(liveClosing(closeCode(err), err))
-				return
-			}
-			if err := w.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(l.cfg.WriteTimeout)); err != nil {
-				w.close(liveGone)
+			if !w.ping() {
 				return
 			}
 		}
 	}
+}
+
+// ping checks the session is still valid (a session ends here as it does for every other
+// request) and pings the client.
+func (w *watcher) ping() bool {
+	l := w.live
+	if _, err := l.auth.Authenticate(l.ctx, w.token); err != nil {
+		w.close(liveClosing(closeCode(err), err))
+		return false
+	}
+	if err := w.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(l.cfg.WriteTimeout)); err != nil {
+		w.close(liveGone)
+		return false
+	}
+	return true
 }
 
 // drain writes what is already queued, so that a view computed next is not followed by
@@ -334,8 +388,9 @@ func (w *watcher) drain() bool {
 
 // writeView computes the watcher's view, a few watchers at a time, and writes it. While it
 // waits for its turn it goes on writing what the room queues, so that its buffer does not
-// fill for want of a database connection.
-func (w *watcher) writeView() bool {
+// fill for want of a database connection, and pinging, so that a client kept waiting is not
+// dropped as silent (its pong is what keeps the connection's read deadline).
+func (w *watcher) writeView(ping <-chan time.Time) bool {
 	l := w.live
 	for waiting := true; waiting; {
 		select {
@@ -343,6 +398,10 @@ func (w *watcher) writeView() bool {
 			waiting = false
 		case f := <-w.out:
 			if !w.write(f) {
+				return false
+			}
+		case <-ping:
+			if !w.ping() {
 				return false
 			}
 		case <-w.closed:

@@ -181,8 +181,15 @@ func (r *liveRoom) fanOut(ctx context.Context, evs []HallEvent) error {
 		switch {
 		case w.overseer && board != nil:
 			w.send(board)
-		case w.overseer, w.concerned(batch):
+		case w.overseer:
 			w.refresh()
+		default:
+			switch w.concerned(batch) {
+			case concernOwn:
+				w.refresh()
+			case concernQueue:
+				w.refreshQueue()
+			}
 		}
 	}
 	return nil

@@ -77,17 +77,17 @@ func TestWatcherFilters(t *testing.T) {
 	concernTests := []struct {
 		name  string
 		batch []batchEvent
-		want  bool
+		want  concern
 	}{
-		{"its check-in", []batchEvent{ev(11, "hall.checkin", me, "")}, true},
-		{"another's check-in", []batchEvent{ev(11, "hall.checkin", other, "")}, false},
-		{"a move of the hall", []batchEvent{ev(11, "hall.transition", "", "")}, true},
-		{"the record", []batchEvent{ev(11, "hall.publish", "", "")}, true},
-		{"an answer to its objection", []batchEvent{ev(11, "hall.objection_answer", "", string(mine))}, true},
-		{"an answer to another's objection", []batchEvent{ev(11, "hall.objection_answer", "", string(kaiping.NewID()))}, false},
-		{"another's objection", []batchEvent{ev(11, "hall.objection", "", "")}, false},
-		{"a change for everyone of a kind added later", []batchEvent{ev(11, "hall.something_new", "", "")}, true},
-		{"old news", []batchEvent{ev(9, "hall.checkin", me, "")}, false},
+		{"its check-in", []batchEvent{ev(11, "hall.checkin", me, "")}, concernOwn},
+		{"another's check-in", []batchEvent{ev(11, "hall.checkin", other, "")}, concernNone},
+		{"a move of the hall", []batchEvent{ev(11, "hall.transition", "", "")}, concernOwn},
+		{"the record", []batchEvent{ev(11, "hall.publish", "", "")}, concernOwn},
+		{"an answer to its objection", []batchEvent{ev(11, "hall.objection_answer", "", string(mine))}, concernOwn},
+		{"an answer to another's objection", []batchEvent{ev(11, "hall.objection_answer", "", string(kaiping.NewID()))}, concernNone},
+		{"another's objection", []batchEvent{ev(11, "hall.objection", "", "")}, concernNone},
+		{"a change for everyone of a kind added later", []batchEvent{ev(11, "hall.something_new", "", "")}, concernOwn},
+		{"old news", []batchEvent{ev(9, "hall.checkin", me, "")}, concernNone},
 	}
 	for _, tt := range concernTests {
 		if got := bidder.concerned(tt.batch); got != tt.want {
@@ -95,8 +95,11 @@ func TestWatcherFilters(t *testing.T) {
 		}
 	}
 	bidder.queued = true
-	if !bidder.concerned([]batchEvent{ev(11, "hall.verified", other, "")}) {
-		t.Error("a bidder in the queue is not concerned by another's verification (its place moved)")
+	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other, "")}); got != concernQueue {
+		t.Errorf("a bidder in the queue, another's verification: %v, want its place only (concernQueue)", got)
+	}
+	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other, ""), ev(12, "hall.verified", me, "")}); got != concernOwn {
+		t.Errorf("a bidder in the queue, its own verification after another's: %v, want concernOwn", got)
 	}
 }
 
