@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Go benchmark in the repository and the measured scenarios (`kaiping bench seal`,
-# `kaiping bench submit`), then writes BENCHMARKS.md from what they measured. `make bench`
-# calls it with MINIO_BIN set (deploy/dev/servers.sh).
+# `submit`, `hall-watchers`, `opening`, `media`), then writes BENCHMARKS.md from what they
+# measured. `make bench` calls it with MINIO_BIN and LIVEKIT_BIN set (deploy/dev/servers.sh).
 #
 #   BENCH_SIZE   plaintext per scenario run     (default 1GiB)
 #   BENCH_RUNS   alternating runs per scenario  (default 3; the figures are medians)
@@ -9,6 +9,8 @@
 #   BENCH_OUT    the report                     (default BENCHMARKS.md at the root)
 #   BENCH_MEDIA_SECONDS    measured window of each media run     (default 30)
 #   BENCH_BROADCAST        subscribers of the media broadcast    (default 300)
+#   BENCH_OPENING_RAMP     bidder counts of the opening, each unlocking within one minute,
+#                          until a goal breaks                    (default 1000,2000,4000,6531)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -40,6 +42,11 @@ echo "== kaiping bench submit --size $size --runs $runs" >&2
 "$work/kaiping" bench submit --size "$size" --runs "$runs" --json "$work/submit.json"
 echo "== kaiping bench hall-watchers --runs $runs" >&2
 "$work/kaiping" bench hall-watchers --runs "$runs" --json "$work/hall-watchers.json"
+opening_ramp=${BENCH_OPENING_RAMP:-1000,2000,4000,6531}
+echo "== kaiping bench opening --ramp $opening_ramp --spread 60s" >&2
+"$work/kaiping" bench opening --bid-size 1MiB --ramp "$opening_ramp" --spread 60s --runs 1 --json "$work/opening.json"
+echo "== kaiping bench opening --bidders 1000 --spread 0 (all at once: verification capacity)" >&2
+"$work/kaiping" bench opening --bid-size 1MiB --bidders 1000 --spread 0 --runs 1 --json "$work/opening-burst.json"
 media_seconds=${BENCH_MEDIA_SECONDS:-30}
 broadcast=${BENCH_BROADCAST:-300}
 echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $runs" >&2
@@ -47,5 +54,5 @@ echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $ru
 echo "== kaiping bench media --scenario broadcast --subscribers $broadcast --seconds $media_seconds --runs $runs" >&2
 "$work/kaiping" bench media --scenario broadcast --subscribers "$broadcast" --seconds "$media_seconds" --runs "$runs" --profile "$work/profiles" --json "$work/media-broadcast.json"
 
-"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/media-room.json" "$work/media-broadcast.json"
+"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/media-room.json" "$work/media-broadcast.json"
 echo "== wrote $out" >&2

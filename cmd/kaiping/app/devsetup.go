@@ -81,6 +81,10 @@ func NewDevSetup(dir string, s DevServers, now time.Time) (*DevSetup, error) {
 	cfg.Auth.SessionSecretFile = filepath.Join(dir, "session-secret")
 	// One machine: media on a free loopback port, loopback candidates announced.
 	cfg.Media.UDPAddr, cfg.Media.TCPAddr, cfg.Media.Loopback = "127.0.0.1:0", "127.0.0.1:0", true
+	// Its own spool: the default is shared by every installation with the same archive
+	// bucket, and a recorder starting up recovers what it finds there (another test's or
+	// another demo's recording in progress).
+	cfg.Media.RecordingSpoolDir = filepath.Join(dir, "recordings")
 	cfg.Auth.BootstrapAdmin = BootstrapAdmin{Name: "交易中心系统管理员", Org: "演示公共资源交易中心", CertificateFile: filepath.Join(dir, "admin.pem")}
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
