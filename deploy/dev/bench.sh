@@ -10,7 +10,7 @@
 #   BENCH_MEDIA_SECONDS    measured window of each media run     (default 30)
 #   BENCH_BROADCAST        subscribers of the media broadcast    (default 300)
 #   BENCH_OPENING_RAMP     bidder counts of the opening, each unlocking within one minute,
-#                          until a goal breaks                    (default 1000,2000,4000,6531)
+#                          until a goal breaks             (default 250,500,1000,2000,4000,6531)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -42,7 +42,7 @@ echo "== kaiping bench submit --size $size --runs $runs" >&2
 "$work/kaiping" bench submit --size "$size" --runs "$runs" --json "$work/submit.json"
 echo "== kaiping bench hall-watchers --runs $runs" >&2
 "$work/kaiping" bench hall-watchers --runs "$runs" --json "$work/hall-watchers.json"
-opening_ramp=${BENCH_OPENING_RAMP:-1000,2000,4000,6531}
+opening_ramp=${BENCH_OPENING_RAMP:-250,500,1000,2000,4000,6531}
 echo "== kaiping bench opening --ramp $opening_ramp --spread 60s" >&2
 "$work/kaiping" bench opening --bid-size 1MiB --ramp "$opening_ramp" --spread 60s --runs 1 --json "$work/opening.json"
 echo "== kaiping bench opening --bidders 1000 --spread 0 (all at once: verification capacity)" >&2
