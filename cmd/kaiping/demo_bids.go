@@ -154,22 +154,34 @@ func demoBids(ctx context.Context, base, dir string, setup *app.DevSetup, admin 
 // demoSubmit seals a summary envelope for p to its own certificate and the tender's rescue
 // key, then submits it.
 func demoSubmit(ctx context.Context, t opening.Tender, p *demoParty, summary string) (opening.Receipt, error) {
+	rc, _, err := submitEnvelope(ctx, t, p, seal.Summary, []byte(summary), nil)
+	return rc, err
+}
+
+// submitEnvelope seals plain as p's envelope of the given kind on the tender's first
+// section and submits it as `kaiping bid submit` does (through hc, or the submitter's own
+// client if nil), returning the receipt and the sealed file's size.
+func submitEnvelope(ctx context.Context, t opening.Tender, p *demoParty, kind seal.EnvelopeKind, plain []byte, hc *http.Client) (opening.Receipt, int64, error) {
 	to, err := sealRecipients(t, p.cert.Cert)
 	if err != nil {
-		return opening.Receipt{}, err
+		return opening.Receipt{}, 0, err
 	}
 	var sealed bytes.Buffer
-	b := seal.Binding{Tender: t.ID, Section: t.Sections[0].ID, Bidder: p.id, Kind: seal.Summary}
-	if _, err := seal.Seal(&sealed, bytes.NewReader([]byte(summary)), b, to, seal.WithSuite(seal.Suite(t.Suite))); err != nil {
-		return opening.Receipt{}, err
+	b := seal.Binding{Tender: t.ID, Section: t.Sections[0].ID, Bidder: p.id, Kind: kind}
+	if _, err := seal.Seal(&sealed, bytes.NewReader(plain), b, to, seal.WithSuite(seal.Suite(t.Suite))); err != nil {
+		return opening.Receipt{}, 0, err
 	}
 	d, err := bidder.Digest(bytes.NewReader(sealed.Bytes()), seal.Suite(t.Suite))
 	if err != nil {
-		return opening.Receipt{}, err
+		return opening.Receipt{}, 0, err
 	}
-	rc, err := bidder.NewSubmitter(p.client).Submit(ctx, string(t.ID), "BD1", "summary", bytes.NewReader(sealed.Bytes()), d)
+	sub := bidder.NewSubmitter(p.client)
+	if hc != nil {
+		sub.HTTP = hc
+	}
+	rc, err := sub.Submit(ctx, string(t.ID), "BD1", string(kind), bytes.NewReader(sealed.Bytes()), d)
 	if err != nil {
-		return rc, fmt.Errorf("%s submits: %w", p.name, err)
+		return rc, 0, fmt.Errorf("%s submits its %s envelope: %w", p.name, kind, err)
 	}
-	return rc, nil
+	return rc, int64(sealed.Len()), nil
 }
