@@ -66,16 +66,30 @@ func ConfigFromGrant(g signaling.Grant) Config {
 	}
 }
 
+// DefaultVideo sets the zero ones of a synthetic video's size, frame rate and bitrate to
+// the defaults, 320×240, 25 fps, 500 kbps. The LiveKit agent shares them.
+func DefaultVideo(width, height, fps, bitrate *int) {
+	if *width == 0 {
+		*width, *height = 320, 240
+	}
+	if *fps == 0 {
+		*fps = 25
+	}
+	if *bitrate == 0 {
+		*bitrate = 500_000
+	}
+}
+
+// ValidateVideo checks a synthetic video's size, frame rate and bitrate.
+func ValidateVideo(width, height, fps, bitrate int) error {
+	if width <= 0 || height <= 0 || width > 4096 || height > 4096 || fps <= 0 || bitrate <= 0 {
+		return errors.New("seat: video size, frame rate and bitrate must be positive (at most 4096×4096)")
+	}
+	return nil
+}
+
 func (c Config) withDefaults() Config {
-	if c.Width == 0 {
-		c.Width, c.Height = 320, 240
-	}
-	if c.FPS == 0 {
-		c.FPS = 25
-	}
-	if c.VideoBitrate == 0 {
-		c.VideoBitrate = 500_000
-	}
+	DefaultVideo(&c.Width, &c.Height, &c.FPS, &c.VideoBitrate)
 	if c.ICEDisconnectedTimeout == 0 {
 		c.ICEDisconnectedTimeout = 5 * time.Second
 	}
@@ -92,8 +106,5 @@ func (c Config) validate() error {
 	if c.URL == "" || c.Token == "" {
 		return errors.New("seat: the grant's URL and token are required")
 	}
-	if c.Width <= 0 || c.Height <= 0 || c.Width > 4096 || c.Height > 4096 || c.FPS <= 0 || c.VideoBitrate <= 0 {
-		return errors.New("seat: video size, frame rate and bitrate must be positive (at most 4096×4096)")
-	}
-	return nil
+	return ValidateVideo(c.Width, c.Height, c.FPS, c.VideoBitrate)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/signaling"
 )
 
@@ -59,15 +60,7 @@ func ConfigFromGrant(g signaling.Grant) Config {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Width == 0 {
-		c.Width, c.Height = 320, 240
-	}
-	if c.FPS == 0 {
-		c.FPS = 25
-	}
-	if c.VideoBitrate == 0 {
-		c.VideoBitrate = 500_000
-	}
+	seat.DefaultVideo(&c.Width, &c.Height, &c.FPS, &c.VideoBitrate)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -78,10 +71,7 @@ func (c Config) validate() error {
 	if c.URL == "" || c.Token == "" {
 		return errors.New("seat: the grant's URL and token are required")
 	}
-	if c.Width <= 0 || c.Height <= 0 || c.Width > 4096 || c.Height > 4096 || c.FPS <= 0 || c.VideoBitrate <= 0 {
-		return errors.New("seat: video size, frame rate and bitrate must be positive (at most 4096×4096)")
-	}
-	return nil
+	return seat.ValidateVideo(c.Width, c.Height, c.FPS, c.VideoBitrate)
 }
 
 // wants reports whether the agent subscribes to identity's tracks.
