@@ -314,26 +314,8 @@ func (w *watchWorld) move(ctx context.Context, to opening.HallState) error {
 // unlock hands in p's file key, unwrapped with its key, and waits until it is verified (the
 // host publishes before the window ends only when every bid is decrypted).
 func (w *watchWorld) unlock(ctx context.Context, p *demoParty) error {
-	var envs struct{ Envelopes []opening.EnvelopeHeader }
-	if err := p.client.Do(ctx, http.MethodGet, w.hallPath("/envelopes"), nil, &envs); err != nil {
+	if err := demoUnlock(ctx, p, w.hallPath("")); err != nil {
 		return err
-	}
-	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
-	if err != nil {
-		return err
-	}
-	for _, e := range envs.Envelopes {
-		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
-		if err != nil {
-			return err
-		}
-		key, err := hdr.UnwrapFileKey(id)
-		if err != nil {
-			return err
-		}
-		if err := p.client.Do(ctx, http.MethodPost, w.hallPath("/unlocks"), opening.UnlockRequest{Envelope: e.Envelope, FileKey: key}, nil); err != nil {
-			return err
-		}
 	}
 	for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(20 * time.Millisecond) {
 		var v opening.BidderHallView

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
@@ -395,39 +394,6 @@ func (w *openingWorld) unlock(ctx context.Context, b *openingBidder) error {
 		}
 	}
 	return nil
-}
-
-// unwrappedKey is one of a bidder's envelopes with the file key it unwrapped locally.
-type unwrappedKey struct {
-	opening.EnvelopeHeader
-	key []byte
-}
-
-// unwrapFileKeys fetches p's envelopes' headers from the hall and unwraps each file key
-// with p's certificate key, as the bidder's tool does on its own machine. (demoUnlock and
-// watchWorld.unlock do the same before handing the keys in.)
-func unwrapFileKeys(ctx context.Context, p *demoParty, hall string) ([]unwrappedKey, error) {
-	var envs struct{ Envelopes []opening.EnvelopeHeader }
-	if err := p.client.Do(ctx, http.MethodGet, hall+"/envelopes", nil, &envs); err != nil {
-		return nil, fmt.Errorf("%s's envelopes: %w", p.name, err)
-	}
-	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]unwrappedKey, 0, len(envs.Envelopes))
-	for _, e := range envs.Envelopes {
-		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
-		if err != nil {
-			return nil, err
-		}
-		key, err := hdr.UnwrapFileKey(id)
-		if err != nil {
-			return nil, fmt.Errorf("%s unwraps its file key: %w", p.name, err)
-		}
-		out = append(out, unwrappedKey{EnvelopeHeader: e, key: key})
-	}
-	return out, nil
 }
 
 // publish has the host publish the record as soon as the last bidder saw its envelopes

@@ -410,30 +410,50 @@ func demoSeal(ctx context.Context, setup *app.DevSetup, t opening.Tender) (openi
 // demoUnlock does what `kaiping bid unlock` does for p: fetch its envelopes' headers, unwrap
 // each file key with its certificate key and hand it in.
 func demoUnlock(ctx context.Context, p *demoParty, hall string) error {
-	var envs struct{ Envelopes []opening.EnvelopeHeader }
-	if err := p.client.Do(ctx, http.MethodGet, hall+"/envelopes", nil, &envs); err != nil {
-		return fmt.Errorf("%s's envelopes: %w", p.name, err)
-	}
-	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
+	keys, err := unwrapFileKeys(ctx, p, hall)
 	if err != nil {
 		return err
 	}
-	for _, e := range envs.Envelopes {
-		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
-		if err != nil {
-			return err
-		}
-		key, err := hdr.UnwrapFileKey(id)
-		if err != nil {
-			return fmt.Errorf("%s unwraps its file key: %w", p.name, err)
-		}
-		err = p.client.Do(ctx, http.MethodPost, hall+"/unlocks", opening.UnlockRequest{Envelope: e.Envelope, FileKey: key}, nil)
-		clear(key)
+	for _, k := range keys {
+		err = p.client.Do(ctx, http.MethodPost, hall+"/unlocks", opening.UnlockRequest{Envelope: k.Envelope, FileKey: k.key}, nil)
+		clear(k.key)
 		if err != nil {
 			return fmt.Errorf("%s hands in its file key: %w", p.name, err)
 		}
 	}
 	return nil
+}
+
+// unwrappedKey is one of a bidder's envelopes with the file key it unwrapped locally.
+type unwrappedKey struct {
+	opening.EnvelopeHeader
+	key []byte
+}
+
+// unwrapFileKeys fetches p's envelopes' headers from the hall and unwraps each file key
+// with p's certificate key, as the bidder's tool does on its own machine.
+func unwrapFileKeys(ctx context.Context, p *demoParty, hall string) ([]unwrappedKey, error) {
+	var envs struct{ Envelopes []opening.EnvelopeHeader }
+	if err := p.client.Do(ctx, http.MethodGet, hall+"/envelopes", nil, &envs); err != nil {
+		return nil, fmt.Errorf("%s's envelopes: %w", p.name, err)
+	}
+	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]unwrappedKey, 0, len(envs.Envelopes))
+	for _, e := range envs.Envelopes {
+		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
+		if err != nil {
+			return nil, err
+		}
+		key, err := hdr.UnwrapFileKey(id)
+		if err != nil {
+			return nil, fmt.Errorf("%s unwraps its file key: %w", p.name, err)
+		}
+		out = append(out, unwrappedKey{EnvelopeHeader: e, key: key})
+	}
+	return out, nil
 }
 
 // demoWaitDecrypted waits until the host's board shows every envelope decrypted.
