@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,15 +107,26 @@ func Migrate(ctx context.Context, url string) (int32, error) {
 func (db *DB) InTx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= txAttempts; attempt++ {
-		if err = db.inTx(ctx, fn); !retryable(err) || ctx.Err() != nil {
+		if err = db.inTx(ctx, fn); !retryable(err) || ctx.Err() != nil || attempt == txAttempts {
 			break
+		}
+		// Transactions aborted together and run again at once meet again: a random wait,
+		// growing with the attempts, spreads them out (a thousand concurrent bookings
+		// deadlocked some of theirs five times over without it).
+		select {
+		case <-ctx.Done():
+		case <-time.After(rand.N(time.Duration(attempt) * txBackoff)):
 		}
 	}
 	return translate(op, err)
 }
 
-// txAttempts bounds how often InTx runs a transaction that keeps being aborted.
-const txAttempts = 5
+// txAttempts bounds how often InTx runs a transaction that keeps being aborted; txBackoff
+// is the longest wait after the first attempt (after the n-th, n times it).
+const (
+	txAttempts = 8
+	txBackoff  = 10 * time.Millisecond
+)
 
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := db.Pool.Begin(ctx)
