@@ -14,10 +14,16 @@ import (
 )
 
 var (
-	admins       = []kaiping.Role{kaiping.RoleAdmin}
-	poolReaders  = []kaiping.Role{kaiping.RoleAdmin, kaiping.RoleSupervisor}
-	hosts        = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin}
-	overseers    = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin, kaiping.RoleSupervisor}
+	admins      = []kaiping.Role{kaiping.RoleAdmin}
+	poolReaders = []kaiping.Role{kaiping.RoleAdmin, kaiping.RoleSupervisor}
+	hosts       = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin}
+	drawStaff   = []kaiping.Role{kaiping.RoleHost, kaiping.RoleSupervisor}
+	drawHosts   = []kaiping.Role{kaiping.RoleHost}
+
+	// Draws are tender-scoped: hosts and supervisors act on a draw only when assigned to its
+	// tender (httpapi.Route.Duties), as its evaluation host or a supervisor.
+	evalHostDuty = []kaiping.Duty{kaiping.DutyEvaluationHost}
+	drawDuties   = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutySupervisor}
 	experts      = []kaiping.Role{kaiping.RoleExpert}
 	venueViewers = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin, kaiping.RoleVenueStaff}
 	venueStaff   = []kaiping.Role{kaiping.RoleVenueStaff}
@@ -58,20 +64,21 @@ var (
 //	POST /api/v1/seats/:id/bookings                   host, admin  book a seat
 //	POST /api/v1/bookings/:id/cancel                  host, admin  cancel a booking
 //	GET  /api/v1/venue/bookings                       venue staff  today's bookings at own venues (?date=)
-//	POST /api/v1/draws                                host, admin  draw a committee
-//	GET  /api/v1/draws                                host, admin, supervisor  a tender's draws (?tender=)
+//	POST /api/v1/draws                                evaluation host†  draw a committee
+//	GET  /api/v1/draws                                evaluation host†, supervisor†  a tender's draws (?tender=)
 //	GET  /api/v1/draws/:id                            any role     commitment, seed, digests, rules: public facts
-//	POST /api/v1/draws/:id/reveal                     host, admin, supervisor  reveal an external seed
+//	POST /api/v1/draws/:id/reveal                     evaluation host†, supervisor†  reveal an external seed
 //	GET  /api/v1/draws/:id/members                    any role*    the committee
-//	GET  /api/v1/draws/:id/exclusions                 host, admin, supervisor*  who stepped aside and why
-//	GET  /api/v1/draws/:id/snapshot                   host, admin, supervisor*  the canonical snapshot bytes
-//	POST /api/v1/draws/:id/members/:expert/release    host, admin*  record a decline or no-show, draw the replacement
-//	POST /api/v1/draws/:id/dispatch                   host, admin*  seat the committee
+//	GET  /api/v1/draws/:id/exclusions                 evaluation host†, supervisor†*  who stepped aside and why, after the deadline
+//	GET  /api/v1/draws/:id/snapshot                   evaluation host†, supervisor†*  the canonical snapshot bytes, after the deadline
+//	POST /api/v1/draws/:id/members/:expert/release    evaluation host†*  record a decline or no-show, draw the replacement
+//	POST /api/v1/draws/:id/dispatch                   evaluation host†*  seat the committee
 //	GET  /api/v1/draws/:id/assignments                any role*    the seats
-//	PUT  /api/v1/draws/:id/assignments/:expert        host, admin*  move an expert, with a reason
-//	POST /api/v1/draws/:id/publish                    host, admin  make the committee public
+//	PUT  /api/v1/draws/:id/assignments/:expert        evaluation host†*  move an expert, with a reason
+//	POST /api/v1/draws/:id/publish                    evaluation host†  make the committee public, once the result is recorded
 //
-// (* also checked on the object.)
+// († a host or supervisor assigned to the draw's tender with that duty; * also checked on
+// the object.)
 func (s *Service) Routes() []httpapi.Route {
 	get, post, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete
 	return []httpapi.Route{
@@ -109,18 +116,18 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: post, Path: "/api/v1/bookings/:id/cancel", Roles: hosts, Handler: s.handleCancelBooking},
 		{Method: get, Path: "/api/v1/venue/bookings", Roles: venueStaff, Handler: s.handleMyBookings},
 
-		{Method: post, Path: "/api/v1/draws", Roles: hosts, Handler: s.handleDraw},
-		{Method: get, Path: "/api/v1/draws", Roles: overseers, Handler: s.handleDraws},
+		{Method: post, Path: "/api/v1/draws", Roles: drawHosts, Duties: evalHostDuty, Tender: httpapi.TenderInBody("tender_id"), Handler: s.handleDraw},
+		{Method: get, Path: "/api/v1/draws", Roles: drawStaff, Duties: drawDuties, Tender: httpapi.TenderQuery("tender"), Handler: s.handleDraws},
 		{Method: get, Path: "/api/v1/draws/:id", Roles: httpapi.AnyRole, Handler: s.handleGetDraw},
-		{Method: post, Path: "/api/v1/draws/:id/reveal", Roles: overseers, Handler: bodyTo(s, drawID, fiber.StatusOK, s.reveal)},
-		{Method: get, Path: "/api/v1/draws/:id/members", Roles: httpapi.AnyRole, Handler: s.handleMembers},
-		{Method: get, Path: "/api/v1/draws/:id/exclusions", Roles: overseers, Handler: s.handleExclusions},
-		{Method: get, Path: "/api/v1/draws/:id/snapshot", Roles: overseers, Handler: s.handleSnapshot},
-		{Method: post, Path: "/api/v1/draws/:id/members/:expert/release", Roles: hosts, Handler: memberBody(s, s.release)},
-		{Method: post, Path: "/api/v1/draws/:id/dispatch", Roles: hosts, Handler: s.handleDispatch},
-		{Method: get, Path: "/api/v1/draws/:id/assignments", Roles: httpapi.AnyRole, Handler: s.handleAssignments},
-		{Method: put, Path: "/api/v1/draws/:id/assignments/:expert", Roles: hosts, Handler: memberBody(s, s.override)},
-		{Method: post, Path: "/api/v1/draws/:id/publish", Roles: hosts, Handler: s.handlePublish},
+		{Method: post, Path: "/api/v1/draws/:id/reveal", Roles: drawStaff, Duties: drawDuties, Tender: s.drawTender, Handler: bodyTo(s, drawID, fiber.StatusOK, s.reveal)},
+		{Method: get, Path: "/api/v1/draws/:id/members", Roles: httpapi.AnyRole, Duties: drawDuties, Tender: s.drawTender, Handler: s.handleMembers},
+		{Method: get, Path: "/api/v1/draws/:id/exclusions", Roles: drawStaff, Duties: drawDuties, Tender: s.drawTender, Handler: s.handleExclusions},
+		{Method: get, Path: "/api/v1/draws/:id/snapshot", Roles: drawStaff, Duties: drawDuties, Tender: s.drawTender, Handler: s.handleSnapshot},
+		{Method: post, Path: "/api/v1/draws/:id/members/:expert/release", Roles: drawHosts, Duties: evalHostDuty, Tender: s.drawTender, Handler: memberBody(s, s.release)},
+		{Method: post, Path: "/api/v1/draws/:id/dispatch", Roles: drawHosts, Duties: evalHostDuty, Tender: s.drawTender, Handler: s.handleDispatch},
+		{Method: get, Path: "/api/v1/draws/:id/assignments", Roles: httpapi.AnyRole, Duties: drawDuties, Tender: s.drawTender, Handler: s.handleAssignments},
+		{Method: put, Path: "/api/v1/draws/:id/assignments/:expert", Roles: drawHosts, Duties: evalHostDuty, Tender: s.drawTender, Handler: memberBody(s, s.override)},
+		{Method: post, Path: "/api/v1/draws/:id/publish", Roles: drawHosts, Duties: evalHostDuty, Tender: s.drawTender, Handler: s.handlePublish},
 	}
 }
 
@@ -186,6 +193,21 @@ func ok(c *fiber.Ctx, v any, err error) error {
 func principal(c *fiber.Ctx) kaiping.Principal {
 	p, _ := httpapi.PrincipalOf(c)
 	return p
+}
+
+// viewer is the caller as the committee's visibility sees it.
+func viewer(c *fiber.Ctx) Viewer {
+	return Viewer{Principal: principal(c), Assigned: httpapi.Assigned(c)}
+}
+
+// drawTender finds the tender of the draw the path names, for the route's duty check.
+func (s *Service) drawTender(c *fiber.Ctx) (kaiping.ID, error) {
+	id, err := drawID.of(c)
+	if err != nil {
+		return "", err
+	}
+	d, err := s.store.Draw(c.UserContext(), id)
+	return d.Tender, err
 }
 
 func (s *Service) handleSpecialties(c *fiber.Ctx) error {
@@ -456,7 +478,7 @@ func (s *Service) handleMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.Members(c.UserContext(), principal(c), id)
+	ms, err := s.Members(c.UserContext(), viewer(c), id)
 	return ok(c, fiber.Map{"members": ms}, err)
 }
 
@@ -470,12 +492,29 @@ func (s *Service) sealedDraw(c *fiber.Ctx) (Draw, error) {
 	if err != nil {
 		return Draw{}, err
 	}
-	return d, s.canSeeMembers(c.UserContext(), principal(c), d)
+	return d, s.canSeeMembers(c.UserContext(), viewer(c), d)
+}
+
+// afterDeadline refuses, before the tender's bid deadline, what would tell who the potential
+// bidders are (an expert excluded for a relation to a registered bidder names it):
+// 《招标投标法》 Art. 22.
+func (s *Service) afterDeadline(ctx context.Context, d Draw) error {
+	facts, err := s.store.TenderFacts(ctx, d.Tender)
+	if err != nil {
+		return err
+	}
+	if s.clock.Now().Before(facts.Deadline) {
+		return kaiping.E(kaiping.KindTooEarly, "draw.too_early", "投标截止前不得透露潜在投标人：回避情况与名单快照在截止后方可查看")
+	}
+	return nil
 }
 
 func (s *Service) handleExclusions(c *fiber.Ctx) error {
 	d, err := s.sealedDraw(c)
 	if err != nil {
+		return err
+	}
+	if err := s.afterDeadline(c.UserContext(), d); err != nil {
 		return err
 	}
 	_, ex, err := s.store.Snapshot(c.UserContext(), d.ID)
@@ -485,6 +524,9 @@ func (s *Service) handleExclusions(c *fiber.Ctx) error {
 func (s *Service) handleSnapshot(c *fiber.Ctx) error {
 	d, err := s.sealedDraw(c)
 	if err != nil {
+		return err
+	}
+	if err := s.afterDeadline(c.UserContext(), d); err != nil {
 		return err
 	}
 	enc, _, err := s.store.Snapshot(c.UserContext(), d.ID)
@@ -541,7 +583,7 @@ func (s *Service) handleAssignments(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	as, err := s.Assignments(c.UserContext(), principal(c), id)
+	as, err := s.Assignments(c.UserContext(), viewer(c), id)
 	return ok(c, fiber.Map{"assignments": as}, err)
 }
 

@@ -37,7 +37,7 @@ func mustAPI(tb testing.TB, s *scene) *api {
 	auth := identity.NewService(nil, nil, tokens, s.Clock, time.Hour, time.Minute)
 	f := fiber.New(fiber.Config{ErrorHandler: httpapi.ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		DisableStartupMessage: true})
-	var reg httpapi.Registry
+	reg := httpapi.Registry{Staff: s.Staff}
 	reg.Mount(f, auth, s.Service.Routes()...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(tb, err)
@@ -144,6 +144,8 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("venue staff's day: %+v %v", day, err)
 	}
 	tendererHost := a.as(s.Principal(t, "招标人经办人", tenderer, kaiping.RoleHost))
+	stranger := a.as(s.Principal(t, "其他项目主持人", "某代理公司", kaiping.RoleHost))
+	strangerSup := a.as(s.Principal(t, "其他项目监督", "某监督局", kaiping.RoleSupervisor))
 	// The moved (and later released) expert must not be the two whose answers are tested
 	// below: dispatch order does not follow the members' order.
 	var moved evaluation.SeatAssignment
@@ -188,9 +190,19 @@ func TestAPI(t *testing.T) {
 		{"cancel a dispatched booking", host.Do(ctx, http.MethodPost, "/api/v1/bookings/"+string(as.Assignments[0].Booking)+"/cancel",
 			evaluation.ReasonRequest{Reason: "x"}, nil), 409, "booking.dispatched"},
 		{"malformed draw id", host.Do(ctx, http.MethodGet, "/api/v1/draws/xyz", nil, nil), 404, "draw.not_found"},
-		{"unknown field", host.Do(ctx, http.MethodPost, "/api/v1/draws", map[string]any{"committee": 7}, nil), 400, "request.unknown_field"},
+		{"unknown field", host.Do(ctx, http.MethodPost, "/api/v1/draws", map[string]any{"tender_id": s.tender.ID, "committee": 7}, nil), 400, "request.unknown_field"},
+		{"draw without a tender", host.Do(ctx, http.MethodPost, "/api/v1/draws", map[string]any{"committee_size": 7}, nil), 400, "request.tender"},
+		{"unassigned host draws", stranger.Do(ctx, http.MethodPost, "/api/v1/draws", req, nil), 403, "tender.not_assigned"},
+		{"unassigned host lists draws", stranger.Do(ctx, http.MethodGet, "/api/v1/draws?tender="+string(s.tender.ID), nil, nil), 403, "tender.not_assigned"},
+		{"unassigned host reads members", stranger.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/members", nil, nil), 403, "draw.identities_sealed"},
+		{"unassigned host reads exclusions", stranger.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/exclusions", nil, nil), 403, "tender.not_assigned"},
+		{"unassigned host dispatches", stranger.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/dispatch", nil, nil), 403, "tender.not_assigned"},
+		{"unassigned host publishes", stranger.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/publish", nil, nil), 403, "tender.not_assigned"},
+		{"unassigned supervisor reads the snapshot", strangerSup.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/snapshot", nil, nil), 403, "tender.not_assigned"},
+		{"supervisor publishes", sup.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/publish", nil, nil), 403, "auth.role_forbidden"},
+		{"admin draws", admin.Do(ctx, http.MethodPost, "/api/v1/draws", req, nil), 403, "auth.role_forbidden"},
 		{"other venue's staff", a.as(staff).Do(ctx, http.MethodGet, "/api/v1/venues/"+string(s.zz.ID)+"/bookings", nil, nil), 403, "venue.not_staff"},
-		{"tenderer's host moves an expert", tendererHost.Do(ctx, http.MethodPut, overridePath, evaluation.OverrideRequest{Venue: s.kf.ID, Reason: "x"}, nil), 403, "draw.identities_sealed"},
+		{"unassigned tenderer's host moves an expert", tendererHost.Do(ctx, http.MethodPut, overridePath, evaluation.OverrideRequest{Venue: s.kf.ID, Reason: "x"}, nil), 403, "tender.not_assigned"},
 		{"bidder moves an expert", a.as(bidder).Do(ctx, http.MethodPut, overridePath, evaluation.OverrideRequest{Venue: s.kf.ID, Reason: "x"}, nil), 403, "auth.role_forbidden"},
 		{"override to no venue", host.Do(ctx, http.MethodPut, "/api/v1/draws/"+string(d.ID)+"/assignments/"+string(as.Assignments[0].Expert),
 			evaluation.OverrideRequest{Reason: "x"}, nil), 400, "dispatch.venue"},
@@ -222,12 +234,14 @@ func TestAPI(t *testing.T) {
 	if got := draw.Digest(snap); got != d.SnapshotDigest {
 		t.Fatalf("downloaded snapshot digest %s, ledgered %s", got, d.SnapshotDigest)
 	}
-	if err := host.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/publish", nil, nil); err != nil {
-		t.Fatal(err)
+	// The committee's names stay confidential until the award result is determined
+	// (《招标投标法》 Art. 37): even its own evaluation host cannot publish them yet.
+	err = host.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/publish", nil, nil)
+	if status, code := apiCode(err); status != 409 || code != "draw.result_not_recorded" {
+		t.Fatalf("publish before the result: %v", err)
 	}
-	// Five current members and the no-show they replaced.
-	if err := a.as(bidder).Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/members", nil, &ms); err != nil || len(ms.Members) != 6 {
-		t.Fatalf("bidder reads the published committee: %v", err)
+	if _, code := apiCode(a.as(bidder).Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/members", nil, &ms)); code != "draw.identities_sealed" {
+		t.Fatalf("bidder reads the committee after a refused publication: %s", code)
 	}
 }
 

@@ -363,11 +363,19 @@ func stateLabel(s MemberState) string {
 	return "待应答"
 }
 
-// Publish makes a drawn committee's identities visible to everyone (结果公示).
+// Publish makes a drawn committee's identities visible to everyone (结果公示), once the
+// award result is determined: until then the names are confidential (《招标投标法》 Art. 37,
+// 《招标投标法实施条例》 Art. 46). Kaiping records no award result yet (it comes with the
+// evaluation report), so every draw is refused with "draw.result_not_recorded" until
+// that record exists; the check is the first thing a future result check replaces.
 func (s *Service) Publish(ctx context.Context, a kaiping.Actor, id kaiping.ID) (Draw, error) {
 	d, err := s.store.Draw(ctx, id)
 	if err != nil {
 		return Draw{}, err
+	}
+	if d.PublishedAt == nil {
+		return Draw{}, kaiping.E(kaiping.KindConflict, "draw.result_not_recorded",
+			"中标结果确定前，评标委员会成员名单应当保密（《招标投标法》第三十七条），尚不能公示")
 	}
 	if d.Status != DrawDrawn {
 		return Draw{}, kaiping.Errorf(kaiping.KindConflict, "draw.state", "该抽取当前状态为 %s，不能公示", d.Status)

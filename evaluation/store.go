@@ -128,6 +128,8 @@ type TenderFacts struct {
 	Code     string     `json:"code"`
 	Title    string     `json:"title"`
 	Tenderer string     `json:"tenderer"`
+	// Deadline is the bid deadline: who registered stays secret before it.
+	Deadline time.Time `json:"deadline"`
 	// Bidders are the names (and organisations) of every principal registered for any
 	// section of the tender.
 	Bidders []string `json:"bidders"`

@@ -15,10 +15,15 @@ import (
 // (the principal must hold at least one) or is explicitly Public; Mount refuses anything else,
 // so a route cannot be added without deciding its authorization.
 type Route struct {
-	Method  string
-	Path    string
-	Roles   []kaiping.Role // allowed roles; AnyRole for every authenticated principal
-	Public  bool           // no authentication at all (login, health)
+	Method string
+	Path   string
+	Roles  []kaiping.Role // allowed roles; AnyRole for every authenticated principal
+	Public bool           // no authentication at all (login, health)
+	// Duties, when set, scope the route to one tender: a host or supervisor must be
+	// assigned to the tender Tender finds with one of these duties (checked before the
+	// handler); callers let in by another of Roles (a bidder) are checked by the handler.
+	Duties  []kaiping.Duty
+	Tender  TenderOf
 	Handler fiber.Handler
 }
 
@@ -33,6 +38,9 @@ type Authenticator interface {
 // Registry remembers every mounted route, so tests can walk them all.
 type Registry struct {
 	Routes []Route
+	// Staff answers the duty checks of tender-scoped routes; Mount refuses such a route
+	// without it.
+	Staff Staffing
 }
 
 // Mount registers routes on r, each behind authentication and its role check.
@@ -41,9 +49,15 @@ func (reg *Registry) Mount(r fiber.Router, auth Authenticator, routes ...Route) 
 		if !rt.Public && len(rt.Roles) == 0 {
 			panic(fmt.Sprintf("httpapi: route %s %s declares no roles and is not public", rt.Method, rt.Path))
 		}
+		if len(rt.Duties) > 0 && (rt.Public || rt.Tender == nil || reg.Staff == nil) {
+			panic(fmt.Sprintf("httpapi: route %s %s declares duties without a tender, roles or the registry's Staff", rt.Method, rt.Path))
+		}
 		handlers := []fiber.Handler{}
 		if !rt.Public {
 			handlers = append(handlers, authenticate(auth), requireRoles(rt.Roles))
+		}
+		if len(rt.Duties) > 0 {
+			handlers = append(handlers, requireDuty(reg.Staff, rt))
 		}
 		handlers = append(handlers, rt.Handler)
 		r.Add(rt.Method, rt.Path, handlers...)
@@ -53,22 +67,51 @@ func (reg *Registry) Mount(r fiber.Router, auth Authenticator, routes ...Route) 
 
 const principalKey = "kaiping.principal"
 
-// authenticate reads "Authorization: Bearer <token>" and puts the principal in the context.
+// BearerProtocol prefixes the session token a browser offers as a WebSocket subprotocol:
+// browsers cannot set the Authorization header on a WebSocket.
+const BearerProtocol = "bearer."
+
+// BearerToken finds the request's session token: "Authorization: Bearer <token>", or on a
+// WebSocket upgrade the subprotocol "bearer.<token>". The copy outlives fiber's buffers.
+func BearerToken(c *fiber.Ctx) string {
+	if t, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer "); ok {
+		return strings.Clone(t)
+	}
+	if !strings.EqualFold(c.Get(fiber.HeaderUpgrade), "websocket") {
+		return ""
+	}
+	for _, p := range strings.Split(c.Get(fiber.HeaderSecWebSocketProtocol), ",") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(p), BearerProtocol); ok {
+			return strings.Clone(t)
+		}
+	}
+	return ""
+}
+
+const tokenKey = "kaiping.token"
+
+// authenticate reads the session token (BearerToken) and puts the principal in the context.
 func authenticate(auth Authenticator) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		h := c.Get(fiber.HeaderAuthorization)
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		token := BearerToken(c)
+		if token == "" {
 			return kaiping.E(kaiping.KindUnauthenticated, "auth.missing_token", "未登录：请先使用数字证书登录")
 		}
-		// Copy: fiber reuses the header buffer after the handler returns.
-		p, err := auth.Authenticate(c.UserContext(), strings.Clone(token))
+		p, err := auth.Authenticate(c.UserContext(), token)
 		if err != nil {
 			return err
 		}
 		c.Locals(principalKey, p)
+		c.Locals(tokenKey, token)
 		return c.Next()
 	}
+}
+
+// TokenOf returns the session token the request was authenticated with, for a long-lived
+// connection that checks its session again later.
+func TokenOf(c *fiber.Ctx) string {
+	t, _ := c.Locals(tokenKey).(string)
+	return t
 }
 
 func requireRoles(allowed []kaiping.Role) fiber.Handler {

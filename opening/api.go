@@ -11,7 +11,6 @@ import (
 
 var (
 	staff      = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin}
-	overseers  = []kaiping.Role{kaiping.RoleHost, kaiping.RoleAdmin, kaiping.RoleSupervisor}
 	adminsOnly = []kaiping.Role{kaiping.RoleAdmin}
 	bidders    = []kaiping.Role{kaiping.RoleBidder}
 )
@@ -22,20 +21,21 @@ var (
 //	GET  /api/v1/tenders                                      any role      list tenders (public facts only)
 //	GET  /api/v1/tenders/:id                                  any role      one tender
 //	POST /api/v1/tenders/:id/sections/:section/registrations  bidder        register (投标报名)
-//	GET  /api/v1/tenders/:id/sections/:section/registrations  host, admin, supervisor
-//	GET  /api/v1/tenders/:id/rescue/share                     supervisor    own rescue key share (holders only)
+//	GET  /api/v1/tenders/:id/sections/:section/registrations  host, supervisor (assigned)   after the deadline
+//	GET  /api/v1/tenders/:id/rescue/share                     supervisor (assigned)   own rescue key share (holders only)
 //	POST /api/v1/blacklist                                    admin         add an entry
 //	GET  /api/v1/blacklist                                    admin, supervisor
 //
-// Who registered is never shown to bidders: the law forbids disclosing potential bidders.
+// Who registered is never shown to bidders, and to the tender's own staff only after the
+// deadline: 《招标投标法》 Art. 22 forbids disclosing potential bidders before it.
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders", Roles: staff, Handler: s.handleCreateTender},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders", Roles: httpapi.AnyRole, Handler: s.handleTenders},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id", Roles: httpapi.AnyRole, Handler: s.handleTender},
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: bidders, Handler: s.handleRegister},
-		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: overseers, Handler: s.handleRegistrations},
-		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/rescue/share", Roles: []kaiping.Role{kaiping.RoleSupervisor}, Handler: s.handleRescueShare},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: hallStaff, Duties: hallDuties, Tender: tenderOfPath, Handler: s.handleRegistrations},
+		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/rescue/share", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: s.handleRescueShare},
 		{Method: fiber.MethodPost, Path: "/api/v1/blacklist", Roles: adminsOnly, Handler: s.handleAddBlacklist},
 		{Method: fiber.MethodGet, Path: "/api/v1/blacklist", Roles: []kaiping.Role{kaiping.RoleAdmin, kaiping.RoleSupervisor}, Handler: s.handleBlacklist},
 	}
@@ -135,6 +135,9 @@ func (s *Service) handleRegistrations(c *fiber.Ctx) error {
 	sec, err := t.Section(c.Params("section"))
 	if err != nil {
 		return err
+	}
+	if s.clock.Now().Before(t.Deadline) {
+		return kaiping.E(kaiping.KindTooEarly, "register.list_too_early", "投标截止前不得透露潜在投标人的名称、数量（《招标投标法》第二十二条）")
 	}
 	rs, err := s.store.Registrations(c.UserContext(), t.ID, sec.ID)
 	if err != nil {

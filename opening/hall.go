@@ -146,6 +146,9 @@ type HallStatus struct {
 	ConfirmEndsAt  *time.Time `json:"confirm_ends_at,omitempty"`
 	RecordDigest   string     `json:"record_digest,omitempty"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	// CheckInOpenedAt is when check-in of the current round opened: the decrypt window may
+	// open only the tender's CheckInMinutes after it.
+	CheckInOpenedAt *time.Time `json:"checkin_opened_at,omitempty"`
 }
 
 // Require refuses with "hall.state" unless the hall is in one of states. Stores call it
@@ -180,6 +183,21 @@ func (h HallStatus) windowEnd() time.Time {
 		return *h.WindowClosesAt
 	}
 	return time.Time{}
+}
+
+// checkInRan refuses to open the decrypt window at at before bidders had the tender's
+// check-in period: a window opened on an empty hall would record every bid as 撤销 and fail
+// the tender, blaming bidders who never had a chance to arrive.
+func (h HallStatus) checkInRan(minutes int, at time.Time) error {
+	if h.CheckInOpenedAt == nil {
+		return stateError(h.State, HallCheckingIn)
+	}
+	ends := h.CheckInOpenedAt.Add(time.Duration(minutes) * time.Minute)
+	if at.Before(ends) {
+		return kaiping.Errorf(kaiping.KindTooEarly, "hall.checkin_running",
+			"签到须进行至少 %d 分钟，%s（北京时间）后方可开启解密", minutes, chinaDate(ends))
+	}
+	return nil
 }
 
 func windowClosed(at time.Time) error {

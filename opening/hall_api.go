@@ -12,49 +12,58 @@ import (
 var (
 	hosts       = []kaiping.Role{kaiping.RoleHost}
 	supervisors = []kaiping.Role{kaiping.RoleSupervisor}
-	hallReaders = []kaiping.Role{kaiping.RoleBidder, kaiping.RoleHost, kaiping.RoleSupervisor, kaiping.RoleAdmin}
+	hallStaff   = []kaiping.Role{kaiping.RoleHost, kaiping.RoleSupervisor}
+	hallReaders = []kaiping.Role{kaiping.RoleBidder, kaiping.RoleHost, kaiping.RoleSupervisor}
+
+	// The duties a route of a tender's hall accepts: staff act only on the tenders they are
+	// assigned to (httpapi.Route.Duties), checked before any handler runs.
+	hostDuty       = []kaiping.Duty{kaiping.DutyHost}
+	supervisorDuty = []kaiping.Duty{kaiping.DutySupervisor}
+	hallDuties     = []kaiping.Duty{kaiping.DutyHost, kaiping.DutySupervisor}
+	tenderOfPath   = httpapi.TenderParam("id")
 )
 
 // Routes returns the opening hall's endpoints, all under
 // /api/v1/tenders/:id/sections/:section/hall:
 //
 //	GET  /hall                         bidder        own view: state, times, server time, check-in, envelopes, record
-//	GET  /hall/board                   host, supervisor, admin   attendance, every bidder's status, objections, queue
-//	GET  /hall/events?after=N          bidder, host, supervisor, admin   events after version N
+//	GET  /hall/board                   host, supervisor          attendance, every bidder's status, objections, queue
+//	GET  /hall/events?after=N          bidder, host, supervisor  events after version N
 //	POST /hall/transitions             host          {"to": ..., "window_minutes": n}: move the hall
 //	POST /hall/checkins                bidder        check in (签到)
 //	GET  /hall/envelopes               bidder        own envelopes with headers, to unwrap file keys locally
 //	POST /hall/unlocks                 bidder        {"envelope_id", "file_key"}: hand in a file key
-//	GET  /hall/record                  bidder in the set, host, supervisor, admin   the opening record
+//	GET  /hall/record                  bidder in the set, host, supervisor   the opening record
 //	POST /hall/confirmations           bidder        {"digest", "signature"}: confirm the record
 //	POST /hall/objections              bidder        {"text"}: object (异议)
 //	POST /hall/objections/:objection/answer   host   {"answer"}
 //	POST /hall/rescue-shares           supervisor    {"bidder_id", "share"}: a rescue key share
 //	POST /hall/media                   host, bidder registered, supervisor   a grant to the broadcast room (开标直播): {"grant", "role"}
+//
+// Hosts and supervisors act only on the tenders an administrator assigned them to (duty
+// host, supervisor); an administrator runs no hall.
 func (h *Hall) Routes() []httpapi.Route {
 	const p = "/api/v1/tenders/:id/sections/:section/hall"
 	return []httpapi.Route{
 		{Method: fiber.MethodGet, Path: p, Roles: bidders, Handler: handle(h, fiber.StatusOK, h.handleView)},
-		{Method: fiber.MethodGet, Path: p + "/board", Roles: overseers, Handler: handle(h, fiber.StatusOK, h.handleBoard)},
-		{Method: fiber.MethodGet, Path: p + "/events", Roles: hallReaders, Handler: handle(h, fiber.StatusOK, h.handleEvents)},
-		{Method: fiber.MethodPost, Path: p + "/transitions", Roles: hosts, Handler: handle(h, fiber.StatusOK, h.handleMove)},
+		{Method: fiber.MethodGet, Path: p + "/board", Roles: hallStaff, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleBoard)},
+		{Method: fiber.MethodGet, Path: p + "/events", Roles: hallReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleEvents)},
+		{Method: fiber.MethodPost, Path: p + "/transitions", Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleMove)},
 		{Method: fiber.MethodPost, Path: p + "/checkins", Roles: bidders, Handler: handle(h, fiber.StatusOK, h.handleCheckIn)},
 		{Method: fiber.MethodGet, Path: p + "/envelopes", Roles: bidders, Handler: handle(h, fiber.StatusOK, h.handleEnvelopes)},
 		{Method: fiber.MethodPost, Path: p + "/unlocks", Roles: bidders, Handler: handle(h, fiber.StatusAccepted, h.handleUnlock)},
-		{Method: fiber.MethodGet, Path: p + "/record", Roles: hallReaders, Handler: handle(h, fiber.StatusOK, h.handleRecord)},
+		{Method: fiber.MethodGet, Path: p + "/record", Roles: hallReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleRecord)},
 		{Method: fiber.MethodPost, Path: p + "/confirmations", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleConfirm)},
 		{Method: fiber.MethodPost, Path: p + "/objections", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleObject)},
-		{Method: fiber.MethodPost, Path: p + "/objections/:objection/answer", Roles: hosts, Handler: handle(h, fiber.StatusOK, h.handleAnswer)},
-		{Method: fiber.MethodPost, Path: p + "/rescue-shares", Roles: supervisors, Handler: handle(h, fiber.StatusAccepted, h.handleRescueShare)},
-		{Method: fiber.MethodPost, Path: p + "/media", Roles: mediaWatchers, Handler: handle(h, fiber.StatusOK, h.handleMedia)},
+		{Method: fiber.MethodPost, Path: p + "/objections/:objection/answer", Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleAnswer)},
+		{Method: fiber.MethodPost, Path: p + "/rescue-shares", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusAccepted, h.handleRescueShare)},
+		{Method: fiber.MethodPost, Path: p + "/media", Roles: mediaWatchers, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleMedia)},
 	}
 }
 
-// overseer reports whether the caller sees the whole hall: hosts, supervisors and admins.
-func overseer(c *fiber.Ctx) bool {
-	p, _ := httpapi.PrincipalOf(c)
-	return p.Has(kaiping.RoleHost) || p.Has(kaiping.RoleSupervisor) || p.Has(kaiping.RoleAdmin)
-}
+// overseer reports whether the caller sees the whole hall: the host and supervisors
+// assigned to the tender. A bidder who also holds a staff role sees only its own.
+func overseer(c *fiber.Ctx) bool { return httpapi.Assigned(c) }
 
 // hallRequest reads what every hall route needs: the actor, the tender ID and the section.
 func (h *Hall) hallRequest(c *fiber.Ctx) (kaiping.Actor, kaiping.ID, string, error) {

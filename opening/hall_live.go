@@ -89,9 +89,6 @@ type HallLive struct {
 // LiveProtocol is the WebSocket subprotocol of the hall's live connection.
 const LiveProtocol = "kaiping.hall.v1"
 
-// BearerProtocol prefixes the session token offered as a subprotocol.
-const BearerProtocol = "bearer."
-
 // maxClientMessage bounds what a client may send: a ping is a few dozen bytes.
 const maxClientMessage = 512
 
@@ -186,14 +183,13 @@ func NewHallLive(h *Hall, auth httpapi.Authenticator, notes HallNotifications, c
 
 // Routes returns the live endpoint:
 //
-//	GET /api/v1/tenders/:id/sections/:section/hall/live   bidder, host, supervisor, admin   WebSocket
+//	GET /api/v1/tenders/:id/sections/:section/hall/live   bidder, host, supervisor (assigned)   WebSocket
 //
-// It is declared public because browsers cannot send the Authorization header the shared
-// authentication reads: the handler authenticates the token itself (see HallLive) and
-// checks the same roles before upgrading, answering refusals with the same codes.
+// Browsers offer the session token as the subprotocol "bearer.<token>"
+// (httpapi.BearerProtocol); the shared checks (session, role, duty) run before the upgrade.
 func (l *HallLive) Routes() []httpapi.Route {
 	return []httpapi.Route{{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/hall/live",
-		Public: true, Handler: l.handle}}
+		Roles: hallReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: l.handle}}
 }
 
 // Run fans out the changes of the halls watched here until ctx ends, then closes every

@@ -68,27 +68,12 @@ func (l *HallLive) handle(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
 		return kaiping.E(kaiping.KindInvalid, "hall.live_not_websocket", "此地址是开标大厅的实时连接，只接受 WebSocket 连接")
 	}
-	token := liveToken(c)
-	if token == "" {
-		return kaiping.E(kaiping.KindUnauthenticated, "auth.missing_token", "未登录：请先使用数字证书登录")
-	}
-	p, err := l.auth.Authenticate(c.UserContext(), token)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(hallReaders, p.Has) {
-		labels := make([]string, len(hallReaders))
-		for i, r := range hallReaders {
-			labels[i] = r.Label()
-		}
-		return kaiping.Errorf(kaiping.KindForbidden, "auth.role_forbidden", "当前身份无权执行此操作（需要：%s）", strings.Join(labels, "、"))
-	}
+	p, _ := httpapi.PrincipalOf(c)
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	w := &watcher{live: l, token: token, principal: p, tender: id, after: -1,
-		overseer: p.Has(kaiping.RoleHost) || p.Has(kaiping.RoleSupervisor) || p.Has(kaiping.RoleAdmin)}
+	w := &watcher{live: l, token: httpapi.TokenOf(c), principal: p, tender: id, after: -1, overseer: overseer(c)}
 	if q := c.Query("after"); q != "" {
 		if w.after, err = strconv.ParseInt(q, 10, 64); err != nil || w.after < 0 {
 			return invalid("hall.events_after", "after 须为非负整数（上次收到的版本号）")
@@ -106,20 +91,6 @@ func (l *HallLive) handle(c *fiber.Ctx) error {
 	}
 	c.Locals(watcherKey, w)
 	return l.upgrade(c)
-}
-
-// liveToken finds the session token: in the Authorization header, or offered as the
-// subprotocol "bearer.<token>". The copy outlives fiber's buffers.
-func liveToken(c *fiber.Ctx) string {
-	if t, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer "); ok {
-		return strings.Clone(t)
-	}
-	for _, p := range strings.Split(c.Get(fiber.HeaderSecWebSocketProtocol), ",") {
-		if t, ok := strings.CutPrefix(strings.TrimSpace(p), BearerProtocol); ok {
-			return strings.Clone(t)
-		}
-	}
-	return ""
 }
 
 // viewOf computes w's view: the board for an overseer, its own view for a bidder (which

@@ -106,27 +106,17 @@ type HallMediaGrant struct {
 }
 
 // mediaRoleOf is who's part; a principal holding several roles takes the strongest.
-func mediaRoleOf(who kaiping.Principal) MediaRole {
-	switch {
-	case who.Has(kaiping.RoleHost):
-		return MediaHost
-	case who.Has(kaiping.RoleSupervisor):
-		return MediaSupervisor
-	}
-	return MediaBidder
-}
-
 // MediaGrant issues who a grant for the section's broadcast room while the opening runs
-// (check-in to confirmation): any host publishes, a supervisor or a bidder registered for
+// (check-in to confirmation), as role (the caller's duty on the tender, decided by the
+// route): the assigned host publishes, a supervisor or a bidder registered for
 // the section watches unseen. Outside those states it is KindConflict
 // "hall.media_not_open"; a bidder not registered is "hall.not_bidder". It makes sure the
 // room exists and is recorded first.
-func (h *Hall) MediaGrant(ctx context.Context, who kaiping.Principal, tenderID kaiping.ID, sectionRef string) (HallMediaGrant, error) {
+func (h *Hall) MediaGrant(ctx context.Context, who kaiping.Principal, role MediaRole, tenderID kaiping.ID, sectionRef string) (HallMediaGrant, error) {
 	_, sec, st, err := h.load(ctx, tenderID, sectionRef)
 	if err != nil {
 		return HallMediaGrant{}, err
 	}
-	role := mediaRoleOf(who)
 	if role == MediaBidder {
 		if _, err := h.store.Registration(ctx, sec.ID, who.ID); kaiping.KindOf(err) == kaiping.KindNotFound {
 			return HallMediaGrant{}, notBidder()

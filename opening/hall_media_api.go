@@ -13,5 +13,12 @@ var mediaWatchers = []kaiping.Role{kaiping.RoleHost, kaiping.RoleBidder, kaiping
 
 func (h *Hall) handleMedia(c *fiber.Ctx, _ kaiping.Actor, id kaiping.ID, sec string, _ none) (HallMediaGrant, error) {
 	who, _ := httpapi.PrincipalOf(c)
-	return h.MediaGrant(c.UserContext(), who, id, sec)
+	role := MediaBidder
+	switch {
+	case httpapi.HasDuty(c, kaiping.DutyHost):
+		role = MediaHost
+	case httpapi.HasDuty(c, kaiping.DutySupervisor):
+		role = MediaSupervisor
+	}
+	return h.MediaGrant(c.UserContext(), who, role, id, sec)
 }

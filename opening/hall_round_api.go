@@ -11,15 +11,15 @@ import (
 // under /api/v1/tenders/:id/sections/:section/hall:
 //
 //	POST /hall/qualification   host   {"results": [{"bidder_id", "passed", "reason"}]}: the technical stage's results
-//	GET  /hall/qualification   bidder in the set, host, supervisor, admin   the recorded results
+//	GET  /hall/qualification   bidder in the set, host, supervisor   the recorded results
 //
 // The second round itself runs on the hall's own routes (check-in, transitions, unlocks,
 // record, confirmations), which act on the hall's current round.
 func (h *Hall) RoundRoutes() []httpapi.Route {
 	const p = "/api/v1/tenders/:id/sections/:section/hall/qualification"
 	return []httpapi.Route{
-		{Method: fiber.MethodPost, Path: p, Roles: hosts, Handler: handle(h, fiber.StatusOK, h.handleQualify)},
-		{Method: fiber.MethodGet, Path: p, Roles: hallReaders, Handler: handle(h, fiber.StatusOK, h.handleQualifications)},
+		{Method: fiber.MethodPost, Path: p, Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleQualify)},
+		{Method: fiber.MethodGet, Path: p, Roles: hallReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleQualifications)},
 	}
 }
 

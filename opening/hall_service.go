@@ -249,6 +249,9 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 		if err != nil {
 			return HallStatus{}, err
 		}
+		if err := st.checkInRan(t.CheckInMinutes, a.At); err != nil {
+			return HallStatus{}, err
+		}
 		opens, closes := a.At, a.At.Add(length)
 		return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallDecrypting, By: ByHost,
 			WindowOpensAt: &opens, WindowClosesAt: &closes, Detail: map[string]any{"window_minutes": int(length / time.Minute)}})

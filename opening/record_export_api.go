@@ -32,9 +32,9 @@ var recordReaders = []kaiping.Role{kaiping.RoleBidder, kaiping.RoleHost, kaiping
 func (x *RecordExporter) Routes() []httpapi.Route {
 	const p = "/api/v1/tenders/:id/sections/:section/hall/record"
 	return []httpapi.Route{
-		{Method: fiber.MethodGet, Path: p + "/exports", Roles: recordReaders, Handler: x.handleExports},
-		{Method: fiber.MethodGet, Path: p + ".pdf", Roles: recordReaders, Handler: x.handleDownload(FormatPDF)},
-		{Method: fiber.MethodGet, Path: p + ".json", Roles: recordReaders, Handler: x.handleDownload(FormatJSON)},
+		{Method: fiber.MethodGet, Path: p + "/exports", Roles: recordReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: x.handleExports},
+		{Method: fiber.MethodGet, Path: p + ".pdf", Roles: recordReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: x.handleDownload(FormatPDF)},
+		{Method: fiber.MethodGet, Path: p + ".json", Roles: recordReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: x.handleDownload(FormatJSON)},
 	}
 }
 
@@ -42,7 +42,8 @@ func (x *RecordExporter) Routes() []httpapi.Route {
 const maxRecordExportBytes = 64 << 20
 
 // section resolves the path's tender and section and checks that the caller may read the
-// section's records: a host or supervisor, or a bidder with an envelope in its bid set.
+// section's records: the tender's assigned host or supervisors, or a bidder with an envelope
+// in its bid set.
 func (x *RecordExporter) section(c *fiber.Ctx) (Tender, Section, error) {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -56,10 +57,10 @@ func (x *RecordExporter) section(c *fiber.Ctx) (Tender, Section, error) {
 	if err != nil {
 		return Tender{}, Section{}, err
 	}
-	p, _ := httpapi.PrincipalOf(c)
-	if p.Has(kaiping.RoleHost) || p.Has(kaiping.RoleSupervisor) {
+	if httpapi.Assigned(c) {
 		return t, sec, nil
 	}
+	p, _ := httpapi.PrincipalOf(c)
 	envs, err := x.store.HallEnvelopes(c.UserContext(), sec.ID, p.ID)
 	if err != nil {
 		return Tender{}, Section{}, err

@@ -69,6 +69,16 @@ type Store interface {
 	// whose bid set is not yet sealed.
 	UnsealedSections(ctx context.Context, due time.Time) ([]SectionRef, error)
 
+	// Assign stores an assignment after checking, in the same transaction, that the tender
+	// exists and the principal holds the duty's role (KindInvalid "staff.role"); a live
+	// duplicate is KindConflict "staff.duplicate".
+	Assign(ctx context.Context, a kaiping.Actor, asg kaiping.Assignment) error
+	// RevokeAssignment ends a live assignment of the tender ("staff.not_found",
+	// "staff.revoked") and returns it as revoked.
+	RevokeAssignment(ctx context.Context, a kaiping.Actor, tender, id kaiping.ID) (kaiping.Assignment, error)
+	// Staff lists a tender's assignments, revoked ones included, oldest first.
+	Staff(ctx context.Context, tender kaiping.ID) ([]kaiping.Assignment, error)
+
 	// AddBlacklist stores an entry; the bidder must exist.
 	AddBlacklist(ctx context.Context, a kaiping.Actor, b BlacklistEntry) error
 	// Blacklist lists all entries, newest first.

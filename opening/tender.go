@@ -31,8 +31,14 @@ type Tender struct {
 	MaxEnvelopeBytes int64 `json:"max_envelope_bytes"`
 	// MinBids is the fewest valid bids for the opening to proceed; below it the tender fails
 	// (流标). The law's minimum is 3; a tender may raise it, never lower it.
-	MinBids  int          `json:"min_bids"`
-	Rescue   RescuePolicy `json:"rescue"`
+	MinBids int          `json:"min_bids"`
+	Rescue  RescuePolicy `json:"rescue"`
+	// CheckInMinutes is how long check-in (签到) runs at least before the host may open the
+	// decrypt window, so that a window cannot open on bidders who had no time to arrive.
+	CheckInMinutes int `json:"checkin_minutes"`
+	// Cosign names the irreversible steps that need a supervisor's co-signature (监督会签):
+	// CosignDecrypting, CosignQualification.
+	Cosign   []CosignStep `json:"cosign"`
 	Sections []Section    `json:"sections"`
 
 	CreatedBy kaiping.ID `json:"created_by"`
@@ -177,6 +183,9 @@ func (t *Tender) Validate(now time.Time) error {
 	}
 	if t.MinBids < LegalMinBids {
 		return invalid("tender.min_bids", "有效投标人数下限不得低于法定的 %d 家", LegalMinBids)
+	}
+	if err := t.validateGuards(); err != nil {
+		return err
 	}
 	if err := validateFields(t.SummaryFields); err != nil {
 		return err

@@ -29,6 +29,7 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
@@ -243,11 +244,14 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 	deadline := clock.Now().Add(time.Hour)
 	if err := w.host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "BENCH-HALL-" + string(kaiping.NewID())[:8], Title: "性能测试：开标大厅实时推送", Tenderer: "性能测试招标人",
-		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM),
+		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM), CheckInMinutes: 1,
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
 	}, &w.tender); err != nil {
 		return fmt.Errorf("create tender: %w", err)
+	}
+	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutyHost, w.host.id); err != nil {
+		return err
 	}
 	for i, name := range []string{"性能测试投标人甲", "性能测试投标人乙", "性能测试投标人丙", "性能测试投标人丁"} {
 		p, err := newDemoParty(ctx, w.base, parties, setup, admin, devpki.ECDSA, name, kaiping.RoleBidder)
@@ -280,6 +284,7 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 			return err
 		}
 	}
+	clock.Advance(time.Duration(w.tender.CheckInMinutes) * time.Minute) // the check-in period runs out
 	if err := w.move(ctx, opening.HallDecrypting); err != nil {
 		return err
 	}
@@ -638,7 +643,7 @@ func watchersChild(cmd *cli.Command) error {
 			sem <- struct{}{}
 			d := websocket.Dialer{HandshakeTimeout: time.Minute, Subprotocols: []string{opening.LiveProtocol}}
 			if tokens[i] != "" {
-				d.Subprotocols = append(d.Subprotocols, opening.BearerProtocol+tokens[i])
+				d.Subprotocols = append(d.Subprotocols, httpapi.BearerProtocol+tokens[i])
 			}
 			c, _, err := d.Dial(cmd.String("child-watch"), nil)
 			<-sem

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
@@ -94,11 +95,14 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 	deadline := clock.Now().Add(2 * time.Minute).Truncate(time.Second)
 	if err := w.host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "BENCH-OPEN-" + string(kaiping.NewID())[:8], Title: fmt.Sprintf("性能测试：%d 家投标人不见面开标", n), Tenderer: "性能测试招标人",
-		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM),
+		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM), CheckInMinutes: 1,
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
 	}, &w.tender); err != nil {
 		return nil, fmt.Errorf("create tender: %w", err)
+	}
+	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutyHost, w.host.id); err != nil {
+		return nil, err
 	}
 	offsets := arrivalOffsets(n, plan.spread)
 	w.bidders = make([]*openingBidder, n)
@@ -157,6 +161,7 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 		w.close()
 		return nil, err
 	}
+	clock.Advance(time.Duration(w.tender.CheckInMinutes) * time.Minute) // the check-in period runs out
 	if err := w.move(ctx, opening.HallDecrypting); err != nil {
 		w.close()
 		return nil, err
@@ -227,7 +232,7 @@ func forEachBidder(ctx context.Context, n, conc int, what string, f func(i int) 
 // server drops is opened again at once, as the hall's page does (its first view brings the
 // current state), and counted.
 func (w *openingWorld) watch(ctx context.Context, b *openingBidder) error {
-	d := websocket.Dialer{HandshakeTimeout: time.Minute, Subprotocols: []string{opening.LiveProtocol, opening.BearerProtocol + b.client.Token}}
+	d := websocket.Dialer{HandshakeTimeout: time.Minute, Subprotocols: []string{opening.LiveProtocol, httpapi.BearerProtocol + b.client.Token}}
 	url := "ws" + strings.TrimPrefix(w.base, "http") + w.hallPath("/live")
 	c, _, err := d.DialContext(ctx, url, nil)
 	if err != nil {

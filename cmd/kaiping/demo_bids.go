@@ -107,6 +107,12 @@ func demoBids(ctx context.Context, base, dir string, setup *app.DevSetup, admin 
 	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &t); err != nil {
 		return t, fmt.Errorf("create the demo tender: %w", err)
 	}
+	if err := assignStaff(ctx, admin, t.ID, kaiping.DutyHost, host.id); err != nil {
+		return t, err
+	}
+	if err := assignStaff(ctx, admin, t.ID, kaiping.DutySupervisor, holders...); err != nil {
+		return t, err
+	}
 	say("招标项目已创建：%s（%s），国密 SM4-GCM，投标截止 %s；补救密钥 2/3 分持于三名监督员", t.Title, t.Code,
 		t.Deadline.Local().Format(time.DateTime))
 

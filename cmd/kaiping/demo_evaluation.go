@@ -128,11 +128,17 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	var tender opening.Tender
 	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "KP-EVAL-" + time.Now().Format("20060102-150405"), Title: "开封市第二十五中学教学综合楼建设工程施工",
-		Tenderer: demoEvalTenderer, Deadline: time.Now().Add(2 * time.Hour).Truncate(time.Minute),
+		Tenderer: demoEvalTenderer, Deadline: time.Now().Add(demoEvalLead).Truncate(time.Second),
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段：土建及安装"}},
 	}, &tender); err != nil {
 		return fmt.Errorf("create the evaluation tender: %w", err)
+	}
+	if err := assignStaff(ctx, admin, tender.ID, kaiping.DutyEvaluationHost, host.id); err != nil {
+		return err
+	}
+	if err := assignStaff(ctx, admin, tender.ID, kaiping.DutySupervisor, supervisor.id); err != nil {
+		return err
 	}
 	say("招标项目：%s（%s），招标人 %s；远程异地评标，主场开封，副场郑州、洛阳", tender.Title, tender.Code, tender.Tenderer)
 
@@ -155,6 +161,11 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	say("抽取申请：7 人委员会（房屋建筑 3、工程造价 2、水利水电 1、经济 1），异地专家不少于 50%%，评标时间 %s 至 %s",
 		session.Start.Format("2006-01-02 15:04"), session.End.Format("15:04"))
 	say("  种子承诺值 %s 已写入审计日志，随后生成候选快照：%d 名候选，%d 名回避，快照摘要 %.16s…", d.Commitment, d.SnapshotSize, d.Excluded, d.SnapshotDigest)
+	// Who stepped aside may name a potential bidder, so it is shown only after the deadline.
+	say("  回避情况可能涉及潜在投标人，投标截止（%s）后方可查看；等待截止（真实时间）…", tender.Deadline.Local().Format(time.TimeOnly))
+	if err := sleep(ctx, time.Until(tender.Deadline)+200*time.Millisecond); err != nil {
+		return err
+	}
 	if err := demoEvalExclusions(ctx, host.client, d.ID, experts, say); err != nil {
 		return err
 	}
@@ -208,6 +219,10 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	say("  抽取复核 verify      go run ./cmd/kaiping draw verify --config %s %s", setup.ConfigPath, d.ID)
 	return nil
 }
+
+// demoEvalLead is how far ahead the evaluation demo's bid deadline is set: the committee is
+// drawn before it, and who stepped aside is shown only after it.
+const demoEvalLead = 75 * time.Second
 
 // demoEvalSession is tomorrow's session, 09:00 to 17:30 Beijing time.
 func demoEvalSession(now time.Time) draw.Period {

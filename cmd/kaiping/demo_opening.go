@@ -26,6 +26,10 @@ import (
 	"github.com/kaiping/kaiping/storage/postgres"
 )
 
+// demoCheckIn is the opening demo's check-in period in minutes, the shortest a tender may
+// set: the demo waits it out in real time before the host opens the decrypt window.
+const demoCheckIn = 1
+
 // demoOpeningLead is how far ahead the opening demo's deadline is set: the platform takes no
 // deadline less than a minute ahead, and the demo waits for it in real time.
 const demoOpeningLead = 62 * time.Second
@@ -91,9 +95,16 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	live := t
 	live.Code, live.Title, live.Rescue = tender.Code+"-L", "某市滨江大道（一期）绿化景观工程施工", opening.RescuePolicy{}
 	live.Sections = []opening.Section{{Code: "BD1", Name: "一标段：绿化景观工程"}}
+	t.CheckInMinutes, live.CheckInMinutes = demoCheckIn, demoCheckIn
 	for _, x := range []*opening.Tender{&t, &live} {
 		if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", *x, x); err != nil {
 			return nil, fmt.Errorf("create the opening demo's tender %s: %w", x.Code, err)
+		}
+		if err := assignStaff(ctx, admin, x.ID, kaiping.DutyHost, host.id); err != nil {
+			return nil, err
+		}
+		if err := assignStaff(ctx, admin, x.ID, kaiping.DutySupervisor, tender.Rescue.Holders...); err != nil {
+			return nil, err
 		}
 	}
 	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, t.Deadline.Local().Format(time.TimeOnly))
@@ -135,7 +146,8 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		}
 		return st, err
 	}
-	if _, err := move(opening.HallCheckingIn); err != nil {
+	checkIn, err := move(opening.HallCheckingIn)
+	if err != nil {
 		return nil, err
 	}
 	for _, p := range bidders {
@@ -143,7 +155,10 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 			return nil, fmt.Errorf("%s checks in: %w", p.name, err)
 		}
 	}
-	say("主持人开启签到：5 家投标人以数字证书签到")
+	say("主持人开启签到：5 家投标人以数字证书签到；签到须进行至少 %d 分钟后方可开启解密（等待，真实时间）…", demoCheckIn)
+	if err := sleep(ctx, time.Until(checkIn.CheckInOpenedAt.Add(demoCheckIn*time.Minute))+200*time.Millisecond); err != nil {
+		return nil, err
+	}
 	st, err := move(opening.HallDecrypting)
 	if err != nil {
 		return nil, err
@@ -264,6 +279,9 @@ func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, a
 	}
 	camera, err := newDemoParty(ctx, base, filepath.Join(dir, "parties"), setup, admin, devpki.SM2, "开标现场摄像机", kaiping.RoleHost)
 	if err != nil {
+		return nil, err
+	}
+	if err := assignStaff(ctx, admin, t.ID, kaiping.DutyHost, camera.id); err != nil {
 		return nil, err
 	}
 	cam, err := demoMediaAgent(ctx, camera, hall, nil)

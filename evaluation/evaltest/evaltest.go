@@ -41,6 +41,9 @@ type Env struct {
 	// Admin, Host and Supervisor are principals holding those roles.
 	Admin, Host, Supervisor kaiping.Principal
 
+	// Staff answers who is assigned to which tender (for the routes' duty checks).
+	Staff *postgres.OpeningStore
+
 	identity *postgres.IdentityStore
 	opening  *opening.Service
 }
@@ -71,7 +74,8 @@ func New(tb testing.TB, url string, signer ledger.Signer, origin string, cfg eva
 	e := &Env{DB: db, Ledger: ledger.New(signer, origin), Clock: kaiping.NewManualClock(T0), Notices: &Notices{}}
 	e.Store = postgres.NewEvaluationStore(db, e.Ledger)
 	e.identity = postgres.NewIdentityStore(db, e.Ledger)
-	e.opening = opening.NewService(postgres.NewOpeningStore(db, e.Ledger), e.Clock)
+	e.Staff = postgres.NewOpeningStore(db, e.Ledger)
+	e.opening = opening.NewService(e.Staff, e.Clock)
 	e.Service = evaluation.NewService(e.Store, e.Notices, e.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	e.Admin = e.Principal(tb, "交易中心系统管理员", "某市公共资源交易中心", kaiping.RoleAdmin)
 	e.Host = e.Principal(tb, "评标室主持人", "某市公共资源交易中心", kaiping.RoleHost)
@@ -104,8 +108,9 @@ func (e *Env) Principal(tb testing.TB, name, org string, roles ...kaiping.Role) 
 	return p
 }
 
-// Tender creates a tender of tenderer whose bid deadline is 10 minutes from now, and
-// registers a bidder principal for each of bidders (named so, with the roles bidder).
+// Tender creates a tender of tenderer whose bid deadline is 10 minutes from now, assigns
+// Host as its evaluation host and Supervisor as its supervisor, and registers a bidder
+// principal for each of bidders (named so, with the roles bidder).
 func (e *Env) Tender(tb testing.TB, code, tenderer string, bidders ...string) opening.Tender {
 	tb.Helper()
 	ctx := context.Background()
@@ -117,6 +122,8 @@ func (e *Env) Tender(tb testing.TB, code, tenderer string, bidders ...string) op
 	if err != nil {
 		tb.Fatalf("tender: %v", err)
 	}
+	e.Assign(tb, t.ID, e.Host, kaiping.DutyEvaluationHost)
+	e.Assign(tb, t.ID, e.Supervisor, kaiping.DutySupervisor)
 	for _, b := range bidders {
 		p := e.Principal(tb, b, "", kaiping.RoleBidder)
 		if _, err := e.opening.Register(ctx, e.Actor(p), p.Name, t.ID, "BD1", Fingerprint(p)); err != nil {
@@ -124,6 +131,14 @@ func (e *Env) Tender(tb testing.TB, code, tenderer string, bidders ...string) op
 		}
 	}
 	return t
+}
+
+// Assign makes p staff of the tender with duty d, on the administrator's say.
+func (e *Env) Assign(tb testing.TB, tender kaiping.ID, p kaiping.Principal, d kaiping.Duty) {
+	tb.Helper()
+	if _, err := e.opening.Assign(context.Background(), e.Actor(e.Admin), tender, opening.AssignRequest{Principal: p.ID, Duty: d}); err != nil {
+		tb.Fatalf("assign %s as %s: %v", p.Name, d, err)
+	}
 }
 
 // Venue adds a venue with seats A01, A02, ...

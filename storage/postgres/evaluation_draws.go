@@ -22,7 +22,7 @@ func (s *EvaluationStore) TenderFacts(ctx context.Context, tender kaiping.ID) (e
 		return evaluation.TenderFacts{}, notFoundTender()
 	}
 	f := evaluation.TenderFacts{ID: tender}
-	err := s.db.Pool.QueryRow(ctx, `SELECT code, title, tenderer FROM tenders WHERE id = $1`, tender).Scan(&f.Code, &f.Title, &f.Tenderer)
+	err := s.db.Pool.QueryRow(ctx, `SELECT code, title, tenderer, deadline FROM tenders WHERE id = $1`, tender).Scan(&f.Code, &f.Title, &f.Tenderer, &f.Deadline)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, notFoundTender()
 	}

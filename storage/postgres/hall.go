@@ -51,12 +51,12 @@ func (s *OpeningStore) openHall(ctx context.Context, tx pgx.Tx, a kaiping.Actor,
 }
 
 const hallColumns = `h.tender_id, h.section_id, h.state, h.version, h.round, h.reason, h.bidders, t.min_bids, t.deadline,
-	h.window_opens_at, h.window_closes_at, h.confirm_ends_at, h.record_digest, h.updated_at`
+	h.window_opens_at, h.window_closes_at, h.confirm_ends_at, h.record_digest, h.updated_at, h.checkin_opened_at`
 
 func scanHall(row pgx.Row) (opening.HallStatus, error) {
 	var h opening.HallStatus
 	err := row.Scan(&h.Tender, &h.Section, &h.State, &h.Version, &h.Round, &h.Reason, &h.Bidders, &h.MinBids, &h.Deadline,
-		&h.WindowOpensAt, &h.WindowClosesAt, &h.ConfirmEndsAt, &h.RecordDigest, &h.UpdatedAt)
+		&h.WindowOpensAt, &h.WindowClosesAt, &h.ConfirmEndsAt, &h.RecordDigest, &h.UpdatedAt, &h.CheckInOpenedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, kaiping.E(kaiping.KindNotFound, "hall.not_open", "该标段尚未截标封存，开标大厅未开启")
 	}
@@ -94,9 +94,10 @@ func (s *OpeningStore) hallChange(ctx context.Context, tx pgx.Tx, a kaiping.Acto
 	h.Version++
 	h.UpdatedAt = a.At
 	if _, err := tx.Exec(ctx, `UPDATE halls SET state = $2, version = $3, reason = $4, window_opens_at = $5,
-		window_closes_at = $6, confirm_ends_at = $7, record_digest = $8, updated_at = $9, round = $10 WHERE section_id = $1`,
+		window_closes_at = $6, confirm_ends_at = $7, record_digest = $8, updated_at = $9, round = $10, checkin_opened_at = $11
+		WHERE section_id = $1`,
 		h.Section, h.State, h.Version, h.Reason, h.WindowOpensAt, h.WindowClosesAt, h.ConfirmEndsAt, h.RecordDigest, h.UpdatedAt,
-		h.Round); err != nil {
+		h.Round, h.CheckInOpenedAt); err != nil {
 		return err
 	}
 	detail := maps.Clone(c.Payload)
@@ -133,6 +134,10 @@ func (s *OpeningStore) Transition(ctx context.Context, a kaiping.Actor, section 
 		payload := map[string]any{"from": h.State, "to": t.To, "by": t.By}
 		maps.Copy(payload, t.Detail)
 		h.State = t.To
+		if t.To == opening.HallCheckingIn {
+			opened := a.At
+			h.CheckInOpenedAt = &opened
+		}
 		if t.Reason != "" {
 			h.Reason, payload["reason"] = t.Reason, t.Reason
 		}

@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
+	a.Routes.Staff = openingStore // who is assigned to which tender, for every tender-scoped route
 	a.Opening = opening.NewService(openingStore, a.clock)
 	a.Submit = opening.NewSubmission(openingStore,
 		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, opening.DefaultSubmitConfig)

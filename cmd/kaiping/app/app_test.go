@@ -20,6 +20,7 @@ import (
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/ledger"
 )
 
@@ -117,6 +118,18 @@ func (ta *testApp) mustLogin(tb testing.TB, who *devpki.Issued) *apiclient.Clien
 }
 
 // mustRegister has the admin register a principal with a fresh certificate of alg.
+// mustAssign has the administrator (logged in afresh: the test clock may have run past an
+// older session) assign principal the duty on tender.
+func (ta *testApp) mustAssign(tb testing.TB, tender, principal kaiping.ID, duty kaiping.Duty) kaiping.Assignment {
+	tb.Helper()
+	var asg kaiping.Assignment
+	if err := ta.mustLogin(tb, ta.setup.Admin).Do(context.Background(), http.MethodPost, "/api/v1/tenders/"+string(tender)+"/staff",
+		opening.AssignRequest{Principal: principal, Duty: duty}, &asg); err != nil {
+		tb.Fatalf("assign %s as %s: %v", principal, duty, err)
+	}
+	return asg
+}
+
 func (ta *testApp) mustRegister(tb testing.TB, admin *apiclient.Client, alg devpki.Algorithm, name string, roles ...kaiping.Role) *devpki.Issued {
 	tb.Helper()
 	now := ta.clock.Now()

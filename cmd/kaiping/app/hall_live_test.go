@@ -47,7 +47,7 @@ type liveClient struct {
 func liveDialer(token string) *websocket.Dialer {
 	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second, Subprotocols: []string{opening.LiveProtocol}}
 	if token != "" {
-		d.Subprotocols = append(d.Subprotocols, opening.BearerProtocol+token)
+		d.Subprotocols = append(d.Subprotocols, httpapi.BearerProtocol+token)
 	}
 	return d
 }
@@ -477,7 +477,7 @@ func mustLive(t *testing.T, ta *testApp, cfg opening.LiveConfig) (*opening.HallL
 	notes := postgres.NewHallListener(ta.setup.Config.Database.URL, quiet)
 	live := opening.NewHallLive(ta.Hall, ta.Identity, notes, ta.clock, quiet, cfg)
 	f := fiber.New(fiber.Config{ErrorHandler: httpapi.ErrorHandler(quiet), DisableStartupMessage: true})
-	var reg httpapi.Registry
+	reg := httpapi.Registry{Staff: ta.Routes.Staff}
 	reg.Mount(f, ta.Identity, live.Routes()...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

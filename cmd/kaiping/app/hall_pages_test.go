@@ -88,6 +88,7 @@ func TestHallPages(t *testing.T) {
 	host.waitText("#log", "已签到")
 
 	host.set("#window-minutes", "30")
+	w.ta.clock.Advance(time.Duration(w.tender.CheckInMinutes) * time.Minute) // the check-in period runs out
 	host.click("#to-decrypting")
 	bidder.waitText("#head", "解密中")
 	first := bidder.waitText("#countdown", "剩余")

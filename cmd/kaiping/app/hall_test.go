@@ -41,6 +41,8 @@ type hallWorld struct {
 	*submissionWorld
 	hostCert *devpki.Issued
 	bidders  []*hallBidder
+	// checkInOpened is when mustMove last opened check-in (zero if it did not).
+	checkInOpened time.Time
 }
 
 var hallBidderNames = []string{"甲公司", "乙公司", "丙公司", "丁公司", "戊公司", "己公司", "庚公司"}
@@ -53,6 +55,7 @@ func mustHallWorld(t *testing.T, n int, adjust func(w *submissionWorld, tender *
 	w := &hallWorld{submissionWorld: sw}
 	w.hostCert = sw.ta.mustRegister(t, sw.admin, devpki.SM2, "开标主持人", kaiping.RoleHost)
 	w.host = sw.ta.mustLogin(t, w.hostCert)
+	sw.ta.mustAssign(t, sw.tender.ID, principalID(t, w.host), kaiping.DutyHost)
 	w.bidders = []*hallBidder{
 		{name: hallBidderNames[0], c: sw.bidder, cert: sw.bidderCert, id: sw.bidderID},
 		{name: hallBidderNames[1], c: sw.otherBidder, cert: sw.otherCert, id: sw.otherID},
@@ -116,9 +119,21 @@ func (w *hallWorld) move(c *apiclient.Client, to opening.HallState, minutes int)
 	return st, err
 }
 
+// mustMove makes the host's move. Before opening the decrypt window it checks that the window
+// is refused while the tender's check-in period runs, then lets the period pass.
 func (w *hallWorld) mustMove(t *testing.T, to opening.HallState, minutes int) opening.HallStatus {
 	t.Helper()
+	ends := w.checkInOpened.Add(time.Duration(w.tender.CheckInMinutes) * time.Minute)
+	if to == opening.HallDecrypting && w.ta.clock.Now().Before(ends) {
+		if _, err := w.move(w.host, to, minutes); apiCode(err) != "hall.checkin_running" {
+			t.Fatalf("window opened during the check-in period: %v", err)
+		}
+		w.ta.clock.Set(ends)
+	}
 	st, err := w.move(w.host, to, minutes)
+	if to == opening.HallCheckingIn && st.CheckInOpenedAt != nil {
+		w.checkInOpened = *st.CheckInOpenedAt
+	}
 	if err != nil || st.State != to {
 		t.Fatalf("host moves the hall to %s: %+v, %v", to, st, err)
 	}
@@ -791,6 +806,7 @@ func TestHallRescue(t *testing.T) {
 		w.mustSubmit(t, x, seal.Summary, summaryJSON(strconv.Itoa(3000000+i), 90), certRecipient(t, x.cert), rescueTo)
 	}
 	a, b, lost := w.bidders[0], w.bidders[1], w.bidders[2]
+	w.mustSupervisor(t, outsider.c) // assigned to the tender, but holds no share
 	shares := []rescue.Share{holders[0].mustShare(t, w), holders[1].mustShare(t, w), holders[2].mustShare(t, w)}
 	w.refused(t, "a share before the deadline", "hall.rescue_too_early", func() error { return second(w.submitShare(holders[0].c, lost.id, shares[0])) })
 

@@ -47,6 +47,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, ops...)
 	a.Routes.Mount(f, a.Identity, a.Identity.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Opening.Routes()...)
+	a.Routes.Mount(f, a.Identity, a.Opening.StaffRoutes()...)
 	a.Routes.Mount(f, a.Identity, a.Submit.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Hall.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Live.Routes()...)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
@@ -15,7 +16,7 @@ import (
 func demoTender(deadline time.Time) opening.Tender {
 	return opening.Tender{
 		Code: "KP-2026-001", Title: "某市第一中学教学楼建设工程施工", Tenderer: "某市第一中学",
-		Deadline: deadline, Plan: opening.SingleEnvelope,
+		Deadline: deadline, Plan: opening.SingleEnvelope, CheckInMinutes: 1,
 		SummaryFields: []opening.SummaryField{
 			{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true},
 			{Key: "duration", Label: "工期（日历天）", Type: opening.FieldDays, Required: true},
@@ -117,14 +118,34 @@ func TestTendersAndRegistration(t *testing.T) {
 		t.Errorf("refused requests grew the ledger from %d to %d", before, after)
 	}
 
-	var regs struct{ Registrations []opening.Registration }
-	if err := host.Do(ctx, http.MethodGet, "/api/v1/tenders/"+string(tender.ID)+"/sections/BD1/registrations", nil, &regs); err != nil || len(regs.Registrations) != 1 || regs.Registrations[0].BidderName != "甲建设工程有限公司" {
-		t.Fatalf("registrations: %+v, %v", regs, err)
+	// Potential bidders stay secret until the deadline (招标投标法 Art. 22): a host not
+	// assigned to the tender never sees them, the assigned one only after the deadline.
+	listRegistrations := func(c *apiclient.Client) ([]opening.Registration, error) {
+		var regs struct{ Registrations []opening.Registration }
+		err := c.Do(ctx, http.MethodGet, "/api/v1/tenders/"+string(tender.ID)+"/sections/BD1/registrations", nil, &regs)
+		return regs.Registrations, err
+	}
+	supervisor := ta.mustLogin(t, ta.mustRegister(t, admin, devpki.ECDSA, "监督员", kaiping.RoleSupervisor))
+	if _, err := listRegistrations(host); apiCode(err) != "tender.not_assigned" {
+		t.Errorf("unassigned host lists registrations: %v", err)
+	}
+	if _, err := listRegistrations(supervisor); apiCode(err) != "tender.not_assigned" {
+		t.Errorf("unassigned supervisor lists registrations: %v", err)
+	}
+	if _, err := listRegistrations(admin); apiCode(err) != "auth.role_forbidden" {
+		t.Errorf("admin lists registrations: %v", err)
+	}
+	ta.mustAssign(t, tender.ID, principalID(t, host), kaiping.DutyHost)
+	if _, err := listRegistrations(host); apiCode(err) != "register.list_too_early" {
+		t.Errorf("assigned host lists registrations before the deadline: %v", err)
 	}
 
 	// Registration closes at the deadline, to the nanosecond.
 	ta.clock.Set(deadline)
 	if err := register(bidder, "BD2", bidderCert); apiCode(err) != "register.deadline_passed" {
 		t.Errorf("registering at the deadline: %v", err)
+	}
+	if regs, err := listRegistrations(host); err != nil || len(regs) != 1 || regs[0].BidderName != "甲建设工程有限公司" {
+		t.Fatalf("registrations after the deadline: %+v, %v", regs, err)
 	}
 }

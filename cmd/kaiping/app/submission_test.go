@@ -52,10 +52,21 @@ func mustSubmissionWorldWith(t *testing.T, adjust func(w *submissionWorld, tende
 	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
 		t.Fatal(err)
 	}
+	ta.mustAssign(t, w.tender.ID, principalID(t, w.host), kaiping.DutyHost)
+	for _, holder := range w.tender.Rescue.Holders {
+		ta.mustAssign(t, w.tender.ID, holder, kaiping.DutySupervisor)
+	}
 	w.section = w.tender.Sections[0]
 	w.bidder, w.bidderCert, w.bidderID = w.mustBidder(t, devpki.SM2, "甲公司")
 	w.otherBidder, w.otherCert, w.otherID = w.mustBidder(t, devpki.ECDSA, "乙公司")
 	return w
+}
+
+// mustSupervisor assigns the principal logged in as c to the tender as a supervisor.
+func (w *submissionWorld) mustSupervisor(tb testing.TB, c *apiclient.Client) *apiclient.Client {
+	tb.Helper()
+	w.ta.mustAssign(tb, w.tender.ID, principalID(tb, c), kaiping.DutySupervisor)
+	return c
 }
 
 // mustBidder registers a bidder, logs it in and registers it for section BD1.

@@ -86,11 +86,15 @@ func mustEvalWorld(t *testing.T) *evalWorld {
 	}
 
 	w.host = w.mustLogin(t, w.mustRegister(t, w.admin, devpki.SM2, "评标主持人", kaiping.RoleHost))
-	tender := demoTender(w.clock.Now().Add(time.Hour))
+	// The deadline passes before the draw: what the draw excluded may name potential
+	// bidders, so nobody sees it before the deadline (招标投标法 Art. 22).
+	tender := demoTender(w.clock.Now().Add(2 * time.Minute))
 	tender.Code, tender.Tenderer = "KP-EVAL-WEB-1", evalTenderer
 	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
 		t.Fatal(err)
 	}
+	w.mustAssign(t, w.tender.ID, principalID(t, w.host), kaiping.DutyEvaluationHost)
+	w.clock.Advance(3 * time.Minute)
 	w.expert = w.mustLogin(t, w.mustRegister(t, w.admin, devpki.SM2, "张伟", kaiping.RoleExpert))
 	w.mustLink(t, "ZZ-01", w.expert)
 	w.lateCert = w.mustRegister(t, w.admin, devpki.SM2, "王建国", kaiping.RoleExpert)
