@@ -48,6 +48,7 @@ func newCommand() *cli.Command {
 			drawCommand(),
 			seatCommand(),
 			recordCommand(),
+			kekCommand(),
 		},
 	}
 }

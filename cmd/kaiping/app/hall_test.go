@@ -462,7 +462,7 @@ func TestHallFullFlow(t *testing.T) {
 		t.Errorf("a bidder sees %d events of %d", len(aEvents.Events), len(hostEvents.Events))
 	}
 	var keys int
-	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM hall_envelopes WHERE file_key IS NOT NULL AND state = 'decrypted'`).Scan(&keys); err != nil || keys != 4 {
+	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM hall_envelopes WHERE file_key_wrapped IS NOT NULL AND state = 'decrypted'`).Scan(&keys); err != nil || keys != 4 {
 		t.Errorf("%d file keys stored for evaluation, %v; want 4", keys, err)
 	}
 	w.ta.ledgerSize(t)
@@ -526,7 +526,7 @@ func mustTestHall(t *testing.T, w *hallWorld, g *gatedObjects) *opening.Hall {
 	w.ta.jobs.Wait()
 	cfg := opening.DefaultHallConfig
 	cfg.QueueCapacity, cfg.Workers, cfg.VerifyAttempts, cfg.DueInterval = 1, 1, 1, time.Hour
-	h := opening.NewHall(postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger), g.open, w.ta.clock,
+	h := opening.NewHall(postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger), g.open, w.ta.KEK, w.ta.clock,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
