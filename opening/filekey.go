@@ -66,10 +66,11 @@ type FileKeyStore interface {
 	// StoredFileKeys lists up to limit stored file keys (wrapped or legacy) with envelope IDs
 	// after after, in ID order; legacyOnly lists only keys still in the clear.
 	StoredFileKeys(ctx context.Context, after kaiping.ID, limit int, legacyOnly bool) ([]StoredFileKey, error)
-	// ReplaceFileKeys writes the new wrapped values of keys (Wrapped is the new value, Legacy
-	// or the previous Wrapped what the row must still hold, else KindConflict) and clears
-	// their legacy column, with one ledger entry naming the KEK, in one transaction.
-	ReplaceFileKeys(ctx context.Context, a kaiping.Actor, kek string, keys []RewrappedFileKey) error
+	// ReplaceFileKeys writes the new wrapped values of keys and clears their legacy column,
+	// with one ledger entry naming the KEK, in one transaction, and says how many it
+	// replaced, of which how many were legacy. A row no longer holding the value read (its
+	// key was destroyed, another rotation was first) is left as it is.
+	ReplaceFileKeys(ctx context.Context, a kaiping.Actor, kek string, keys []RewrappedFileKey) (replaced, legacy int, err error)
 	// ShredArchived destroys every file key of the tenders whose deadline is before before,
 	// with a ledger entry per tender, and reports what it destroyed.
 	ShredArchived(ctx context.Context, a kaiping.Actor, before time.Time) (Shredding, error)

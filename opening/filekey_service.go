@@ -1,6 +1,7 @@
 package opening
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -61,51 +62,50 @@ func (f *FileKeys) rewrap(ctx context.Context, legacyOnly bool) (Rewrapped, erro
 			return out, nil
 		}
 		after = stored[len(stored)-1].Envelope
-		batch, legacy, err := f.rewrapped(ctx, stored)
+		batch, err := f.rewrapped(ctx, stored)
 		if err != nil {
 			return out, err
 		}
 		if len(batch) == 0 {
 			continue
 		}
-		if err := f.store.ReplaceFileKeys(ctx, kaiping.SystemActor(f.clock.Now()), out.KEK, batch); err != nil {
+		n, nLegacy, err := f.store.ReplaceFileKeys(ctx, kaiping.SystemActor(f.clock.Now()), out.KEK, batch)
+		if err != nil {
 			return out, err
 		}
-		out.Keys, out.Legacy = out.Keys+len(batch), out.Legacy+legacy
+		out.Keys, out.Legacy = out.Keys+n, out.Legacy+nLegacy
 	}
 }
 
 // rewrapped wraps each key of stored that the current KEK did not wrap.
-func (f *FileKeys) rewrapped(ctx context.Context, stored []StoredFileKey) ([]RewrappedFileKey, int, error) {
+func (f *FileKeys) rewrapped(ctx context.Context, stored []StoredFileKey) ([]RewrappedFileKey, error) {
 	var batch []RewrappedFileKey
-	legacy := 0
 	for _, k := range stored {
-		plain := k.Legacy
+		// A copy: the stored value is what ReplaceFileKeys checks the row still holds.
+		plain := bytes.Clone(k.Legacy)
 		if plain == nil {
 			kek, err := f.keys.KeyOf(k.Wrapped)
 			if err != nil {
-				return nil, 0, kaiping.Internal("opening.Rotate "+string(k.Envelope), err)
+				return nil, kaiping.Internal("opening.Rotate "+string(k.Envelope), err)
 			}
 			if kek == f.keys.Current() {
 				continue
 			}
 			if plain, err = f.keys.Unwrap(ctx, k.Envelope, k.Wrapped); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
-		} else {
-			legacy++
 		}
 		if len(plain) != FileKeyLen {
-			return nil, 0, kaiping.Internal("opening.Rotate "+string(k.Envelope), fmt.Errorf("stored file key is %d bytes", len(plain)))
+			return nil, kaiping.Internal("opening.Rotate "+string(k.Envelope), fmt.Errorf("stored file key is %d bytes", len(plain)))
 		}
 		w, err := f.keys.Wrap(ctx, k.Envelope, plain)
 		clear(plain)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		batch = append(batch, RewrappedFileKey{StoredFileKey: k, New: w})
 	}
-	return batch, legacy, nil
+	return batch, nil
 }
 
 // ArchiveEnd is the latest deadline whose tender's archive period (years after its

@@ -42,12 +42,12 @@ func (s *OpeningStore) StoredFileKeys(ctx context.Context, after kaiping.ID, lim
 		ORDER BY envelope_id LIMIT $2`, string(after), limit, legacyOnly)
 }
 
-// ReplaceFileKeys implements opening.FileKeyStore. A key that changed since it was read (a
-// window closed and destroyed it, another rotation was first) is left as it is.
-func (s *OpeningStore) ReplaceFileKeys(ctx context.Context, a kaiping.Actor, kek string, keys []opening.RewrappedFileKey) error {
-	return s.db.InTx(ctx, "pg.ReplaceFileKeys", func(tx pgx.Tx) error {
-		var ids []kaiping.ID
-		legacy := 0
+// ReplaceFileKeys implements opening.FileKeyStore.
+func (s *OpeningStore) ReplaceFileKeys(ctx context.Context, a kaiping.Actor, kek string, keys []opening.RewrappedFileKey) (int, int, error) {
+	var ids []kaiping.ID
+	legacy := 0
+	err := s.db.InTx(ctx, "pg.ReplaceFileKeys", func(tx pgx.Tx) error {
+		ids, legacy = nil, 0
 		for _, k := range keys {
 			tag, err := tx.Exec(ctx, `UPDATE hall_envelopes SET file_key_wrapped = $2, file_key_legacy = NULL
 				WHERE envelope_id = $1 AND file_key_legacy IS NOT DISTINCT FROM $3 AND file_key_wrapped IS NOT DISTINCT FROM $4`,
@@ -68,6 +68,10 @@ func (s *OpeningStore) ReplaceFileKeys(ctx context.Context, a kaiping.Actor, kek
 		_, err := s.ledger.Append(ctx, tx, a, "kek.rewrap", kek, map[string]any{"kek": kek, "envelopes": ids, "legacy": legacy})
 		return err
 	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(ids), legacy, nil
 }
 
 // ShredArchived implements opening.FileKeyStore.
