@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -61,11 +60,7 @@ func withFileKeys(ctx context.Context, cmd *cli.Command, f func(cfg app.Config, 
 		return err
 	}
 	defer closeKEK()
-	keyPEM, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
-	if err != nil {
-		return err
-	}
-	signer, err := ledger.ParseSigner(keyPEM)
+	signer, err := loadSigner(cfg)
 	if err != nil {
 		return err
 	}

@@ -198,36 +198,36 @@ type tokenKey struct {
 func (k *tokenKey) ID() string { return k.label }
 
 // Seal implements Cipher with C_Encrypt; a device that chooses its own IV has it returned.
-func (k *tokenKey) Seal(ctx context.Context, nonce, plaintext, ad []byte) (used, sealed []byte, err error) {
+func (k *tokenKey) Seal(ctx context.Context, nonce, plaintext, ad []byte) ([]byte, []byte, error) {
+	return k.gcm(ctx, true, nonce, plaintext, ad)
+}
+
+// Open implements Cipher with C_Decrypt.
+func (k *tokenKey) Open(ctx context.Context, nonce, sealed, ad []byte) ([]byte, error) {
+	_, plain, err := k.gcm(ctx, false, nonce, sealed, ad)
+	return plain, err
+}
+
+// gcm runs one GCM encryption or decryption of in on the device, and returns the IV it
+// used and its output.
+func (k *tokenKey) gcm(ctx context.Context, encrypt bool, nonce, in, ad []byte) (used, out []byte, err error) {
+	init, run, name := k.t.ctx.DecryptInit, k.t.ctx.Decrypt, "Decrypt"
+	if encrypt {
+		init, run, name = k.t.ctx.EncryptInit, k.t.ctx.Encrypt, "Encrypt"
+	}
 	err = k.t.withSession(ctx, func(sh pkcs11.SessionHandle) error {
 		params := pkcs11.NewGCMParams(nonce, ad, tagSize*8)
 		defer params.Free()
-		if err := k.t.ctx.EncryptInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(k.t.mech, params)}, k.handle); err != nil {
-			return fmt.Errorf("C_EncryptInit: %w", err)
+		if err := init(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(k.t.mech, params)}, k.handle); err != nil {
+			return fmt.Errorf("C_%sInit: %w", name, err)
 		}
-		if sealed, err = k.t.ctx.Encrypt(sh, plaintext); err != nil {
-			return fmt.Errorf("C_Encrypt: %w", err)
+		if out, err = run(sh, in); err != nil {
+			return fmt.Errorf("C_%s: %w", name, err)
 		}
 		if used = params.IV(); len(used) == 0 {
 			used = nonce
 		}
 		return nil
 	})
-	return used, sealed, err
-}
-
-// Open implements Cipher with C_Decrypt.
-func (k *tokenKey) Open(ctx context.Context, nonce, sealed, ad []byte) (plain []byte, err error) {
-	err = k.t.withSession(ctx, func(sh pkcs11.SessionHandle) error {
-		params := pkcs11.NewGCMParams(nonce, ad, tagSize*8)
-		defer params.Free()
-		if err := k.t.ctx.DecryptInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(k.t.mech, params)}, k.handle); err != nil {
-			return fmt.Errorf("C_DecryptInit: %w", err)
-		}
-		if plain, err = k.t.ctx.Decrypt(sh, sealed); err != nil {
-			return fmt.Errorf("C_Decrypt: %w", err)
-		}
-		return nil
-	})
-	return plain, err
+	return used, out, err
 }
