@@ -50,7 +50,10 @@ type Token struct {
 	// sessions holds the open sessions; an operation takes one and puts it back. A
 	// session is never used by two goroutines at once (PKCS#11 forbids it).
 	sessions chan pkcs11.SessionHandle
-	closing  sync.Once
+	opened   int
+	// closed ends waits for a session once Close began.
+	closed  chan struct{}
+	closing sync.Once
 }
 
 // OpenToken loads the module, finds the token and logs in.
@@ -63,7 +66,7 @@ func OpenToken(cfg TokenConfig) (*Token, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("kek: %s is not a PKCS#11 module (or a library it needs is missing)", cfg.Module)
 	}
-	t := &Token{ctx: ctx, owned: true, mech: mech}
+	t := &Token{ctx: ctx, owned: true, mech: mech, closed: make(chan struct{})}
 	if err := ctx.Initialize(); err != nil {
 		if !errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
 			ctx.Destroy()
@@ -88,13 +91,14 @@ func (t *Token) open(cfg TokenConfig) error {
 		n = 2
 	}
 	t.sessions = make(chan pkcs11.SessionHandle, n)
+	// The login is the application's on the slot: once, on the first session, serves all.
 	for i := range n {
 		sh, err := t.ctx.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION)
 		if err != nil {
 			return fmt.Errorf("kek: C_OpenSession: %w", err)
 		}
 		t.sessions <- sh
-		// The login belongs to the application and the slot: once serves every session.
+		t.opened++
 		if i == 0 {
 			if err := t.ctx.Login(sh, pkcs11.CKU_USER, cfg.PIN); err != nil &&
 				!errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
@@ -119,20 +123,17 @@ func findSlot(ctx *pkcs11.Ctx, label string) (uint, error) {
 	return 0, fmt.Errorf("kek: no PKCS#11 token labelled %q", label)
 }
 
-// Close logs out and unloads the module.
+// Close waits for the operations under way, logs out and unloads the module.
 func (t *Token) Close() error {
 	var err error
 	t.closing.Do(func() {
-		if t.sessions != nil {
-			close(t.sessions)
-			first := true
-			for sh := range t.sessions {
-				if first {
-					_ = t.ctx.Logout(sh)
-					first = false
-				}
-				_ = t.ctx.CloseSession(sh)
+		close(t.closed)
+		for i := range t.opened {
+			sh := <-t.sessions
+			if i == 0 {
+				_ = t.ctx.Logout(sh)
 			}
+			_ = t.ctx.CloseSession(sh)
 		}
 		if t.owned {
 			err = t.ctx.Finalize()
@@ -176,12 +177,16 @@ func (t *Token) Key(label string) (Cipher, error) {
 // withSession runs f on a free session.
 func (t *Token) withSession(ctx context.Context, f func(pkcs11.SessionHandle) error) error {
 	select {
-	case sh, ok := <-t.sessions:
-		if !ok {
-			return errors.New("token closed")
-		}
+	case <-t.closed:
+		return errors.New("token closed")
+	default:
+	}
+	select {
+	case sh := <-t.sessions:
 		defer func() { t.sessions <- sh }()
 		return f(sh)
+	case <-t.closed:
+		return errors.New("token closed")
 	case <-ctx.Done():
 		return ctx.Err()
 	}
