@@ -162,7 +162,7 @@ func (h *Hall) combine(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 			h.log.Error("unwrap rescue stanza", "envelope_id", e.ID, "err", err)
 			continue
 		}
-		queued, err := h.store.QueueUnlock(ctx, a, sec.ID, "", e.ID, fileKey, "rescue")
+		queued, err := h.storeKey(ctx, a, sec.ID, "", e.ID, fileKey, "rescue")
 		clear(fileKey)
 		if kaiping.IsKind(err, kaiping.KindConflict) {
 			continue // a concurrent combine, or the bidder, was first

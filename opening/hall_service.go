@@ -61,6 +61,8 @@ type OpenObject func(ctx context.Context, key, version string) (io.ReadCloser, e
 type Hall struct {
 	store HallStore
 	open  OpenObject
+	// keys wraps the file keys handed in before they are stored, and unwraps them to verify.
+	keys  KeyWrapper
 	clock kaiping.Clock
 	log   *slog.Logger
 	cfg   HallConfig
@@ -72,11 +74,11 @@ type Hall struct {
 }
 
 // NewHall returns the hall service. It verifies nothing until Run starts its workers.
-func NewHall(store HallStore, open OpenObject, clock kaiping.Clock, log *slog.Logger, cfg HallConfig) *Hall {
+func NewHall(store HallStore, open OpenObject, keys KeyWrapper, clock kaiping.Clock, log *slog.Logger, cfg HallConfig) *Hall {
 	if cfg.QueueCapacity < 1 {
 		cfg.QueueCapacity = 1
 	}
-	return &Hall{store: store, open: open, clock: clock, log: log, cfg: cfg, queue: newVerifyQueue(cfg.QueueCapacity)}
+	return &Hall{store: store, open: open, keys: keys, clock: clock, log: log, cfg: cfg, queue: newVerifyQueue(cfg.QueueCapacity)}
 }
 
 // Run verifies queued envelopes on the configured number of workers and, every DueInterval,

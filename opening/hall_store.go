@@ -19,7 +19,7 @@ type HallStore interface {
 	// Hall returns a section's hall; KindNotFound "hall.not_open" before its bid set is sealed.
 	Hall(ctx context.Context, section kaiping.ID) (HallStatus, error)
 	// HallEnvelopes lists the section's envelopes in the hall, of one bidder if bidder is
-	// not empty, with their headers and file keys, ordered by bidder name, bidder and kind.
+	// not empty, with their headers and wrapped file keys, ordered by bidder name, bidder and kind.
 	HallEnvelopes(ctx context.Context, section, bidder kaiping.ID) ([]HallEnvelope, error)
 	// CacheHeader keeps an envelope's header once read from object storage.
 	CacheHeader(ctx context.Context, envelope kaiping.ID, header []byte) error
@@ -27,9 +27,10 @@ type HallStore interface {
 	// Transition moves the hall along CheckTransition, with the times t sets. If
 	// expectVersion is not 0 and the hall moved on since, it is KindConflict "hall.retry".
 	Transition(ctx context.Context, a kaiping.Actor, section kaiping.ID, expectVersion int64, t Transition) (HallStatus, error)
-	// Publish ends the decrypt window: it records each undecrypted envelope's outcome, stores
-	// the opening record and moves the hall to p.To (published or failed), if the hall is
-	// still at expectVersion (else "hall.retry").
+	// Publish ends the decrypt window: it records each undecrypted envelope's outcome,
+	// destroys the file keys handed in for them (ShredNotOpened, ledgered), stores the
+	// opening record and moves the hall to p.To (published or failed), if the hall is still
+	// at expectVersion (else "hall.retry").
 	Publish(ctx context.Context, a kaiping.Actor, section kaiping.ID, expectVersion int64, p Publication) (HallStatus, error)
 
 	// CheckIn records the bidder's check-in to the hall's round while the hall is checking
@@ -47,9 +48,10 @@ type HallStore interface {
 	// RecordWrongKey counts a wrong key for the bidder's envelope, inside the window, and
 	// returns how many wrong keys it has had.
 	RecordWrongKey(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, code string) (int, error)
-	// QueueUnlock stores a verified file key for an envelope inside the window and marks it
-	// queued. bidder is the envelope's owner, or empty for a rescue (via "rescue").
-	QueueUnlock(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, fileKey []byte, via string) (HallEnvelope, error)
+	// QueueUnlock stores a verified file key, wrapped by the KEK (KeyWrapper.Wrap), for an
+	// envelope inside the window and marks it queued. bidder is the envelope's owner, or
+	// empty for a rescue (via "rescue").
+	QueueUnlock(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, wrappedKey []byte, via string) (HallEnvelope, error)
 	// RecordBusy counts a right key refused because the queue was full. It is our own
 	// operational record, not a change of the hall: no version, event or ledger entry.
 	RecordBusy(ctx context.Context, envelope kaiping.ID) error

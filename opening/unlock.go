@@ -43,8 +43,12 @@ type HallEnvelope struct {
 	Outcome       string `json:"outcome,omitempty"`
 	OutcomeReason string `json:"outcome_reason,omitempty"`
 
-	Header  []byte `json:"-"` // cached envelope header
-	FileKey []byte `json:"-"` // handed in after the deadline; kept for evaluation
+	Header []byte `json:"-"` // cached envelope header
+	// WrappedKey is the file key handed in after the deadline, kept for evaluation, wrapped
+	// by the KEK (KeyWrapper): never the key itself. Nil before a key was handed in and
+	// once it was destroyed (KeyDestroyedAt).
+	WrappedKey     []byte     `json:"-"`
+	KeyDestroyedAt *time.Time `json:"-"`
 }
 
 // The envelope states in the hall.

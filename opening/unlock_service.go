@@ -160,13 +160,23 @@ func (h *Hall) enqueue(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		}
 		return UnlockStatus{}, errBusy(h.cfg.BusyRetry)
 	}
-	queued, err := h.store.QueueUnlock(ctx, a, sec.ID, bidder, e.ID, fileKey, via)
+	queued, err := h.storeKey(ctx, a, sec.ID, bidder, e.ID, fileKey, via)
 	if err != nil {
 		h.queue.release()
 		return UnlockStatus{}, err
 	}
 	h.queue.push(verifyJob{env: queued, fields: t.SummaryFields})
 	return h.unlockStatus(queued), nil
+}
+
+// storeKey wraps a right file key with the KEK and stores it, the envelope queued: the
+// key itself never reaches the database.
+func (h *Hall) storeKey(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, fileKey []byte, via string) (HallEnvelope, error) {
+	wrapped, err := h.keys.Wrap(ctx, envelope, fileKey)
+	if err != nil {
+		return HallEnvelope{}, err
+	}
+	return h.store.QueueUnlock(ctx, a, section, bidder, envelope, wrapped, via)
 }
 
 func errBusy(retry time.Duration) error {

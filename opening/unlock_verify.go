@@ -73,8 +73,15 @@ func (h *Hall) verifyOnce(ctx context.Context, j verifyJob) (Verified, error) {
 		return Verified{}, err
 	}
 	defer r.Close()
+	// Unwrapped only here, for this one verification, and cleared after it. An unwrap
+	// failure is ours (the KEK or our records), retried and then recorded as error.
+	fileKey, err := h.keys.Unwrap(ctx, j.env.ID, j.env.WrappedKey)
+	if err != nil {
+		return Verified{}, err
+	}
+	defer clear(fileKey)
 	if j.env.Kind != string(seal.Summary) {
-		res, err := seal.Verify(r, j.env.FileKey)
+		res, err := seal.Verify(r, fileKey)
 		if err != nil {
 			return corruptOr(err)
 		}
@@ -83,7 +90,7 @@ func (h *Hall) verifyOnce(ctx context.Context, j verifyJob) (Verified, error) {
 	plain := &cappedBuffer{max: MaxSummaryBytes}
 	// The plaintext lives only in this buffer, and only until its fields are read.
 	defer func() { clear(plain.buf) }()
-	res, err := seal.Decrypt(plain, r, j.env.FileKey)
+	res, err := seal.Decrypt(plain, r, fileKey)
 	if errors.Is(err, errSummaryTooLarge) {
 		return Verified{State: EnvCorrupt, ErrorCode: "hall.summary_too_large"}, nil
 	}

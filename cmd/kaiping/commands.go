@@ -48,6 +48,7 @@ func newCommand() *cli.Command {
 			drawCommand(),
 			seatCommand(),
 			recordCommand(),
+			kekCommand(),
 		},
 	}
 }
@@ -139,13 +140,18 @@ func loadVerifier(cfg app.Config, publicKey string) (ledger.Verifier, error) {
 		}
 		return ledger.ParseVerifier(b)
 	}
-	b, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := ledger.ParseSigner(b)
+	signer, err := loadSigner(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return ledger.VerifierFor(signer)
+}
+
+// loadSigner reads the ledger signing key the configuration names.
+func loadSigner(cfg app.Config) (ledger.Signer, error) {
+	b, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.ParseSigner(b)
 }

@@ -29,6 +29,8 @@ type Need int
 const (
 	NeedPostgres Need = iota
 	NeedMinIO
+	// NeedSoftHSM points SoftHSM at a token folder of this test binary (SoftHSMToken).
+	NeedSoftHSM
 )
 
 // Main starts the servers the package's tests need once for the whole test binary, runs the
@@ -64,6 +66,11 @@ func run(m *testing.M, needs []Need) int {
 				return 1
 			}
 			defer shared.minio.Stop()
+		case NeedSoftHSM:
+			if err := UseSoftHSM(root + "/softhsm"); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
 		}
 	}
 	return m.Run()

@@ -15,7 +15,7 @@ import (
 const hallEnvelopeColumns = `e.envelope_id, e.section_id, e.bidder_id, p.name, e.kind, b.sha256, b.size, b.object_key,
 	b.object_version, e.state, e.attempts, e.busy_refusals, e.via, e.error_code, coalesce(e.plaintext_size, 0),
 	e.plaintext_digest, coalesce(e.chunks, 0), e.summary, e.queued_at, e.decrypted_at, e.outcome, e.outcome_reason,
-	e.header, e.file_key`
+	e.header, e.file_key_wrapped, e.key_destroyed_at`
 
 const hallEnvelopeFrom = ` FROM hall_envelopes e JOIN bid_envelopes b ON b.id = e.envelope_id
 	JOIN principals p ON p.id = e.bidder_id`
@@ -26,7 +26,7 @@ func scanHallEnvelope(row pgx.Row) (opening.HallEnvelope, error) {
 	err := row.Scan(&e.ID, &e.Section, &e.Bidder, &e.BidderName, &e.Kind, &e.SHA256, &e.Size, &e.ObjectKey,
 		&e.ObjectVer, &e.State, &e.Attempts, &e.BusyRefusals, &e.Via, &e.ErrorCode, &e.PlaintextSize,
 		&e.PlaintextDigest, &e.Chunks, &summary, &e.QueuedAt, &e.DecryptedAt, &e.Outcome, &e.OutcomeReason,
-		&e.Header, &e.FileKey)
+		&e.Header, &e.WrappedKey, &e.KeyDestroyedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, kaiping.E(kaiping.KindNotFound, "hall.envelope_not_found", "投标文件不存在")
 	}
@@ -119,7 +119,7 @@ func (s *OpeningStore) RecordWrongKey(ctx context.Context, a kaiping.Actor, sect
 }
 
 // QueueUnlock implements opening.HallStore.
-func (s *OpeningStore) QueueUnlock(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, fileKey []byte, via string) (opening.HallEnvelope, error) {
+func (s *OpeningStore) QueueUnlock(ctx context.Context, a kaiping.Actor, section, bidder, envelope kaiping.ID, wrappedKey []byte, via string) (opening.HallEnvelope, error) {
 	var out opening.HallEnvelope
 	err := s.inHall(ctx, "pg.QueueUnlock", section, func(tx pgx.Tx, h *opening.HallStatus) error {
 		if a.At.Before(h.Deadline) {
@@ -129,8 +129,8 @@ func (s *OpeningStore) QueueUnlock(ctx context.Context, a kaiping.Actor, section
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE hall_envelopes SET state = 'queued', file_key = $2, via = $3, queued_at = $4,
-			error_code = '' WHERE envelope_id = $1`, envelope, fileKey, via, a.At); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE hall_envelopes SET state = 'queued', file_key_wrapped = $2, via = $3, queued_at = $4,
+			error_code = '' WHERE envelope_id = $1`, envelope, wrappedKey, via, a.At); err != nil {
 			return err
 		}
 		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.unlock", Bidder: e.Bidder,
@@ -191,6 +191,11 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 				WHERE envelope_id = $1 AND section_id = $4`, o.Envelope, o.Outcome, o.Reason, section); err != nil {
 				return err
 			}
+		}
+		// The window is over: an envelope not opened is never read, so the key handed in for
+		// it (a broken file, our failure) is destroyed now.
+		if err := s.shredNotOpened(ctx, tx, a, h); err != nil {
+			return err
 		}
 		// The window is over: no share handed in may outlive it.
 		if _, err := tx.Exec(ctx, `UPDATE hall_rescue_shares SET value = NULL, wiped_at = $2

@@ -25,6 +25,7 @@ import (
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/signaling/recorder"
 	"github.com/kaiping/kaiping/storage/blob"
+	"github.com/kaiping/kaiping/storage/kek"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
 )
@@ -47,6 +48,11 @@ type App struct {
 	Opening  *opening.Service
 	Submit   *opening.Submission
 	Hall     *opening.Hall
+	// KEK wraps the file keys kept after the opening (kek section of the configuration);
+	// FileKeys re-wraps (rotation) and destroys them.
+	KEK      *kek.Keyring
+	FileKeys *opening.FileKeys
+	closeKEK func() error
 	// Records exports every published opening record to the archive bucket (PDF and JSON).
 	Records *opening.RecordExporter
 	// Live pushes the halls to browsers over WebSocket; hallNotices tells it of changes
@@ -148,18 +154,32 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	}
 	a.Ledger = ledger.New(signer, cfg.Ledger.Origin)
 
+	// Without its KEK the server could only keep file keys in the clear: it does not start.
+	if a.KEK, a.closeKEK, err = cfg.OpenKEK(); err != nil {
+		return nil, fmt.Errorf("kek: %w", err)
+	}
+
 	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
 		return nil, err
 	}
 	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
 	a.Routes.Staff = openingStore // who is assigned to which tender, for every tender-scoped route
 	a.Opening = opening.NewService(openingStore, a.clock)
+	a.FileKeys = opening.NewFileKeys(openingStore, a.KEK, a.clock)
+	// Keys an installation older than key wrapping stored in the clear are wrapped before
+	// anything reads them (migration 012 could not: the KEK is not in the database).
+	if w, err := a.FileKeys.WrapLegacy(ctx); err != nil {
+		return nil, fmt.Errorf("wrap legacy file keys: %w", err)
+	} else if w.Keys > 0 {
+		a.log.Warn("wrapped file keys stored in the clear by an older version; VACUUM hall_envelopes and retire old backups",
+			"keys", w.Keys, "kek", w.KEK)
+	}
 	a.Submit = opening.NewSubmission(openingStore,
 		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, opening.DefaultSubmitConfig)
 	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
-	}, a.clock, a.log, a.hallConfig)
+	}, a.KEK, a.clock, a.log, a.hallConfig)
 	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
 	if err != nil {
 		return nil, fmt.Errorf("opening record PDF: %w", err)
@@ -270,6 +290,12 @@ func (a *App) close() {
 	}
 	if a.DB != nil {
 		a.DB.Close()
+	}
+	if a.closeKEK != nil {
+		if err := a.closeKEK(); err != nil {
+			a.log.Error("kek close", "err", err)
+		}
+		a.closeKEK = nil
 	}
 }
 

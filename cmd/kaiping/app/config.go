@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kaiping/kaiping/storage/kek"
 )
 
 // Config is the whole configuration of a kaiping server: one typed struct with defaults, read
@@ -31,6 +34,7 @@ type Config struct {
 	Database DatabaseConfig `yaml:"database"`
 	Blob     BlobConfig     `yaml:"blob"`
 	Ledger   LedgerConfig   `yaml:"ledger"`
+	KEK      KEKConfig      `yaml:"kek"`
 	Auth     AuthConfig     `yaml:"auth"`
 	Media    MediaConfig    `yaml:"media"`
 	Log      LogConfig      `yaml:"log"`
@@ -115,6 +119,32 @@ type BlobConfig struct {
 type LedgerConfig struct {
 	Origin         string `yaml:"origin"`
 	SigningKeyFile string `yaml:"signing_key_file"`
+}
+
+// KEKConfig is the key-encryption keys (KEKs, 密钥加密密钥) that wrap the file keys the
+// platform keeps after the opening (storage/kek). They live outside the database, so a
+// database dump opens no bid. The first KEK listed wraps; the others only unwrap, until
+// `kaiping kek rotate` re-wrapped every key under the first and they can be removed.
+type KEKConfig struct {
+	// Backend is "file" (default) or "pkcs11".
+	Backend string `yaml:"backend"`
+	// KeyFiles are the KEK files (32 random bytes, raw or hexadecimal, mode 0600), newest
+	// first; a KEK's ID is its file name without the extension, so never reuse a name.
+	KeyFiles []string `yaml:"key_files"`
+	// PKCS11 is the cipher machine (密码机), with backend: pkcs11.
+	PKCS11 KEKPKCS11Config `yaml:"pkcs11"`
+}
+
+// KEKPKCS11Config is a PKCS#11 device holding the KEKs as secret keys.
+type KEKPKCS11Config struct {
+	Module     string `yaml:"module"`
+	TokenLabel string `yaml:"token_label"`
+	PINFile    string `yaml:"pin_file"`
+	// KeyLabels are the secret keys' CKA_LABELs, newest first.
+	KeyLabels []string `yaml:"key_labels"`
+	// Mechanism is "aes-gcm" (default) or the number of the device's GCM mechanism, such as
+	// a cipher machine's SM4-GCM ("0x8000…", CK_GCM_PARAMS).
+	Mechanism string `yaml:"mechanism"`
 }
 
 // AuthConfig is certificate login.
@@ -363,6 +393,7 @@ func (c Config) Validate() error {
 	if c.Blob.ArchiveRetentionYears < 15 {
 		bad("blob.archive_retention_years: the law requires at least 15 years, got %d", c.Blob.ArchiveRetentionYears)
 	}
+	c.KEK.validate(bad, required, fileExists)
 	required("ledger.origin", c.Ledger.Origin)
 	required("ledger.signing_key_file", c.Ledger.SigningKeyFile)
 	fileExists("ledger.signing_key_file", c.Ledger.SigningKeyFile)
@@ -399,6 +430,64 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: %d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
 	}
 	return nil
+}
+
+// validate checks the KEK settings: the server refuses to start without a KEK, since it
+// would otherwise have to keep file keys in the clear.
+func (k KEKConfig) validate(bad func(string, ...any), required func(path, value string), fileExists func(path, file string)) {
+	switch k.Backend {
+	case "", kek.BackendFile:
+		if len(k.KeyFiles) == 0 {
+			bad("kek.key_files: at least one key-encryption key file is required (kaiping kek keygen --out FILE writes one)")
+		}
+		seen := map[string]bool{}
+		for i, f := range k.KeyFiles {
+			fileExists(fmt.Sprintf("kek.key_files[%d]", i), f)
+			id := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+			if seen[id] {
+				bad("kek.key_files[%d]: another key file is also named %q: a KEK's name must be unique", i, id)
+			}
+			seen[id] = true
+		}
+	case kek.BackendPKCS11:
+		p := k.PKCS11
+		required("kek.pkcs11.module", p.Module)
+		fileExists("kek.pkcs11.module", p.Module)
+		required("kek.pkcs11.token_label", p.TokenLabel)
+		required("kek.pkcs11.pin_file", p.PINFile)
+		fileExists("kek.pkcs11.pin_file", p.PINFile)
+		if len(p.KeyLabels) == 0 {
+			bad("kek.pkcs11.key_labels: at least one secret key label is required")
+		}
+		if _, err := kek.ParseMechanism(p.Mechanism); err != nil {
+			bad("kek.pkcs11.mechanism: %v", err)
+		}
+	default:
+		bad("kek.backend: must be %q or %q, got %q", kek.BackendFile, kek.BackendPKCS11, k.Backend)
+	}
+}
+
+// keys is the storage/kek configuration, with the PIN read from its file.
+func (k KEKConfig) keys() (kek.Config, error) {
+	out := kek.Config{Backend: k.Backend, KeyFiles: k.KeyFiles, KeyLabels: k.PKCS11.KeyLabels}
+	if k.Backend == kek.BackendPKCS11 {
+		pin, err := os.ReadFile(k.PKCS11.PINFile)
+		if err != nil {
+			return out, fmt.Errorf("kek.pkcs11.pin_file: %w", err)
+		}
+		out.Token = kek.TokenConfig{Module: k.PKCS11.Module, TokenLabel: k.PKCS11.TokenLabel,
+			PIN: strings.TrimSpace(string(pin)), Mechanism: k.PKCS11.Mechanism}
+	}
+	return out, nil
+}
+
+// OpenKEK loads the configured KEKs; the function returned releases them.
+func (c Config) OpenKEK() (*kek.Keyring, func() error, error) {
+	kc, err := c.KEK.keys()
+	if err != nil {
+		return nil, func() error { return nil }, err
+	}
+	return kek.Open(kc)
 }
 
 // redact hides a password in a URL before it is shown in an error.

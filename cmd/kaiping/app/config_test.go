@@ -30,6 +30,8 @@ blob:
   secret_key_file: ` + writeFile(tb, dir, "blob-secret", "s3cret\n") + `
 ledger:
   signing_key_file: ` + writeFile(tb, dir, "ledger.key", "x") + `
+kek:
+  key_files: [` + writeFile(tb, dir, "kek-1.key", strings.Repeat("ab", 32)) + `]
 auth:
   ca_roots: [` + writeFile(tb, dir, "ca.pem", "x") + `]
   session_secret_file: ` + writeFile(tb, dir, "session", "x") + `
@@ -68,6 +70,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		want []string // every fragment must appear in the error
 	}{
 		{"empty file", "", nil, []string{"database.url: required", "blob.endpoint: required", "ledger.signing_key_file: required", "auth.ca_roots: at least one"}},
+		{"no KEK file", valid, []string{"KAIPING_KEK_KEY_FILES="}, []string{"kek.key_files: at least one key-encryption key file is required"}},
+		{"missing KEK file", valid, []string{"KAIPING_KEK_KEY_FILES=/nonexistent/kek-9.key"}, []string{"kek.key_files[0]: cannot read /nonexistent/kek-9.key"}},
+		{"two KEKs of one name", valid, []string{"KAIPING_KEK_KEY_FILES=" + filepath.Join(dir, "kek-1.key") + "," + filepath.Join(dir, "kek-1.key")}, []string{`kek.key_files[1]: another key file is also named "kek-1"`}},
+		{"unknown KEK backend", valid, []string{"KAIPING_KEK_BACKEND=vault"}, []string{`kek.backend: must be "file" or "pkcs11", got "vault"`}},
+		{"PKCS#11 KEK without its device", valid, []string{"KAIPING_KEK_BACKEND=pkcs11", "KAIPING_KEK_PKCS11_MECHANISM=sm4"}, []string{"kek.pkcs11.module: required", "kek.pkcs11.token_label: required", "kek.pkcs11.pin_file: required", "kek.pkcs11.key_labels: at least one", `kek.pkcs11.mechanism: mechanism "sm4"`}},
 		{"unknown key", valid + "databse: {}\n", nil, []string{"field databse not found"}},
 		{"bad duration", strings.Replace(valid, "45m", "forty", 1), nil, []string{`"forty" is not a duration`}},
 		{"session too long", strings.Replace(valid, "45m", "48h", 1), nil, []string{"auth.session_ttl: must be between 1m and 24h"}},

@@ -11,11 +11,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/storage/kek"
 	"github.com/kaiping/kaiping/storage/ledger"
 )
 
 // DevSetup is a development installation written into one folder: a CA, the first
-// administrator's certificate and key, the ledger signing key, the session secret and a
+// administrator's certificate and key, the ledger signing key, the key-encryption key of
+// file keys, the session secret and a
 // configuration file that points at them. The demo and the end-to-end tests use it; a real
 // centre gets its CA roots from its CAs and its keys from its own key management.
 type DevSetup struct {
@@ -71,7 +73,13 @@ func NewDevSetup(dir string, s DevServers, now time.Time) (*DevSetup, error) {
 			return nil, err
 		}
 	}
+	// The key-encryption key that wraps the file keys kept after openings.
+	kekFile := filepath.Join(dir, "kek-1.key")
+	if err := kek.GenerateKeyFile(kekFile); err != nil {
+		return nil, err
+	}
 	cfg := DefaultConfig()
+	cfg.KEK.KeyFiles = []string{kekFile}
 	cfg.Database.URLFile = filepath.Join(dir, "database-url")
 	cfg.Blob.Endpoint = s.BlobEndpoint
 	cfg.Blob.AccessKey = s.BlobAccess

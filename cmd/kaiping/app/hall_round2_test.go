@@ -90,7 +90,7 @@ func (w *hallWorld) mustCloseRound(t *testing.T, confirming ...*hallBidder) open
 // envelopeOf reads one of b's envelopes in the hall: its ID, state and whether it has no key.
 func (w *hallWorld) envelopeOf(t *testing.T, b *hallBidder, kind seal.EnvelopeKind) (id kaiping.ID, state string, keyless bool) {
 	t.Helper()
-	if err := w.ta.DB.Pool.QueryRow(context.Background(), `SELECT envelope_id, state, file_key IS NULL FROM hall_envelopes
+	if err := w.ta.DB.Pool.QueryRow(context.Background(), `SELECT envelope_id, state, file_key_wrapped IS NULL FROM hall_envelopes
 		WHERE bidder_id = $1 AND kind = $2`, b.id, string(kind)).Scan(&id, &state, &keyless); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestHallSecondRound(t *testing.T) {
 		return second(w.submitShare(holders[0].c, d.id, shares[0]))
 	})
 	if _, err := w.ta.DB.Pool.Exec(ctx, `UPDATE hall_envelopes SET state = 'queued', queued_at = now(), via = 'bidder',
-		file_key = $2 WHERE envelope_id = $1`, dCommercial, dKey); err == nil || !strings.Contains(err.Error(), "stays sealed") {
+		file_key_wrapped = $2 WHERE envelope_id = $1`, dCommercial, dKey); err == nil || !strings.Contains(err.Error(), "stays sealed") {
 		t.Errorf("writing a key for 丁's commercial envelope in the database: %v", err)
 	}
 	aTechnical, _, _ := w.envelopeOf(t, a, seal.Technical)

@@ -477,7 +477,7 @@ func TestHallFullFlow(t *testing.T) {
 		t.Errorf("a bidder sees %d events of %d", len(aEvents.Events), len(hostEvents.Events))
 	}
 	var keys int
-	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM hall_envelopes WHERE file_key IS NOT NULL AND state = 'decrypted'`).Scan(&keys); err != nil || keys != 4 {
+	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM hall_envelopes WHERE file_key_wrapped IS NOT NULL AND state = 'decrypted'`).Scan(&keys); err != nil || keys != 4 {
 		t.Errorf("%d file keys stored for evaluation, %v; want 4", keys, err)
 	}
 	w.ta.ledgerSize(t)
@@ -541,7 +541,7 @@ func mustTestHall(t *testing.T, w *hallWorld, g *gatedObjects) *opening.Hall {
 	w.ta.jobs.Wait()
 	cfg := opening.DefaultHallConfig
 	cfg.QueueCapacity, cfg.Workers, cfg.VerifyAttempts, cfg.DueInterval = 1, 1, 1, time.Hour
-	h := opening.NewHall(postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger), g.open, w.ta.clock,
+	h := opening.NewHall(postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger), g.open, w.ta.KEK, w.ta.clock,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -733,6 +733,20 @@ func TestHallQueueAndClassification(t *testing.T) {
 	var classified int
 	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM hall_envelopes WHERE outcome <> '' AND outcome_reason <> ''`).Scan(&classified); err != nil || classified != 6 {
 		t.Errorf("%d envelopes classified, %v; want 6", classified, err)
+	}
+	// Keys were handed in for the broken files of 丁 and 己 and for 戊's envelope our storage
+	// failed: none of them opened, so their keys were destroyed when the window closed,
+	// ledgered; 甲's opened and are kept.
+	var keptUnopened, kept, opened, destroyed int
+	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE file_key_wrapped IS NOT NULL AND outcome <> ''),
+		count(*) FILTER (WHERE file_key_wrapped IS NOT NULL), count(*) FILTER (WHERE state = 'decrypted'),
+		count(*) FILTER (WHERE key_destroyed_at IS NOT NULL AND outcome <> '') FROM hall_envelopes`).Scan(&keptUnopened, &kept, &opened, &destroyed); err != nil ||
+		keptUnopened != 0 || kept != opened || destroyed != 3 {
+		t.Errorf("after the window: %d keys kept of envelopes not opened (want 0), %d kept of %d opened, %d destroyed (want 3), %v",
+			keptUnopened, kept, opened, destroyed, err)
+	}
+	if n := ledgerActions(t, w.ta, "kek.shred", opening.ShredNotOpened); n != 1 {
+		t.Errorf("%d ledger entries for destroying the keys of envelopes not opened, want 1", n)
 	}
 	w.ta.ledgerSize(t)
 }

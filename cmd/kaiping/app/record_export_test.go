@@ -278,7 +278,7 @@ func TestRecordExportResumes(t *testing.T) {
 	w.ta.jobs.Wait()
 	store := postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hall := opening.NewHall(store, nil, w.ta.clock, quiet, opening.DefaultHallConfig)
+	hall := opening.NewHall(store, nil, w.ta.KEK, w.ta.clock, quiet, opening.DefaultHallConfig)
 	host := kaiping.ActorAt(w.hostID(t), netip.MustParseAddr("127.0.0.1"), w.ta.clock.Now())
 	if _, err := hall.Move(ctx, host, w.tender.ID, "BD1", opening.TransitionRequest{To: opening.HallPublished}); err != nil {
 		t.Fatal(err)
