@@ -152,4 +152,3 @@ func (s *OpeningStore) Objections(ctx context.Context, section, bidder kaiping.I
 	return collect(ctx, s.db, "pg.Objections", scanObjection, `SELECT `+objectionColumns+objectionFrom+`
 		WHERE o.section_id = $1 AND ($2 = '' OR o.bidder_id::text = $2) ORDER BY o.raised_at, o.id`, section, string(bidder))
 }
-

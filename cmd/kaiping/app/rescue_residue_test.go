@@ -99,7 +99,7 @@ type combinedSecret struct {
 }
 
 func (c combinedSecret) ECDH(*ecdh.PublicKey) ([]byte, error) { return bytes.Clone(c.x), nil }
-func (c combinedSecret) PublicKey() *ecdh.PublicKey         { return c.pub }
+func (c combinedSecret) PublicKey() *ecdh.PublicKey           { return c.pub }
 
 // interpolateAt0 is Σ λ_i·D_i for the points ds at indices xs, ignoring any proof.
 func interpolateAt0(xs []int, ds []group.Element) []byte {
