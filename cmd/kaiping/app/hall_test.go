@@ -728,6 +728,18 @@ type rescueHolder struct {
 	c    *apiclient.Client
 }
 
+// mustSupervisor registers a supervisor and logs it in, returning its principal ID.
+func mustSupervisor(t *testing.T, w *submissionWorld, alg devpki.Algorithm, name string) (*rescueHolder, kaiping.ID) {
+	t.Helper()
+	cert := w.ta.mustRegister(t, w.admin, alg, name, kaiping.RoleSupervisor)
+	h := &rescueHolder{cert: cert, c: w.ta.mustLogin(t, cert)}
+	var me kaiping.Principal
+	if err := h.c.Do(context.Background(), http.MethodGet, "/api/v1/me", nil, &me); err != nil {
+		t.Fatal(err)
+	}
+	return h, me.ID
+}
+
 // mustShare has the holder fetch and check its share locally, as its tool does.
 func (h *rescueHolder) mustShare(t *testing.T, w *hallWorld) rescue.Share {
 	t.Helper()
@@ -820,18 +832,13 @@ func TestHallRescue(t *testing.T) {
 	var outsider *rescueHolder
 	w := mustHallWorld(t, 3, func(w *submissionWorld, tender *opening.Tender) {
 		for i, alg := range []devpki.Algorithm{devpki.SM2, devpki.ECDSA, devpki.RSA, devpki.ECDSA} {
-			cert := w.ta.mustRegister(t, w.admin, alg, "监督"+string(rune('甲'+i)), kaiping.RoleSupervisor)
-			h := &rescueHolder{cert: cert, c: w.ta.mustLogin(t, cert)}
+			h, id := mustSupervisor(t, w, alg, "监督"+string(rune('甲'+i)))
 			if i == 3 {
 				outsider = h
 				continue
 			}
-			var me kaiping.Principal
-			if err := h.c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil {
-				t.Fatal(err)
-			}
 			holders = append(holders, h)
-			tender.Rescue.Holders = append(tender.Rescue.Holders, me.ID)
+			tender.Rescue.Holders = append(tender.Rescue.Holders, id)
 		}
 		tender.Rescue.Enabled, tender.Rescue.Threshold = true, 2
 	})

@@ -6,13 +6,11 @@ import (
 	"crypto/ecdh"
 	"encoding/base64"
 	"encoding/hex"
-	"net/http"
 	"strconv"
 	"testing"
 
 	"github.com/cloudflare/circl/group"
 
-	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/rescue"
@@ -163,18 +161,12 @@ func opensWith(t *testing.T, points [][]byte, n int, pub *ecdh.PublicKey, hdr *s
 // no combination of the points stored opens the other bidder's envelope, though it opened
 // the rescued one (so the harvest does read what was stored).
 func TestRescueLeavesNothingThatOpensAnotherBid(t *testing.T) {
-	ctx := context.Background()
 	var holders []*rescueHolder
 	w := mustHallWorld(t, 4, func(w *submissionWorld, tender *opening.Tender) {
 		for i, alg := range []devpki.Algorithm{devpki.ECDSA, devpki.SM2, devpki.RSA} {
-			cert := w.ta.mustRegister(t, w.admin, alg, "监督"+string(rune('甲'+i)), kaiping.RoleSupervisor)
-			h := &rescueHolder{cert: cert, c: w.ta.mustLogin(t, cert)}
-			var me kaiping.Principal
-			if err := h.c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil {
-				t.Fatal(err)
-			}
+			h, id := mustSupervisor(t, w, alg, "监督"+string(rune('甲'+i)))
 			holders = append(holders, h)
-			tender.Rescue.Holders = append(tender.Rescue.Holders, me.ID)
+			tender.Rescue.Holders = append(tender.Rescue.Holders, id)
 		}
 		tender.Rescue.Enabled, tender.Rescue.Threshold = true, 2
 	})
