@@ -37,7 +37,8 @@ var (
 //	POST /hall/confirmations           bidder        {"digest", "signature"}: confirm the record
 //	POST /hall/objections              bidder        {"text"}: object (异议)
 //	POST /hall/objections/:objection/answer   host   {"answer"}
-//	POST /hall/rescue-shares           supervisor    {"bidder_id", "share"}: a rescue key share
+//	GET  /hall/rescue-stanzas?bidder_id=   rescue key holder   the E points of a bid's rescue stanzas
+//	POST /hall/rescue-partials         rescue key holder   {"bidder_id", "partials"}: partial decryptions with proofs
 //	POST /hall/media                   host, bidder registered, supervisor   a grant to the broadcast room (开标直播): {"grant", "role"}
 //
 // Hosts and supervisors act only on the tenders an administrator assigned them to (duty
@@ -56,7 +57,8 @@ func (h *Hall) Routes() []httpapi.Route {
 		{Method: fiber.MethodPost, Path: p + "/confirmations", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleConfirm)},
 		{Method: fiber.MethodPost, Path: p + "/objections", Roles: bidders, Handler: handle(h, fiber.StatusCreated, h.handleObject)},
 		{Method: fiber.MethodPost, Path: p + "/objections/:objection/answer", Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleAnswer)},
-		{Method: fiber.MethodPost, Path: p + "/rescue-shares", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusAccepted, h.handleRescueShare)},
+		{Method: fiber.MethodGet, Path: p + "/rescue-stanzas", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleRescueStanzas)},
+		{Method: fiber.MethodPost, Path: p + "/rescue-partials", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusAccepted, h.handleRescuePartials)},
 		{Method: fiber.MethodPost, Path: p + "/media", Roles: mediaWatchers, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleMedia)},
 	}
 }
@@ -154,6 +156,10 @@ func (h *Hall) handleAnswer(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec st
 	return h.Answer(c.UserContext(), a, id, sec, oid, req)
 }
 
-func (h *Hall) handleRescueShare(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req RescueShareRequest) (RescueProgress, error) {
-	return h.SubmitRescueShare(c.UserContext(), a, id, sec, req)
+func (h *Hall) handleRescueStanzas(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ struct{}) (RescueStanzas, error) {
+	return h.RescueStanzas(c.UserContext(), a, id, sec, kaiping.ID(c.Query("bidder_id")))
+}
+
+func (h *Hall) handleRescuePartials(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req RescuePartialsRequest) (RescueProgress, error) {
+	return h.SubmitRescuePartials(c.UserContext(), a, id, sec, req)
 }

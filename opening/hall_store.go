@@ -94,15 +94,18 @@ type HallStore interface {
 	// everyone plus, when bidder is not empty, that bidder's own; all of them when all.
 	Events(ctx context.Context, section kaiping.ID, after int64, bidder kaiping.ID, all bool, limit int) ([]HallEvent, error)
 
-	// AddRescueShare records a supervisor's verified share for a bidder's bid inside the
-	// window and returns how many shares for that bid are held now. A holder's second share
-	// for one bid is KindConflict "hall.share_duplicate".
-	AddRescueShare(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, share rescue.Share) (int, error)
-	// RescueShares returns the shares held for a bid.
-	RescueShares(ctx context.Context, section, bidder kaiping.ID) ([]rescue.Share, error)
-	// WipeRescueShares erases the values of the shares held for a bid once they were
-	// combined, recording which envelopes the combined key opened.
-	WipeRescueShares(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, envelopes []kaiping.ID) error
+	// AddRescuePartials records holder a's verified partial decryptions (share index) for
+	// a bidder's bid inside the window, and returns how many holders have handed in
+	// partials for that bid. A holder's second submission for one bid is KindConflict
+	// "hall.share_duplicate". Partials are not shares (see opening/hall_rescue.go): they are
+	// stored until their envelope is opened or the window closes.
+	AddRescuePartials(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, keyID string, index int, partials []rescue.Partial) (int, error)
+	// RescuePartials returns the partials held for a bid's envelopes of the current round,
+	// by envelope.
+	RescuePartials(ctx context.Context, section, bidder kaiping.ID) (map[kaiping.ID][]rescue.Partial, error)
+	// DropRescuePartials deletes the partials of the envelopes a rescue opened and records
+	// the combination.
+	DropRescuePartials(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, envelopes []kaiping.ID) error
 }
 
 // Transition is a move of a hall and the times it sets.

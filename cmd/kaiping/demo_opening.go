@@ -174,19 +174,19 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		}
 		say("  %s 在本机用证书私钥解出文件密钥并提交，平台逐块验证", p.name)
 	}
-	say("  %s 的 UKEY 损坏，无法解密：两名监督员按解密失败补救方案各自在本机解开并校验份额后提交", lost.name)
+	say("  %s 的 UKEY 损坏，无法解密：两名监督员按解密失败补救方案各自在本机解开并校验份额，只对其投标文件做部分解密并提交（份额不离开本机）", lost.name)
 	for _, s := range supervisors[:2] {
 		share, _, _, err := holderShare(ctx, s.client, string(t.ID), s.cert.Cert, s.cert.Key)
 		if err != nil {
 			return nil, fmt.Errorf("%s's share: %w", s.name, err)
 		}
-		p, err := submitShare(ctx, s.client, hall, lost.id, share)
+		p, err := decryptForBid(ctx, s.client, hall, lost.id, share)
 		if err != nil {
-			return nil, fmt.Errorf("%s hands in a share: %w", s.name, err)
+			return nil, fmt.Errorf("%s hands in partial decryptions: %w", s.name, err)
 		}
-		say("  %s 提交份额（%d/%d）", s.name, p.Shares, p.Threshold)
+		say("  %s 提交部分解密值及证明（%d/%d）", s.name, p.Shares, p.Threshold)
 		if len(p.Opened) > 0 {
-			say("  补救密钥已合成，开启 %s 的投标文件后立即销毁；份额提交与合成均记入审计日志", lost.name)
+			say("  部分解密值已够：只开启了 %s 的投标文件，补救私钥从未合成；提交与开启均记入审计日志", lost.name)
 		}
 	}
 	if err := demoWaitDecrypted(ctx, host.client, hall); err != nil {

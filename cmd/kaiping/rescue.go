@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdh"
+	"crypto/rand"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/urfave/cli/v3"
@@ -30,12 +32,12 @@ func rescueCommand() *cli.Command {
 			Flags:  append(serverFlags(), tenderFlag),
 			Action: rescueVerifyShare,
 		}, {
-			Name: "submit-share",
-			Usage: "开标解密窗口内，为某投标人的投标文件提交本人的补救密钥份额（在本机解开并校验后经 TLS 提交）" +
-				"hand in your share for one bidder's bid during the decrypt window",
+			Name: "decrypt-share",
+			Usage: "开标解密窗口内，用本人份额在本机对某投标人投标文件的补救段落做部分解密，只提交部分解密值及其证明，份额不离开本机 " +
+				"compute partial decryptions of one bidder's bid with your share, locally, and hand in only those",
 			Flags: append(serverFlags(), tenderFlag, sectionFlag,
 				&cli.StringFlag{Name: "bidder", Required: true, Usage: "投标人 ID 或名称 the bidder's ID or name"}),
-			Action: rescueSubmitShare,
+			Action: rescueDecryptShare,
 		}},
 	}
 }
@@ -87,10 +89,10 @@ func holderShare(ctx context.Context, api *apiclient.Client, tender string, leaf
 	return share, sh, t, err
 }
 
-// rescueSubmitShare checks the supervisor's share locally and hands it in for one bidder's
-// bid; the server combines the shares once the threshold is reached, opens the bid's
-// envelopes through the same verification as a bidder's key and wipes the key.
-func rescueSubmitShare(ctx context.Context, cmd *cli.Command) error {
+// rescueDecryptShare checks the supervisor's share locally, computes partial decryptions of
+// the named bidder's rescue stanzas with it on this machine and hands in only those; the
+// server opens the bid once k holders have, through the same verification as a bidder's key.
+func rescueDecryptShare(ctx context.Context, cmd *cli.Command) error {
 	s, err := login(ctx, cmd)
 	if err != nil {
 		return err
@@ -109,22 +111,39 @@ func rescueSubmitShare(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	p, err := submitShare(ctx, s.api, hall, bidder, share)
+	p, err := decryptForBid(ctx, s.api, hall, bidder, share)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("已为「%s」提交第 %d 号份额：已收到 %d 份，开启需 %d 份\n", name, share.Index, p.Shares, p.Threshold)
+	fmt.Printf("已为「%s」提交第 %d 号份额的部分解密值（份额未离开本机）：已有 %d 位持有人提交，开启需 %d 位\n", name, share.Index, p.Shares, p.Threshold)
 	if len(p.Opened) > 0 {
-		fmt.Printf("份额已够：补救密钥已合成、用后即毁，开启了 %d 份投标文件，正在逐块验证\n", len(p.Opened))
+		fmt.Printf("部分解密值已够：开启了 %d 份投标文件，正在逐块验证\n", len(p.Opened))
 	}
 	return nil
 }
 
-// submitShare hands a checked share in for a bidder's bid and wipes it.
-func submitShare(ctx context.Context, api *apiclient.Client, hall string, bidder kaiping.ID, share rescue.Share) (opening.RescueProgress, error) {
+// decryptForBid fetches the E points of a bidder's rescue stanzas, computes D_i = s_i·E and
+// its proof for each on this machine (rescue.PartialDecrypt), hands in only those, and
+// wipes the share. The share itself is never sent.
+func decryptForBid(ctx context.Context, api *apiclient.Client, hall string, bidder kaiping.ID, share rescue.Share) (opening.RescueProgress, error) {
 	defer share.Wipe()
 	var p opening.RescueProgress
-	err := api.Do(ctx, http.MethodPost, hall+"/rescue-shares", opening.RescueShareRequest{Bidder: bidder, Share: share}, &p)
+	var st opening.RescueStanzas
+	if err := api.Do(ctx, http.MethodGet, hall+"/rescue-stanzas?bidder_id="+url.QueryEscape(string(bidder)), nil, &st); err != nil {
+		return p, err
+	}
+	if st.KeyID != share.KeyID || st.Index != share.Index {
+		return p, fmt.Errorf("服务器所列的补救密钥 %s 第 %d 号份额与本人的第 %d 号份额不符", st.KeyID, st.Index, share.Index)
+	}
+	req := opening.RescuePartialsRequest{Bidder: bidder}
+	for _, e := range st.Envelopes {
+		part, err := rescue.PartialDecrypt(rand.Reader, share, e.Envelope, e.Ephemeral)
+		if err != nil {
+			return p, err
+		}
+		req.Partials = append(req.Partials, part)
+	}
+	err := api.Do(ctx, http.MethodPost, hall+"/rescue-partials", req, &p)
 	return p, err
 }
 

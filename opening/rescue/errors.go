@@ -10,15 +10,18 @@ import (
 // Stable error codes. Every error this package returns for bad input is a *kaiping.Error
 // carrying one of these codes and a message in Simplified Chinese.
 const (
-	CodeThreshold         = "rescue.threshold"          // k below 2 or above n
-	CodeHolderCount       = "rescue.holder_count"       // n outside MinThreshold..MaxHolders, or not the number of holders given
-	CodeHolderInvalid     = "rescue.holder_invalid"     // a holder without a valid principal ID
-	CodeDuplicateHolder   = "rescue.duplicate_holder"   // the same principal or the same certificate twice
-	CodeHolderCertificate = "rescue.holder_certificate" // a holder certificate missing or without a key shares can be encrypted to
-	CodeSetupInvalid      = "rescue.setup_invalid"      // public key or commitments malformed, or not of one setup
-	CodeShareInvalid      = "rescue.share_invalid"      // a share that does not decrypt, is malformed, or fails the Feldman check
-	CodeNotEnoughShares   = "rescue.not_enough_shares"  // fewer than k distinct valid shares
-	CodeKeyWiped          = "rescue.key_wiped"          // a combined key used after Wipe
+	CodeThreshold         = "rescue.threshold"           // k below 2 or above n
+	CodeHolderCount       = "rescue.holder_count"        // n outside MinThreshold..MaxHolders, or not the number of holders given
+	CodeHolderInvalid     = "rescue.holder_invalid"      // a holder without a valid principal ID
+	CodeDuplicateHolder   = "rescue.duplicate_holder"    // the same principal or the same certificate twice
+	CodeHolderCertificate = "rescue.holder_certificate"  // a holder certificate missing or without a key shares can be encrypted to
+	CodeSetupInvalid      = "rescue.setup_invalid"       // public key or commitments malformed, or not of one setup
+	CodeShareInvalid      = "rescue.share_invalid"       // a share that does not decrypt, is malformed, or fails the Feldman check
+	CodeNotEnoughShares   = "rescue.not_enough_shares"   // fewer than k distinct valid shares
+	CodeKeyWiped          = "rescue.key_wiped"           // a combined secret used after Wipe
+	CodePartialInvalid    = "rescue.partial_invalid"     // a partial decryption malformed, or its proof does not hold
+	CodeNotEnoughPartials = "rescue.not_enough_partials" // fewer than k distinct valid partials for a stanza
+	CodeWrongStanza       = "rescue.wrong_stanza"        // a combined secret asked to open another stanza than its own
 )
 
 // ShareError names the share a rescue.share_invalid error is about. It is the Err of the
@@ -105,4 +108,29 @@ func errNotEnough(have, need int) error {
 
 func errKeyWiped() error {
 	return kaiping.E(kaiping.KindConflict, CodeKeyWiped, "补救私钥已销毁，不能再使用")
+}
+
+// errPartial reports a bad partial decryption, naming it by index when it has a plausible one
+// (a *ShareError in the chain, as for a share).
+func errPartial(index int, why string) error {
+	if index < 1 || index > MaxHolders {
+		index = 0
+	}
+	name := "部分解密值"
+	if index > 0 {
+		name = fmt.Sprintf("第 %d 号份额的部分解密值", index)
+	}
+	return &kaiping.Error{Kind: kaiping.KindInvalid, Code: CodePartialInvalid,
+		Message: fmt.Sprintf("补救%s无效：%s", name, why),
+		Err:     &ShareError{Index: index}}
+}
+
+func errNotEnoughPartials(have, need int) error {
+	return kaiping.Errorf(kaiping.KindInvalid, CodeNotEnoughPartials,
+		"部分解密值不足：需要 %d 位不同持有人的有效部分解密值，只有 %d 份", need, have)
+}
+
+func errWrongStanza() error {
+	return kaiping.E(kaiping.KindInvalid, CodeWrongStanza,
+		"合成的补救密钥只能开启它所针对的那份投标文件的补救段落")
 }

@@ -14,18 +14,29 @@
 //
 // Each holder checks their share when they receive it (VerifyShare): it decrypts with their
 // certificate's key, belongs to this tender's key, and lies on the committed polynomial. So a
-// holder knows at setup time, not at the opening, whether their share will work. At the
-// opening k holders hand in their shares and Combine rebuilds the key, checking every share
-// again first.
+// holder knows at setup time, not at the opening, whether their share will work.
+//
+// # Threshold decryption
+//
+// At the opening the key is not rebuilt and no share leaves its holder (RESCUE.md, with test
+// vectors). For one named bid, each holder's tool computes, on the holder's machine, a partial
+// decryption D_i = s_i·E of each of the bid's rescue stanzas (E is the stanza's ephemeral
+// point) and a Chaum–Pedersen proof that log_G(Y_i) = log_E(D_i), where Y_i = s_i·G follows
+// from the public commitments (PartialDecrypt). The server checks each proof (VerifyPartial)
+// and, with k of them for a stanza, computes s·E = Σ λ_i·D_i (CombinePartials): the ECDH
+// secret of that stanza alone, opened with seal's ordinary key derivation. A partial is not a
+// share: it opens only its own stanza, and fewer than k open nothing, so the server may keep
+// partials until the stanza is open. k shares handed in for one bid used to rebuild the key
+// that opened every bid of the tender, and left copies in the database; partials cannot.
 //
 // # Wiping
 //
-// Split and Combine zero every copy of secret material they create and can reach: the circl
-// scalars, share plaintexts, byte buffers. Go cannot promise more. circl's P-256 arithmetic
+// Split, VerifyShare and PartialDecrypt zero every copy of secret material they create and can
+// reach: the circl scalars, share plaintexts, byte buffers. Go cannot promise more. circl's P-256 arithmetic
 // goes through math/big and reallocates scalar buffers; its SecretSharing keeps a private
 // copy of the polynomial; crypto/ecdh keeps its own copy of a private key. None of these can
 // be zeroed from outside, so they are dropped and left to the garbage collector. Callers
-// wipe what they hold with Share.Wipe and Key.Wipe as soon as they are done.
+// wipe what they hold with Share.Wipe and StanzaKey.Wipe as soon as they are done.
 package rescue
 
 import (
@@ -97,7 +108,7 @@ func (s Setup) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a setup and checks that it is self-consistent: a valid P-256 public
 // key, its key ID, commitments whose constant term is that key, and shares of that key. A
-// setup that passes is safe to hand to VerifyShare and Combine; a corrupted row fails here,
+// setup that passes is safe to hand to VerifyShare, VerifyPartial and CombinePartials; a corrupted row fails here,
 // at load time.
 func (s *Setup) UnmarshalJSON(data []byte) error {
 	var j setupJSON

@@ -11,9 +11,10 @@ import (
 	"github.com/kaiping/kaiping/opening/seal"
 )
 
-// Share is one holder's decrypted share of a rescue key. It is secret: k of them rebuild the
-// key. A holder's client gets it from VerifyShare and hands it in at the opening; wipe it
-// (Wipe) as soon as it has been handed in or is no longer needed.
+// Share is one holder's decrypted share of a rescue key. It is secret: k of them would rebuild
+// the key. A holder's client gets it from VerifyShare and uses it on the holder's machine
+// only, for PartialDecrypt at the opening; it is never sent anywhere. Wipe it (Wipe) as soon
+// as it is no longer needed.
 type Share struct {
 	// KeyID is the rescue key the share belongs to (Setup.KeyID).
 	KeyID string `json:"key_id"`
@@ -74,7 +75,7 @@ func parseShare(b []byte) (Share, bool) {
 // the index it was delivered under, and the Feldman check. Any failure is
 // rescue.share_invalid (rescue.setup_invalid for bad public parameters), naming the index.
 //
-// A share that passes will rebuild the key at the opening together with k-1 other passing
+// A share that passes will open a stanza at the opening together with k-1 other passing
 // shares. The returned Share is secret: wipe it when done.
 func VerifyShare(es EncryptedShare, id seal.Identity, c Commitments, pub *ecdh.PublicKey) (Share, error) {
 	keyID, points, err := parseSetup(c, pub)

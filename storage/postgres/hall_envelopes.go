@@ -197,9 +197,12 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 		if err := s.shredNotOpened(ctx, tx, a, h); err != nil {
 			return err
 		}
-		// The window is over: no share handed in may outlive it.
-		if _, err := tx.Exec(ctx, `UPDATE hall_rescue_shares SET value = NULL, wiped_at = $2
-			WHERE section_id = $1 AND value IS NOT NULL`, section, a.At); err != nil {
+		// The window is over: no partial decryption handed in may outlive it.
+		if _, err := tx.Exec(ctx, `DELETE FROM hall_rescue_partials WHERE section_id = $1`, section); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE hall_rescue_shares SET wiped_at = $2
+			WHERE section_id = $1 AND wiped_at IS NULL`, section, a.At); err != nil {
 			return err
 		}
 		from := h.State

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/opening"
-	"github.com/kaiping/kaiping/opening/rescue"
 )
 
 // Record implements opening.HallStore.
@@ -152,56 +151,4 @@ func scanObjection(row pgx.Row) (opening.Objection, error) {
 func (s *OpeningStore) Objections(ctx context.Context, section, bidder kaiping.ID) ([]opening.Objection, error) {
 	return collect(ctx, s.db, "pg.Objections", scanObjection, `SELECT `+objectionColumns+objectionFrom+`
 		WHERE o.section_id = $1 AND ($2 = '' OR o.bidder_id::text = $2) ORDER BY o.raised_at, o.id`, section, string(bidder))
-}
-
-// AddRescueShare implements opening.HallStore.
-func (s *OpeningStore) AddRescueShare(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, share rescue.Share) (int, error) {
-	var held int
-	err := s.inHall(ctx, "pg.AddRescueShare", section, func(tx pgx.Tx, h *opening.HallStatus) error {
-		if err := h.UnlockOpen(a.At); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO hall_rescue_shares (section_id, round, bidder_id, holder_id, share_index, key_id, value, submitted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, section, h.Round, bidder, a.Principal, share.Index, share.KeyID, share.Value, a.At)
-		if isUniqueViolation(err) {
-			return kaiping.E(kaiping.KindConflict, "hall.share_duplicate", "您已为该投标人的投标文件提交过份额")
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM hall_rescue_shares WHERE section_id = $1 AND bidder_id = $2
-			AND value IS NOT NULL AND round = $3`, section, bidder, h.Round).Scan(&held); err != nil {
-			return err
-		}
-		// The share's value is never written to the ledger or the event: only who gave which.
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_share", Payload: map[string]any{
-			"bid": bidder, "holder": a.Principal, "index": share.Index, "key_id": share.KeyID, "held": held,
-		}})
-	})
-	return held, err
-}
-
-// RescueShares implements opening.HallStore.
-func (s *OpeningStore) RescueShares(ctx context.Context, section, bidder kaiping.ID) ([]rescue.Share, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT key_id, share_index, value FROM hall_rescue_shares
-		WHERE section_id = $1 AND bidder_id = $2 AND value IS NOT NULL AND round = `+currentRound+` ORDER BY share_index`, section, bidder)
-	if err != nil {
-		return nil, translate("pg.RescueShares", err)
-	}
-	shares, err := pgx.CollectRows(rows, pgx.RowToStructByPos[rescue.Share])
-	return shares, translate("pg.RescueShares", err)
-}
-
-// WipeRescueShares implements opening.HallStore.
-func (s *OpeningStore) WipeRescueShares(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, envelopes []kaiping.ID) error {
-	return s.inHall(ctx, "pg.WipeRescueShares", section, func(tx pgx.Tx, h *opening.HallStatus) error {
-		tag, err := tx.Exec(ctx, `UPDATE hall_rescue_shares SET value = NULL, wiped_at = $3
-			WHERE section_id = $1 AND bidder_id = $2 AND value IS NOT NULL`, section, bidder, a.At)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_combine", Payload: map[string]any{
-			"bid": bidder, "shares": tag.RowsAffected(), "envelopes": envelopes,
-		}})
-	})
 }

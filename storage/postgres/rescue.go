@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/rescue"
 )
 
@@ -70,4 +71,84 @@ func (s *OpeningStore) RescueSetup(ctx context.Context, tender kaiping.ID) (resc
 		return setup, kaiping.Internal("pg.RescueSetup "+string(tender), err)
 	}
 	return setup, nil
+}
+
+// AddRescuePartials implements opening.HallStore. The partials are checked by the hall
+// before they come here; under the hall lock the window is checked again, so none is stored
+// after it closed. One row in hall_rescue_shares records the holder's contribution to the
+// bid (never a value), one row per envelope in hall_rescue_partials holds D_i and its proof
+// until the envelope is opened or the window closes.
+func (s *OpeningStore) AddRescuePartials(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, keyID string, index int, partials []rescue.Partial) (int, error) {
+	var held int
+	err := s.inHall(ctx, "pg.AddRescuePartials", section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		if err := h.UnlockOpen(a.At); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO hall_rescue_shares (section_id, round, bidder_id, holder_id, share_index, key_id, submitted_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, section, h.Round, bidder, a.Principal, index, keyID, a.At)
+		if isUniqueViolation(err) {
+			return kaiping.E(kaiping.KindConflict, "hall.share_duplicate", "您已为该投标人的投标文件提交过部分解密值")
+		}
+		if err != nil {
+			return err
+		}
+		envelopes := make([]kaiping.ID, len(partials))
+		for i, p := range partials {
+			envelopes[i] = p.Envelope
+			if _, err := tx.Exec(ctx, `INSERT INTO hall_rescue_partials (envelope_id, holder_id, section_id, round, bidder_id,
+				share_index, point, proof, submitted_at)
+				SELECT envelope_id, $2, section_id, $3, bidder_id, $4, $5, $6, $7 FROM hall_envelopes
+				WHERE envelope_id = $1 AND section_id = $8 AND bidder_id = $9`,
+				p.Envelope, a.Principal, h.Round, index, p.Point, p.Proof, a.At, section, bidder); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM hall_rescue_shares WHERE section_id = $1 AND bidder_id = $2
+			AND round = $3`, section, bidder, h.Round).Scan(&held); err != nil {
+			return err
+		}
+		// Who handed in for which bid and envelopes; never D_i, nor anything of the share.
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_share", Payload: map[string]any{
+			"bid": bidder, "holder": a.Principal, "index": index, "key_id": keyID, "held": held, "envelopes": envelopes,
+		}})
+	})
+	return held, err
+}
+
+// RescuePartials implements opening.HallStore.
+func (s *OpeningStore) RescuePartials(ctx context.Context, section, bidder kaiping.ID) (map[kaiping.ID][]rescue.Partial, error) {
+	rows, err := s.db.Pool.Query(ctx, `SELECT envelope_id, share_index, point, proof FROM hall_rescue_partials
+		WHERE section_id = $1 AND bidder_id = $2 AND round = `+currentRound+` ORDER BY envelope_id, share_index`, section, bidder)
+	if err != nil {
+		return nil, translate("pg.RescuePartials", err)
+	}
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[rescue.Partial])
+	if err != nil {
+		return nil, translate("pg.RescuePartials", err)
+	}
+	out := make(map[kaiping.ID][]rescue.Partial)
+	for _, p := range ps {
+		out[p.Envelope] = append(out[p.Envelope], p)
+	}
+	return out, nil
+}
+
+// DropRescuePartials implements opening.HallStore. DELETE leaves dead tuples until VACUUM,
+// as UPDATE did: that is acceptable for partials, which open only their own envelope, and
+// only what has just been opened is deleted here.
+func (s *OpeningStore) DropRescuePartials(ctx context.Context, a kaiping.Actor, section, bidder kaiping.ID, envelopes []kaiping.ID) error {
+	return s.inHall(ctx, "pg.DropRescuePartials", section, func(tx pgx.Tx, h *opening.HallStatus) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM hall_rescue_partials WHERE section_id = $1 AND bidder_id = $2
+			AND envelope_id = ANY($3)`, section, bidder, envelopes)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE hall_rescue_shares SET wiped_at = $3
+			WHERE section_id = $1 AND bidder_id = $2 AND wiped_at IS NULL`, section, bidder, a.At); err != nil {
+			return err
+		}
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_combine", Payload: map[string]any{
+			"bid": bidder, "partials": tag.RowsAffected(), "envelopes": envelopes,
+		}})
+	})
 }

@@ -219,7 +219,11 @@ func TestHallSecondRound(t *testing.T) {
 		return second(w.unlock(d, dCommercial, dKey))
 	})
 	w.refused(t, "the supervisors open 丁's commercial envelope", "hall.not_passed", func() error {
-		return second(w.submitShare(holders[0].c, d.id, shares[0]))
+		return second(w.stanzas(holders[0].c, d.id))
+	})
+	w.refused(t, "the supervisors hand in partials for 丁's commercial envelope", "hall.not_passed", func() error {
+		return second(w.submitPartials(holders[0].c, opening.RescuePartialsRequest{Bidder: d.id,
+			Partials: []rescue.Partial{{Envelope: dCommercial, Index: shares[0].Index, Point: make([]byte, 65), Proof: make([]byte, 64)}}}))
 	})
 	if _, err := w.ta.DB.Pool.Exec(ctx, `UPDATE hall_envelopes SET state = 'queued', queued_at = now(), via = 'bidder',
 		file_key_wrapped = $2 WHERE envelope_id = $1`, dCommercial, dKey); err == nil || !strings.Contains(err.Error(), "stays sealed") {
@@ -234,7 +238,7 @@ func TestHallSecondRound(t *testing.T) {
 	}
 	// 丙 lost its key: the two supervisors rescue its summary and commercial envelope.
 	for i, h := range holders {
-		if _, err := w.submitShare(h.c, c.id, shares[i]); err != nil {
+		if _, err := w.submitPartials(h.c, w.mustPartials(t, h, c.id, shares[i])); err != nil {
 			t.Fatalf("share %d for 丙: %v", i, err)
 		}
 	}

@@ -757,6 +757,18 @@ type rescueHolder struct {
 	c    *apiclient.Client
 }
 
+// mustSupervisor registers a supervisor and logs it in, returning its principal ID.
+func mustSupervisor(t *testing.T, w *submissionWorld, alg devpki.Algorithm, name string) (*rescueHolder, kaiping.ID) {
+	t.Helper()
+	cert := w.ta.mustRegister(t, w.admin, alg, name, kaiping.RoleSupervisor)
+	h := &rescueHolder{cert: cert, c: w.ta.mustLogin(t, cert)}
+	var me kaiping.Principal
+	if err := h.c.Do(context.Background(), http.MethodGet, "/api/v1/me", nil, &me); err != nil {
+		t.Fatal(err)
+	}
+	return h, me.ID
+}
+
 // mustShare has the holder fetch and check its share locally, as its tool does.
 func (h *rescueHolder) mustShare(t *testing.T, w *hallWorld) rescue.Share {
 	t.Helper()
@@ -779,35 +791,83 @@ func (h *rescueHolder) mustShare(t *testing.T, w *hallWorld) rescue.Share {
 	return s
 }
 
-func (w *hallWorld) submitShare(c *apiclient.Client, bidder kaiping.ID, s rescue.Share) (opening.RescueProgress, error) {
+// stanzas fetches, as holder c, the E points of a bidder's rescue stanzas.
+func (w *hallWorld) stanzas(c *apiclient.Client, bidder kaiping.ID) (opening.RescueStanzas, error) {
+	var st opening.RescueStanzas
+	err := c.Do(context.Background(), http.MethodGet, w.hallPath("/rescue-stanzas?bidder_id="+string(bidder)), nil, &st)
+	return st, err
+}
+
+// mustPartials has holder h compute, with its share s on its own machine, the partial
+// decryptions of a bidder's rescue stanzas, as `kaiping rescue decrypt-share` does.
+func (w *hallWorld) mustPartials(t *testing.T, h *rescueHolder, bidder kaiping.ID, s rescue.Share) opening.RescuePartialsRequest {
+	t.Helper()
+	st, err := w.stanzas(h.c, bidder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Index != s.Index || st.KeyID != s.KeyID || len(st.Envelopes) == 0 {
+		t.Fatalf("stanzas for holder %d: %+v", s.Index, st)
+	}
+	req := opening.RescuePartialsRequest{Bidder: bidder}
+	for _, e := range st.Envelopes {
+		p, err := rescue.PartialDecrypt(rand.Reader, s, e.Envelope, e.Ephemeral)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Partials = append(req.Partials, p)
+	}
+	return req
+}
+
+func (w *hallWorld) submitPartials(c *apiclient.Client, req opening.RescuePartialsRequest) (opening.RescueProgress, error) {
 	var p opening.RescueProgress
-	err := c.Do(context.Background(), http.MethodPost, w.hallPath("/rescue-shares"), opening.RescueShareRequest{Bidder: bidder, Share: s}, &p)
+	err := c.Do(context.Background(), http.MethodPost, w.hallPath("/rescue-partials"), req, &p)
 	return p, err
 }
 
+// editPartials copies req and changes its first partial.
+func editPartials(req opening.RescuePartialsRequest, f func(p *rescue.Partial)) opening.RescuePartialsRequest {
+	out := req
+	out.Partials = append([]rescue.Partial(nil), req.Partials...)
+	p := &out.Partials[0]
+	p.Point, p.Proof = bytes.Clone(p.Point), bytes.Clone(p.Proof)
+	f(p)
+	return out
+}
+
+// partialRows counts what is stored of a rescue in progress.
+func (w *hallWorld) partialRows(t *testing.T) (partials, holders int) {
+	t.Helper()
+	if err := w.ta.DB.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM hall_rescue_partials),
+		(SELECT count(*) FROM hall_rescue_shares)`).Scan(&partials, &holders); err != nil {
+		t.Fatal(err)
+	}
+	return partials, holders
+}
+
 // TestHallRescue: a bidder who lost its key is rescued by two of the three supervisors
-// holding shares, inside the window: shares that come before the deadline, do not verify,
-// are another holder's or come from someone holding none are refused; the rebuilt key
-// opens the bid through the same verification, the shares' values are erased, and the
-// ledger records every submission but never a share's value.
+// holding shares, inside the window, by threshold decryption: each holder fetches the E
+// points of the bid's rescue stanzas and hands in partial decryptions with proofs, never
+// its share. Requests before the deadline or the window, with a wrong proof, another
+// holder's partial, a partial relabelled with another index, a partial for another bidder's
+// envelope, from someone holding no share or from a bidder are refused with their own codes
+// and store nothing; one holder's partials (fewer than k) open nothing; k open the bid
+// through the same verification, the partials are deleted, and the ledger records every
+// submission but never a share or a partial.
 func TestHallRescue(t *testing.T) {
 	ctx := context.Background()
 	var holders []*rescueHolder
 	var outsider *rescueHolder
 	w := mustHallWorld(t, 3, func(w *submissionWorld, tender *opening.Tender) {
 		for i, alg := range []devpki.Algorithm{devpki.SM2, devpki.ECDSA, devpki.RSA, devpki.ECDSA} {
-			cert := w.ta.mustRegister(t, w.admin, alg, "监督"+string(rune('甲'+i)), kaiping.RoleSupervisor)
-			h := &rescueHolder{cert: cert, c: w.ta.mustLogin(t, cert)}
+			h, id := mustSupervisor(t, w, alg, "监督"+string(rune('甲'+i)))
 			if i == 3 {
 				outsider = h
 				continue
 			}
-			var me kaiping.Principal
-			if err := h.c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me); err != nil {
-				t.Fatal(err)
-			}
 			holders = append(holders, h)
-			tender.Rescue.Holders = append(tender.Rescue.Holders, me.ID)
+			tender.Rescue.Holders = append(tender.Rescue.Holders, id)
 		}
 		tender.Rescue.Enabled, tender.Rescue.Threshold = true, 2
 	})
@@ -822,44 +882,69 @@ func TestHallRescue(t *testing.T) {
 	a, b, lost := w.bidders[0], w.bidders[1], w.bidders[2]
 	w.mustSupervisor(t, outsider.c) // assigned to the tender, but holds no share
 	shares := []rescue.Share{holders[0].mustShare(t, w), holders[1].mustShare(t, w), holders[2].mustShare(t, w)}
-	w.refused(t, "a share before the deadline", "hall.rescue_too_early", func() error { return second(w.submitShare(holders[0].c, lost.id, shares[0])) })
+	w.refused(t, "stanzas before the deadline", "hall.rescue_too_early", func() error { return second(w.stanzas(holders[0].c, lost.id)) })
 
 	w.sealNow(t)
 	for _, h := range append(holders, outsider) {
 		h.c = w.ta.mustLogin(t, h.cert)
 	}
 	w.mustMove(t, opening.HallCheckingIn, 0)
-	w.refused(t, "a share before the window", "hall.window_not_open", func() error { return second(w.submitShare(holders[0].c, lost.id, shares[0])) })
+	w.refused(t, "stanzas before the window", "hall.window_not_open", func() error { return second(w.stanzas(holders[0].c, lost.id)) })
 	for _, x := range []*hallBidder{a, b} {
 		if err := w.checkIn(x); err != nil {
 			t.Fatal(err)
 		}
 	}
 	w.mustMove(t, opening.HallDecrypting, 0)
-	tampered := rescue.Share{KeyID: shares[0].KeyID, Index: shares[0].Index, Value: bytes.Clone(shares[0].Value)}
-	tampered.Value[31] ^= 1
-	w.refused(t, "a share that does not verify", "hall.share_invalid", func() error { return second(w.submitShare(holders[0].c, lost.id, tampered)) })
-	w.refused(t, "another holder's share", "hall.share_invalid", func() error { return second(w.submitShare(holders[0].c, lost.id, shares[1])) })
-	w.refused(t, "a supervisor who holds no share", "rescue.not_holder", func() error { return second(w.submitShare(outsider.c, lost.id, shares[0])) })
-	w.refused(t, "a bidder handing in a share", "auth.role_forbidden", func() error { return second(w.submitShare(a.c, lost.id, shares[0])) })
-	w.refused(t, "a share for nobody's bid", "hall.rescue_no_bid", func() error { return second(w.submitShare(holders[0].c, kaiping.NewID(), shares[0])) })
-
-	p, err := w.submitShare(holders[0].c, lost.id, shares[0])
-	if err != nil || p.Shares != 1 || p.Threshold != 2 || len(p.Opened) != 0 {
-		t.Fatalf("first share: %+v, %v", p, err)
+	w.refused(t, "stanzas for a supervisor who holds no share", "rescue.not_holder", func() error { return second(w.stanzas(outsider.c, lost.id)) })
+	w.refused(t, "stanzas for a bidder", "auth.role_forbidden", func() error { return second(w.stanzas(a.c, lost.id)) })
+	reqs := []opening.RescuePartialsRequest{
+		w.mustPartials(t, holders[0], lost.id, shares[0]),
+		w.mustPartials(t, holders[1], lost.id, shares[1]),
+		w.mustPartials(t, holders[2], lost.id, shares[2]),
 	}
-	w.refused(t, "the same holder twice", "hall.share_duplicate", func() error { return second(w.submitShare(holders[0].c, lost.id, shares[0])) })
-	p, err = w.submitShare(holders[1].c, lost.id, shares[1])
+	ofA := w.headers(t, a)[0].Envelope
+	for _, tt := range []struct {
+		name string
+		c    *apiclient.Client
+		req  opening.RescuePartialsRequest
+		code string
+	}{
+		{"a partial with a wrong proof", holders[0].c, editPartials(reqs[0], func(p *rescue.Partial) { p.Proof[7] ^= 1 }), "hall.partial_invalid"},
+		{"a partial point that is not D_i", holders[0].c, editPartials(reqs[0], func(p *rescue.Partial) { p.Point = reqs[1].Partials[0].Point }), "hall.partial_invalid"},
+		{"another holder's partial replayed", holders[0].c, reqs[1], "hall.partial_not_yours"},
+		{"another holder's partial relabelled with my index", holders[0].c, editPartials(reqs[1], func(p *rescue.Partial) { p.Index = shares[0].Index }), "hall.partial_invalid"},
+		{"a partial for another bidder's envelope", holders[0].c, editPartials(reqs[0], func(p *rescue.Partial) { p.Envelope = ofA }), "hall.partial_envelope"},
+		{"a partial for another bidder's bid", holders[0].c, opening.RescuePartialsRequest{Bidder: a.id, Partials: reqs[0].Partials}, "hall.partial_envelope"},
+		{"no partials", holders[0].c, opening.RescuePartialsRequest{Bidder: lost.id}, "hall.partial_invalid"},
+		{"a supervisor who holds no share", outsider.c, reqs[0], "rescue.not_holder"},
+		{"a bidder handing in partials", a.c, reqs[0], "auth.role_forbidden"},
+		{"partials for nobody's bid", holders[0].c, opening.RescuePartialsRequest{Bidder: kaiping.NewID(), Partials: reqs[0].Partials}, "hall.rescue_no_bid"},
+	} {
+		w.refused(t, tt.name, tt.code, func() error { return second(w.submitPartials(tt.c, tt.req)) })
+		if p, h := w.partialRows(t); p != 0 || h != 0 {
+			t.Errorf("%s: stored %d partials of %d holders", tt.name, p, h)
+		}
+	}
+
+	p, err := w.submitPartials(holders[0].c, reqs[0])
+	if err != nil || p.Shares != 1 || p.Threshold != 2 || len(p.Opened) != 0 {
+		t.Fatalf("first holder's partials: %+v, %v", p, err)
+	}
+	if v := w.view(t, lost); v.Envelopes[0].State != opening.EnvSealed {
+		t.Fatalf("fewer than k partials opened the envelope: %+v", v.Envelopes[0])
+	}
+	w.refused(t, "the same holder twice", "hall.share_duplicate", func() error { return second(w.submitPartials(holders[0].c, reqs[0])) })
+	p, err = w.submitPartials(holders[1].c, reqs[1])
 	if err != nil || p.Shares != 2 || len(p.Opened) != 1 {
-		t.Fatalf("second share: %+v, %v", p, err)
+		t.Fatalf("second holder's partials: %+v, %v", p, err)
 	}
 	if v := w.waitVerified(t, lost); v.Envelopes[0].State != opening.EnvDecrypted {
 		t.Fatalf("the rescued envelope: %+v", v.Envelopes[0])
 	}
-	w.refused(t, "a share for a bid already rescued", "hall.rescue_nothing", func() error { return second(w.submitShare(holders[2].c, lost.id, shares[2])) })
-	var values, rows int
-	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(value), count(*) FROM hall_rescue_shares`).Scan(&values, &rows); err != nil || values != 0 || rows != 2 {
-		t.Errorf("rescue shares kept: %d values in %d rows, %v; want the values erased", values, rows, err)
+	w.refused(t, "partials for a bid already rescued", "hall.rescue_nothing", func() error { return second(w.submitPartials(holders[2].c, reqs[2])) })
+	if p, h := w.partialRows(t); p != 0 || h != 2 {
+		t.Errorf("after the rescue: %d partials kept, %d holders recorded; want 0 and 2", p, h)
 	}
 	for _, x := range []*hallBidder{a, b} {
 		w.mustUnlockAll(t, x)

@@ -11,7 +11,12 @@ import (
 	"github.com/kaiping/kaiping/opening/seal"
 )
 
-// Combine rebuilds a rescue key from holders' shares at the opening. It first checks every
+// This file is compiled into tests only. Production code never rebuilds the rescue key: the
+// opening hall combines partial decryptions of one stanza (CombinePartials). The tests rebuild
+// the whole scalar here to check a split, and that k partials give the same secret as the
+// whole key would.
+
+// Combine rebuilds a rescue key from holders' shares. It first checks every
 // share as VerifyShare does (key ID, index, Feldman check against commitments, whose constant
 // term must be pub) and refuses the first bad one as rescue.share_invalid naming its index
 // (a *ShareError in the chain). Shares with the same index count once. With fewer than k
