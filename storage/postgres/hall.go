@@ -168,17 +168,20 @@ func (s *OpeningStore) DueHalls(ctx context.Context, now time.Time) ([]opening.H
 		ORDER BY h.updated_at`, now)
 }
 
-// Events implements opening.HallStore.
-func (s *OpeningStore) Events(ctx context.Context, section kaiping.ID, after int64, bidder kaiping.ID, all bool, limit int) ([]opening.HallEvent, error) {
-	return collect(ctx, s.db, "pg.Events", scanEvent, `SELECT section_id, version, type, coalesce(bidder_id::text, ''), payload, at, ledger_seq
-		FROM hall_events WHERE section_id = $1 AND version > $2 AND ($3 OR bidder_id IS NULL OR bidder_id::text = $4)
-		ORDER BY version LIMIT $5`, section, after, all, string(bidder), limit)
+// Events implements opening.HallStore. The filter is opening.EventReader.Sees in SQL, so
+// that the limit counts only what the reader may read: an overseer reads every event, a
+// bidder in the set those for all and its own, anyone else those for all.
+func (s *OpeningStore) Events(ctx context.Context, section kaiping.ID, after int64, r opening.EventReader, limit int) ([]opening.HallEvent, error) {
+	return collect(ctx, s.db, "pg.Events", scanEvent, `SELECT section_id, version, type, audience, coalesce(bidder_id::text, ''),
+		payload, at, ledger_seq FROM hall_events WHERE section_id = $1 AND version > $2
+		AND ($3 OR audience = 'all' OR (audience = 'bidder' AND $4 <> '' AND bidder_id::text = $4))
+		ORDER BY version LIMIT $5`, section, after, r.Overseer, string(r.Bidder), limit)
 }
 
 func scanEvent(row pgx.Row) (opening.HallEvent, error) {
 	var e opening.HallEvent
 	var payload []byte
-	err := row.Scan(&e.Section, &e.Version, &e.Type, &e.Bidder, &payload, &e.At, &e.LedgerSeq)
+	err := row.Scan(&e.Section, &e.Version, &e.Type, &e.Audience, &e.Bidder, &payload, &e.At, &e.LedgerSeq)
 	e.Payload = payload
 	return e, err
 }
