@@ -217,24 +217,28 @@ func SealOutcome(bidders, minBids int) (HallState, string) {
 	return HallSealed, ""
 }
 
-// HallEvent is one change of a hall, written in the same transaction as the change. Bidder
-// is empty for what everyone in the hall may see (the state, the record) and names the one
-// bidder an event concerns otherwise (its check-in, its envelope); hosts and supervisors see
-// all. A client that reconnects reads the hall view and the events after its last version.
+// HallEvent is one change of a hall, written in the same transaction as the change, for an
+// audience (HallEventAudiences): everyone in the hall, the overseers, or one bidder (named by
+// Bidder) and the overseers. A client that reconnects reads the hall view and the events
+// after its last version; the versions it may not read are gaps.
 type HallEvent struct {
 	Section   kaiping.ID      `json:"section_id"`
 	Version   int64           `json:"version"`
 	Type      string          `json:"type"`
+	Audience  Audience        `json:"audience"`
 	Bidder    kaiping.ID      `json:"bidder_id,omitempty"`
 	Payload   json.RawMessage `json:"payload"`
 	At        time.Time       `json:"at"`
 	LedgerSeq int64           `json:"ledger_seq"`
 }
 
-// Change describes one change of a hall for the store to record: the event (type, whom it
-// concerns, payload) and the ledger entry (action and detail, which is the payload).
+// Change describes one change of a hall for the store to record: the event (type, audience,
+// the bidder it is for, payload) and the ledger entry (action and detail, which is the
+// payload). Audience has no default: the store refuses a change whose audience is not the
+// one HallEventAudiences decided for its kind (Check).
 type Change struct {
-	Type    string
-	Bidder  kaiping.ID
-	Payload map[string]any
+	Type     string
+	Audience Audience
+	Bidder   kaiping.ID
+	Payload  map[string]any
 }

@@ -39,12 +39,12 @@ import (
 //	                                            client that reconnects has the current state),
 //	                                            and again after the events that changed it
 //	                                            (the board after every change; a bidder's view
-//	                                            after its own events, answers to its objections,
-//	                                            changes for everyone but other bidders'
-//	                                            objections and rescues, and any change while it
-//	                                            waits in the verification queue).
-//	{"type":"event","version":N,"event":{...}}  each new HallEvent the watcher may see (a bidder:
-//	                                            those for everyone and its own), by version.
+//	                                            after the events it may read, and any change
+//	                                            while it waits in the verification queue).
+//	{"type":"event","version":N,"event":{...}}  each new HallEvent the watcher may read by its
+//	                                            audience (HallEventAudiences), by version: an
+//	                                            overseer all of them, a bidder those for all
+//	                                            and its own; never another bidder's.
 //	{"type":"pong","t":T,"server_time":...}     the answer to a ping, with the client's T.
 //	{"type":"error","error":{"code","message"}} why the server is closing the connection.
 //

@@ -46,9 +46,9 @@ type watcher struct {
 	once   sync.Once
 	why    liveClose
 
-	mu         sync.Mutex
-	queued     bool                // it has an envelope in the verification queue
-	objections map[kaiping.ID]bool // its own objections
+	mu     sync.Mutex
+	queued bool        // it has an envelope in the verification queue
+	reader EventReader // which events it may read, set with each view
 }
 
 // liveClose is why a connection closes: the close code and the error shown before it.
@@ -74,6 +74,9 @@ func (l *HallLive) handle(c *fiber.Ctx) error {
 		return err
 	}
 	w := &watcher{live: l, token: httpapi.TokenOf(c), principal: p, tender: id, after: -1, overseer: overseer(c)}
+	if w.overseer {
+		w.reader = EventReader{Overseer: true}
+	}
 	if q := c.Query("after"); q != "" {
 		if w.after, err = strconv.ParseInt(q, 10, 64); err != nil || w.after < 0 {
 			return invalid("hall.events_after", "after 须为非负整数（上次收到的版本号）")
@@ -94,8 +97,9 @@ func (l *HallLive) handle(c *fiber.Ctx) error {
 }
 
 // viewOf computes w's view: the board for an overseer, its own view for a bidder (which
-// checks that it may watch this hall). It also notes what in the view decides whether a
-// later change concerns the bidder.
+// checks that it may watch this hall). It also notes what in the view decides which events
+// the bidder may read (its own once it has envelopes in the sealed set: before the seal it
+// reads only those for all) and whether a later change concerns it.
 func (l *HallLive) viewOf(ctx context.Context, w *watcher, ref string) (frame []byte, version int64, section kaiping.ID, err error) {
 	if w.overseer {
 		v, err := l.hall.Board(ctx, w.tender, ref)
@@ -111,9 +115,9 @@ func (l *HallLive) viewOf(ctx context.Context, w *watcher, ref string) (frame []
 	}
 	w.mu.Lock()
 	w.queued = slices.ContainsFunc(v.Envelopes, func(e UnlockStatus) bool { return e.State == EnvQueued || e.State == EnvVerifying })
-	w.objections = map[kaiping.ID]bool{}
-	for _, o := range v.Objections {
-		w.objections[o.ID] = true
+	w.reader = EventReader{}
+	if len(v.Envelopes) > 0 {
+		w.reader.Bidder = w.principal.ID
 	}
 	w.mu.Unlock()
 	frame, err = viewFrame(v.Version, v)
@@ -159,10 +163,12 @@ func (l *HallLive) serve(c *websocket.Conn) {
 func (l *HallLive) first(w *watcher, joined int64) ([][]byte, error) {
 	var out [][]byte
 	if w.after >= 0 && w.after < joined {
-		evs, err := l.hall.store.Events(l.ctx, w.section, max(w.after, joined-maxEventsPage), w.principal.ID, w.overseer, maxEventsPage)
+		r := w.eventReader()
+		evs, err := l.hall.store.Events(l.ctx, w.section, max(w.after, joined-maxEventsPage), r, maxEventsPage)
 		if err != nil {
 			return nil, err
 		}
+		evs = r.Filter(evs)
 		for i := range evs {
 			if evs[i].Version > joined {
 				break
@@ -186,29 +192,33 @@ func (l *HallLive) first(w *watcher, joined int64) ([][]byte, error) {
 	return append(out, view), nil
 }
 
-// sees says whether the event goes to this watcher: what it has not had yet, and of that,
-// for a bidder, what concerns everyone or itself.
-func (w *watcher) sees(b *batchEvent) bool {
-	return b.Version > w.floor && (w.overseer || b.Bidder == "" || b.Bidder == w.principal.ID)
+// eventReader is which events the watcher may read now.
+func (w *watcher) eventReader() EventReader {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reader
+}
+
+// sees says whether the event goes to a watcher reading as r with floor: what it has not
+// had yet, and of that what its audience lets r read.
+func (w *watcher) sees(r EventReader, b *batchEvent) bool {
+	return b.Version > w.floor && r.Sees(b.Audience, b.Bidder)
 }
 
 // concerned says whether a batch may have changed the bidder's own view (not only its
-// version): its own events, its objections answered, any change for everyone but those known
-// to leave other bidders' views as they were (so that a kind of change added later refreshes
-// the views rather than leaving them stale), and any change at all while it has an envelope
-// in the queue, whose place in line moves as others are verified.
+// version): any event it may read (those for all, so that a kind of change added later
+// refreshes the views rather than leaving them stale, and its own), and any change at all
+// while it has an envelope in the queue, whose place in line moves as others are verified.
+// Another bidder's events and the overseers' leave its view as it was.
 func (w *watcher) concerned(batch []batchEvent) concern {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	me := w.principal.ID
 	c := concernNone
 	for i := range batch {
 		b := &batch[i]
 		switch {
 		case b.Version <= w.floor:
-		case b.Bidder == me, b.concern.Bidder == me, b.concern.Bid == me, w.objections[b.concern.Objection]:
-			return concernOwn
-		case b.Bidder == "" && !othersOnly[b.Type]:
+		case w.reader.Sees(b.Audience, b.Bidder):
 			return concernOwn
 		case w.queued:
 			c = concernQueue
@@ -225,12 +235,6 @@ const (
 	concernQueue         // only its place in the verification queue may have moved
 	concernOwn           // its bid, or the hall, changed
 )
-
-// othersOnly are the events for everyone that change no other bidder's own view: another
-// bidder's objection and its answer, a rescue of another bidder's bid.
-var othersOnly = map[string]bool{
-	"hall.objection": true, "hall.objection_answer": true, "hall.rescue_share": true, "hall.rescue_combine": true,
-}
 
 // send queues a message for the watcher without waiting: a watcher whose buffer is full is
 // dropped (it reconnects and gets the current view).

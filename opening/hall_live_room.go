@@ -105,7 +105,8 @@ func (r *liveRoom) catchUp() error {
 		r.live.mu.Lock()
 		after := r.version
 		r.live.mu.Unlock()
-		evs, err := r.live.hall.store.Events(ctx, r.section, after, "", true, maxEventsPage)
+		// Read once for every watcher of the room, then filtered per watcher (fanOut).
+		evs, err := r.live.hall.store.Events(ctx, r.section, after, EventReader{Overseer: true}, maxEventsPage)
 		if err != nil {
 			return err
 		}
@@ -121,16 +122,10 @@ func (r *liveRoom) catchUp() error {
 	}
 }
 
-// batchEvent is an event of a batch, encoded once for every watcher, with what in its
-// payload says whom it concerns.
+// batchEvent is an event of a batch, encoded once for every watcher that may read it.
 type batchEvent struct {
 	HallEvent
-	frame   []byte
-	concern struct {
-		Bidder    kaiping.ID `json:"bidder"`
-		Bid       kaiping.ID `json:"bid"`
-		Objection kaiping.ID `json:"objection"`
-	}
+	frame []byte
 }
 
 // fanOut hands a batch of events to every watcher: first the events, encoded once, then the
@@ -143,7 +138,6 @@ func (r *liveRoom) fanOut(ctx context.Context, evs []HallEvent) error {
 	for i := range evs {
 		b := &batch[i]
 		b.HallEvent = evs[i]
-		_ = json.Unmarshal(b.Payload, &b.concern) // a payload without these fields concerns nobody in particular
 		frame, err := json.Marshal(LiveMessage{Type: LiveEvent, Version: b.Version, Event: &b.HallEvent})
 		if err != nil {
 			return kaiping.Internal("hall.live event", err)
@@ -165,8 +159,9 @@ func (r *liveRoom) fanOut(ctx context.Context, evs []HallEvent) error {
 	r.live.mu.Unlock()
 
 	for _, w := range watchers {
+		reader := w.eventReader()
 		for i := range batch {
-			if w.sees(&batch[i]) && !w.send(batch[i].frame) {
+			if w.sees(reader, &batch[i]) && !w.send(batch[i].frame) {
 				break
 			}
 		}

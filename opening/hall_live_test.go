@@ -47,31 +47,36 @@ func TestClientPing(t *testing.T) {
 // own view be computed again.
 func TestWatcherFilters(t *testing.T) {
 	me, other := kaiping.NewID(), kaiping.NewID()
-	mine := kaiping.NewID()
-	ev := func(version int64, typ string, bidder kaiping.ID, payload string) batchEvent {
-		b := batchEvent{HallEvent: HallEvent{Version: version, Type: typ, Bidder: bidder}}
-		b.concern.Objection = kaiping.ID(payload)
-		return b
+	ev := func(version int64, typ string, bidder kaiping.ID) batchEvent {
+		return batchEvent{HallEvent: HallEvent{Version: version, Type: typ, Audience: HallEventAudiences[typ], Bidder: bidder}}
 	}
-	bidder := &watcher{principal: kaiping.Principal{ID: me}, floor: 10, objections: map[kaiping.ID]bool{mine: true}}
-	host := &watcher{principal: kaiping.Principal{ID: kaiping.NewID()}, overseer: true, floor: 10}
+	bidder := &watcher{principal: kaiping.Principal{ID: me}, floor: 10, reader: EventReader{Bidder: me}}
+	outsider := &watcher{principal: kaiping.Principal{ID: kaiping.NewID()}, floor: 10}
+	host := &watcher{principal: kaiping.Principal{ID: kaiping.NewID()}, overseer: true, floor: 10, reader: EventReader{Overseer: true}}
 	seesTests := []struct {
-		name     string
-		e        batchEvent
-		bidder   bool
-		overseer bool
+		name                       string
+		e                          batchEvent
+		bidder, outsider, overseer bool
 	}{
-		{"public", ev(11, "hall.transition", "", ""), true, true},
-		{"its own", ev(11, "hall.checkin", me, ""), true, true},
-		{"another bidder's", ev(11, "hall.checkin", other, ""), false, true},
-		{"already in its view", ev(10, "hall.transition", "", ""), false, false},
+		{"public", ev(11, "hall.transition", ""), true, true, true},
+		{"its own", ev(11, "hall.checkin", me), true, false, true},
+		{"another bidder's", ev(11, "hall.checkin", other), false, false, true},
+		{"another bidder's objection", ev(11, "hall.objection", other), false, false, true},
+		{"the answer to another bidder's objection", ev(11, "hall.objection_answer", other), false, false, true},
+		{"another bidder's rescue", ev(11, "hall.rescue_combine", other), false, false, true},
+		{"the overseers'", ev(11, "hall.record_export", ""), false, false, true},
+		{"of no audience", batchEvent{HallEvent: HallEvent{Version: 11, Type: "hall.something_new"}}, false, false, true},
+		{"already in its view", ev(10, "hall.transition", ""), false, false, false},
 	}
 	for _, tt := range seesTests {
-		if got := bidder.sees(&tt.e); got != tt.bidder {
-			t.Errorf("%s: bidder sees %v, want %v", tt.name, got, tt.bidder)
-		}
-		if got := host.sees(&tt.e); got != tt.overseer {
-			t.Errorf("%s: overseer sees %v, want %v", tt.name, got, tt.overseer)
+		for _, w := range []struct {
+			name string
+			w    *watcher
+			want bool
+		}{{"bidder", bidder, tt.bidder}, {"outsider", outsider, tt.outsider}, {"overseer", host, tt.overseer}} {
+			if got := w.w.sees(w.w.reader, &tt.e); got != w.want {
+				t.Errorf("%s: %s sees %v, want %v", tt.name, w.name, got, w.want)
+			}
 		}
 	}
 	concernTests := []struct {
@@ -79,15 +84,16 @@ func TestWatcherFilters(t *testing.T) {
 		batch []batchEvent
 		want  concern
 	}{
-		{"its check-in", []batchEvent{ev(11, "hall.checkin", me, "")}, concernOwn},
-		{"another's check-in", []batchEvent{ev(11, "hall.checkin", other, "")}, concernNone},
-		{"a move of the hall", []batchEvent{ev(11, "hall.transition", "", "")}, concernOwn},
-		{"the record", []batchEvent{ev(11, "hall.publish", "", "")}, concernOwn},
-		{"an answer to its objection", []batchEvent{ev(11, "hall.objection_answer", "", string(mine))}, concernOwn},
-		{"an answer to another's objection", []batchEvent{ev(11, "hall.objection_answer", "", string(kaiping.NewID()))}, concernNone},
-		{"another's objection", []batchEvent{ev(11, "hall.objection", "", "")}, concernNone},
-		{"a change for everyone of a kind added later", []batchEvent{ev(11, "hall.something_new", "", "")}, concernOwn},
-		{"old news", []batchEvent{ev(9, "hall.checkin", me, "")}, concernNone},
+		{"its check-in", []batchEvent{ev(11, "hall.checkin", me)}, concernOwn},
+		{"another's check-in", []batchEvent{ev(11, "hall.checkin", other)}, concernNone},
+		{"a move of the hall", []batchEvent{ev(11, "hall.transition", "")}, concernOwn},
+		{"the record", []batchEvent{ev(11, "hall.publish", "")}, concernOwn},
+		{"an answer to its objection", []batchEvent{ev(11, "hall.objection_answer", me)}, concernOwn},
+		{"an answer to another's objection", []batchEvent{ev(11, "hall.objection_answer", other)}, concernNone},
+		{"another's objection", []batchEvent{ev(11, "hall.objection", other)}, concernNone},
+		{"the overseers' bookkeeping", []batchEvent{ev(11, "hall.record_export", "")}, concernNone},
+		{"a change for all of a kind added later", []batchEvent{{HallEvent: HallEvent{Version: 11, Type: "hall.something_new", Audience: AudienceAll}}}, concernOwn},
+		{"old news", []batchEvent{ev(9, "hall.checkin", me)}, concernNone},
 	}
 	for _, tt := range concernTests {
 		if got := bidder.concerned(tt.batch); got != tt.want {
@@ -95,10 +101,10 @@ func TestWatcherFilters(t *testing.T) {
 		}
 	}
 	bidder.queued = true
-	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other, "")}); got != concernQueue {
+	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other)}); got != concernQueue {
 		t.Errorf("a bidder in the queue, another's verification: %v, want its place only (concernQueue)", got)
 	}
-	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other, ""), ev(12, "hall.verified", me, "")}); got != concernOwn {
+	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other), ev(12, "hall.verified", me)}); got != concernOwn {
 		t.Errorf("a bidder in the queue, its own verification after another's: %v, want concernOwn", got)
 	}
 }

@@ -90,9 +90,9 @@ type HallStore interface {
 	// Objections lists a section's objections, of one bidder if bidder is not empty.
 	Objections(ctx context.Context, section, bidder kaiping.ID) ([]Objection, error)
 
-	// Events lists a section's events after version after (at most limit), those for
-	// everyone plus, when bidder is not empty, that bidder's own; all of them when all.
-	Events(ctx context.Context, section kaiping.ID, after int64, bidder kaiping.ID, all bool, limit int) ([]HallEvent, error)
+	// Events lists a section's events after version after (at most limit) that r may read
+	// (EventReader.Sees), filtered before the limit applies.
+	Events(ctx context.Context, section kaiping.ID, after int64, r EventReader, limit int) ([]HallEvent, error)
 
 	// AddRescuePartials records holder a's verified partial decryptions (share index) for
 	// a bidder's bid inside the window, and returns how many holders have handed in

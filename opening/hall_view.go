@@ -169,20 +169,38 @@ func (h *Hall) Board(ctx context.Context, tenderID kaiping.ID, sectionRef string
 	return v, nil
 }
 
-// Events returns a section's events after version after: for a bidder those for everyone
-// and its own, for an overseer all. A client that reconnects reads the view, then the
-// events after the view's version.
+// Events returns a section's events after version after that the caller may read: all of
+// them for an overseer; for a bidder in the sealed set those for all and its own; for a
+// registered bidder with no bid in the set (it never bid, or withdrew) only those for all.
+// A client that reconnects reads the view, then the events after the view's version.
 func (h *Hall) Events(ctx context.Context, a kaiping.Actor, overseer bool, tenderID kaiping.ID, sectionRef string, after int64) ([]HallEvent, error) {
 	_, sec, err := h.section(ctx, tenderID, sectionRef)
 	if err != nil {
 		return nil, err
 	}
-	if !overseer {
-		if _, err := h.store.Registration(ctx, sec.ID, a.Principal); err != nil {
-			return nil, notBidder()
-		}
+	r, err := h.eventReader(ctx, sec.ID, a.Principal, overseer)
+	if err != nil {
+		return nil, err
 	}
-	return h.store.Events(ctx, sec.ID, after, a.Principal, overseer, maxEventsPage)
+	evs, err := h.store.Events(ctx, sec.ID, after, r, maxEventsPage)
+	return r.Filter(evs), err
+}
+
+// eventReader is who p is to the section's events: an overseer (as the caller decided); a
+// bidder in the sealed set; or a registered bidder with none of its bids in the set, who
+// reads only what is for all. Anyone else is "hall.not_bidder".
+func (h *Hall) eventReader(ctx context.Context, section, p kaiping.ID, overseer bool) (EventReader, error) {
+	if overseer {
+		return EventReader{Overseer: true}, nil
+	}
+	if _, err := h.store.Registration(ctx, section, p); err != nil {
+		return EventReader{}, notBidder()
+	}
+	envs, err := h.store.HallEnvelopes(ctx, section, p)
+	if err != nil || len(envs) == 0 {
+		return EventReader{}, err
+	}
+	return EventReader{Bidder: p}, nil
 }
 
 // maxEventsPage bounds one answer of Events; a client asks again after the last version.

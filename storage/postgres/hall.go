@@ -36,7 +36,7 @@ func (s *OpeningStore) openHall(ctx context.Context, tx pgx.Tx, a kaiping.Actor,
 	// Version 1 is the hall as sealed; a failed hall is at version 2, failed at the seal.
 	st := opening.HallStatus{Tender: set.Tender, Section: set.Section, State: opening.HallSealed, Version: 0,
 		Round: 1, Bidders: set.Bidders, MinBids: minBids}
-	if err := s.hallChange(ctx, tx, a, &st, opening.Change{Type: "hall.transition", Payload: map[string]any{
+	if err := s.hallChange(ctx, tx, a, &st, opening.Change{Type: "hall.transition", Audience: opening.AudienceAll, Payload: map[string]any{
 		"from": opening.HallBidding, "to": opening.HallSealed, "bidders": set.Bidders, "min_bids": minBids, "bid_set": set.Digest,
 	}}); err != nil {
 		return err
@@ -45,7 +45,7 @@ func (s *OpeningStore) openHall(ctx context.Context, tx pgx.Tx, a kaiping.Actor,
 		return nil
 	}
 	st.State, st.Reason = state, reason
-	return s.hallChange(ctx, tx, a, &st, opening.Change{Type: "hall.transition", Payload: map[string]any{
+	return s.hallChange(ctx, tx, a, &st, opening.Change{Type: "hall.transition", Audience: opening.AudienceAll, Payload: map[string]any{
 		"from": opening.HallSealed, "to": state, "reason": reason,
 	}})
 }
@@ -89,8 +89,13 @@ func (s *OpeningStore) inHall(ctx context.Context, op string, section kaiping.ID
 }
 
 // hallChange records one change of a locked hall: it bumps the version, saves the row,
-// appends the ledger entry (the change's payload with the version) and writes the event.
+// appends the ledger entry (the change's payload with the version) and writes the event for
+// its audience. A change whose audience was not decided is refused before anything is
+// written (opening.Change.Check), and the database refuses it again (migration 014).
 func (s *OpeningStore) hallChange(ctx context.Context, tx pgx.Tx, a kaiping.Actor, h *opening.HallStatus, c opening.Change) error {
+	if err := c.Check(); err != nil {
+		return err
+	}
 	h.Version++
 	h.UpdatedAt = a.At
 	if _, err := tx.Exec(ctx, `UPDATE halls SET state = $2, version = $3, reason = $4, window_opens_at = $5,
@@ -116,8 +121,8 @@ func (s *OpeningStore) hallChange(ctx context.Context, tx pgx.Tx, a kaiping.Acto
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO hall_events (section_id, version, type, bidder_id, payload, at, ledger_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, h.Section, h.Version, c.Type, nullID(c.Bidder), payload, a.At, entry.Seq)
+	_, err = tx.Exec(ctx, `INSERT INTO hall_events (section_id, version, type, audience, bidder_id, payload, at, ledger_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, h.Section, h.Version, c.Type, c.Audience, nullID(c.Bidder), payload, a.At, entry.Seq)
 	return err
 }
 
@@ -148,7 +153,7 @@ func (s *OpeningStore) Transition(ctx context.Context, a kaiping.Actor, section 
 		if t.ConfirmEndsAt != nil {
 			h.ConfirmEndsAt, payload["confirm_ends_at"] = t.ConfirmEndsAt, t.ConfirmEndsAt
 		}
-		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.transition", Payload: payload}); err != nil {
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.transition", Audience: opening.AudienceAll, Payload: payload}); err != nil {
 			return err
 		}
 		out = *h
@@ -168,17 +173,20 @@ func (s *OpeningStore) DueHalls(ctx context.Context, now time.Time) ([]opening.H
 		ORDER BY h.updated_at`, now)
 }
 
-// Events implements opening.HallStore.
-func (s *OpeningStore) Events(ctx context.Context, section kaiping.ID, after int64, bidder kaiping.ID, all bool, limit int) ([]opening.HallEvent, error) {
-	return collect(ctx, s.db, "pg.Events", scanEvent, `SELECT section_id, version, type, coalesce(bidder_id::text, ''), payload, at, ledger_seq
-		FROM hall_events WHERE section_id = $1 AND version > $2 AND ($3 OR bidder_id IS NULL OR bidder_id::text = $4)
-		ORDER BY version LIMIT $5`, section, after, all, string(bidder), limit)
+// Events implements opening.HallStore. The filter is opening.EventReader.Sees in SQL, so
+// that the limit counts only what the reader may read: an overseer reads every event, a
+// bidder in the set those for all and its own, anyone else those for all.
+func (s *OpeningStore) Events(ctx context.Context, section kaiping.ID, after int64, r opening.EventReader, limit int) ([]opening.HallEvent, error) {
+	return collect(ctx, s.db, "pg.Events", scanEvent, `SELECT section_id, version, type, audience, coalesce(bidder_id::text, ''),
+		payload, at, ledger_seq FROM hall_events WHERE section_id = $1 AND version > $2
+		AND ($3 OR audience = 'all' OR (audience = 'bidder' AND $4 <> '' AND bidder_id::text = $4))
+		ORDER BY version LIMIT $5`, section, after, r.Overseer, string(r.Bidder), limit)
 }
 
 func scanEvent(row pgx.Row) (opening.HallEvent, error) {
 	var e opening.HallEvent
 	var payload []byte
-	err := row.Scan(&e.Section, &e.Version, &e.Type, &e.Bidder, &payload, &e.At, &e.LedgerSeq)
+	err := row.Scan(&e.Section, &e.Version, &e.Type, &e.Audience, &e.Bidder, &payload, &e.At, &e.LedgerSeq)
 	e.Payload = payload
 	return e, err
 }
@@ -217,7 +225,7 @@ func (s *OpeningStore) CheckIn(ctx context.Context, a kaiping.Actor, section, bi
 			return err
 		}
 		if fresh = tag.RowsAffected() == 1; fresh {
-			if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.checkin", Bidder: bidder,
+			if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.checkin", Audience: opening.AudienceBidder, Bidder: bidder,
 				Payload: map[string]any{"address": addr}}); err != nil {
 				return err
 			}

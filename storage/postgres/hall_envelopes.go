@@ -112,7 +112,7 @@ func (s *OpeningStore) RecordWrongKey(ctx context.Context, a kaiping.Actor, sect
 			RETURNING attempts`, envelope).Scan(&attempts); err != nil {
 			return err
 		}
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.unlock_failed", Bidder: e.Bidder,
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.unlock_failed", Audience: opening.AudienceBidder, Bidder: e.Bidder,
 			Payload: map[string]any{"envelope": envelope, "kind": e.Kind, "attempt": attempts, "code": code}})
 	})
 	return attempts, err
@@ -133,7 +133,7 @@ func (s *OpeningStore) QueueUnlock(ctx context.Context, a kaiping.Actor, section
 			error_code = '' WHERE envelope_id = $1`, envelope, wrappedKey, via, a.At); err != nil {
 			return err
 		}
-		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.unlock", Bidder: e.Bidder,
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.unlock", Audience: opening.AudienceBidder, Bidder: e.Bidder,
 			Payload: map[string]any{"envelope": envelope, "kind": e.Kind, "via": via}}); err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (s *OpeningStore) FinishVerify(ctx context.Context, a kaiping.Actor, sectio
 		} else {
 			payload["code"] = v.ErrorCode
 		}
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.verified", Bidder: e.Bidder, Payload: payload})
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.verified", Audience: opening.AudienceBidder, Bidder: e.Bidder, Payload: payload})
 	})
 }
 
@@ -214,7 +214,7 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 		if p.Reason != "" {
 			payload["reason"] = p.Reason
 		}
-		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.publish", Payload: payload}); err != nil {
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.publish", Audience: opening.AudienceAll, Payload: payload}); err != nil {
 			return err
 		}
 		var seq int64

@@ -56,7 +56,7 @@ func (s *OpeningStore) AddRecordExports(ctx context.Context, a kaiping.Actor, re
 			objects[i] = map[string]any{"format": e.Format, "key": e.ObjectKey, "version": e.ObjectVersion,
 				"sha256": e.SHA256, "size": e.Size, "retain_until": e.RetainUntil}
 		}
-		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.record_export", Payload: map[string]any{
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.record_export", Audience: opening.AudienceOverseers, Payload: map[string]any{
 			"round": ref.Round, "record": digest, "objects": objects,
 		}}); err != nil {
 			return err

@@ -65,7 +65,7 @@ func (s *OpeningStore) Confirm(ctx context.Context, a kaiping.Actor, c opening.C
 		if err != nil {
 			return err
 		}
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.confirm", Bidder: c.Bidder, Payload: map[string]any{
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.confirm", Audience: opening.AudienceBidder, Bidder: c.Bidder, Payload: map[string]any{
 			"digest": c.Digest, "certificate": c.Certificate, "signature": c.Signature,
 		}})
 	})
@@ -97,9 +97,8 @@ func (s *OpeningStore) Object(ctx context.Context, a kaiping.Actor, o opening.Ob
 			VALUES ($1, $2, $3, $4, $5, $6)`, o.ID, o.Section, h.Round, o.Bidder, o.Text, o.RaisedAt); err != nil {
 			return err
 		}
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection", Payload: map[string]any{
-			"objection": o.ID, "bidder": o.Bidder, "text": o.Text,
-		}})
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection", Audience: opening.AudienceBidder, Bidder: o.Bidder,
+			Payload: map[string]any{"objection": o.ID, "text": o.Text}})
 	})
 }
 
@@ -110,21 +109,23 @@ func (s *OpeningStore) Answer(ctx context.Context, a kaiping.Actor, section, obj
 		if err := h.Require(opening.HallPublished, opening.HallConfirming); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE hall_objections SET answer = $3, answered_by = $4, answered_at = $5
-			WHERE id = $1 AND section_id = $2 AND answered_at IS NULL`, objection, section, answer, nullID(a.Principal), a.At)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
+		// The answer goes to the bidder who objected (and the overseers), as the objection did.
+		var objector kaiping.ID
+		err := tx.QueryRow(ctx, `UPDATE hall_objections SET answer = $3, answered_by = $4, answered_at = $5
+			WHERE id = $1 AND section_id = $2 AND answered_at IS NULL RETURNING bidder_id`,
+			objection, section, answer, nullID(a.Principal), a.At).Scan(&objector)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
 			o, err := scanObjection(tx.QueryRow(ctx, `SELECT `+objectionColumns+objectionFrom+` WHERE o.id = $1 AND o.section_id = $2`, objection, section))
 			if err != nil {
 				return err
 			}
 			return kaiping.Errorf(kaiping.KindConflict, "hall.objection_answered", "该异议已于 %s 答复", o.AnsweredAt.Format("15:04:05"))
+		case err != nil:
+			return err
 		}
-		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection_answer", Payload: map[string]any{
-			"objection": objection, "answer": answer,
-		}}); err != nil {
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.objection_answer", Audience: opening.AudienceBidder, Bidder: objector,
+			Payload: map[string]any{"objection": objection, "answer": answer}}); err != nil {
 			return err
 		}
 		out, err = scanObjection(tx.QueryRow(ctx, `SELECT `+objectionColumns+objectionFrom+` WHERE o.id = $1`, objection))

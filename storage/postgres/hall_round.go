@@ -59,7 +59,7 @@ func (s *OpeningStore) Qualify(ctx context.Context, a kaiping.Actor, section kai
 		if q.Reason != "" {
 			payload["reason"] = q.Reason
 		}
-		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.qualify", Payload: payload}); err != nil {
+		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.qualify", Audience: opening.AudienceAll, Payload: payload}); err != nil {
 			return err
 		}
 		out = *h

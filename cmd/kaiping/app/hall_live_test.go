@@ -580,7 +580,7 @@ func TestHallLiveSlowWatchers(t *testing.T) {
 			WriteTimeout: time.Second, PerPrincipal: 4, MaxConnections: 3, ViewWorkers: 2, Poll: time.Minute})
 		good := mustDialLive(t, base, w.livePath(), w.host.Token)
 		good.board("first", func(opening.BoardView) bool { return true })
-		// Another bidder: the objections concern everyone, not it in particular.
+		// Another bidder than the objector: it reads none of the objections.
 		bidder := mustDialLive(t, base, w.livePath(), w.bidders[1].c.Token)
 		bidder.bidderView("first", func(opening.BidderHallView) bool { return true })
 		stuck := dialStuck(t, base, w.livePath(), w.host.Token)
@@ -602,8 +602,10 @@ func TestHallLiveSlowWatchers(t *testing.T) {
 			}
 		}
 		t.Logf("dropped after %d objections", len(raised))
-		for range raised {
-			bidder.event("hall.objection")
+		for _, m := range bidder.all(300 * time.Millisecond) {
+			if m.Type == opening.LiveEvent && m.Event.Type == "hall.objection" {
+				t.Errorf("another bidder read %s's objection (version %d)", a.name, m.Version)
+			}
 		}
 		// The stuck client's socket ends, and no more than that.
 		_ = stuck.SetReadDeadline(time.Now().Add(liveWait))

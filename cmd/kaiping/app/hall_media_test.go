@@ -92,7 +92,7 @@ func TestHallMediaBroadcast(t *testing.T) {
 	ta := w.ta
 	a, b, c := w.bidders[0], w.bidders[1], w.bidders[2]
 	admin := ta.mustLogin(t, ta.setup.Admin)
-	supervisor := w.mustSupervisor(t, ta.mustLogin(t, ta.mustRegister(t, admin, devpki.ECDSA, "监督人员", kaiping.RoleSupervisor)))
+	supervisor := w.mustAssignSupervisor(t, ta.mustLogin(t, ta.mustRegister(t, admin, devpki.ECDSA, "监督人员", kaiping.RoleSupervisor)))
 	stranger := ta.mustLogin(t, ta.mustRegister(t, admin, devpki.SM2, "未报名公司", kaiping.RoleBidder))
 	unknown := func(tender, section string) func() error {
 		return func() error {

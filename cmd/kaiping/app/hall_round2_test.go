@@ -337,6 +337,17 @@ func TestHallSecondRound(t *testing.T) {
 	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM hall_confirmations WHERE section_id = $1`, w.section.ID).Scan(&confirmations); err != nil || confirmations != 7 {
 		t.Errorf("%d confirmations over both rounds, %v; want 4 + 3", confirmations, err)
 	}
+	// Both rounds' events, the technical stage's among them, reach exactly their audience;
+	// 丁, who did not pass, and 戊, who did not go on, are still bidders of the set.
+	w.relogin(t)
+	holders[0].c = w.ta.mustLogin(t, holders[0].cert)
+	readers := []hallReader{{"主持人", w.host, "host", ""}, {"监督", holders[0].c, "supervisor", ""}}
+	for _, x := range w.bidders {
+		readers = append(readers, hallReader{x.name, x.c, "bidder", x.id})
+	}
+	if kinds := w.mustEventAudiences(t, readers); !kinds["hall.qualify"] {
+		t.Errorf("no hall.qualify event among %v", kinds)
+	}
 	w.ta.ledgerSize(t)
 }
 

@@ -880,7 +880,7 @@ func TestHallRescue(t *testing.T) {
 		w.mustSubmit(t, x, seal.Summary, summaryJSON(strconv.Itoa(3000000+i), 90), certRecipient(t, x.cert), rescueTo)
 	}
 	a, b, lost := w.bidders[0], w.bidders[1], w.bidders[2]
-	w.mustSupervisor(t, outsider.c) // assigned to the tender, but holds no share
+	w.mustAssignSupervisor(t, outsider.c) // assigned to the tender, but holds no share
 	shares := []rescue.Share{holders[0].mustShare(t, w), holders[1].mustShare(t, w), holders[2].mustShare(t, w)}
 	w.refused(t, "stanzas before the deadline", "hall.rescue_too_early", func() error { return second(w.stanzas(holders[0].c, lost.id)) })
 

@@ -141,7 +141,7 @@ func TestRecordExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.relogin(t)
-	outsider, supervisor := w.ta.mustLogin(t, outsiderCert), w.mustSupervisor(t, w.ta.mustLogin(t, supervisorCert))
+	outsider, supervisor := w.ta.mustLogin(t, outsiderCert), w.mustAssignSupervisor(t, w.ta.mustLogin(t, supervisorCert))
 	w.admin = w.ta.mustLogin(t, w.ta.setup.Admin)
 	pr, rec := w.record(t, w.host)
 	for _, b := range rec.Bids {

@@ -87,7 +87,7 @@ func TestRescueTender(t *testing.T) {
 	}) error {
 		return c.Do(ctx, http.MethodGet, "/api/v1/tenders/"+string(w.tender.ID)+"/rescue/share", nil, nil)
 	}
-	if err := shareOf(w.mustSupervisor(t, w.ta.mustLogin(t, outsider))); apiCode(err) != "rescue.not_holder" {
+	if err := shareOf(w.mustAssignSupervisor(t, w.ta.mustLogin(t, outsider))); apiCode(err) != "rescue.not_holder" {
 		t.Errorf("a supervisor who holds no share: %v", err)
 	}
 	if err := shareOf(w.bidder); apiCode(err) != "auth.role_forbidden" {

@@ -62,8 +62,8 @@ func mustSubmissionWorldWith(t *testing.T, adjust func(w *submissionWorld, tende
 	return w
 }
 
-// mustSupervisor assigns the principal logged in as c to the tender as a supervisor.
-func (w *submissionWorld) mustSupervisor(tb testing.TB, c *apiclient.Client) *apiclient.Client {
+// mustAssignSupervisor assigns the principal logged in as c to the tender as a supervisor.
+func (w *submissionWorld) mustAssignSupervisor(tb testing.TB, c *apiclient.Client) *apiclient.Client {
 	tb.Helper()
 	w.ta.mustAssign(tb, w.tender.ID, principalID(tb, c), kaiping.DutySupervisor)
 	return c
