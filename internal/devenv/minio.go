@@ -74,6 +74,10 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 	return m, nil
 }
 
+// DataDir is the drive MinIO stores objects on (one folder per bucket, and .minio.sys for
+// its own metadata, multipart uploads and temporary files), for tests that read its files.
+func (m *MinIO) DataDir() string { return filepath.Join(m.Dir, "data") }
+
 // Pid is the server's process ID.
 func (m *MinIO) Pid() int { return m.proc.Pid() }
 

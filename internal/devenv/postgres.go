@@ -54,7 +54,7 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 	if err := chownTree(dir, cred); err != nil {
 		return nil, err
 	}
-	data := filepath.Join(dir, "data")
+	data := filepath.Join(dir, "data") // DataDir
 	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
 		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
@@ -100,6 +100,10 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 func (p *Postgres) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.Port, db)
 }
+
+// DataDir is the cluster's data directory (base/ holds the tables' files, pg_wal/ the
+// write-ahead log), for tests that read what the server wrote to disk.
+func (p *Postgres) DataDir() string { return filepath.Join(p.Dir, "data") }
 
 // Pid is the postmaster's process ID.
 func (p *Postgres) Pid() int { return p.proc.Pid() }

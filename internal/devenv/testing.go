@@ -76,6 +76,44 @@ func run(m *testing.M, needs []Need) int {
 	return m.Run()
 }
 
+// OwnPostgres starts a PostgreSQL server for this test alone, stopped and removed when it
+// ends: for a test that reads the server's files, which on the shared server hold every
+// other test's data too.
+func OwnPostgres(tb testing.TB) *Postgres {
+	tb.Helper()
+	dir := ownDir(tb, "kaiping-pg-*")
+	pg, err := StartPostgres(context.Background(), dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pg.Stop) // before ownDir's removal: cleanups run last first
+	return pg
+}
+
+// OwnMinIO starts a MinIO server for this test alone, stopped and removed when it ends.
+func OwnMinIO(tb testing.TB) *MinIO {
+	tb.Helper()
+	dir := ownDir(tb, "kaiping-minio-*")
+	m, err := StartMinIO(context.Background(), dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(m.Stop)
+	return m
+}
+
+// ownDir is a folder removed when the test ends. Not tb.TempDir: that is private to us
+// (0700), and as root PostgreSQL runs as another user that must reach its data inside.
+func ownDir(tb testing.TB, pattern string) string {
+	tb.Helper()
+	dir, err := MkdirTemp(pattern)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
 // uniqueName returns a lowercase name unique within this test binary, derived from the test's
 // name so a leftover database or bucket says where it came from.
 func uniqueName(tb testing.TB, max int) string {

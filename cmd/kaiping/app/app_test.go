@@ -36,9 +36,14 @@ type testApp struct {
 
 func mustSetup(tb testing.TB) *DevSetup {
 	tb.Helper()
-	m := devenv.MinIOServer(tb)
+	return mustSetupOn(tb, devenv.Database(tb), devenv.MinIOServer(tb))
+}
+
+// mustSetupOn is mustSetup on the database and MinIO server given (a test's own servers).
+func mustSetupOn(tb testing.TB, databaseURL string, m *devenv.MinIO) *DevSetup {
+	tb.Helper()
 	setup, err := NewDevSetup(tb.TempDir(), DevServers{
-		DatabaseURL: devenv.Database(tb), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
+		DatabaseURL: databaseURL, BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
 	}, time.Now())
 	if err != nil {
 		tb.Fatal(err)
@@ -55,7 +60,12 @@ func mustApp(tb testing.TB) *testApp { return mustAppWith(tb, nil) }
 // app's address (PublicURL) is known.
 func mustAppWith(tb testing.TB, tune func(*Config)) *testApp {
 	tb.Helper()
-	setup := mustSetup(tb)
+	return mustAppFrom(tb, mustSetup(tb), slog.New(slog.NewTextHandler(io.Discard, nil)), tune)
+}
+
+// mustAppFrom is mustAppWith from a setup of the test's own, logging to log.
+func mustAppFrom(tb testing.TB, setup *DevSetup, log *slog.Logger, tune func(*Config)) *testApp {
+	tb.Helper()
 	clock := kaiping.NewManualClock(time.Now().Truncate(time.Second))
 	// Listen first, so that the URLs the app hands out (media grants) name the real port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -66,7 +76,7 @@ func mustAppWith(tb testing.TB, tune func(*Config)) *testApp {
 	if tune != nil {
 		tune(&setup.Config)
 	}
-	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(log))
 	if err != nil {
 		ln.Close()
 		tb.Fatal(err)

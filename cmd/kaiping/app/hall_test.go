@@ -51,7 +51,13 @@ var hallBidderNames = []string{"甲公司", "乙公司", "丙公司", "丁公司
 // certificate it keeps, so every session can be renewed after the clock jumps.
 func mustHallWorld(t *testing.T, n int, adjust func(w *submissionWorld, tender *opening.Tender)) *hallWorld {
 	t.Helper()
-	sw := mustSubmissionWorldWith(t, adjust)
+	return mustHallWorldIn(t, mustApp(t), n, adjust)
+}
+
+// mustHallWorldIn is mustHallWorld in an app the test started.
+func mustHallWorldIn(t *testing.T, ta *testApp, n int, adjust func(w *submissionWorld, tender *opening.Tender)) *hallWorld {
+	t.Helper()
+	sw := mustSubmissionWorldIn(t, ta, adjust)
 	w := &hallWorld{submissionWorld: sw}
 	w.hostCert = sw.ta.mustRegister(t, sw.admin, devpki.SM2, "开标主持人", kaiping.RoleHost)
 	w.host = sw.ta.mustLogin(t, w.hostCert)

@@ -40,7 +40,13 @@ func mustSubmissionWorld(t *testing.T) *submissionWorld {
 // before the host creates it.
 func mustSubmissionWorldWith(t *testing.T, adjust func(w *submissionWorld, tender *opening.Tender)) *submissionWorld {
 	t.Helper()
-	ta := mustApp(t)
+	return mustSubmissionWorldIn(t, mustApp(t), adjust)
+}
+
+// mustSubmissionWorldIn is mustSubmissionWorldWith in an app the test started. It is the
+// one place that creates the tender and its host.
+func mustSubmissionWorldIn(t *testing.T, ta *testApp, adjust func(w *submissionWorld, tender *opening.Tender)) *submissionWorld {
+	t.Helper()
 	ctx := context.Background()
 	w := &submissionWorld{ta: ta, deadline: ta.clock.Now().Add(20 * time.Minute)}
 	w.admin = ta.mustLogin(t, ta.setup.Admin)
