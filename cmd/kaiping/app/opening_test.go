@@ -106,6 +106,11 @@ func TestTendersAndRegistration(t *testing.T) {
 			x.Code, x.Rescue = "KP-5", opening.RescuePolicy{Enabled: true, Threshold: 3, Holders: []kaiping.ID{kaiping.NewID(), kaiping.NewID()}}
 			return x
 		}(), nil), 400, "tender.rescue_threshold"},
+		{"check-in period too long", host.Do(ctx, http.MethodPost, "/api/v1/tenders", func() opening.Tender {
+			x := demoTender(deadline)
+			x.Code, x.CheckInMinutes = "KP-6", 121
+			return x
+		}(), nil), 400, "tender.checkin_minutes"},
 		{"unknown tender", bidder.Do(ctx, http.MethodGet, "/api/v1/tenders/"+string(kaiping.NewID()), nil, nil), 404, "tender.not_found"},
 		{"malformed tender id", bidder.Do(ctx, http.MethodGet, "/api/v1/tenders/xyz", nil, nil), 404, "tender.not_found"},
 	}
