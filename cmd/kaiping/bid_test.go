@@ -277,6 +277,9 @@ func TestRescueVerifyShareCommand(t *testing.T) {
 	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &created); err != nil {
 		t.Fatal(err)
 	}
+	if err := assignStaff(ctx, w.admin, created.ID, kaiping.DutySupervisor, ids...); err != nil {
+		t.Fatal(err)
+	}
 	verify := func(h holder) (string, error) {
 		return run(t, "rescue", "verify-share", "--server", w.base, "--cert", h.cert, "--key", h.key, "--tender", string(created.ID))
 	}

@@ -53,10 +53,17 @@ func TestBidUnlockCommand(t *testing.T) {
 	deadline := clock.Now().Add(10 * time.Minute)
 	var tender opening.Tender
 	if err := host.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
-		Code: "KP-UNLOCK-1", Title: "解密命令测试项目", Tenderer: "某单位", Deadline: deadline,
+		Code: "KP-UNLOCK-1", Title: "解密命令测试项目", Tenderer: "某单位", Deadline: deadline, CheckInMinutes: 1,
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 	}, &tender); err != nil {
+		t.Fatal(err)
+	}
+	hostID, err := principalOf(ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := assignStaff(ctx, admin, tender.ID, kaiping.DutyHost, hostID); err != nil {
 		t.Fatal(err)
 	}
 	type bidderFiles struct{ cert, key string }
@@ -86,6 +93,9 @@ func TestBidUnlockCommand(t *testing.T) {
 		t.Errorf("unlock before check-in opened: %v", err)
 	}
 	for _, to := range []opening.HallState{opening.HallCheckingIn, opening.HallDecrypting} {
+		if to == opening.HallDecrypting {
+			clock.Advance(time.Minute) // the tender's check-in period
+		}
 		if err := host.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(tender.ID)+"/sections/BD1/hall/transitions",
 			opening.TransitionRequest{To: to}, nil); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -48,13 +49,22 @@ func TestDemoEvaluation(t *testing.T) {
 			tender = x
 		}
 	}
+	// The tender's evaluation host reads its draws (an administrator runs none).
+	parties, err := loadDemoParties(ctx, w.base, filepath.Join(w.dir, "parties"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := parties.named("远程评标主持人（开封）")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ds struct{ Draws []evaluation.Draw }
-	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/draws?tender="+string(tender.ID), nil, &ds); err != nil || len(ds.Draws) != 1 {
+	if err := host.client.Do(ctx, http.MethodGet, "/api/v1/draws?tender="+string(tender.ID), nil, &ds); err != nil || len(ds.Draws) != 1 {
 		t.Fatalf("the demo tender %q has draws %v (%v), want one", tender.Code, ds.Draws, err)
 	}
 	d := ds.Draws[0]
 	var ms struct{ Members []evaluation.Member }
-	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/members", nil, &ms); err != nil {
+	if err := host.client.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/members", nil, &ms); err != nil {
 		t.Fatal(err)
 	}
 	states := map[evaluation.MemberState]int{}

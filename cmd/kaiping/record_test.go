@@ -84,11 +84,17 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 	}
 	deadline := w.clock.Now().Add(10 * time.Minute)
 	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
-		Code: "KP-RECORD-1", Title: "开标记录命令测试项目", Tenderer: "某单位", Deadline: deadline,
+		Code: "KP-RECORD-1", Title: "开标记录命令测试项目", Tenderer: "某单位", Deadline: deadline, CheckInMinutes: 1,
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 		Rescue:        opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: []kaiping.ID{w.supervisors[0].id, w.supervisors[1].id}},
 	}, &w.tender); err != nil {
+		t.Fatal(err)
+	}
+	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutyHost, host.id); err != nil {
+		t.Fatal(err)
+	}
+	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutySupervisor, w.tender.Rescue.Holders...); err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := ecdh.P256().NewPublicKey(w.tender.Rescue.PublicKey)
@@ -146,6 +152,9 @@ func (w *hallCLIWorld) hall(rest string) string {
 
 func (w *hallCLIWorld) mustMove(t *testing.T, to opening.HallState) {
 	t.Helper()
+	if to == opening.HallDecrypting {
+		w.clock.Advance(time.Duration(w.tender.CheckInMinutes) * time.Minute) // the check-in period runs out
+	}
 	if err := w.host.Do(context.Background(), http.MethodPost, w.hall("/transitions"), opening.TransitionRequest{To: to}, nil); err != nil {
 		t.Fatalf("move to %s: %v", to, err)
 	}

@@ -10,6 +10,13 @@ import (
 	"github.com/kaiping/kaiping/opening"
 )
 
+// principalOf is the ID of the principal logged in as c.
+func principalOf(ctx context.Context, c *apiclient.Client) (kaiping.ID, error) {
+	var me kaiping.Principal
+	err := c.Do(ctx, http.MethodGet, "/api/v1/me", nil, &me)
+	return me.ID, err
+}
+
 // assignStaff has the administrator assign each principal the duty on tender, as a centre
 // does before an opening or a draw: hosts and supervisors act only on the tenders they are
 // assigned to.

@@ -108,7 +108,7 @@ func (s *OpeningStore) AddRescuePartials(ctx context.Context, a kaiping.Actor, s
 			return err
 		}
 		// Who handed in for which bid and envelopes; never D_i, nor anything of the share.
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_share", Payload: map[string]any{
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_share", Audience: opening.AudienceBidder, Bidder: bidder, Payload: map[string]any{
 			"bid": bidder, "holder": a.Principal, "index": index, "key_id": keyID, "held": held, "envelopes": envelopes,
 		}})
 	})
@@ -147,7 +147,7 @@ func (s *OpeningStore) DropRescuePartials(ctx context.Context, a kaiping.Actor, 
 			WHERE section_id = $1 AND bidder_id = $2 AND wiped_at IS NULL`, section, bidder, a.At); err != nil {
 			return err
 		}
-		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_combine", Payload: map[string]any{
+		return s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.rescue_combine", Audience: opening.AudienceBidder, Bidder: bidder, Payload: map[string]any{
 			"bid": bidder, "partials": tag.RowsAffected(), "envelopes": envelopes,
 		}})
 	})
