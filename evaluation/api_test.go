@@ -18,6 +18,7 @@ import (
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
+	"github.com/kaiping/kaiping/evaluation/evaltest"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 )
@@ -251,4 +252,29 @@ func mustGet(tb testing.TB, url, token string) *http.Request {
 	must(tb, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	return req
+}
+
+// TestExclusionsSecretUntilDeadline: who stepped aside may name a registered bidder, so even
+// the tender's own evaluation host and supervisor read a draw's exclusions and snapshot only
+// after the bid deadline (《招标投标法》 Art. 22).
+func TestExclusionsSecretUntilDeadline(t *testing.T) {
+	s := mustScene(t)
+	a := mustAPI(t, s)
+	ctx := context.Background()
+	s.Clock.Set(evaltest.T0.Add(time.Minute)) // the tender's deadline is T0 + 10 minutes
+	d, err := s.Service.Draw(ctx, s.Actor(s.Host), s.request())
+	must(t, err)
+	for _, p := range []kaiping.Principal{s.Host, s.Supervisor} {
+		for _, what := range []string{"exclusions", "snapshot"} {
+			err := a.as(p).Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/"+what, nil, nil)
+			if status, code := apiCode(err); status != 425 || code != "draw.too_early" {
+				t.Errorf("%s reads the %s before the deadline: %v", p.Name, what, err)
+			}
+		}
+	}
+	s.Clock.Set(s.tender.Deadline)
+	var ex struct{ Exclusions []draw.Exclusion }
+	if err := a.as(s.Supervisor).Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/exclusions", nil, &ex); err != nil || len(ex.Exclusions) == 0 {
+		t.Errorf("supervisor reads the exclusions at the deadline: %d, %v", len(ex.Exclusions), err)
+	}
 }
