@@ -40,6 +40,9 @@ var (
 //	GET  /hall/rescue-stanzas?bidder_id=   rescue key holder   the E points of a bid's rescue stanzas
 //	POST /hall/rescue-partials         rescue key holder   {"bidder_id", "partials"}: partial decryptions with proofs
 //	POST /hall/media                   host, bidder registered, supervisor   a grant to the broadcast room (开标直播): {"grant", "role"}
+//	POST /hall/proposals               host          {"step", "window_minutes"|"results"}: propose a step the tender guards with a co-signature
+//	GET  /hall/proposals               host, supervisor   this round's proposals
+//	POST /hall/proposals/:proposal/cosign   supervisor   co-sign (监督会签): the step is carried out
 //
 // Hosts and supervisors act only on the tenders an administrator assigned them to (duty
 // host, supervisor); an administrator runs no hall.
@@ -60,6 +63,9 @@ func (h *Hall) Routes() []httpapi.Route {
 		{Method: fiber.MethodGet, Path: p + "/rescue-stanzas", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleRescueStanzas)},
 		{Method: fiber.MethodPost, Path: p + "/rescue-partials", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusAccepted, h.handleRescuePartials)},
 		{Method: fiber.MethodPost, Path: p + "/media", Roles: mediaWatchers, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleMedia)},
+		{Method: fiber.MethodPost, Path: p + "/proposals", Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusCreated, h.handlePropose)},
+		{Method: fiber.MethodGet, Path: p + "/proposals", Roles: hallStaff, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleProposals)},
+		{Method: fiber.MethodPost, Path: p + "/proposals/:proposal/cosign", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleCosign)},
 	}
 }
 
@@ -162,4 +168,21 @@ func (h *Hall) handleRescueStanzas(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID,
 
 func (h *Hall) handleRescuePartials(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req RescuePartialsRequest) (RescueProgress, error) {
 	return h.SubmitRescuePartials(c.UserContext(), a, id, sec, req)
+}
+
+func (h *Hall) handlePropose(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, req ProposalRequest) (Proposal, error) {
+	return h.Propose(c.UserContext(), a, id, sec, req)
+}
+
+func (h *Hall) handleProposals(c *fiber.Ctx, _ kaiping.Actor, id kaiping.ID, sec string, _ none) (fiber.Map, error) {
+	ps, err := h.Proposals(c.UserContext(), id, sec)
+	return fiber.Map{"proposals": ps}, err
+}
+
+func (h *Hall) handleCosign(c *fiber.Ctx, a kaiping.Actor, id kaiping.ID, sec string, _ none) (HallStatus, error) {
+	pid, err := pathID(c, "proposal", kaiping.E(kaiping.KindNotFound, "hall.proposal_not_found", "本标段本轮没有这份会签申请"))
+	if err != nil {
+		return HallStatus{}, err
+	}
+	return h.Cosign(c.UserContext(), a, id, sec, pid)
 }

@@ -18,7 +18,7 @@ const (
 	// AudienceAll is everyone who may read the hall: the overseers, every bidder in the
 	// sealed set, and registered bidders that are not in it (they never bid, or withdrew).
 	AudienceAll Audience = "all"
-	// AudienceOverseers is the host and the supervisors (and admins) only.
+	// AudienceOverseers is the tender's assigned host and supervisors only.
 	AudienceOverseers Audience = "overseers"
 	// AudienceBidder is one bidder, named by the event (HallEvent.Bidder), and the overseers.
 	AudienceBidder Audience = "bidder"
@@ -53,14 +53,18 @@ const (
 //	                                 which is between the bidder and the host, under supervision;
 //	                                 nothing requires the other bidders to read it.
 //	hall.objection_answer bidder     the host's answer to its objection (the objecting bidder).
-//	hall.rescue_share     bidder     a supervisor's share handed in to rescue its bid: that a
+//	hall.rescue_share     bidder     a supervisor's partial decryptions handed in to rescue its bid: that a
 //	                                 bidder failed to decrypt is nobody else's to know before
 //	                                 the record says how its bid ended.
-//	hall.rescue_combine   bidder     its bid's rescue key rebuilt and its envelopes queued.
+//	hall.rescue_combine   bidder     its bid's rescue stanzas opened from k partials and its envelopes queued.
 //	hall.record_export    overseers  the record's archive copies written (object keys, versions):
 //	                                 the platform's own bookkeeping; bidders download the
 //	                                 exports through GET …/hall/record/exports, which checks
 //	                                 they are in the set.
+//	hall.cosign_propose   overseers  the host's proposal of a step the tender guards with a
+//	                                 supervisor's co-signature: the supervisors must see it to
+//	                                 co-sign; bidders see the step itself once it is taken.
+//	hall.cosign           overseers  a supervisor's co-signature of it.
 //
 // A kind missing here cannot be written (Change.Check): whoever adds one decides its audience
 // and writes down why.
@@ -78,6 +82,8 @@ var HallEventAudiences = map[string]Audience{
 	"hall.rescue_share":     AudienceBidder,
 	"hall.rescue_combine":   AudienceBidder,
 	"hall.record_export":    AudienceOverseers,
+	"hall.cosign_propose":   AudienceOverseers,
+	"hall.cosign":           AudienceOverseers,
 }
 
 // Check refuses a change whose audience is not decided, not the one HallEventAudiences

@@ -93,35 +93,57 @@ const maxQualificationReasonRunes = 500
 // round's record: only a bidder whose bid was opened may pass, every such bidder must be
 // listed once, and a bidder who did not pass needs a reason.
 func (h *Hall) Qualify(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, sectionRef string, req QualificationRequest) (HallStatus, error) {
+	t, _, err := h.section(ctx, tenderID, sectionRef)
+	if err != nil {
+		return HallStatus{}, err
+	}
+	if t.NeedsCosign(CosignQualification) {
+		return HallStatus{}, cosignRequired(CosignQualification)
+	}
+	return h.qualify(ctx, a, tenderID, sectionRef, req)
+}
+
+// qualify records the technical stage's results (Qualify, or a co-signed proposal).
+func (h *Hall) qualify(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, sectionRef string, req QualificationRequest) (HallStatus, error) {
 	return untilSettled(func() (HallStatus, error) {
 		t, sec, st, err := h.load(ctx, tenderID, sectionRef)
 		if err != nil {
 			return HallStatus{}, err
 		}
-		if t.Plan != TwoEnvelope {
-			return HallStatus{}, kaiping.E(kaiping.KindConflict, "hall.not_two_envelope", "本项目不是双信封项目，没有第二轮开标")
-		}
-		if err := st.Require(HallClosed); err != nil {
-			return HallStatus{}, err
-		}
-		if st.Round != 1 {
-			return HallStatus{}, kaiping.E(kaiping.KindConflict, "hall.already_qualified", "技术评审结果已录入，第二轮开标已经进行")
-		}
-		pr, err := h.store.RecordOf(ctx, sec.ID, 1)
+		q, err := h.qualificationOf(ctx, t, sec, st, req)
 		if err != nil {
 			return HallStatus{}, err
 		}
-		first, err := DecodeRoundRecord(pr.Record)
-		if err != nil {
-			return HallStatus{}, err
-		}
-		q, err := qualification(first, req, t.MinBids)
-		if err != nil {
-			return HallStatus{}, err
-		}
-		q.FirstRecord = pr.Digest
 		return h.store.Qualify(ctx, a, sec.ID, st.Version, q)
 	})
+}
+
+// qualificationOf checks the results against the hall (a closed first round of a
+// two-envelope tender) and its first record, and returns what Qualify stores.
+func (h *Hall) qualificationOf(ctx context.Context, t Tender, sec Section, st HallStatus, req QualificationRequest) (Qualification, error) {
+	if t.Plan != TwoEnvelope {
+		return Qualification{}, kaiping.E(kaiping.KindConflict, "hall.not_two_envelope", "本项目不是双信封项目，没有第二轮开标")
+	}
+	if err := st.Require(HallClosed); err != nil {
+		return Qualification{}, err
+	}
+	if st.Round != 1 {
+		return Qualification{}, kaiping.E(kaiping.KindConflict, "hall.already_qualified", "技术评审结果已录入，第二轮开标已经进行")
+	}
+	pr, err := h.store.RecordOf(ctx, sec.ID, 1)
+	if err != nil {
+		return Qualification{}, err
+	}
+	first, err := DecodeRoundRecord(pr.Record)
+	if err != nil {
+		return Qualification{}, err
+	}
+	q, err := qualification(first, req, t.MinBids)
+	if err != nil {
+		return Qualification{}, err
+	}
+	q.FirstRecord = pr.Digest
+	return q, nil
 }
 
 // qualification checks the host's results against the first round's record and completes

@@ -247,16 +247,10 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 		}
 		return st, err
 	case HallDecrypting:
-		length, err := h.windowLength(req.WindowMinutes)
-		if err != nil {
-			return HallStatus{}, err
+		if t.NeedsCosign(CosignDecrypting) {
+			return HallStatus{}, cosignRequired(CosignDecrypting)
 		}
-		if err := st.checkInRan(t.CheckInMinutes, a.At); err != nil {
-			return HallStatus{}, err
-		}
-		opens, closes := a.At, a.At.Add(length)
-		return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallDecrypting, By: ByHost,
-			WindowOpensAt: &opens, WindowClosesAt: &closes, Detail: map[string]any{"window_minutes": int(length / time.Minute)}})
+		return h.openWindow(ctx, a, t, sec, st, req.WindowMinutes, nil)
 	case HallPublished:
 		return h.publish(ctx, a, t, sec, ByHost)
 	case HallConfirming:
@@ -264,6 +258,35 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 		return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallConfirming, By: ByHost, ConfirmEndsAt: &ends})
 	}
 	return h.close(ctx, a, sec, ByHost)
+}
+
+// windowCheck checks that the decrypt window may open at at for the given length (0: the
+// default): the hall is checking in and the tender's check-in period has run.
+func (h *Hall) windowCheck(t Tender, st HallStatus, minutes int, at time.Time) (time.Duration, error) {
+	if err := CheckTransition(st.State, HallDecrypting, ByHost); err != nil {
+		return 0, err
+	}
+	length, err := h.windowLength(minutes)
+	if err != nil {
+		return 0, err
+	}
+	return length, st.checkInRan(t.CheckInMinutes, at)
+}
+
+// openWindow opens the decrypt window (开启解密) for minutes (0: the default), with detail
+// added to its ledger entry (a co-signature's proposal and signers).
+func (h *Hall) openWindow(ctx context.Context, a kaiping.Actor, t Tender, sec Section, st HallStatus, minutes int, detail map[string]any) (HallStatus, error) {
+	length, err := h.windowCheck(t, st, minutes, a.At)
+	if err != nil {
+		return HallStatus{}, err
+	}
+	opens, closes := a.At, a.At.Add(length)
+	d := map[string]any{"window_minutes": int(length / time.Minute)}
+	for k, v := range detail {
+		d[k] = v
+	}
+	return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallDecrypting, By: ByHost,
+		WindowOpensAt: &opens, WindowClosesAt: &closes, Detail: d})
 }
 
 func (h *Hall) windowLength(minutes int) (time.Duration, error) {

@@ -16,6 +16,16 @@ import (
 type HallStore interface {
 	Store
 
+	// Propose stores a proposal of a co-signed step with its ledger entry and an event for
+	// the overseers.
+	Propose(ctx context.Context, a kaiping.Actor, p Proposal) error
+	// Proposals lists the section's proposals of round, oldest first.
+	Proposals(ctx context.Context, section kaiping.ID, round int) ([]Proposal, error)
+	// Cosign spends the proposal for a.Principal, ledgered: "hall.proposal_not_found" (not
+	// this section's round), "hall.proposal_spent" (co-signed before), "hall.cosign_self"
+	// (its proposer).
+	Cosign(ctx context.Context, a kaiping.Actor, section kaiping.ID, round int, id kaiping.ID) (Proposal, error)
+
 	// Hall returns a section's hall; KindNotFound "hall.not_open" before its bid set is sealed.
 	Hall(ctx context.Context, section kaiping.ID) (HallStatus, error)
 	// HallEnvelopes lists the section's envelopes in the hall, of one bidder if bidder is

@@ -35,8 +35,12 @@ type Tender struct {
 	Rescue  RescuePolicy `json:"rescue"`
 	// CheckInMinutes is how long check-in (签到) runs at least before the host may open the
 	// decrypt window, so that a window cannot open on bidders who had no time to arrive.
-	CheckInMinutes int       `json:"checkin_minutes"`
-	Sections       []Section `json:"sections"`
+	CheckInMinutes int `json:"checkin_minutes"`
+	// Cosign names the irreversible steps that need a supervisor's co-signature (监督会签):
+	// CosignDecrypting, CosignQualification. The host proposes such a step and an assigned
+	// supervisor's co-signature carries it out (hall_cosign.go).
+	Cosign   []CosignStep `json:"cosign"`
+	Sections []Section    `json:"sections"`
 
 	CreatedBy kaiping.ID `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`

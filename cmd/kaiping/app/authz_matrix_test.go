@@ -91,6 +91,9 @@ var authzMatrix = map[string]access{
 	"POST /api/v1/tenders/:id/sections/:section/hall/rescue-partials":              onTender(asSup, rSupervisor),
 	"POST /api/v1/tenders/:id/sections/:section/hall/media":                        onTender(asHall, rHost, rBidder, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/live":                          onTender(asHall, rBidder, rHost, rSupervisor),
+	"POST /api/v1/tenders/:id/sections/:section/hall/proposals":                    onTender(asHost, rHost),
+	"GET /api/v1/tenders/:id/sections/:section/hall/proposals":                     onTender(asHall, rHost, rSupervisor),
+	"POST /api/v1/tenders/:id/sections/:section/hall/proposals/:proposal/cosign":   onTender(asSup, rSupervisor),
 	"POST /api/v1/tenders/:id/sections/:section/hall/qualification":                onTender(asHost, rHost),
 	"GET /api/v1/tenders/:id/sections/:section/hall/qualification":                 onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record/exports":                onTender(asHall, rBidder, rHost, rSupervisor),
@@ -200,7 +203,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	)
 	call := func(c *apiclient.Client, method, path string) (int, string) {
 		url := ta.base + fill.Replace(path)
-		for _, p := range []string{":upload", ":objection", ":assignment", ":expert", ":id"} {
+		for _, p := range []string{":upload", ":objection", ":assignment", ":expert", ":proposal", ":id"} {
 			url = strings.ReplaceAll(url, p, string(kaiping.NewID()))
 		}
 		url = strings.ReplaceAll(url, "?", "")
