@@ -112,8 +112,13 @@ func checkDuty(c *fiber.Ctx, staff Staffing, p kaiping.Principal, tender kaiping
 			return nil
 		}
 	}
-	labels := make([]string, len(accepted))
-	for i, d := range accepted {
+	return NotAssigned(accepted)
+}
+
+// NotAssigned is the refusal of a staff member who holds none of duties on the tender.
+func NotAssigned(duties []kaiping.Duty) error {
+	labels := make([]string, len(duties))
+	for i, d := range duties {
 		labels[i] = d.Label()
 	}
 	return kaiping.Errorf(kaiping.KindForbidden, "tender.not_assigned",

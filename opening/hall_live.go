@@ -67,6 +67,7 @@ import (
 type HallLive struct {
 	hall  *Hall
 	auth  httpapi.Authenticator
+	staff httpapi.Staffing
 	notes HallNotifications
 	clock kaiping.Clock
 	log   *slog.Logger
@@ -159,14 +160,14 @@ const (
 	LiveError = "error"
 )
 
-// NewHallLive returns the live hall of h. auth checks the session tokens; notes tells it of
-// changes. Connections are served as soon as its routes are mounted; Run must run for
-// changes to reach them.
-func NewHallLive(h *Hall, auth httpapi.Authenticator, notes HallNotifications, clock kaiping.Clock, log *slog.Logger, cfg LiveConfig) *HallLive {
+// NewHallLive returns the live hall of h. auth checks the session tokens and staff the
+// overseers' assignments, again at every ping; notes tells it of changes. Connections are
+// served as soon as its routes are mounted; Run must run for changes to reach them.
+func NewHallLive(h *Hall, auth httpapi.Authenticator, staff httpapi.Staffing, notes HallNotifications, clock kaiping.Clock, log *slog.Logger, cfg LiveConfig) *HallLive {
 	cfg.SendBuffer = max(cfg.SendBuffer, 2)
 	cfg.ViewWorkers = max(cfg.ViewWorkers, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &HallLive{hall: h, auth: auth, notes: notes, clock: clock, log: log, cfg: cfg,
+	l := &HallLive{hall: h, auth: auth, staff: staff, notes: notes, clock: clock, log: log, cfg: cfg,
 		views: make(chan struct{}, cfg.ViewWorkers), ctx: ctx, cancel: cancel,
 		rooms: map[kaiping.ID]*liveRoom{}, byPrincipal: map[kaiping.ID]int{}}
 	l.upgrade = websocket.New(l.serve, websocket.Config{

@@ -339,6 +339,10 @@ func (w *watcher) ping() bool {
 		w.close(liveClosing(closeCode(err), err))
 		return false
 	}
+	if err := l.stillAssigned(w); err != nil {
+		w.close(liveClosing(closeCode(err), err))
+		return false
+	}
 	if err := w.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(l.cfg.WriteTimeout)); err != nil {
 		w.close(liveGone)
 		return false
@@ -534,4 +538,23 @@ func closeCode(err error) int {
 		return websocket.CloseInternalServerErr
 	}
 	return websocket.ClosePolicyViolation
+}
+
+// stillAssigned checks that an overseer still holds a duty on the watched tender: an
+// assignment revoked while watching ends the watch at the next ping, as it refuses the
+// next request.
+func (l *HallLive) stillAssigned(w *watcher) error {
+	if !w.overseer {
+		return nil
+	}
+	duties, err := l.staff.Duties(l.ctx, w.tender, w.principal.ID)
+	if err != nil {
+		return err
+	}
+	for _, d := range duties {
+		if slices.Contains(hallDuties, d) && w.principal.Has(d.Role()) {
+			return nil
+		}
+	}
+	return httpapi.NotAssigned(hallDuties)
 }

@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}}, fonts, a.clock, a.log)
 	a.Hall.ExportRecords(a.Records)
 	a.hallNotices = postgres.NewHallListener(cfg.Database.URL, a.log)
-	a.Live = opening.NewHallLive(a.Hall, a.Identity, a.hallNotices, a.clock, a.log, a.liveConfig)
+	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.hallNotices, a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {

@@ -140,6 +140,25 @@ func (ta *testApp) mustAssign(tb testing.TB, tender, principal kaiping.ID, duty 
 	return asg
 }
 
+// mustStaff lists the tender's assignments, as the administrator.
+func (ta *testApp) mustStaff(tb testing.TB, tender kaiping.ID) []kaiping.Assignment {
+	tb.Helper()
+	var staff struct{ Staff []kaiping.Assignment }
+	if err := ta.mustLogin(tb, ta.setup.Admin).Do(context.Background(), http.MethodGet, "/api/v1/tenders/"+string(tender)+"/staff", nil, &staff); err != nil {
+		tb.Fatal(err)
+	}
+	return staff.Staff
+}
+
+// mustRevoke has the administrator revoke an assignment of the tender.
+func (ta *testApp) mustRevoke(tb testing.TB, tender, assignment kaiping.ID) {
+	tb.Helper()
+	if err := ta.mustLogin(tb, ta.setup.Admin).Do(context.Background(), http.MethodPost,
+		"/api/v1/tenders/"+string(tender)+"/staff/"+string(assignment)+"/revoke", nil, nil); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func (ta *testApp) mustRegister(tb testing.TB, admin *apiclient.Client, alg devpki.Algorithm, name string, roles ...kaiping.Role) *devpki.Issued {
 	tb.Helper()
 	now := ta.clock.Now()

@@ -475,7 +475,7 @@ func mustLive(t *testing.T, ta *testApp, cfg opening.LiveConfig) (*opening.HallL
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	notes := postgres.NewHallListener(ta.setup.Config.Database.URL, quiet)
-	live := opening.NewHallLive(ta.Hall, ta.Identity, notes, ta.clock, quiet, cfg)
+	live := opening.NewHallLive(ta.Hall, ta.Identity, ta.Routes.Staff, notes, ta.clock, quiet, cfg)
 	f := fiber.New(fiber.Config{ErrorHandler: httpapi.ErrorHandler(quiet), DisableStartupMessage: true})
 	reg := httpapi.Registry{Staff: ta.Routes.Staff}
 	reg.Mount(f, ta.Identity, live.Routes()...)
@@ -642,6 +642,17 @@ func TestHallLiveSlowWatchers(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // five more pings, all answered by the reading client
 		w.object(t, a, "我方对唱标结果无异议，仅确认解密时间")
 		good.event("hall.objection")
+
+		// A host whose assignment is revoked while watching the board is closed at the next
+		// ping, as its next request would be refused.
+		hostWatch := mustDialLive(t, base, w.livePath(), w.host.Token)
+		hostWatch.board("first", func(opening.BoardView) bool { return true })
+		for _, asg := range w.ta.mustStaff(t, w.tender.ID) {
+			if asg.Principal == principalID(t, w.host) && asg.RevokedAt == nil {
+				w.ta.mustRevoke(t, w.tender.ID, asg.ID)
+			}
+		}
+		mustClosedWith(t, hostWatch, "tender.not_assigned", websocket.ClosePolicyViolation)
 
 		// Its session ends: the next ping closes it, as any request would be refused.
 		w.ta.clock.Advance(31 * time.Minute)
