@@ -112,3 +112,40 @@ func TestHallCosign(t *testing.T) {
 		}
 	}
 }
+
+// TestHallCosignQualification: a two-envelope tender that guards the technical stage's
+// results with a co-signature. The host's direct entry is refused; the proposal is checked
+// when made (a bidder left out is refused then, not at co-signing); the supervisor's
+// co-signature records exactly the proposed results and starts the second round.
+func TestHallCosignQualification(t *testing.T) {
+	w, holders := mustTwoEnvelopeWorld(t, 3, 2, func(tender *opening.Tender) {
+		tender.Cosign = []opening.CosignStep{opening.CosignQualification}
+	})
+	ctx := context.Background()
+	a, b, c := w.bidders[0], w.bidders[1], w.bidders[2]
+	w.sealNow(t)
+	w.mustDecryptRound(t, w.bidders, 3)
+	w.mustMove(t, opening.HallPublished, 0)
+	w.mustCloseRound(t, a, b, c)
+	for _, h := range holders {
+		h.c = w.ta.mustLogin(t, h.cert)
+	}
+	results := []opening.QualificationResult{pass(a), pass(b), pass(c)}
+	w.refused(t, "the host enters the results directly", "hall.cosign_required", func() error { return second(w.qualify(w.host, results...)) })
+	var p opening.Proposal
+	propose := func(rs ...opening.QualificationResult) error {
+		return w.host.Do(ctx, http.MethodPost, w.hallPath("/proposals"), opening.ProposalRequest{Step: opening.CosignQualification, Results: rs}, &p)
+	}
+	w.refused(t, "a proposal leaving a bidder out", "hall.qualify_missing", func() error { return propose(pass(a), pass(b)) })
+	if err := propose(results...); err != nil {
+		t.Fatal(err)
+	}
+	var st opening.HallStatus
+	if err := holders[0].c.Do(ctx, http.MethodPost, w.hallPath("/proposals/"+string(p.ID)+"/cosign"), nil, &st); err != nil || st.Round != 2 {
+		t.Fatalf("co-signed qualification: %+v, %v", st, err)
+	}
+	var q struct{ Results []opening.QualificationResult }
+	if err := w.host.Do(ctx, http.MethodGet, w.hallPath("/qualification"), nil, &q); err != nil || len(q.Results) != 3 {
+		t.Fatalf("recorded results: %+v, %v", q, err)
+	}
+}

@@ -19,8 +19,8 @@ import (
 
 // twoEnvelopeWorld is a two-envelope tender (双信封) with n bidders, each submitting a
 // summary, a technical and a commercial envelope, and (with holders > 0) a rescue plan of
-// that many supervisors, every share needed.
-func mustTwoEnvelopeWorld(t *testing.T, n, holders int) (*hallWorld, []*rescueHolder) {
+// that many supervisors, every share needed; tune changes the tender further.
+func mustTwoEnvelopeWorld(t *testing.T, n, holders int, tune ...func(*opening.Tender)) (*hallWorld, []*rescueHolder) {
 	t.Helper()
 	var hs []*rescueHolder
 	w := mustHallWorld(t, n, func(w *submissionWorld, tender *opening.Tender) {
@@ -37,6 +37,9 @@ func mustTwoEnvelopeWorld(t *testing.T, n, holders int) (*hallWorld, []*rescueHo
 		}
 		if holders > 0 {
 			tender.Rescue.Enabled, tender.Rescue.Threshold = true, holders
+		}
+		for _, f := range tune {
+			f(tender)
 		}
 	})
 	var to []seal.Recipient
