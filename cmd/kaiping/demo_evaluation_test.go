@@ -79,7 +79,7 @@ func TestDemoEvaluation(t *testing.T) {
 		t.Errorf("members by state %v, %d replacements, want 7 accepted, 1 declined and replaced", states, replaced)
 	}
 	var as struct{ Assignments []evaluation.SeatAssignment }
-	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/assignments", nil, &as); err != nil {
+	if err := host.client.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/assignments", nil, &as); err != nil {
 		t.Fatal(err)
 	}
 	cities := map[string]bool{}
