@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -42,6 +43,8 @@ var eventVisibility = map[string]struct{ subject, other, outsider, host, supervi
 	"hall.rescue_share":     {true, false, false, true, true},
 	"hall.rescue_combine":   {true, false, false, true, true},
 	"hall.record_export":    {false, false, false, true, true},
+	"hall.cosign_propose":   {false, false, false, true, true},
+	"hall.cosign":           {false, false, false, true, true},
 }
 
 // hallReader is someone who reads a hall's events: a bidder in the set (id), a registered
@@ -141,6 +144,8 @@ func mustRescueWorld(t *testing.T) *rescueWorld {
 			tender.Rescue.Holders = append(tender.Rescue.Holders, id)
 		}
 		tender.Rescue.Enabled, tender.Rescue.Threshold = true, 2
+		// The window opens by a supervisor's co-signature, so its events are in this hall too.
+		tender.Cosign = []opening.CosignStep{opening.CosignDecrypting}
 	})
 	pub, _ := ecdh.P256().NewPublicKey(rw.tender.Rescue.PublicKey)
 	rescueTo, err := seal.NewRescueRecipient(pub)
@@ -193,7 +198,14 @@ func TestHallEventAudiences(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rw.mustMove(t, opening.HallDecrypting, 0)
+	rw.ta.clock.Set(rw.checkInOpened.Add(time.Duration(rw.tender.CheckInMinutes) * time.Minute))
+	var proposal opening.Proposal
+	if err := rw.host.Do(ctx, http.MethodPost, rw.hallPath("/proposals"), opening.ProposalRequest{Step: opening.CosignDecrypting}, &proposal); err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.holders[1].c.Do(ctx, http.MethodPost, rw.hallPath("/proposals/"+string(proposal.ID)+"/cosign"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	wrong := bytes.Repeat([]byte{7}, 32)
 	if _, err := rw.unlock(a, rw.headers(t, a)[0].Envelope, wrong); apiCode(err) != "hall.wrong_key" {
 		t.Fatalf("A's wrong key: %v", err)
