@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -138,16 +137,13 @@ func PrincipalOf(c *fiber.Ctx) (kaiping.Principal, bool) {
 }
 
 // ActorOf returns who is making this request, from where, at the clock's time: what a
-// state change records in the ledger.
+// state change records in the ledger. The address is the one ClientAddress resolved (the
+// rightmost address not of a trusted proxy), never fiber's c.IP(), which believes the
+// leftmost X-Forwarded-For entry, the one a client writes itself.
 func ActorOf(c *fiber.Ctx, clock kaiping.Clock) kaiping.Actor {
 	var principal kaiping.ID
 	if p, ok := PrincipalOf(c); ok {
 		principal = p.ID
 	}
-	// c.IP() honours the trusted-proxy settings of the fiber app.
-	addr, err := netip.ParseAddr(c.IP())
-	if err == nil {
-		addr = addr.Unmap()
-	}
-	return kaiping.ActorAt(principal, addr, clock.Now())
+	return kaiping.ActorAt(principal, AddrOf(c), clock.Now())
 }

@@ -82,9 +82,7 @@ func (l *HallLive) handle(c *fiber.Ctx) error {
 			return invalid("hall.events_after", "after 须为非负整数（上次收到的版本号）")
 		}
 	}
-	if addr, err := netip.ParseAddr(c.IP()); err == nil {
-		w.addr = addr.Unmap()
-	}
+	w.addr = httpapi.AddrOf(c)
 	if err := l.admit(p.ID, false); err != nil {
 		return err
 	}

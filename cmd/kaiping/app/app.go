@@ -67,6 +67,10 @@ type App struct {
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
 
+	// proxies are the trusted load balancers (trusted_proxies) whose X-Forwarded-For
+	// names the client address the ledger records.
+	proxies httpapi.TrustedProxies
+
 	fiber  *fiber.App
 	Routes httpapi.Registry
 	ln     net.Listener
@@ -129,6 +133,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		a.log.Info("database schema ready", "version", v)
 	}
 	var err error
+	if a.proxies, err = httpapi.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	if a.DB, err = postgres.Open(ctx, cfg.Database.URL, cfg.Database.MaxConns); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(cfg.Database.URL), err)
 	}

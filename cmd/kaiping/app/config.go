@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/storage/kek"
 )
 
@@ -27,8 +28,9 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// PublicURL is how users reach this server, printed in URLs and links.
 	PublicURL string `yaml:"public_url"`
-	// TrustedProxies are the load balancers whose X-Forwarded-For is believed for the client
-	// address that the ledger records.
+	// TrustedProxies are the load balancers (addresses or networks) whose X-Forwarded-For is
+	// believed for the client address that the ledger records: the rightmost address in it
+	// that is not one of them. A request through them without such an address is refused.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 
 	Database DatabaseConfig `yaml:"database"`
@@ -360,6 +362,9 @@ func (c Config) Validate() error {
 	}
 
 	required("listen", c.Listen)
+	if _, err := httpapi.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		bad("trusted_proxies: %v", err)
+	}
 	switch c.Media.Backend {
 	case "", MediaEmbedded:
 		required("media.udp_addr", c.Media.UDPAddr)

@@ -28,9 +28,11 @@ func (a *App) newFiber() *fiber.App {
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             2 * time.Minute,
 		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: len(a.cfg.TrustedProxies) > 0,
+		// The client address is httpapi.ClientAddress's business, not fiber's (ProxyHeader
+		// stays empty: fiber would believe the leftmost X-Forwarded-For entry). The check
+		// stays on so that X-Forwarded-Proto and -Host are believed from trusted proxies only.
+		EnableTrustedProxyCheck: true,
 		TrustedProxies:          a.cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(a.cfg.TrustedProxies),
 	})
 	f.Use(recover.New())
 	f.Use(a.metrics())
@@ -45,6 +47,10 @@ func (a *App) newFiber() *fiber.App {
 			Handler: adaptor.HTTPHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))},
 	}
 	a.Routes.Mount(f, a.Identity, ops...)
+	// After the operations routes, which record nothing and which a load balancer's health
+	// check calls directly, without X-Forwarded-For; every route after this has a client
+	// address or is refused.
+	f.Use(httpapi.ClientAddress(a.proxies))
 	a.Routes.Mount(f, a.Identity, a.Identity.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Opening.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Opening.StaffRoutes()...)
@@ -56,13 +62,6 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, a.mediaRoutes()...)
 	a.Routes.Mount(f, a.Identity, web.Routes()...)
 	return f
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }
 
 func (a *App) handleReady(c *fiber.Ctx) error {
