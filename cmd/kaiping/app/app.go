@@ -71,6 +71,11 @@ type App struct {
 	// names the client address the ledger records.
 	proxies httpapi.TrustedProxies
 
+	// internal serves /metrics and the detailed /readyz on internalLn (internal_listen),
+	// opened by New so that a taken port fails the start, not the first scrape.
+	internal   *fiber.App
+	internalLn net.Listener
+
 	fiber  *fiber.App
 	Routes httpapi.Registry
 	ln     net.Listener
@@ -205,6 +210,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Hall.StreamWith(a.Media)
 	a.fiber = a.newFiber()
 	a.Routes.Mount(a.fiber, a.Identity, append(a.Hall.RoundRoutes(), a.Records.Routes()...)...)
+	if cfg.InternalListen != "" {
+		a.internal = a.newInternalFiber()
+		if a.internalLn, err = net.Listen("tcp", cfg.InternalListen); err != nil {
+			return nil, fmt.Errorf("internal_listen: %w", err)
+		}
+	}
 	ok = true
 	return a, nil
 }
@@ -261,12 +272,28 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
+	if a.internalLn != nil {
+		a.log.Info("kaiping operations (metrics, readiness)", "addr", a.internalLn.Addr().String())
+		a.jobs.Go(func() {
+			if err := a.internal.Listener(a.internalLn); err != nil && ctx.Err() == nil {
+				a.log.Error("internal listener", "err", err)
+			}
+		})
+	}
 	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
 	return a.fiber.Listener(ln)
 }
 
 // Addr is the address Serve listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// InternalAddr is the operations listener's address (internal_listen), or "" if none.
+func (a *App) InternalAddr() string {
+	if a.internalLn == nil {
+		return ""
+	}
+	return a.internalLn.Addr().String()
+}
 
 // Shutdown stops accepting requests, waits for those in flight (up to ctx), and closes the
 // database pool.
@@ -283,6 +310,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := a.fiber.ShutdownWithContext(ctx)
+	if a.internal != nil {
+		if ierr := a.internal.ShutdownWithContext(ctx); ierr != nil {
+			a.log.Error("internal listener shutdown", "err", ierr)
+		}
+	}
 	if a.stop != nil {
 		a.stop()
 		a.jobs.Wait()
@@ -292,6 +324,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) close() {
+	if a.internalLn != nil {
+		_ = a.internalLn.Close() // after Shutdown: already closed, nothing happens
+	}
 	if a.Media != nil {
 		_ = a.Media.Close() // a second Close (after Shutdown's) does nothing
 	}

@@ -49,7 +49,6 @@ var (
 var authzMatrix = map[string]access{
 	"GET /healthz":                                      public,
 	"GET /readyz":                                       public,
-	"GET /metrics":                                      public,
 	"POST /api/v1/auth/challenge":                       public,
 	"POST /api/v1/auth/login":                           public,
 	"GET /api/v1/me":                                    anyone,

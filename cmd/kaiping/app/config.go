@@ -26,6 +26,10 @@ import (
 type Config struct {
 	// Listen is the HTTP listen address.
 	Listen string `yaml:"listen"`
+	// InternalListen is the operations listen address: /metrics and the detailed /readyz,
+	// for the monitoring system only (loopback by default; a private network in a cluster).
+	// Empty: no operations listener. The public listener says only ready or not.
+	InternalListen string `yaml:"internal_listen"`
 	// PublicURL is how users reach this server, printed in URLs and links.
 	PublicURL string `yaml:"public_url"`
 	// TrustedProxies are the load balancers (addresses or networks) whose X-Forwarded-For is
@@ -190,8 +194,9 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // DefaultConfig is the configuration before any file or environment is applied.
 func DefaultConfig() Config {
 	return Config{
-		Listen:    "127.0.0.1:8080",
-		PublicURL: "http://127.0.0.1:8080",
+		Listen:         "127.0.0.1:8080",
+		InternalListen: "127.0.0.1:8081",
+		PublicURL:      "http://127.0.0.1:8080",
 		Database:  DatabaseConfig{MaxConns: 20, Migrate: true},
 		Blob: BlobConfig{
 			Region: "us-east-1", BidsBucket: "kaiping-bids", ArchiveBucket: "kaiping-archive",
@@ -362,6 +367,9 @@ func (c Config) Validate() error {
 	}
 
 	required("listen", c.Listen)
+	if c.InternalListen != "" && c.InternalListen == c.Listen {
+		bad("internal_listen: must differ from listen: metrics and readiness details are not for the public")
+	}
 	if _, err := httpapi.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		bad("trusted_proxies: %v", err)
 	}

@@ -80,6 +80,8 @@ func NewDevSetup(dir string, s DevServers, now time.Time) (*DevSetup, error) {
 	}
 	cfg := DefaultConfig()
 	cfg.KEK.KeyFiles = []string{kekFile}
+	// Any free port: tests and the demo run beside each other and beside a real server.
+	cfg.InternalListen = "127.0.0.1:0"
 	cfg.Database.URLFile = filepath.Join(dir, "database-url")
 	cfg.Blob.Endpoint = s.BlobEndpoint
 	cfg.Blob.AccessKey = s.BlobAccess

@@ -2,6 +2,7 @@ package app
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,10 +42,9 @@ func (a *App) newFiber() *fiber.App {
 		{Method: fiber.MethodGet, Path: "/healthz", Public: true, Handler: func(c *fiber.Ctx) error {
 			return c.JSON(fiber.Map{"status": "ok"})
 		}},
-		{Method: fiber.MethodGet, Path: "/readyz", Public: true, Handler: a.handleReady},
-		// Aggregate counters only, nothing about any tender or user.
-		{Method: fiber.MethodGet, Path: "/metrics", Public: true,
-			Handler: adaptor.HTTPHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))},
+		// Ready or not, nothing more: the details (which dependency, its error, which names
+		// the database's user and host) are on the internal listener.
+		{Method: fiber.MethodGet, Path: "/readyz", Public: true, Handler: a.handlePublicReady},
 	}
 	a.Routes.Mount(f, a.Identity, ops...)
 	// After the operations routes, which record nothing and which a load balancer's health
@@ -64,6 +64,34 @@ func (a *App) newFiber() *fiber.App {
 	return f
 }
 
+// newInternalFiber is the operations listener's app (internal_listen): metrics and the
+// detailed readiness, unauthenticated, so it must be reachable by the monitoring system only.
+func (a *App) newInternalFiber() *fiber.App {
+	f := fiber.New(fiber.Config{
+		AppName:               "kaiping-internal",
+		ErrorHandler:          httpapi.ErrorHandler(a.log),
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		DisableStartupMessage: true,
+	})
+	f.Use(recover.New())
+	f.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	f.Get("/readyz", a.handleReady)
+	// Aggregate counters only, nothing about any tender or user.
+	f.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
+	return f
+}
+
+func (a *App) handlePublicReady(c *fiber.Ctx) error {
+	for name, err := range a.Ready(c.UserContext()) {
+		if err != nil {
+			a.log.Warn("not ready", "check", name, "err", err)
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable"})
+		}
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
 func (a *App) handleReady(c *fiber.Ctx) error {
 	checks := fiber.Map{}
 	ready := true
@@ -80,6 +108,20 @@ func (a *App) handleReady(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
 	}
 	return c.JSON(fiber.Map{"status": "ok", "checks": checks})
+}
+
+// methodLabel returns a label that owns its bytes: c.Method() is a view of fiber's request
+// buffer, reused by the connection's next request, and kept in a Prometheus label it changed
+// under the registry (POST read as GET; two series with one label set made /metrics answer
+// 500). A method outside the standard ones counts as "other", so that nobody can grow the
+// metrics by inventing methods.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+		fiber.MethodDelete, fiber.MethodConnect, fiber.MethodOptions, fiber.MethodTrace:
+		return strings.Clone(m)
+	}
+	return "other"
 }
 
 // metrics counts requests by route pattern (never the raw path, which holds IDs) and status.
@@ -104,9 +146,12 @@ func (a *App) metrics() fiber.Handler {
 				status = httpapi.Status(kaiping.KindOf(err))
 			}
 		}
-		route := c.Route().Path
-		requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
-		duration.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		// The route pattern is the registered string; copied all the same, since a route
+		// fiber makes up for an unmatched request holds the raw path's buffer.
+		route := strings.Clone(c.Route().Path)
+		method := methodLabel(c.Method())
+		requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
