@@ -123,8 +123,8 @@ func (s *Service) Authenticate(_ context.Context, token string) (kaiping.Princip
 
 // NewPrincipal is an admin's request to register a principal.
 type NewPrincipal struct {
-	Name        string         `json:"name"`
-	Org         string         `json:"org"`
+	Name        string         `json:"name" text:"line"`
+	Org         string         `json:"org" text:"line"`
 	Roles       []kaiping.Role `json:"roles"`
 	Certificate string         `json:"certificate"` // PEM, the leaf first
 }

@@ -323,6 +323,16 @@ func TestBadInput(t *testing.T) {
 		{"missing fields", func() error { return raw("POST", "/api/v1/auth/login", "", `{"nonce":"y"}`) }, 400, "auth.fields_missing"},
 		{"malformed JSON", func() error { return raw("POST", "/api/v1/auth/login", "", `{"nonce":`) }, 400, "request.malformed_json"},
 		{"unknown field", func() error { return raw("POST", "/api/v1/auth/login", "", `{"nonse":"y"}`) }, 400, "request.unknown_field"},
+		{"field name in another case", func() error { return raw("POST", "/api/v1/auth/login", "", `{"Nonce":"y"}`) }, 400, "request.key_case"},
+		{"field twice", func() error {
+			return raw("POST", "/api/v1/auth/login", "", `{"certificate":"x","nonce":"y","nonce":"z","signature":"AA=="}`)
+		}, 400, "request.duplicate_key"},
+		{"right-to-left override in a name", func() error {
+			return admin.Do(ctx, http.MethodPost, "/api/v1/principals", identity.NewPrincipal{Name: "某\u202e司公", Roles: []kaiping.Role{kaiping.RoleBidder}, Certificate: string(unregistered.CertPEM())}, nil)
+		}, 400, "text.bidi_control"},
+		{"newline in a name", func() error {
+			return admin.Do(ctx, http.MethodPost, "/api/v1/principals", identity.NewPrincipal{Name: "某\n公司", Roles: []kaiping.Role{kaiping.RoleBidder}, Certificate: string(unregistered.CertPEM())}, nil)
+		}, 400, "text.control_character"},
 		{"no token", func() error { return raw("GET", "/api/v1/me", "", "") }, 401, "auth.missing_token"},
 		{"forged token", func() error { return raw("GET", "/api/v1/me", string(forged), "") }, 401, "auth.token_invalid"},
 		{"a nonce used as a token", func() error { return raw("GET", "/api/v1/me", challenge(), "") }, 401, "auth.token_invalid"},
