@@ -136,6 +136,10 @@ func ParseExpertsCSV(r io.Reader) ([]ImportRow, error) {
 		if blank(rec) {
 			continue
 		}
+		if col, terr := uncleanCell(rec, header); terr != nil {
+			errs = append(errs, RowError{Row: line, Column: col, Message: terr.(*kaiping.Error).Message})
+			continue
+		}
 		e, rerr := importRecord(rec, index, len(header))
 		if rerr == nil {
 			if first, dup := seen[e.Code]; dup {
@@ -279,4 +283,19 @@ func CityByName(name string) (City, bool) {
 		}
 	}
 	return City{}, false
+}
+
+// uncleanCell finds the first cell with bidirectional or control characters
+// (kaiping.CheckText), which would make an expert's name print other than it is stored.
+func uncleanCell(rec, header []string) (string, error) {
+	for i, v := range rec {
+		col := "-"
+		if i < len(header) {
+			col = header[i]
+		}
+		if err := kaiping.CheckText(col, v, kaiping.MultiLine); err != nil {
+			return col, err
+		}
+	}
+	return "", nil
 }

@@ -85,7 +85,8 @@ func fieldValue(t FieldType, raw json.RawMessage) (string, bool) {
 		f, err := strconv.ParseFloat(s, 64)
 		return s, err == nil && percentPattern.MatchString(s) && f <= 100
 	case FieldText:
-		return s, len([]rune(s)) <= maxTextRunes
+		// Shown in the opening record every bidder confirms: no bidi or control characters.
+		return s, len([]rune(s)) <= maxTextRunes && kaiping.CheckText("summary", s, kaiping.MultiLine) == nil
 	}
 	return "", false
 }
