@@ -37,6 +37,7 @@ func (a *App) newFiber() *fiber.App {
 	})
 	f.Use(recover.New())
 	f.Use(a.metrics())
+	f.Use("/api", httpapi.NoStore)
 
 	ops := []httpapi.Route{
 		{Method: fiber.MethodGet, Path: "/healthz", Public: true, Handler: func(c *fiber.Ctx) error {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -55,5 +56,41 @@ func TestMetricsAfterMixedTraffic(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
+	}
+}
+
+// TestAPIAnswerHeaders: every API answer, error or not, forbids caching and sniffing.
+func TestAPIAnswerHeaders(t *testing.T) {
+	ta := mustApp(t)
+	admin := ta.mustLogin(t, ta.setup.Admin)
+	tests := []struct {
+		method, path, token string
+		status              int
+	}{
+		{"POST", "/api/v1/auth/challenge", "", 200},
+		{"GET", "/api/v1/me", admin.Token, 200},
+		{"GET", "/api/v1/me", "", 401},
+		{"GET", "/api/v1/principals", admin.Token, 200},
+		{"GET", "/api/v1/nothing", "", 404},
+		{"POST", "/api/v1/auth/login", "", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+tt.path+fmt.Sprint(tt.status), func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, ta.base+tt.path, strings.NewReader("{}"))
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %s, want %d", resp.Status, tt.status)
+			}
+			if cc, nosniff := resp.Header.Get("Cache-Control"), resp.Header.Get("X-Content-Type-Options"); cc != "no-store" || nosniff != "nosniff" {
+				t.Fatalf("Cache-Control %q, X-Content-Type-Options %q", cc, nosniff)
+			}
+		})
 	}
 }
