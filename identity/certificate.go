@@ -61,7 +61,9 @@ func Fingerprint(der []byte) string {
 }
 
 // VerifyChain parses chainPEM (the leaf first, then any intermediates) and checks that the
-// leaf chains to one of the roots and that every certificate in the chain is valid at now.
+// leaf chains to one of the roots, that every certificate in the chain is valid at now, and
+// that the leaf is a signing certificate for client authentication: its key usage has
+// digitalSignature, and its extended key usage, if any, has clientAuth or any.
 func (r *CARoots) VerifyChain(chainPEM []byte, now time.Time) (Certificate, error) {
 	certs, err := parsePEMCertificates(chainPEM)
 	if err != nil || len(certs) == 0 {
@@ -80,10 +82,16 @@ func (r *CARoots) VerifyChain(chainPEM []byte, now time.Time) (Certificate, erro
 		Roots:         r.pool,
 		Intermediates: inter,
 		CurrentTime:   now,
-		KeyUsages:     []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny},
+		// An extended key usage, where the leaf or a CA names one, must allow client
+		// authentication (or any use).
+		KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
 		var invalid smx509.CertificateInvalidError
+		if errors.As(err, &invalid) && invalid.Reason == smx509.IncompatibleUsage {
+			return Certificate{}, &kaiping.Error{Kind: kaiping.KindUnauthenticated, Code: "auth.cert_usage",
+				Message: "该证书的扩展用途不含客户端身份认证，不能用于登录", Err: err}
+		}
 		if errors.As(err, &invalid) && invalid.Reason == smx509.Expired {
 			return Certificate{}, &kaiping.Error{Kind: kaiping.KindUnauthenticated, Code: "auth.cert_expired",
 				Message: fmt.Sprintf("证书不在有效期内（有效期 %s 至 %s）",
@@ -91,6 +99,13 @@ func (r *CARoots) VerifyChain(chainPEM []byte, now time.Time) (Certificate, erro
 		}
 		return Certificate{}, &kaiping.Error{Kind: kaiping.KindUnauthenticated, Code: "auth.cert_untrusted",
 			Message: "证书不是由本中心认可的 CA 签发", Err: err}
+	}
+	if leaf.KeyUsage&smx509.KeyUsageDigitalSignature == 0 {
+		// An SM2 encryption certificate (加密证书: keyEncipherment, dataEncipherment) has a key
+		// the CA escrows and can hand over; only the signing certificate's key is the
+		// holder's alone, so only it proves who logs in.
+		return Certificate{}, kaiping.E(kaiping.KindUnauthenticated, "auth.cert_usage",
+			"该证书不是签名证书（如加密证书），不能用于登录，请使用签名证书")
 	}
 	return Certificate{Cert: leaf, Fingerprint: Fingerprint(leaf.Raw)}, nil
 }

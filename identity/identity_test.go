@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/identity/devpki"
 )
@@ -50,6 +52,13 @@ func TestVerifyChain(t *testing.T) {
 	valid := func(ca *devpki.CA, alg devpki.Algorithm) []byte {
 		return mustIssue(t, ca, alg, t0.AddDate(0, -1, 0), t0.AddDate(1, 0, 0)).CertPEM()
 	}
+	usage := func(ca *devpki.CA, alg devpki.Algorithm, ku smx509.KeyUsage, eku []smx509.ExtKeyUsage) []byte {
+		c, err := ca.IssueWithUsage(alg, "四川某建设工程有限公司", "投标人", t0.AddDate(0, -1, 0), t0.AddDate(1, 0, 0), ku, eku)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CertPEM()
+	}
 	tests := []struct {
 		name     string
 		pem      []byte
@@ -65,6 +74,12 @@ func TestVerifyChain(t *testing.T) {
 		{"not PEM", []byte("hello"), "auth.cert_malformed"},
 		{"empty", nil, "auth.cert_malformed"},
 		{"a CA certificate is not a client", ecCA.CertPEM(), "auth.cert_not_client"},
+		{"SM2 encryption certificate", usage(sm2CA, devpki.SM2, smx509.KeyUsageKeyEncipherment|smx509.KeyUsageDataEncipherment, nil), "auth.cert_usage"},
+		{"key agreement only", usage(ecCA, devpki.ECDSA, smx509.KeyUsageKeyAgreement, []smx509.ExtKeyUsage{smx509.ExtKeyUsageClientAuth}), "auth.cert_usage"},
+		{"no key usage at all", usage(ecCA, devpki.ECDSA, 0, nil), "auth.cert_usage"},
+		{"server authentication only", usage(ecCA, devpki.ECDSA, smx509.KeyUsageDigitalSignature, []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth}), "auth.cert_usage"},
+		{"signing, no extended key usage", usage(sm2CA, devpki.SM2, smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment, nil), ""},
+		{"signing, any extended key usage", usage(rsaCA, devpki.RSA, smx509.KeyUsageDigitalSignature, []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny}), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -119,13 +119,35 @@ func (ca *CA) SignCSR(csrPEM []byte, notBefore, notAfter time.Time) (*smx509.Cer
 // IssueFor makes a client certificate for name with the public key pub, whose private half
 // the CA never sees.
 func (ca *CA) IssueFor(pub crypto.PublicKey, name, org string, notBefore, notAfter time.Time) (*smx509.Certificate, error) {
+	return ca.issue(pub, name, org, notBefore, notAfter,
+		smx509.KeyUsageDigitalSignature|smx509.KeyUsageKeyEncipherment|smx509.KeyUsageKeyAgreement,
+		[]smx509.ExtKeyUsage{smx509.ExtKeyUsageClientAuth})
+}
+
+// IssueWithUsage is Issue with the key usage and extended key usage given (nil: none), for
+// the certificates a CA issues for other purposes than login: the encryption certificate
+// of an SM2 pair (keyEncipherment and dataEncipherment only; the CA escrows its key), a
+// server certificate.
+func (ca *CA) IssueWithUsage(alg Algorithm, name, org string, notBefore, notAfter time.Time, ku smx509.KeyUsage, eku []smx509.ExtKeyUsage) (*Issued, error) {
+	key, err := NewKey(alg)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ca.issue(key.Public(), name, org, notBefore, notAfter, ku, eku)
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Cert: cert, Key: key}, nil
+}
+
+func (ca *CA) issue(pub crypto.PublicKey, name, org string, notBefore, notAfter time.Time, ku smx509.KeyUsage, eku []smx509.ExtKeyUsage) (*smx509.Certificate, error) {
 	tmpl := &smx509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkixName(name, org),
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
-		KeyUsage:     smx509.KeyUsageDigitalSignature | smx509.KeyUsageKeyEncipherment | smx509.KeyUsageKeyAgreement,
-		ExtKeyUsage:  []smx509.ExtKeyUsage{smx509.ExtKeyUsageClientAuth},
+		KeyUsage:     ku,
+		ExtKeyUsage:  eku,
 	}
 	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/httpapi"
@@ -264,6 +266,12 @@ func TestBadInput(t *testing.T) {
 	expiredCert, _ := ta.setup.CA.Issue(devpki.ECDSA, "过期证书", "x", now.AddDate(-2, 0, 0), now.AddDate(-1, 0, 0))
 	unregistered, _ := ta.setup.CA.Issue(devpki.SM2, "未登记", "x", now.Add(-time.Hour), now.AddDate(1, 0, 0))
 	otherKey, _ := devpki.NewKey(devpki.ECDSA)
+	// The encryption half of an SM2 certificate pair: its key is escrowed by the CA.
+	encryptionCert, err := ta.setup.CA.IssueWithUsage(devpki.SM2, "某投标单位（加密）", "x", now.Add(-time.Hour), now.AddDate(1, 0, 0),
+		smx509.KeyUsageKeyEncipherment|smx509.KeyUsageDataEncipherment, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	challenge := func() string {
 		var ch identity.Challenge
@@ -315,6 +323,13 @@ func TestBadInput(t *testing.T) {
 		}, 401, "auth.bad_signature"},
 		{"replayed nonce", func() error { return login(bidderCert.CertPEM(), replayNonce, replaySig) }, 409, "auth.nonce_replayed"},
 		{"made-up nonce", func() error { return login(bidderCert.CertPEM(), "n1.AAAA.BBBB", []byte("x")) }, 401, "auth.nonce_invalid"},
+		{"SM2 encryption certificate", func() error {
+			n, s := signed(encryptionCert)
+			return login(encryptionCert.CertPEM(), n, s)
+		}, 401, "auth.cert_usage"},
+		{"register an SM2 encryption certificate", func() error {
+			return admin.Do(ctx, http.MethodPost, "/api/v1/principals", identity.NewPrincipal{Name: "x", Roles: []kaiping.Role{kaiping.RoleBidder}, Certificate: string(encryptionCert.CertPEM())}, nil)
+		}, 401, "auth.cert_usage"},
 		{"unregistered certificate", func() error { n, s := signed(unregistered); return login(unregistered.CertPEM(), n, s) }, 403, "auth.cert_unregistered"},
 		{"certificate not PEM", func() error { n, s := signed(bidderCert); return login([]byte("garbage"), n, s) }, 400, "auth.cert_malformed"},
 		{"signature not base64", func() error {
