@@ -2,6 +2,7 @@ package identity
 
 import (
 	"encoding/base64"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,6 +17,12 @@ import (
 //	GET  /api/v1/me                      any role the caller's principal
 //	POST /api/v1/principals              admin    register a principal with its certificate
 //	GET  /api/v1/principals              admin    list principals
+//	POST /api/v1/principals/:id/disable  admin    disable: its sessions end (停用)
+//	POST /api/v1/principals/:id/enable   admin    enable again
+//	PUT  /api/v1/principals/:id/roles    admin    replace its roles {"roles": [...]}
+//	DELETE /api/v1/principals/:id/certificates/:fingerprint  admin  revoke a certificate (注销)
+//
+// Each change is ledgered and takes effect on the principal's next request.
 func (s *Service) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: fiber.MethodPost, Path: "/api/v1/auth/challenge", Public: true, Handler: s.handleChallenge},
@@ -23,7 +30,65 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: fiber.MethodGet, Path: "/api/v1/me", Roles: httpapi.AnyRole, Handler: s.handleMe},
 		{Method: fiber.MethodPost, Path: "/api/v1/principals", Roles: []kaiping.Role{kaiping.RoleAdmin}, Handler: s.handleRegister},
 		{Method: fiber.MethodGet, Path: "/api/v1/principals", Roles: []kaiping.Role{kaiping.RoleAdmin}, Handler: s.handleList},
+		{Method: fiber.MethodPost, Path: "/api/v1/principals/:id/disable", Roles: []kaiping.Role{kaiping.RoleAdmin}, Handler: s.handleDisable(true)},
+		{Method: fiber.MethodPost, Path: "/api/v1/principals/:id/enable", Roles: []kaiping.Role{kaiping.RoleAdmin}, Handler: s.handleDisable(false)},
+		{Method: fiber.MethodPut, Path: "/api/v1/principals/:id/roles", Roles: []kaiping.Role{kaiping.RoleAdmin}, Handler: s.handleSetRoles},
+		{Method: fiber.MethodDelete, Path: "/api/v1/principals/:id/certificates/:fingerprint", Roles: []kaiping.Role{kaiping.RoleAdmin}, Handler: s.handleRevoke},
 	}
+}
+
+// principalParam is the :id of a principal route; anything not an ID names nobody.
+func principalParam(c *fiber.Ctx) (kaiping.ID, error) {
+	id := kaiping.ID(strings.Clone(c.Params("id")))
+	if !id.Valid() {
+		return "", kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+	}
+	return id, nil
+}
+
+func (s *Service) handleDisable(disabled bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := principalParam(c)
+		if err != nil {
+			return err
+		}
+		if err := s.SetDisabled(c.UserContext(), httpapi.ActorOf(c, s.clock), id, disabled); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// SetRolesRequest is the body of PUT /api/v1/principals/:id/roles.
+type SetRolesRequest struct {
+	Roles []kaiping.Role `json:"roles"`
+}
+
+func (s *Service) handleSetRoles(c *fiber.Ctx) error {
+	id, err := principalParam(c)
+	if err != nil {
+		return err
+	}
+	var req SetRolesRequest
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.SetRoles(c.UserContext(), httpapi.ActorOf(c, s.clock), id, req.Roles); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Service) handleRevoke(c *fiber.Ctx) error {
+	id, err := principalParam(c)
+	if err != nil {
+		return err
+	}
+	fp := strings.ToLower(strings.Clone(c.Params("fingerprint")))
+	if err := s.RevokeCertificate(c.UserContext(), httpapi.ActorOf(c, s.clock), id, fp); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Service) handleChallenge(c *fiber.Ctx) error {

@@ -27,6 +27,25 @@ type Store interface {
 	// RecordLogin consumes nonce (once only: a second use is KindConflict "auth.nonce_replayed")
 	// and records the login of principal with session id in the ledger.
 	RecordLogin(ctx context.Context, a kaiping.Actor, nonce string, nonceExpires time.Time, session kaiping.ID, fingerprint string) error
+
+	// Standing is how principal stands now: its current name and roles, whether it is
+	// disabled, and whether the certificate fingerprint is registered to it and not revoked.
+	// An unknown principal is KindNotFound.
+	Standing(ctx context.Context, principal kaiping.ID, fingerprint string) (Standing, error)
+	// SetDisabled disables or enables principal (ledgered); doing what is already so is a no-op.
+	SetDisabled(ctx context.Context, a kaiping.Actor, principal kaiping.ID, disabled bool) error
+	// SetRoles replaces principal's roles (ledgered, with the roles before and after).
+	SetRoles(ctx context.Context, a kaiping.Actor, principal kaiping.ID, roles []kaiping.Role) error
+	// RevokeCertificate revokes one of principal's certificates (ledgered); the row stays,
+	// for who held which certificate when. Unknown or already revoked is KindNotFound.
+	RevokeCertificate(ctx context.Context, a kaiping.Actor, principal kaiping.ID, fingerprint string) error
+}
+
+// Standing is a principal as it stands at one moment (Store.Standing).
+type Standing struct {
+	Principal   kaiping.Principal `json:"principal"`
+	Disabled    bool              `json:"disabled"`
+	Certificate bool              `json:"certificate_valid"` // the fingerprint asked about is registered and not revoked
 }
 
 // RegisteredCertificate is a certificate as stored against a principal.
@@ -47,12 +66,32 @@ type Service struct {
 	clock      kaiping.Clock
 	sessionTTL time.Duration
 	nonceTTL   time.Duration
+	standings  *standingCache
 }
+
+// Option tunes a Service.
+type Option func(*Service)
+
+// WithStatusCache sets how long a principal's standing (disabled, roles, certificate
+// revoked) is believed without asking the store again: the longest a disabled principal's
+// session keeps working on another replica. On the replica that made the change it ends at
+// once. 0 asks the store on every request. Default DefaultStatusCacheTTL.
+func WithStatusCache(ttl time.Duration) Option {
+	return func(s *Service) { s.standings = newStandingCache(ttl, maxCachedStandings) }
+}
+
+// DefaultStatusCacheTTL is how long a standing is cached unless WithStatusCache says otherwise.
+const DefaultStatusCacheTTL = 5 * time.Second
 
 // NewService returns a Service. sessionTTL is how long a session token lives; nonceTTL how
 // long a login challenge may be answered.
-func NewService(store Store, roots *CARoots, tokens *Tokens, clock kaiping.Clock, sessionTTL, nonceTTL time.Duration) *Service {
-	return &Service{store: store, roots: roots, tokens: tokens, clock: clock, sessionTTL: sessionTTL, nonceTTL: nonceTTL}
+func NewService(store Store, roots *CARoots, tokens *Tokens, clock kaiping.Clock, sessionTTL, nonceTTL time.Duration, opts ...Option) *Service {
+	s := &Service{store: store, roots: roots, tokens: tokens, clock: clock, sessionTTL: sessionTTL, nonceTTL: nonceTTL,
+		standings: newStandingCache(DefaultStatusCacheTTL, maxCachedStandings)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Challenge is a login nonce and when it stops being accepted.
@@ -99,6 +138,14 @@ func (s *Service) Login(ctx context.Context, a kaiping.Actor, chainPEM []byte, n
 	if err != nil {
 		return Session{}, err
 	}
+	st, err := s.store.Standing(ctx, p.ID, cert.Fingerprint)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := st.refusal(); err != nil {
+		return Session{}, err
+	}
+	p = st.Principal
 	a.Principal = p.ID
 	sid := kaiping.NewID()
 	if err := s.store.RecordLogin(ctx, a, nonce, nonceExpires, sid, cert.Fingerprint); err != nil {
@@ -106,19 +153,33 @@ func (s *Service) Login(ctx context.Context, a kaiping.Actor, chainPEM []byte, n
 	}
 	exp := now.Add(s.sessionTTL).Truncate(time.Second)
 	token := s.tokens.IssueSession(Claims{
-		Session: sid, Principal: p.ID, Name: p.Name, Org: p.Org, Roles: p.Roles,
+		Session: sid, Principal: p.ID, Name: p.Name, Org: p.Org, Roles: p.Roles, Cert: cert.Fingerprint,
 		Issued: now.Unix(), Expires: exp.Unix(),
 	})
 	return Session{Token: token, ExpiresAt: exp, Principal: p}, nil
 }
 
-// Authenticate implements httpapi.Authenticator with the session token.
-func (s *Service) Authenticate(_ context.Context, token string) (kaiping.Principal, error) {
+// Authenticate implements httpapi.Authenticator with the session token, then checks how the
+// principal stands now (see standing): a token says who logged in, not whether they still
+// may. The principal returned has its current roles, not those it logged in with.
+func (s *Service) Authenticate(ctx context.Context, token string) (kaiping.Principal, error) {
 	c, err := s.tokens.CheckSession(token, s.clock.Now())
 	if err != nil {
 		return kaiping.Principal{}, err
 	}
-	return c.AsPrincipal(), nil
+	if s.store == nil {
+		// A Service without a store (route tests that issue their own tokens) has nothing
+		// to check the claims against.
+		return c.AsPrincipal(), nil
+	}
+	st, err := s.standing(ctx, c.Principal, c.Cert)
+	if err != nil {
+		return kaiping.Principal{}, err
+	}
+	if err := st.refusal(); err != nil {
+		return kaiping.Principal{}, err
+	}
+	return st.Principal, nil
 }
 
 // NewPrincipal is an admin's request to register a principal.
@@ -136,18 +197,8 @@ func (s *Service) Register(ctx context.Context, a kaiping.Actor, np NewPrincipal
 	if name == "" || len([]rune(name)) > 200 {
 		return kaiping.Principal{}, kaiping.E(kaiping.KindInvalid, "principal.name", "名称不能为空，且不超过 200 字")
 	}
-	if len(np.Roles) == 0 {
-		return kaiping.Principal{}, kaiping.E(kaiping.KindInvalid, "principal.roles", "至少需要一个角色")
-	}
-	seen := map[kaiping.Role]bool{}
-	for _, r := range np.Roles {
-		if !r.Valid() {
-			return kaiping.Principal{}, kaiping.Errorf(kaiping.KindInvalid, "principal.role_unknown", "未知角色：%s", r)
-		}
-		if seen[r] {
-			return kaiping.Principal{}, kaiping.Errorf(kaiping.KindInvalid, "principal.role_duplicate", "角色重复：%s", r)
-		}
-		seen[r] = true
+	if err := checkRoles(np.Roles); err != nil {
+		return kaiping.Principal{}, err
 	}
 	cert, err := s.roots.VerifyChain([]byte(np.Certificate), s.clock.Now())
 	if err != nil {
@@ -158,6 +209,24 @@ func (s *Service) Register(ctx context.Context, a kaiping.Actor, np NewPrincipal
 		return kaiping.Principal{}, err
 	}
 	return p, nil
+}
+
+// checkRoles refuses an empty, unknown or repeated role.
+func checkRoles(roles []kaiping.Role) error {
+	if len(roles) == 0 {
+		return kaiping.E(kaiping.KindInvalid, "principal.roles", "至少需要一个角色")
+	}
+	seen := map[kaiping.Role]bool{}
+	for _, r := range roles {
+		if !r.Valid() {
+			return kaiping.Errorf(kaiping.KindInvalid, "principal.role_unknown", "未知角色：%s", r)
+		}
+		if seen[r] {
+			return kaiping.Errorf(kaiping.KindInvalid, "principal.role_duplicate", "角色重复：%s", r)
+		}
+		seen[r] = true
+	}
+	return nil
 }
 
 // EnsureAdmin makes sure the principal holding certPEM exists with the admin role: the first

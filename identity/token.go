@@ -95,8 +95,11 @@ type Claims struct {
 	Name      string         `json:"name"`
 	Org       string         `json:"org,omitempty"`
 	Roles     []kaiping.Role `json:"roles"`
-	Issued    int64          `json:"iat"`
-	Expires   int64          `json:"exp"`
+	// Cert is the fingerprint of the certificate the session logged in with: revoking it
+	// ends the session.
+	Cert    string `json:"crt,omitempty"`
+	Issued  int64  `json:"iat"`
+	Expires int64  `json:"exp"`
 }
 
 // Principal is the principal the claims describe.

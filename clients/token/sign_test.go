@@ -89,6 +89,26 @@ func (s *memStore) RecordLogin(_ context.Context, _ kaiping.Actor, nonce string,
 	return nil
 }
 
+func (s *memStore) Standing(_ context.Context, id kaiping.ID, fp string) (identity.Standing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.byCert {
+		if p.ID == id {
+			return identity.Standing{Principal: p, Certificate: s.byCert[fp].ID == id}, nil
+		}
+	}
+	return identity.Standing{}, kaiping.E(kaiping.KindNotFound, "principal.not_found", "没有此用户")
+}
+
+// The token test changes nobody's standing.
+func (s *memStore) SetDisabled(context.Context, kaiping.Actor, kaiping.ID, bool) error { return nil }
+func (s *memStore) SetRoles(context.Context, kaiping.Actor, kaiping.ID, []kaiping.Role) error {
+	return nil
+}
+func (s *memStore) RevokeCertificate(context.Context, kaiping.Actor, kaiping.ID, string) error {
+	return nil
+}
+
 // mustLoginService is identity's login service trusting the test CA, with cert registered.
 func mustLoginService(tb testing.TB, certs ...*smx509.Certificate) *identity.Service {
 	tb.Helper()

@@ -150,3 +150,94 @@ func rolesText(rs []kaiping.Role) []string {
 	}
 	return out
 }
+
+// Standing implements identity.Store.
+func (s *IdentityStore) Standing(ctx context.Context, principal kaiping.ID, fingerprint string) (identity.Standing, error) {
+	if !principal.Valid() {
+		return identity.Standing{}, kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+	}
+	var st identity.Standing
+	var roles []string
+	err := s.db.Pool.QueryRow(ctx, `SELECT p.id, p.name, p.org, p.roles, p.disabled_at IS NOT NULL,
+			EXISTS (SELECT 1 FROM principal_certificates c
+				WHERE c.principal_id = p.id AND c.fingerprint = $2 AND c.revoked_at IS NULL)
+		FROM principals p WHERE p.id = $1`, principal, fingerprint).
+		Scan(&st.Principal.ID, &st.Principal.Name, &st.Principal.Org, &roles, &st.Disabled, &st.Certificate)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return identity.Standing{}, kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+	}
+	for _, r := range roles {
+		st.Principal.Roles = append(st.Principal.Roles, kaiping.Role(r))
+	}
+	return st, translate("pg.Standing "+string(principal), err)
+}
+
+// SetDisabled implements identity.Store.
+func (s *IdentityStore) SetDisabled(ctx context.Context, a kaiping.Actor, principal kaiping.ID, disabled bool) error {
+	if !principal.Valid() {
+		return kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+	}
+	return s.db.InTx(ctx, "pg.SetDisabled "+string(principal), func(tx pgx.Tx) error {
+		var was bool
+		err := tx.QueryRow(ctx, `SELECT disabled_at IS NOT NULL FROM principals WHERE id = $1 FOR UPDATE`, principal).Scan(&was)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+		}
+		if err != nil || was == disabled {
+			return err
+		}
+		action := "principal.enable"
+		var at *time.Time
+		if disabled {
+			action, at = "principal.disable", &a.At
+		}
+		if _, err := tx.Exec(ctx, `UPDATE principals SET disabled_at = $2 WHERE id = $1`, principal, at); err != nil {
+			return err
+		}
+		_, err = s.ledger.Append(ctx, tx, a, action, string(principal), map[string]any{})
+		return err
+	})
+}
+
+// SetRoles implements identity.Store.
+func (s *IdentityStore) SetRoles(ctx context.Context, a kaiping.Actor, principal kaiping.ID, roles []kaiping.Role) error {
+	if !principal.Valid() {
+		return kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+	}
+	return s.db.InTx(ctx, "pg.SetRoles "+string(principal), func(tx pgx.Tx) error {
+		var before []string
+		err := tx.QueryRow(ctx, `SELECT roles FROM principals WHERE id = $1 FOR UPDATE`, principal).Scan(&before)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE principals SET roles = $2 WHERE id = $1`, principal, rolesText(roles)); err != nil {
+			return err
+		}
+		_, err = s.ledger.Append(ctx, tx, a, "principal.set_roles", string(principal), map[string]any{
+			"before": before, "roles": roles,
+		})
+		return err
+	})
+}
+
+// RevokeCertificate implements identity.Store.
+func (s *IdentityStore) RevokeCertificate(ctx context.Context, a kaiping.Actor, principal kaiping.ID, fingerprint string) error {
+	if !principal.Valid() {
+		return kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
+	}
+	return s.db.InTx(ctx, "pg.RevokeCertificate "+string(principal), func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE principal_certificates SET revoked_at = $3
+			WHERE principal_id = $1 AND fingerprint = $2 AND revoked_at IS NULL`, principal, fingerprint, a.At)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return kaiping.E(kaiping.KindNotFound, "principal.certificate_not_found", "该用户没有这张有效的证书")
+		}
+		_, err = s.ledger.Append(ctx, tx, a, "principal.revoke_certificate", string(principal), map[string]any{"certificate": fingerprint})
+		return err
+	})
+}

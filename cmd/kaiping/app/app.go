@@ -242,7 +242,7 @@ func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger
 		return nil, fmt.Errorf("auth.session_secret_file %s: %w", cfg.SessionSecretFile, err)
 	}
 	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
-		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL))
+		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)))
 	if b := cfg.BootstrapAdmin; b.CertificateFile != "" {
 		certPEM, err := os.ReadFile(b.CertificateFile)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kaiping/kaiping/httpapi"
+	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/storage/kek"
 )
 
@@ -160,6 +161,10 @@ type AuthConfig struct {
 	NonceTTL          Duration       `yaml:"nonce_ttl"`
 	SessionSecretFile string         `yaml:"session_secret_file"`
 	BootstrapAdmin    BootstrapAdmin `yaml:"bootstrap_admin"`
+	// StatusCacheTTL bounds how long a replica believes a principal's standing (disabled,
+	// roles, revoked certificate) without asking the database: the longest a disabled
+	// principal's session keeps working on another replica. 0 asks on every request.
+	StatusCacheTTL Duration `yaml:"status_cache_ttl"`
 }
 
 // BootstrapAdmin is the first administrator, registered at start-up if missing.
@@ -197,15 +202,16 @@ func DefaultConfig() Config {
 		Listen:         "127.0.0.1:8080",
 		InternalListen: "127.0.0.1:8081",
 		PublicURL:      "http://127.0.0.1:8080",
-		Database:  DatabaseConfig{MaxConns: 20, Migrate: true},
+		Database:       DatabaseConfig{MaxConns: 20, Migrate: true},
 		Blob: BlobConfig{
 			Region: "us-east-1", BidsBucket: "kaiping-bids", ArchiveBucket: "kaiping-archive",
 			ArchiveRetentionYears: 15,
 		},
 		Ledger: LedgerConfig{Origin: "kaiping.local/ledger"},
-		Auth:   AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute)},
-		Media:  MediaConfig{UDPAddr: ":7882"},
-		Log:    LogConfig{Level: "info", Format: "text"},
+		Auth: AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute),
+			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL)},
+		Media: MediaConfig{UDPAddr: ":7882"},
+		Log:   LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -421,6 +427,9 @@ func (c Config) Validate() error {
 	}
 	if d := time.Duration(c.Auth.NonceTTL); d < 10*time.Second || d > 15*time.Minute {
 		bad("auth.nonce_ttl: must be between 10s and 15m, got %s", d)
+	}
+	if d := time.Duration(c.Auth.StatusCacheTTL); d < 0 || d > time.Minute {
+		bad("auth.status_cache_ttl: must be between 0s and 1m (how long a disabled principal may go on), got %s", d)
 	}
 	required("auth.session_secret_file", c.Auth.SessionSecretFile)
 	fileExists("auth.session_secret_file", c.Auth.SessionSecretFile)
