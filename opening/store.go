@@ -37,8 +37,9 @@ type Store interface {
 	// Registration returns the bidder's registration for a section.
 	Registration(ctx context.Context, section, bidder kaiping.ID) (Registration, error)
 
-	// CreateUpload records a started upload.
-	CreateUpload(ctx context.Context, a kaiping.Actor, u Upload) error
+	// CreateUpload records a started upload, unless the bidder already has maxOpen open
+	// uploads in the section (KindConflict "upload.too_many_open"), checked atomically.
+	CreateUpload(ctx context.Context, a kaiping.Actor, u Upload, maxOpen int) error
 	// Upload returns one upload.
 	Upload(ctx context.Context, id kaiping.ID) (Upload, error)
 	// EndUpload moves an open upload to state "aborted" (completed uploads end through

@@ -32,6 +32,14 @@ type Upload struct {
 // Parts is how many parts the upload has.
 func (u Upload) Parts() int { return int((u.DeclaredSize + u.PartSize - 1) / u.PartSize) }
 
+// PartLength is the length of part n (1 to Parts): PartSize, but for the last, the rest.
+func (u Upload) PartLength(n int) int64 {
+	if n < u.Parts() {
+		return u.PartSize
+	}
+	return u.DeclaredSize - int64(u.Parts()-1)*u.PartSize
+}
+
 // Envelope is an accepted sealed envelope: ciphertext only, with its digest. Replacing a bid
 // supersedes the earlier envelope, which stays stored and is never opened.
 type Envelope struct {
@@ -92,7 +100,8 @@ type Part struct {
 // Objects is what submission needs from object storage.
 type Objects interface {
 	InitiateMultipart(ctx context.Context, key string) (uploadID string, err error)
-	PresignPart(ctx context.Context, key, uploadID string, part int, expiry time.Duration) (*url.URL, error)
+	// PresignPart signs a PUT of part, of exactly size bytes (Content-Length is signed).
+	PresignPart(ctx context.Context, key, uploadID string, part int, size int64, expiry time.Duration) (*url.URL, error)
 	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
 	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (versionID string, err error)
 	AbortMultipart(ctx context.Context, key, uploadID string) error

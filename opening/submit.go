@@ -16,10 +16,15 @@ type SubmitConfig struct {
 	PresignExpiry time.Duration // how long a part URL stays valid
 	// Retention is how long accepted envelopes stay under COMPLIANCE lock after the deadline.
 	RetentionYears int
+	// MaxOpenUploads is how many uploads one bidder may have open (started, neither
+	// completed nor abandoned) in one section: each holds parts in the bucket, so without
+	// a bound a bidder could fill it. A tool that crashed resumes its upload instead.
+	MaxOpenUploads int
 }
 
-// DefaultSubmitConfig is 16 MiB parts, one-hour URLs and 15 years of retention.
-var DefaultSubmitConfig = SubmitConfig{PartSize: 16 << 20, PresignExpiry: time.Hour, RetentionYears: 15}
+// DefaultSubmitConfig is 16 MiB parts, one-hour URLs, 15 years of retention and 6 open
+// uploads per bidder and section (two per envelope kind).
+var DefaultSubmitConfig = SubmitConfig{PartSize: 16 << 20, PresignExpiry: time.Hour, RetentionYears: 15, MaxOpenUploads: 6}
 
 // maxHeaderBytes is how much of an envelope is read to parse its header; seal limits
 // headers to less.
@@ -56,6 +61,14 @@ func (s *Submission) StartUpload(ctx context.Context, a kaiping.Actor, tenderID 
 	if err := req.validate(t); err != nil {
 		return UploadTicket{}, err
 	}
+	// Refused here already, before object storage is asked for anything; CreateUpload
+	// checks again, atomically.
+	if open, err := s.store.OpenUploads(ctx, sec.ID, a.Principal); err != nil {
+		return UploadTicket{}, err
+	} else if len(open) >= s.cfg.MaxOpenUploads {
+		return UploadTicket{}, kaiping.Errorf(kaiping.KindConflict, "upload.too_many_open",
+			"本标段已有 %d 个未完成的上传，请先续传完成或放弃其中的上传", len(open))
+	}
 	u := Upload{
 		ID: kaiping.NewID(), Tender: t.ID, Section: sec.ID, Bidder: a.Principal, Kind: req.Kind,
 		DeclaredSize: req.Size, DeclaredSHA256: req.SHA256, DeclaredSM3: req.SM3, PartSize: s.cfg.PartSize, State: "open", CreatedAt: a.At,
@@ -64,7 +77,7 @@ func (s *Submission) StartUpload(ctx context.Context, a kaiping.Actor, tenderID 
 	if u.StorageUpload, err = s.objects.InitiateMultipart(ctx, u.ObjectKey); err != nil {
 		return UploadTicket{}, err
 	}
-	if err := s.store.CreateUpload(ctx, a, u); err != nil {
+	if err := s.store.CreateUpload(ctx, a, u, s.cfg.MaxOpenUploads); err != nil {
 		_ = s.objects.AbortMultipart(ctx, u.ObjectKey, u.StorageUpload)
 		return UploadTicket{}, err
 	}
@@ -110,7 +123,7 @@ func (s *Submission) ticket(ctx context.Context, u Upload, done []Part) (UploadT
 		if have[n] {
 			continue
 		}
-		url, err := s.objects.PresignPart(ctx, u.ObjectKey, u.StorageUpload, n, s.cfg.PresignExpiry)
+		url, err := s.objects.PresignPart(ctx, u.ObjectKey, u.StorageUpload, n, u.PartLength(n), s.cfg.PresignExpiry)
 		if err != nil {
 			return UploadTicket{}, err
 		}
@@ -143,6 +156,22 @@ func (s *Submission) ResumeUpload(ctx context.Context, a kaiping.Actor, id kaipi
 		return UploadTicket{}, err
 	}
 	return s.ticket(ctx, u, done)
+}
+
+// AbandonUpload aborts one of the bidder's open uploads and frees its parts: the way out for
+// a bidder at MaxOpenUploads whose tool lost an upload it cannot resume.
+func (s *Submission) AbandonUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID) error {
+	u, err := s.ownUpload(ctx, id, a.Principal)
+	if err != nil {
+		return err
+	}
+	if u.State != "open" {
+		return kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
+	}
+	if err := s.objects.AbortMultipart(ctx, u.ObjectKey, u.StorageUpload); err != nil {
+		return err
+	}
+	return s.store.EndUpload(ctx, a, u.ID, "abandoned")
 }
 
 // CompleteUpload finishes an upload at the server clock's time: the deadline is checked at

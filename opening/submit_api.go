@@ -13,6 +13,7 @@ import (
 //	POST /api/v1/tenders/:id/sections/:section/uploads     start an upload → part URLs
 //	GET  /api/v1/uploads/:upload                            resume: stored parts + URLs for the rest
 //	POST /api/v1/uploads/:upload/complete                   complete → receipt (回执)
+//	DELETE /api/v1/uploads/:upload                          abandon an open upload
 //	GET  /api/v1/tenders/:id/sections/:section/bids/mine    own envelopes, open uploads, bid set check
 //	POST /api/v1/tenders/:id/sections/:section/withdrawal   withdraw the bid → receipt
 //	GET  /api/v1/tenders/:id/sections/:section/bid-set      the sealed bid set (digests only)
@@ -21,6 +22,7 @@ func (s *Submission) Routes() []httpapi.Route {
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/uploads", Roles: bidders, Handler: s.handleStart},
 		{Method: fiber.MethodGet, Path: "/api/v1/uploads/:upload", Roles: bidders, Handler: s.handleResume},
 		{Method: fiber.MethodPost, Path: "/api/v1/uploads/:upload/complete", Roles: bidders, Handler: s.handleComplete},
+		{Method: fiber.MethodDelete, Path: "/api/v1/uploads/:upload", Roles: bidders, Handler: s.handleAbandon},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/bids/mine", Roles: bidders, Handler: s.handleStatus},
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/withdrawal", Roles: bidders, Handler: s.handleWithdraw},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/bid-set", Roles: httpapi.AnyRole, Handler: s.handleBidSet},
@@ -117,4 +119,15 @@ func (s *Submission) handleComplete(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(rc)
+}
+
+func (s *Submission) handleAbandon(c *fiber.Ctx) error {
+	id, err := uploadParam(c)
+	if err != nil {
+		return err
+	}
+	if err := s.AbandonUpload(c.UserContext(), httpapi.ActorOf(c, s.clock), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,6 +20,8 @@ const (
 	MinPartSize = 5 << 20
 	// MaxParts is the most parts one upload may have; part numbers run from 1 to MaxParts.
 	MaxParts = 10000
+	// MaxPartSize is the largest part (5 GiB).
+	MaxPartSize = 5 << 30
 	// maxPresign is the longest a SigV4 presigned URL can live.
 	maxPresign = 7 * 24 * time.Hour
 )
@@ -61,10 +64,12 @@ func (s *Store) InitiateMultipart(ctx context.Context, bucket, key string, opts 
 	return uploadID, nil
 }
 
-// PresignPart returns a URL that uploads part partNumber of the upload with an HTTP PUT of the
-// part's bytes, without credentials, until expiry passes (at most 7 days). The URL is good for
-// that part of that upload only: another part number or key fails the signature. The server's
-// ETag response header is what CompleteMultipart needs for the part.
+// PresignPart returns a URL that uploads part partNumber of the upload with an HTTP PUT of
+// exactly size bytes, without credentials, until expiry passes (at most 7 days). The URL is
+// good for that part of that upload only: another part number or key fails the signature.
+// Content-Length is one of the signed headers, so a PUT of any other length fails the
+// signature too (403): a bidder cannot fill the bucket through a URL meant for one part.
+// The server's ETag response header is what CompleteMultipart needs for the part.
 //
 // Against MinIO a part PUT needs nothing beyond the body, Object Lock bucket or not; the
 // retention was fixed at initiation. Clients should send Content-MD5 all the same: a standard
@@ -72,10 +77,13 @@ func (s *Store) InitiateMultipart(ctx context.Context, bucket, key string, opts 
 // way (400 BadDigest), and which other S3 servers require on every part of an upload into
 // Object Lock when the payload is unsigned, as a presigned URL's is (IBM COS documents this;
 // AWS requires it on lock-bearing PUTs). MinIO also checks an unsigned x-amz-checksum-sha256.
-func (s *Store) PresignPart(ctx context.Context, bucket, key, uploadID string, partNumber int, expiry time.Duration) (*url.URL, error) {
+func (s *Store) PresignPart(ctx context.Context, bucket, key, uploadID string, partNumber int, size int64, expiry time.Duration) (*url.URL, error) {
 	op := "blob.PresignPart " + bucket + "/" + key
 	if partNumber < 1 || partNumber > MaxParts {
 		return nil, kaiping.Errorf(kaiping.KindInvalid, CodeInvalid, "分片序号须在 1 到 %d 之间", MaxParts)
+	}
+	if size < 1 || size > MaxPartSize {
+		return nil, kaiping.Errorf(kaiping.KindInvalid, CodeInvalid, "分片大小须在 1 字节到 %d 字节之间", int64(MaxPartSize))
 	}
 	if expiry < time.Second || expiry > maxPresign {
 		return nil, kaiping.E(kaiping.KindInvalid, CodeInvalid, "上传链接有效期须在 1 秒到 7 天之间")
@@ -87,7 +95,9 @@ func (s *Store) PresignPart(ctx context.Context, bucket, key, uploadID string, p
 		"partNumber": {strconv.Itoa(partNumber)},
 		"uploadId":   {uploadID},
 	}
-	u, err := s.core.Presign(ctx, "PUT", bucket, key, expiry, params)
+	// minio-go v7.4.1's PresignHeader adds these headers to the signed ones (SigV4 only).
+	headers := http.Header{"Content-Length": {strconv.FormatInt(size, 10)}}
+	u, err := s.core.PresignHeader(ctx, http.MethodPut, bucket, key, expiry, params, headers)
 	if err != nil {
 		return nil, translate(op, err)
 	}

@@ -38,7 +38,7 @@ func putPart(tb testing.TB, u *url.URL, data []byte, contentMD5 string) (int, st
 // mustPutPart presigns and uploads part n, and returns it for CompleteMultipart.
 func mustPutPart(tb testing.TB, s *blob.Store, bucket, key, uploadID string, n int, data []byte, contentMD5 string) blob.Part {
 	tb.Helper()
-	u, err := s.PresignPart(context.Background(), bucket, key, uploadID, n, 15*time.Minute)
+	u, err := s.PresignPart(context.Background(), bucket, key, uploadID, n, int64(len(data)), 15*time.Minute)
 	if err != nil {
 		tb.Fatalf("PresignPart(%d): %v", n, err)
 	}
@@ -158,33 +158,42 @@ func TestPresignedPartRefusals(t *testing.T) {
 	id := mustInitiate(t, s, bucket, key)
 	t.Cleanup(func() { _ = s.AbortMultipart(ctx, bucket, key, id) })
 	data := randomBytes(1<<16, 99)
-	u, err := s.PresignPart(ctx, bucket, key, id, 1, time.Minute)
+	u, err := s.PresignPart(ctx, bucket, key, id, 1, int64(len(data)), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name       string
 		url        func() *url.URL
+		body       []byte // nil: data, the length signed
 		contentMD5 string
 		wantStatus int
 	}{
-		{"damaged part", func() *url.URL { return u }, md5Base64([]byte("other bytes")), http.StatusBadRequest},
+		{"damaged part", func() *url.URL { return u }, nil, md5Base64([]byte("other bytes")), http.StatusBadRequest},
+		// Content-Length is signed: a part of another length is refused by the server.
+		{"longer than signed", func() *url.URL { return u }, append(bytes.Clone(data), 0), "", http.StatusForbidden},
+		{"shorter than signed", func() *url.URL { return u }, data[:len(data)-1], "", http.StatusForbidden},
+		{"far longer than signed", func() *url.URL { return u }, randomBytes(1<<20, 98), "", http.StatusForbidden},
 		{"other part number", func() *url.URL {
 			v := *u
 			q := v.Query()
 			q.Set("partNumber", "2")
 			v.RawQuery = q.Encode()
 			return &v
-		}, "", http.StatusForbidden},
+		}, nil, "", http.StatusForbidden},
 		{"other key", func() *url.URL {
 			v := *u
 			v.Path += "-forged"
 			return &v
-		}, "", http.StatusForbidden},
+		}, nil, "", http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, _, body := putPart(t, tt.url(), data, tt.contentMD5)
+			b := tt.body
+			if b == nil {
+				b = data
+			}
+			status, _, body := putPart(t, tt.url(), b, tt.contentMD5)
 			if status != tt.wantStatus {
 				t.Errorf("status %d, want %d: %s", status, tt.wantStatus, body)
 			}
@@ -197,17 +206,20 @@ func TestPresignedPartRefusals(t *testing.T) {
 	invalid := []struct {
 		name   string
 		part   int
+		size   int64
 		expiry time.Duration
 		upload string
 	}{
-		{"part 0", 0, time.Minute, id},
-		{"part 10001", 10001, time.Minute, id},
-		{"expiry 8 days", 1, 8 * 24 * time.Hour, id},
-		{"no upload", 1, time.Minute, ""},
+		{"part 0", 0, 1, time.Minute, id},
+		{"part 10001", 10001, 1, time.Minute, id},
+		{"size 0", 1, 0, time.Minute, id},
+		{"size over 5 GiB", 1, blob.MaxPartSize + 1, time.Minute, id},
+		{"expiry 8 days", 1, 1, 8 * 24 * time.Hour, id},
+		{"no upload", 1, 1, time.Minute, ""},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.PresignPart(ctx, bucket, key, tt.upload, tt.part, tt.expiry)
+			_, err := s.PresignPart(ctx, bucket, key, tt.upload, tt.part, tt.size, tt.expiry)
 			wantError(t, err, kaiping.KindInvalid, blob.CodeInvalid)
 		})
 	}
@@ -305,7 +317,7 @@ func TestAbortMultipart(t *testing.T) {
 		t.Errorf("second AbortMultipart: %v, want nil (already gone)", err)
 	}
 	// A part PUT to an aborted upload is refused by the server.
-	u, err := s.PresignPart(ctx, bucket, keys[0], ids[0], 2, time.Minute)
+	u, err := s.PresignPart(ctx, bucket, keys[0], ids[0], 2, int64(len("late")), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

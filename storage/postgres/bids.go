@@ -26,8 +26,22 @@ func (s *OpeningStore) Registration(ctx context.Context, section, bidder kaiping
 }
 
 // CreateUpload implements opening.Store.
-func (s *OpeningStore) CreateUpload(ctx context.Context, a kaiping.Actor, u opening.Upload) error {
+func (s *OpeningStore) CreateUpload(ctx context.Context, a kaiping.Actor, u opening.Upload, maxOpen int) error {
 	return s.db.InTx(ctx, "pg.CreateUpload", func(tx pgx.Tx) error {
+		// One bidder's starts in one section take turns, so that the count below holds.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"bid_uploads/"+string(u.Section)+"/"+string(u.Bidder)); err != nil {
+			return err
+		}
+		var open int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM bid_uploads
+			WHERE section_id = $1 AND bidder_id = $2 AND state = 'open'`, u.Section, u.Bidder).Scan(&open); err != nil {
+			return err
+		}
+		if open >= maxOpen {
+			return kaiping.Errorf(kaiping.KindConflict, "upload.too_many_open",
+				"本标段已有 %d 个未完成的上传，请先续传完成或放弃其中的上传", open)
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO bid_uploads (id, tender_id, section_id, bidder_id, kind, object_key,
 			storage_upload, declared_size, declared_sha256, declared_sm3, part_size, state, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12)`,

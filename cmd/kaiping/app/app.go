@@ -186,8 +186,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		a.log.Warn("wrapped file keys stored in the clear by an older version; VACUUM hall_envelopes and retire old backups",
 			"keys", w.Keys, "kek", w.KEK)
 	}
+	submitConfig := opening.DefaultSubmitConfig
+	submitConfig.MaxOpenUploads = cfg.Submission.MaxOpenUploads
 	a.Submit = opening.NewSubmission(openingStore,
-		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, opening.DefaultSubmitConfig)
+		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, submitConfig)
 	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err

@@ -76,6 +76,7 @@ var authzMatrix = map[string]access{
 	"POST /api/v1/tenders/:id/sections/:section/uploads":                           roles(rBidder),
 	"GET /api/v1/uploads/:upload":                                                  roles(rBidder),
 	"POST /api/v1/uploads/:upload/complete":                                        roles(rBidder),
+	"DELETE /api/v1/uploads/:upload":                                               roles(rBidder),
 	"GET /api/v1/tenders/:id/sections/:section/bids/mine":                          roles(rBidder),
 	"POST /api/v1/tenders/:id/sections/:section/withdrawal":                        roles(rBidder),
 	"GET /api/v1/tenders/:id/sections/:section/bid-set":                            anyone,

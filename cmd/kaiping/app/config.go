@@ -16,6 +16,7 @@ import (
 
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/kek"
 )
 
@@ -43,8 +44,10 @@ type Config struct {
 	Ledger   LedgerConfig   `yaml:"ledger"`
 	KEK      KEKConfig      `yaml:"kek"`
 	Auth     AuthConfig     `yaml:"auth"`
-	Media    MediaConfig    `yaml:"media"`
-	Log      LogConfig      `yaml:"log"`
+	// Submission tunes sealed-bid uploads.
+	Submission SubmissionConfig `yaml:"submission"`
+	Media      MediaConfig      `yaml:"media"`
+	Log        LogConfig        `yaml:"log"`
 }
 
 // MediaConfig is the media plane: live audio and video of openings and evaluation
@@ -174,6 +177,13 @@ type BootstrapAdmin struct {
 	CertificateFile string `yaml:"certificate_file"`
 }
 
+// SubmissionConfig tunes sealed-bid uploads.
+type SubmissionConfig struct {
+	// MaxOpenUploads is how many uploads one bidder may have open in one section at once
+	// (each holds parts in the bids bucket); the next is refused, upload.too_many_open.
+	MaxOpenUploads int `yaml:"max_open_uploads"`
+}
+
 // LogConfig is logging.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -210,8 +220,9 @@ func DefaultConfig() Config {
 		Ledger: LedgerConfig{Origin: "kaiping.local/ledger"},
 		Auth: AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute),
 			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL)},
-		Media: MediaConfig{UDPAddr: ":7882"},
-		Log:   LogConfig{Level: "info", Format: "text"},
+		Media:      MediaConfig{UDPAddr: ":7882"},
+		Log:        LogConfig{Level: "info", Format: "text"},
+		Submission: SubmissionConfig{MaxOpenUploads: opening.DefaultSubmitConfig.MaxOpenUploads},
 	}
 }
 
@@ -437,6 +448,9 @@ func (c Config) Validate() error {
 		required("auth.bootstrap_admin.name", b.Name)
 		required("auth.bootstrap_admin.certificate_file", b.CertificateFile)
 		fileExists("auth.bootstrap_admin.certificate_file", b.CertificateFile)
+	}
+	if n := c.Submission.MaxOpenUploads; n < 1 || n > 100 {
+		bad("submission.max_open_uploads: must be between 1 and 100, got %d", n)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

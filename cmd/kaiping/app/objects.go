@@ -29,8 +29,8 @@ func (o bidObjects) InitiateMultipart(ctx context.Context, key string) (string, 
 	return o.store.InitiateMultipart(ctx, o.bucket, key, blob.PutOptions{ContentType: "application/vnd.kaiping.sealed"})
 }
 
-func (o bidObjects) PresignPart(ctx context.Context, key, uploadID string, part int, expiry time.Duration) (*url.URL, error) {
-	return o.store.PresignPart(ctx, o.bucket, key, uploadID, part, expiry)
+func (o bidObjects) PresignPart(ctx context.Context, key, uploadID string, part int, size int64, expiry time.Duration) (*url.URL, error) {
+	return o.store.PresignPart(ctx, o.bucket, key, uploadID, part, size, expiry)
 }
 
 func (o bidObjects) ListParts(ctx context.Context, key, uploadID string) ([]opening.Part, error) {
