@@ -6,6 +6,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,12 +76,19 @@ type App struct {
 	// opened by New so that a taken port fails the start, not the first scrape.
 	internal   *fiber.App
 	internalLn net.Listener
+	// internalServing is the operations server's goroutine: a server like the public one,
+	// not one of the jobs (tests stop the jobs and go on serving).
+	internalServing sync.WaitGroup
 
 	fiber  *fiber.App
 	Routes httpapi.Registry
 	ln     net.Listener
 	stop   context.CancelFunc // stops the background jobs Serve started
 	jobs   sync.WaitGroup
+	// mu orders Serve and Shutdown, which run on different goroutines: a Shutdown that
+	// comes first (a test failing at once) makes a later Serve refuse to start anything.
+	mu       sync.Mutex
+	shutDown bool
 }
 
 // sealInterval is how often the server looks for bid sets due to be sealed.
@@ -244,7 +252,9 @@ func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger
 		return nil, fmt.Errorf("auth.session_secret_file %s: %w", cfg.SessionSecretFile, err)
 	}
 	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
-		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)))
+		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)),
+		identity.WithThrottle(identity.Throttle{Window: time.Duration(cfg.ThrottleWindow),
+			MaxPerAddress: cfg.MaxFailuresPerAddress, MaxPerCertificate: cfg.MaxFailuresPerCertificate}))
 	if b := cfg.BootstrapAdmin; b.CertificateFile != "" {
 		certPEM, err := os.ReadFile(b.CertificateFile)
 		if err != nil {
@@ -264,6 +274,11 @@ func (a *App) Listen() (net.Listener, error) {
 
 // Serve answers HTTP on ln until Shutdown.
 func (a *App) Serve(ln net.Listener) error {
+	a.mu.Lock()
+	if a.shutDown {
+		a.mu.Unlock()
+		return errors.New("kaiping: Serve after Shutdown")
+	}
 	a.ln = ln
 	ctx, stop := context.WithCancel(context.Background())
 	a.stop = stop
@@ -276,12 +291,13 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	if a.internalLn != nil {
 		a.log.Info("kaiping operations (metrics, readiness)", "addr", a.internalLn.Addr().String())
-		a.jobs.Go(func() {
-			if err := a.internal.Listener(a.internalLn); err != nil && ctx.Err() == nil {
+		a.internalServing.Go(func() {
+			if err := a.internal.Listener(a.internalLn); err != nil && !errors.Is(err, net.ErrClosed) {
 				a.log.Error("internal listener", "err", err)
 			}
 		})
 	}
+	a.mu.Unlock()
 	a.log.Info("kaiping serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
 	return a.fiber.Listener(ln)
 }
@@ -300,6 +316,10 @@ func (a *App) InternalAddr() string {
 // Shutdown stops accepting requests, waits for those in flight (up to ctx), and closes the
 // database pool.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	a.shutDown = true
+	stop := a.stop
+	a.mu.Unlock()
 	// Media first: its WebSocket handlers run until it says bye, and fiber waits for them.
 	if a.Media != nil {
 		if err := a.Media.Close(); err != nil {
@@ -316,9 +336,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if ierr := a.internal.ShutdownWithContext(ctx); ierr != nil {
 			a.log.Error("internal listener shutdown", "err", ierr)
 		}
+		// fiber shuts down only a server already serving: closing the listener also stops
+		// one whose goroutine had not started yet, which the Wait would wait for forever.
+		_ = a.internalLn.Close()
+		a.internalServing.Wait()
 	}
-	if a.stop != nil {
-		a.stop()
+	if stop != nil {
+		stop()
 		a.jobs.Wait()
 	}
 	a.close()

@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMetricsAfterMixedTraffic sends requests of several methods over one kept-alive
@@ -92,5 +96,33 @@ func TestAPIAnswerHeaders(t *testing.T) {
 				t.Fatalf("Cache-Control %q, X-Content-Type-Options %q", cc, nosniff)
 			}
 		})
+	}
+}
+
+// TestShutdownRightAfterStart: a test that fails at once shuts the app down before Serve's
+// listeners are up; Shutdown must still return (the operations listener's job once waited
+// forever for a server that started after fiber's shutdown).
+func TestShutdownRightAfterStart(t *testing.T) {
+	setup := mustSetup(t)
+	for i := range 3 {
+		a, err := New(context.Background(), setup.Config, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = a.Serve(ln) }()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		done := make(chan struct{})
+		go func() { _ = a.Shutdown(ctx); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: Shutdown right after Serve did not return", i)
+		}
+		cancel()
+		ln.Close()
 	}
 }
