@@ -3,6 +3,7 @@ package kaiping
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it. The HTTP layer maps kinds to
@@ -20,6 +21,7 @@ const (
 	KindTooEarly                    // not yet: a window has not opened
 	KindTooLate                     // a deadline has passed
 	KindUnavailable                 // a dependency (database, object storage) cannot be reached
+	KindThrottled                   // too many attempts: wait (Error.RetryAfter) and try again
 )
 
 func (k Kind) String() string {
@@ -40,6 +42,8 @@ func (k Kind) String() string {
 		return "too_late"
 	case KindUnavailable:
 		return "unavailable"
+	case KindThrottled:
+		return "throttled"
 	}
 	return "internal"
 }
@@ -53,6 +57,8 @@ type Error struct {
 	Message string
 	Op      string
 	Err     error
+	// RetryAfter, for KindThrottled, is how long the caller should wait (Retry-After).
+	RetryAfter time.Duration
 }
 
 // E builds an *Error of the given kind with a stable code and a public message.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -45,6 +46,8 @@ func Status(k kaiping.Kind) int {
 		return fiber.StatusGone
 	case kaiping.KindUnavailable:
 		return fiber.StatusServiceUnavailable
+	case kaiping.KindThrottled:
+		return fiber.StatusTooManyRequests
 	}
 	return fiber.StatusInternalServerError
 }
@@ -68,6 +71,10 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
 		case errors.As(err, &ke):
 			p.Message = ke.Message
+			if ke.RetryAfter > 0 {
+				// Whole seconds, rounded up: 0 would invite an immediate retry.
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((ke.RetryAfter+time.Second-1)/time.Second)))
+			}
 			if kind == kaiping.KindUnavailable {
 				log.Warn("dependency unavailable", "path", c.Path(), "err", err)
 			}

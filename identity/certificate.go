@@ -110,6 +110,16 @@ func (r *CARoots) VerifyChain(chainPEM []byte, now time.Time) (Certificate, erro
 	return Certificate{Cert: leaf, Fingerprint: Fingerprint(leaf.Raw)}, nil
 }
 
+// presentedFingerprint is the fingerprint of the leaf in chainPEM, verified or not, "" if
+// none can be read: what a failed login is recorded and throttled under.
+func presentedFingerprint(chainPEM []byte) string {
+	certs, err := parsePEMCertificates(chainPEM)
+	if err != nil || len(certs) == 0 {
+		return ""
+	}
+	return Fingerprint(certs[0].Raw)
+}
+
 func parsePEMCertificates(data []byte) ([]*smx509.Certificate, error) {
 	var certs []*smx509.Certificate
 	rest := bytes.TrimSpace(data)

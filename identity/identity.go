@@ -39,6 +39,13 @@ type Store interface {
 	// RevokeCertificate revokes one of principal's certificates (ledgered); the row stays,
 	// for who held which certificate when. Unknown or already revoked is KindNotFound.
 	RevokeCertificate(ctx context.Context, a kaiping.Actor, principal kaiping.ID, fingerprint string) error
+
+	// RecordFailedLogin keeps one refused login attempt (not in the ledger: see FailedLogin).
+	RecordFailedLogin(ctx context.Context, f FailedLogin) error
+	// RecentFailure returns the time of the n-th most recent failed login since since: from
+	// address, and (signed ones only) with the certificate fingerprint. Zero where there
+	// were fewer than n.
+	RecentFailure(ctx context.Context, address, fingerprint string, nAddress, nCertificate int, since time.Time) (byAddress, byCertificate time.Time, err error)
 }
 
 // Standing is a principal as it stands at one moment (Store.Standing).
@@ -67,6 +74,7 @@ type Service struct {
 	sessionTTL time.Duration
 	nonceTTL   time.Duration
 	standings  *standingCache
+	throttle   Throttle
 }
 
 // Option tunes a Service.
@@ -87,7 +95,7 @@ const DefaultStatusCacheTTL = 5 * time.Second
 // long a login challenge may be answered.
 func NewService(store Store, roots *CARoots, tokens *Tokens, clock kaiping.Clock, sessionTTL, nonceTTL time.Duration, opts ...Option) *Service {
 	s := &Service{store: store, roots: roots, tokens: tokens, clock: clock, sessionTTL: sessionTTL, nonceTTL: nonceTTL,
-		standings: newStandingCache(DefaultStatusCacheTTL, maxCachedStandings)}
+		standings: newStandingCache(DefaultStatusCacheTTL, maxCachedStandings), throttle: DefaultThrottle}
 	for _, o := range opts {
 		o(s)
 	}
@@ -114,11 +122,29 @@ type Session struct {
 	Principal kaiping.Principal `json:"principal"`
 }
 
-// Login checks, in order: the nonce is ours and fresh, the certificate chains to an accepted CA
-// and is valid now, the signature over the nonce verifies with the certificate's key, the
-// certificate is registered to a principal, and the nonce has not been used before. Only then
-// is the login recorded and a session token issued.
+// Login checks, in order: the attempt is not throttled (Throttle), the nonce is ours and
+// fresh, the certificate chains to an accepted CA, is valid now and is a signing certificate,
+// the signature over the nonce verifies with the certificate's key, the certificate is
+// registered to a principal that is not disabled and has not revoked it, and the nonce has
+// not been used before. Only then is the login recorded and a session token issued; a
+// refusal is recorded as a FailedLogin.
 func (s *Service) Login(ctx context.Context, a kaiping.Actor, chainPEM []byte, nonce string, signature []byte) (Session, error) {
+	presented := presentedFingerprint(chainPEM)
+	if err := s.checkThrottle(ctx, a, presented); err != nil {
+		return Session{}, err
+	}
+	var signed bool
+	var principal kaiping.ID
+	sess, err := s.login(ctx, a, chainPEM, nonce, signature, &signed, &principal)
+	if err != nil {
+		s.recordFailure(ctx, a, presented, principal, signed, err)
+	}
+	return sess, err
+}
+
+// login is Login's checks; it sets *signed once the signature verified and *principal once
+// the certificate's principal is known.
+func (s *Service) login(ctx context.Context, a kaiping.Actor, chainPEM []byte, nonce string, signature []byte, signed *bool, principal *kaiping.ID) (Session, error) {
 	now := s.clock.Now()
 	nonceExpires, err := s.tokens.CheckNonce(nonce, now)
 	if err != nil {
@@ -131,6 +157,7 @@ func (s *Service) Login(ctx context.Context, a kaiping.Actor, chainPEM []byte, n
 	if err := verifyLoginSignature(cert.Cert.PublicKey, nonce, signature); err != nil {
 		return Session{}, err
 	}
+	*signed = true
 	p, err := s.store.PrincipalByCertificate(ctx, cert.Fingerprint)
 	if kaiping.IsKind(err, kaiping.KindNotFound) {
 		return Session{}, kaiping.E(kaiping.KindForbidden, "auth.cert_unregistered", "该证书未在本平台登记，请联系交易中心办理")
@@ -138,6 +165,7 @@ func (s *Service) Login(ctx context.Context, a kaiping.Actor, chainPEM []byte, n
 	if err != nil {
 		return Session{}, err
 	}
+	*principal = p.ID
 	st, err := s.store.Standing(ctx, p.ID, cert.Fingerprint)
 	if err != nil {
 		return Session{}, err

@@ -109,6 +109,11 @@ func (s *memStore) RevokeCertificate(context.Context, kaiping.Actor, kaiping.ID,
 	return nil
 }
 
+func (s *memStore) RecordFailedLogin(context.Context, identity.FailedLogin) error { return nil }
+func (s *memStore) RecentFailure(context.Context, string, string, int, int, time.Time) (time.Time, time.Time, error) {
+	return time.Time{}, time.Time{}, nil
+}
+
 // mustLoginService is identity's login service trusting the test CA, with cert registered.
 func mustLoginService(tb testing.TB, certs ...*smx509.Certificate) *identity.Service {
 	tb.Helper()

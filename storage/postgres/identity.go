@@ -241,3 +241,34 @@ func (s *IdentityStore) RevokeCertificate(ctx context.Context, a kaiping.Actor, 
 		return err
 	})
 }
+
+// RecordFailedLogin implements identity.Store.
+func (s *IdentityStore) RecordFailedLogin(ctx context.Context, f identity.FailedLogin) error {
+	var principal *kaiping.ID
+	if f.Principal != "" {
+		principal = &f.Principal
+	}
+	_, err := s.db.Pool.Exec(ctx, `INSERT INTO failed_logins (at, address, fingerprint, principal_id, signed, code)
+		VALUES ($1, $2, $3, $4, $5, $6)`, f.At, f.Address, f.Fingerprint, principal, f.Signed, f.Code)
+	return translate("pg.RecordFailedLogin", err)
+}
+
+// RecentFailure implements identity.Store.
+func (s *IdentityStore) RecentFailure(ctx context.Context, address, fingerprint string, nAddress, nCertificate int, since time.Time) (time.Time, time.Time, error) {
+	var byAddr, byCert *time.Time
+	err := s.db.Pool.QueryRow(ctx, `SELECT
+		(SELECT at FROM failed_logins WHERE address = $1 AND at > $5 ORDER BY at DESC OFFSET $3 - 1 LIMIT 1),
+		(SELECT at FROM failed_logins WHERE signed AND fingerprint = $2 AND $2 <> '' AND at > $5 ORDER BY at DESC OFFSET $4 - 1 LIMIT 1)`,
+		address, fingerprint, nAddress, nCertificate, since).Scan(&byAddr, &byCert)
+	if err != nil {
+		return time.Time{}, time.Time{}, translate("pg.RecentFailure", err)
+	}
+	var a, c time.Time
+	if byAddr != nil {
+		a = *byAddr
+	}
+	if byCert != nil {
+		c = *byCert
+	}
+	return a, c, nil
+}

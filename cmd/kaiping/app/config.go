@@ -168,6 +168,11 @@ type AuthConfig struct {
 	// roles, revoked certificate) without asking the database: the longest a disabled
 	// principal's session keeps working on another replica. 0 asks on every request.
 	StatusCacheTTL Duration `yaml:"status_cache_ttl"`
+	// Login throttling: at most MaxFailuresPerAddress failed logins from one address and
+	// MaxFailuresPerCertificate made with one certificate's key within ThrottleWindow.
+	ThrottleWindow            Duration `yaml:"throttle_window"`
+	MaxFailuresPerAddress     int      `yaml:"max_failures_per_address"`
+	MaxFailuresPerCertificate int      `yaml:"max_failures_per_certificate"`
 }
 
 // BootstrapAdmin is the first administrator, registered at start-up if missing.
@@ -219,7 +224,9 @@ func DefaultConfig() Config {
 		},
 		Ledger: LedgerConfig{Origin: "kaiping.local/ledger"},
 		Auth: AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute),
-			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL)},
+			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL),
+			ThrottleWindow: Duration(identity.DefaultThrottle.Window), MaxFailuresPerAddress: identity.DefaultThrottle.MaxPerAddress,
+			MaxFailuresPerCertificate: identity.DefaultThrottle.MaxPerCertificate},
 		Media:      MediaConfig{UDPAddr: ":7882"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 		Submission: SubmissionConfig{MaxOpenUploads: opening.DefaultSubmitConfig.MaxOpenUploads},
@@ -441,6 +448,15 @@ func (c Config) Validate() error {
 	}
 	if d := time.Duration(c.Auth.StatusCacheTTL); d < 0 || d > time.Minute {
 		bad("auth.status_cache_ttl: must be between 0s and 1m (how long a disabled principal may go on), got %s", d)
+	}
+	if d := time.Duration(c.Auth.ThrottleWindow); d < time.Minute || d > 24*time.Hour {
+		bad("auth.throttle_window: must be between 1m and 24h, got %s", d)
+	}
+	if n := c.Auth.MaxFailuresPerAddress; n < 1 || n > 10000 {
+		bad("auth.max_failures_per_address: must be between 1 and 10000, got %d", n)
+	}
+	if n := c.Auth.MaxFailuresPerCertificate; n < 1 || n > 1000 {
+		bad("auth.max_failures_per_certificate: must be between 1 and 1000, got %d", n)
 	}
 	required("auth.session_secret_file", c.Auth.SessionSecretFile)
 	fileExists("auth.session_secret_file", c.Auth.SessionSecretFile)

@@ -22,13 +22,13 @@ const maxBodyBytes = 1 << 20
 
 func (a *App) newFiber() *fiber.App {
 	f := fiber.New(fiber.Config{
-		AppName:                 "kaiping",
-		ErrorHandler:            httpapi.ErrorHandler(a.log),
-		BodyLimit:               maxBodyBytes,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             2 * time.Minute,
-		DisableStartupMessage:   true,
+		AppName:               "kaiping",
+		ErrorHandler:          httpapi.ErrorHandler(a.log),
+		BodyLimit:             maxBodyBytes,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
 		// The client address is httpapi.ClientAddress's business, not fiber's (ProxyHeader
 		// stays empty: fiber would believe the leftmost X-Forwarded-For entry). The check
 		// stays on so that X-Forwarded-Proto and -Host are believed from trusted proxies only.
