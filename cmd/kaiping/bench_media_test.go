@@ -63,7 +63,10 @@ func TestBenchMedia(t *testing.T) {
 	if g := pkts.Goal; g == nil || g.MinRatio != 1 || pkts.Met == nil || *pkts.Met != (pkts.Ratio >= 1) {
 		t.Errorf("the room's CPU goal: %+v met %v", g, pkts.Met)
 	}
-	if last := r.Notes[len(r.Notes)-1]; !strings.Contains(last, "Where the embedded SFU's CPU went") || !strings.Contains(last, "writeLoop") {
+	// A few seconds under -race give the profile a few dozen samples, too few to promise any
+	// one frame (a run once had none in writeLoop); which frames the note names is checked on
+	// a fixed profile by the describeProfile test below.
+	if last := r.Notes[len(r.Notes)-1]; !strings.Contains(last, "Where the embedded SFU's CPU went") || !strings.Contains(last, "most time of their own in") {
 		t.Errorf("the profile note: %s", last)
 	}
 	if !strings.Contains(r.Method, "2 seats each publishing") || !strings.Contains(r.Scenario, "(a) an evaluation room") {
