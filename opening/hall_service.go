@@ -408,9 +408,49 @@ func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (
 		if err != nil {
 			return HallStatus{}, err
 		}
+		if by == ByHost && st.ConfirmEndsAt != nil && a.At.Before(*st.ConfirmEndsAt) {
+			if err := h.everyoneAnswered(ctx, sec, st, confirmed, objections); err != nil {
+				return HallStatus{}, err
+			}
+		}
 		return h.store.Transition(ctx, a, sec.ID, st.Version, Transition{To: HallClosed, By: by,
 			Detail: map[string]any{"confirmed": len(confirmed), "bidders": st.Bidders, "objections": len(objections)}})
 	})
+}
+
+// everyoneAnswered refuses to end the confirmation period early unless every bidder of the
+// round (its envelopes in the round, not retained) has confirmed the record or objected this
+// round: a bidder keeps the whole period to read the record before it counts as not having
+// confirmed (视为认可).
+func (h *Hall) everyoneAnswered(ctx context.Context, sec Section, st HallStatus, confirmed []Confirmation, objections []Objection) error {
+	t, err := h.store.Tender(ctx, st.Tender)
+	if err != nil {
+		return err
+	}
+	envs, err := h.store.HallEnvelopes(ctx, sec.ID, "")
+	if err != nil {
+		return err
+	}
+	answered := map[kaiping.ID]bool{}
+	for _, c := range confirmed {
+		answered[c.Bidder] = true
+	}
+	for _, o := range objections {
+		if st.CheckInOpenedAt == nil || !o.RaisedAt.Before(*st.CheckInOpenedAt) {
+			answered[o.Bidder] = true
+		}
+	}
+	waiting := map[kaiping.ID]bool{}
+	for _, e := range envs {
+		if t.Plan.OpensIn(st.Round, e.Kind) && e.State != EnvRetained && !answered[e.Bidder] {
+			waiting[e.Bidder] = true
+		}
+	}
+	if len(waiting) > 0 {
+		return kaiping.Errorf(kaiping.KindConflict, "hall.confirm_period",
+			"确认期至 %s（北京时间）结束，尚有 %d 家投标人未确认开标记录或提出异议，期满前不能结束开标", chinaDate(*st.ConfirmEndsAt), len(waiting))
+	}
+	return nil
 }
 
 // CheckIn checks bidder a in (签到) while the hall is checking in or decrypting. Checking in

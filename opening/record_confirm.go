@@ -117,7 +117,7 @@ func (h *Hall) Object(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID,
 	if err != nil {
 		return Objection{}, err
 	}
-	if err := st.Require(HallPublished, HallConfirming); err != nil {
+	if err := st.Require(ObjectionStates...); err != nil {
 		return Objection{}, err
 	}
 	envs, err := h.ownEnvelopes(ctx, t, sec, a.Principal)
@@ -130,6 +130,12 @@ func (h *Hall) Object(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID,
 	}
 	return o, nil
 }
+
+// ObjectionStates are the hall's states in which bidders may object and the host answers:
+// the whole opening, from check-in to close (《招标投标法实施条例》 Art. 44: objections to the
+// opening are raised at the opening and answered on the spot), not only once the record is
+// out.
+var ObjectionStates = []HallState{HallCheckingIn, HallDecrypting, HallPublished, HallConfirming}
 
 // Answer records the host's answer to an objection.
 func (h *Hall) Answer(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, sectionRef string, objection kaiping.ID, req AnswerRequest) (Objection, error) {

@@ -87,7 +87,7 @@ func scanConfirmation(row pgx.Row) (opening.Confirmation, error) {
 // Object implements opening.HallStore.
 func (s *OpeningStore) Object(ctx context.Context, a kaiping.Actor, o opening.Objection) error {
 	return s.inHall(ctx, "pg.Object", o.Section, func(tx pgx.Tx, h *opening.HallStatus) error {
-		if err := h.Require(opening.HallPublished, opening.HallConfirming); err != nil {
+		if err := h.Require(opening.ObjectionStates...); err != nil {
 			return err
 		}
 		if err := requireBidder(ctx, tx, h, o.Bidder); err != nil {
@@ -106,7 +106,7 @@ func (s *OpeningStore) Object(ctx context.Context, a kaiping.Actor, o opening.Ob
 func (s *OpeningStore) Answer(ctx context.Context, a kaiping.Actor, section, objection kaiping.ID, answer string) (opening.Objection, error) {
 	var out opening.Objection
 	err := s.inHall(ctx, "pg.Answer", section, func(tx pgx.Tx, h *opening.HallStatus) error {
-		if err := h.Require(opening.HallPublished, opening.HallConfirming); err != nil {
+		if err := h.Require(opening.ObjectionStates...); err != nil {
 			return err
 		}
 		// The answer goes to the bidder who objected (and the overseers), as the objection did.

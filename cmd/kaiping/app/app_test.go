@@ -78,7 +78,11 @@ func mustAppFrom(tb testing.TB, setup *DevSetup, log *slog.Logger, tune func(*Co
 	if tune != nil {
 		tune(&setup.Config)
 	}
-	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(log))
+	// A five-minute confirmation period: a test that lets it run out (bidders who neither
+	// confirm nor object keep all of it) stays inside the sessions' 30 minutes.
+	hall := opening.DefaultHallConfig
+	hall.ConfirmWindow = 5 * time.Minute
+	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(log), WithHallConfig(hall))
 	if err != nil {
 		ln.Close()
 		tb.Fatal(err)

@@ -162,6 +162,9 @@ func TestHallPages(t *testing.T) {
 	host.waitCount(`#board tr[data-confirmed="yes"]`, 1)
 	host.waitText(`#board tr[data-bidder="`+string(a.id)+`"]`, "已确认")
 
+	// The other two neither confirm nor object: they keep the whole confirmation period,
+	// after which the host may end the opening (or the platform ends it on its own).
+	w.ta.clock.Set(*w.board(t).ConfirmEndsAt)
 	host.click("#to-closed")
 	bidder.waitText("#head", "开标结束")
 	host.waitText("#head", "开标结束")

@@ -41,8 +41,9 @@ type hallWorld struct {
 	*submissionWorld
 	hostCert *devpki.Issued
 	bidders  []*hallBidder
-	// checkInOpened is when mustMove last opened check-in (zero if it did not).
-	checkInOpened time.Time
+	// checkInOpened is when mustMove last opened check-in (zero if it did not);
+	// confirmEnds when the confirmation period it last opened ends.
+	checkInOpened, confirmEnds time.Time
 }
 
 var hallBidderNames = []string{"甲公司", "乙公司", "丙公司", "丁公司", "戊公司", "己公司", "庚公司"}
@@ -137,8 +138,20 @@ func (w *hallWorld) mustMove(t *testing.T, to opening.HallState, minutes int) op
 		w.ta.clock.Set(ends)
 	}
 	st, err := w.move(w.host, to, minutes)
-	if to == opening.HallCheckingIn && st.CheckInOpenedAt != nil {
+	if to == opening.HallClosed && apiCode(err) == "hall.confirm_period" {
+		// Bidders who neither confirmed nor objected keep the whole period: let it run out
+		// (the sessions with it), then close; the platform's own clock may close it first.
+		w.ta.clock.Set(w.confirmEnds)
+		w.relogin(t)
+		if st, err = w.move(w.host, to, minutes); apiCode(err) == "hall.state" {
+			st, err = w.board(t).HallView.HallStatus, nil
+		}
+	}
+	switch {
+	case to == opening.HallCheckingIn && st.CheckInOpenedAt != nil:
 		w.checkInOpened = *st.CheckInOpenedAt
+	case to == opening.HallConfirming && st.ConfirmEndsAt != nil:
+		w.confirmEnds = *st.ConfirmEndsAt
 	}
 	if err != nil || st.State != to {
 		t.Fatalf("host moves the hall to %s: %+v, %v", to, st, err)
