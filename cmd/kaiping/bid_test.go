@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -296,5 +298,62 @@ func TestRescueVerifyShareCommand(t *testing.T) {
 	if _, err := run(t, "rescue", "verify-share", "--server", w.base, "--cert", w.cert, "--key", w.key, "--tender", string(created.ID)); err == nil ||
 		!strings.Contains(err.Error(), "auth.role_forbidden") {
 		t.Errorf("a bidder asking for a share: %v", err)
+	}
+}
+
+// TestBidKeygenAlgorithms: every name the README and --help offer for --alg makes a key of
+// that type, the long names devpki uses are accepted too, and any other name is refused
+// with the list of names that work, leaving no key file behind.
+func TestBidKeygenAlgorithms(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		alg     string
+		keyType string // %T of the key, and for ECDSA the curve
+		refused string // the message of a refusal
+	}{
+		{alg: "sm2", keyType: "*sm2.PrivateKey"},
+		{alg: "ecdsa", keyType: "*ecdsa.PrivateKey P-256"},
+		{alg: "ecdsa-p256", keyType: "*ecdsa.PrivateKey P-256"},
+		{alg: "ECDSA", keyType: "*ecdsa.PrivateKey P-256"},
+		{alg: "rsa", keyType: "*rsa.PrivateKey 2048"},
+		{alg: "rsa-2048", keyType: "*rsa.PrivateKey 2048"},
+		{alg: "dsa", refused: "不是支持的密钥算法，可选：sm2、ecdsa（即 ecdsa-p256）、rsa（即 rsa-2048）"},
+		{alg: "rsa-4096", refused: "不是支持的密钥算法"},
+		{alg: "", refused: "不是支持的密钥算法"},
+	} {
+		t.Run(tt.alg, func(t *testing.T) {
+			out := filepath.Join(dir, "key-"+tt.alg+".pem")
+			_, err := run(t, "bid", "keygen", "--alg", tt.alg, "--out", out)
+			if tt.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refused) {
+					t.Errorf("--alg %q: %v, want %q", tt.alg, err, tt.refused)
+				}
+				if _, err := os.Stat(out); !os.IsNotExist(err) {
+					t.Errorf("--alg %q refused but wrote %s", tt.alg, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("--alg %q: %v", tt.alg, err)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := devpki.ParseKeyPEM(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%T", key)
+			switch k := key.(type) {
+			case *ecdsa.PrivateKey:
+				got += " " + k.Curve.Params().Name
+			case *rsa.PrivateKey:
+				got += fmt.Sprint(" ", k.N.BitLen())
+			}
+			if got != tt.keyType {
+				t.Errorf("--alg %q made %s, want %s", tt.alg, got, tt.keyType)
+			}
+		})
 	}
 }
