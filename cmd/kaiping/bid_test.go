@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -353,6 +354,59 @@ func TestBidKeygenAlgorithms(t *testing.T) {
 			}
 			if got != tt.keyType {
 				t.Errorf("--alg %q made %s, want %s", tt.alg, got, tt.keyType)
+			}
+		})
+	}
+}
+
+// TestBidSealRefusesInvalidSummary: a summary whose fields do not parse as the tender's field
+// types is refused by `bid seal` with the hall's own code and message, before any file is
+// written (so nothing can be submitted); a summary the hall would read is sealed.
+func TestBidSealRefusesInvalidSummary(t *testing.T) {
+	w := mustBidWorld(t)
+	for i, tt := range []struct {
+		name, summary string
+		code, message string // of a refusal
+	}{
+		{name: "money not a number", summary: `{"price":"abc"}`,
+			code: "hall.summary_field_invalid", message: "开标一览表字段「投标报价（元）」的值不符合类型 money"},
+		{name: "money with three decimals", summary: `{"price":"12.345"}`,
+			code: "hall.summary_field_invalid", message: "开标一览表字段「投标报价（元）」的值不符合类型 money"},
+		{name: "money negative", summary: `{"price":-5}`,
+			code: "hall.summary_field_invalid", message: "开标一览表字段「投标报价（元）」的值不符合类型 money"},
+		{name: "required field missing", summary: `{"prise":"100.00"}`,
+			code: "hall.summary_field_missing", message: "开标一览表缺少必填字段「投标报价（元）」"},
+		{name: "not a JSON object", summary: `price=100`,
+			code: "hall.summary_malformed", message: "开标一览表不是 JSON 对象"},
+		{name: "money as a JSON number", summary: `{"price":12345}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(w.dir, fmt.Sprintf("case%d", i))
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			plain := filepath.Join(w.dir, fmt.Sprintf("summary%d.json", i))
+			if err := os.WriteFile(plain, []byte(tt.summary), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sealed := filepath.Join(dir, "summary.kpseal")
+			out, err := w.bid(t, "seal", "--in", plain, "--out", sealed)
+			if tt.code == "" {
+				if err != nil || !strings.Contains(out, "已加密") {
+					t.Fatalf("seal %s: %q %v", tt.summary, out, err)
+				}
+				return
+			}
+			var ke *kaiping.Error
+			if !errors.As(err, &ke) || ke.Code != tt.code || ke.Message != tt.message {
+				t.Fatalf("seal %s: %v, want %s: %s", tt.summary, err, tt.code, tt.message)
+			}
+			if !strings.Contains(err.Error(), "未加密") {
+				t.Errorf("the refusal does not say nothing was sealed: %v", err)
+			}
+			// Nothing written: no sealed file, no temporary beside it.
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("seal %s refused but left %v", tt.summary, entries)
 			}
 		})
 	}
