@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/urfave/cli/v3"
@@ -17,13 +18,16 @@ import (
 func bidKeygenCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "keygen",
-		Usage: "生成私钥（sm2、ecdsa 即 P-256、rsa） generate a private key",
+		Usage: "生成私钥（sm2、ecdsa 即 P-256、rsa 即 RSA-2048） generate a private key",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "alg", Value: "sm2", Usage: "sm2 | ecdsa | rsa"},
+			&cli.StringFlag{Name: "alg", Value: "sm2", Usage: "sm2 | ecdsa（ecdsa-p256） | rsa（rsa-2048）"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "私钥文件（权限 0600） key file to write"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			alg := devpki.Algorithm(cmd.String("alg"))
+			alg, err := keygenAlgorithm(cmd.String("alg"))
+			if err != nil {
+				return err
+			}
 			key, err := devpki.NewKey(alg)
 			if err != nil {
 				return fmt.Errorf("--alg %s: %w", alg, err)
@@ -45,6 +49,26 @@ func bidKeygenCommand() *cli.Command {
 			return f.Close()
 		},
 	}
+}
+
+// keygenAlgorithms maps the names a bidder may give --alg to the key types. The README and
+// --help offer the short names (ecdsa, rsa); the long ones (ecdsa-p256, rsa-2048) are what
+// devpki and earlier versions of the tool call them, so both are accepted.
+var keygenAlgorithms = map[string]devpki.Algorithm{
+	"sm2":        devpki.SM2,
+	"ecdsa":      devpki.ECDSA,
+	"ecdsa-p256": devpki.ECDSA,
+	"rsa":        devpki.RSA,
+	"rsa-2048":   devpki.RSA,
+}
+
+// keygenAlgorithm resolves --alg, case-insensitively, refusing any other name with the list
+// of names that work rather than devpki's internal spelling.
+func keygenAlgorithm(name string) (devpki.Algorithm, error) {
+	if alg, ok := keygenAlgorithms[strings.ToLower(strings.TrimSpace(name))]; ok {
+		return alg, nil
+	}
+	return "", fmt.Errorf("--alg %q 不是支持的密钥算法，可选：sm2、ecdsa（即 ecdsa-p256）、rsa（即 rsa-2048）", name)
 }
 
 func bidCSRCommand() *cli.Command {

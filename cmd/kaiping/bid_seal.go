@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -49,7 +51,8 @@ func bidSeal(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	in, err := os.Open(cmd.String("in"))
+	kind := seal.EnvelopeKind(cmd.String("kind"))
+	in, err := sealInput(cmd.String("in"), kind, t.SummaryFields)
 	if err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func bidSeal(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	b := seal.Binding{Tender: t.ID, Section: sec.ID, Bidder: s.me.ID, Kind: seal.EnvelopeKind(cmd.String("kind"))}
+	b := seal.Binding{Tender: t.ID, Section: sec.ID, Bidder: s.me.ID, Kind: kind}
 	sealed, err := seal.Seal(tmp, in, b, to, seal.WithSuite(seal.Suite(t.Suite)))
 	if err != nil {
 		tmp.Close()
@@ -76,6 +79,34 @@ func bidSeal(ctx context.Context, cmd *cli.Command) error {
 	}
 	fmt.Printf("已加密：%s（%s，%d 字节）\n", out, t.Suite, sealed.Size)
 	return nil
+}
+
+// sealInput opens the plaintext to seal. A summary (开标一览表) is first read and checked
+// with opening.ParseSummary, the very parser the opening hall applies after decryption: a
+// value that does not parse as its field's type would otherwise be sealed, submitted and
+// receipted, and only fail at the opening, when it is too late to correct. So it is refused
+// here, before anything is written or uploaded.
+func sealInput(path string, kind seal.EnvelopeKind, fields []opening.SummaryField) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if kind != seal.Summary {
+		return f, nil
+	}
+	defer f.Close()
+	// One byte over the bound tells a summary the hall would refuse from one that fits.
+	b, err := io.ReadAll(io.LimitReader(f, opening.MaxSummaryBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > opening.MaxSummaryBytes {
+		return nil, fmt.Errorf("开标一览表 %s 超过 %d 字节，未加密", path, opening.MaxSummaryBytes)
+	}
+	if _, err := opening.ParseSummary(fields, b); err != nil {
+		return nil, fmt.Errorf("开标一览表 %s 未通过检查，未加密: %w", path, err)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // sealRecipients are the bidder's own certificate and, where the tender has a rescue plan,

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -296,5 +299,115 @@ func TestRescueVerifyShareCommand(t *testing.T) {
 	if _, err := run(t, "rescue", "verify-share", "--server", w.base, "--cert", w.cert, "--key", w.key, "--tender", string(created.ID)); err == nil ||
 		!strings.Contains(err.Error(), "auth.role_forbidden") {
 		t.Errorf("a bidder asking for a share: %v", err)
+	}
+}
+
+// TestBidKeygenAlgorithms: every name the README and --help offer for --alg makes a key of
+// that type, the long names devpki uses are accepted too, and any other name is refused
+// with the list of names that work, leaving no key file behind.
+func TestBidKeygenAlgorithms(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		alg     string
+		keyType string // %T of the key, and for ECDSA the curve
+		refused string // the message of a refusal
+	}{
+		{alg: "sm2", keyType: "*sm2.PrivateKey"},
+		{alg: "ecdsa", keyType: "*ecdsa.PrivateKey P-256"},
+		{alg: "ecdsa-p256", keyType: "*ecdsa.PrivateKey P-256"},
+		{alg: "ECDSA", keyType: "*ecdsa.PrivateKey P-256"},
+		{alg: "rsa", keyType: "*rsa.PrivateKey 2048"},
+		{alg: "rsa-2048", keyType: "*rsa.PrivateKey 2048"},
+		{alg: "dsa", refused: "不是支持的密钥算法，可选：sm2、ecdsa（即 ecdsa-p256）、rsa（即 rsa-2048）"},
+		{alg: "rsa-4096", refused: "不是支持的密钥算法"},
+		{alg: "", refused: "不是支持的密钥算法"},
+	} {
+		t.Run(tt.alg, func(t *testing.T) {
+			out := filepath.Join(dir, "key-"+tt.alg+".pem")
+			_, err := run(t, "bid", "keygen", "--alg", tt.alg, "--out", out)
+			if tt.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refused) {
+					t.Errorf("--alg %q: %v, want %q", tt.alg, err, tt.refused)
+				}
+				if _, err := os.Stat(out); !os.IsNotExist(err) {
+					t.Errorf("--alg %q refused but wrote %s", tt.alg, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("--alg %q: %v", tt.alg, err)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := devpki.ParseKeyPEM(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%T", key)
+			switch k := key.(type) {
+			case *ecdsa.PrivateKey:
+				got += " " + k.Curve.Params().Name
+			case *rsa.PrivateKey:
+				got += fmt.Sprint(" ", k.N.BitLen())
+			}
+			if got != tt.keyType {
+				t.Errorf("--alg %q made %s, want %s", tt.alg, got, tt.keyType)
+			}
+		})
+	}
+}
+
+// TestBidSealRefusesInvalidSummary: a summary whose fields do not parse as the tender's field
+// types is refused by `bid seal` with the hall's own code and message, before any file is
+// written (so nothing can be submitted); a summary the hall would read is sealed.
+func TestBidSealRefusesInvalidSummary(t *testing.T) {
+	w := mustBidWorld(t)
+	for i, tt := range []struct {
+		name, summary string
+		code, message string // of a refusal
+	}{
+		{name: "money not a number", summary: `{"price":"abc"}`,
+			code: "hall.summary_field_invalid", message: "开标一览表字段「投标报价（元）」的值不符合类型 money"},
+		{name: "money with three decimals", summary: `{"price":"12.345"}`,
+			code: "hall.summary_field_invalid", message: "开标一览表字段「投标报价（元）」的值不符合类型 money"},
+		{name: "money negative", summary: `{"price":-5}`,
+			code: "hall.summary_field_invalid", message: "开标一览表字段「投标报价（元）」的值不符合类型 money"},
+		{name: "required field missing", summary: `{"prise":"100.00"}`,
+			code: "hall.summary_field_missing", message: "开标一览表缺少必填字段「投标报价（元）」"},
+		{name: "not a JSON object", summary: `price=100`,
+			code: "hall.summary_malformed", message: "开标一览表不是 JSON 对象"},
+		{name: "money as a JSON number", summary: `{"price":12345}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(w.dir, fmt.Sprintf("case%d", i))
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			plain := filepath.Join(w.dir, fmt.Sprintf("summary%d.json", i))
+			if err := os.WriteFile(plain, []byte(tt.summary), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sealed := filepath.Join(dir, "summary.kpseal")
+			out, err := w.bid(t, "seal", "--in", plain, "--out", sealed)
+			if tt.code == "" {
+				if err != nil || !strings.Contains(out, "已加密") {
+					t.Fatalf("seal %s: %q %v", tt.summary, out, err)
+				}
+				return
+			}
+			var ke *kaiping.Error
+			if !errors.As(err, &ke) || ke.Code != tt.code || ke.Message != tt.message {
+				t.Fatalf("seal %s: %v, want %s: %s", tt.summary, err, tt.code, tt.message)
+			}
+			if !strings.Contains(err.Error(), "未加密") {
+				t.Errorf("the refusal does not say nothing was sealed: %v", err)
+			}
+			// Nothing written: no sealed file, no temporary beside it.
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("seal %s refused but left %v", tt.summary, entries)
+			}
+		})
 	}
 }
