@@ -142,7 +142,9 @@ func associated(envelope kaiping.ID, kekID string) []byte {
 }
 
 func parse(wrapped []byte) (id string, nonce, sealed []byte, err error) {
-	if len(wrapped) < 2 || wrapped[0] != formatV1 {
+	// A plaintext key is refused by its length first: its first byte may be anything,
+	// formatV1 included.
+	if len(wrapped) < 2 || len(wrapped) == opening.FileKeyLen || wrapped[0] != formatV1 {
 		return "", nil, nil, fmt.Errorf("not a wrapped file key (%d bytes)", len(wrapped))
 	}
 	n := int(wrapped[1])

@@ -155,6 +155,7 @@ func keyringSuite(t *testing.T, src kekSource) {
 		{"a flipped bit in the sealed key", onlyA, env, tamper(len(wrapped) - 1), "refused"},
 		{"a flipped bit in the nonce", onlyA, env, tamper(2 + len("kek-a")), "refused"},
 		{"a plaintext key", onlyA, env, fileKey, "not a wrapped file key"},
+		{"a plaintext key that starts like a wrapped one", onlyA, env, append([]byte{1, 158}, fileKey[2:]...), "not a wrapped file key"},
 		{"cut short", onlyA, env, wrapped[:40], "wrapped file key of 40 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
