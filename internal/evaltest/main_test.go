@@ -1,4 +1,4 @@
-package evaluation_test
+package evaltest_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
-	"github.com/kaiping/kaiping/evaluation/evaltest"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/internal/evaltest"
 	"github.com/kaiping/kaiping/opening"
 )
 
