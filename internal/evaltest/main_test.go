@@ -19,11 +19,10 @@ func TestMain(m *testing.M) { devenv.Main(m, devenv.NeedPostgres) }
 // twenty experts, some of whom must step aside.
 type scene struct {
 	*evaltest.Env
-	tender       opening.Tender
-	kf, zz, pds  evaluation.Venue
-	experts      map[string]evaluation.Expert // by code
-	session      draw.Period
-	bidderLogins []kaiping.Principal
+	tender      opening.Tender
+	kf, zz, pds evaluation.Venue
+	experts     map[string]evaluation.Expert // by code
+	session     draw.Period
 }
 
 const (

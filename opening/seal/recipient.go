@@ -176,6 +176,7 @@ func NewCertIdentity(cert *smx509.Certificate, key crypto.PrivateKey) (Identity,
 	default:
 		if k, ok := key.(*ecdsa.PrivateKey); ok && typ == TypeSM2 && k.Curve == sm2.P256() {
 			// An SM2 key parsed by code that does not know SM2 keeps its scalar.
+			//lint:ignore SA1019 an SM2 key has no other way to give its scalar
 			if key, err = sm2.NewPrivateKeyFromInt(k.D); err != nil {
 				return nil, mismatch
 			}
