@@ -19,15 +19,16 @@ deps:
 servers: deps
 	@bash deploy/dev/servers.sh >/dev/null
 
-## test: the checks (go.mod tidy, gofmt, go vet) and the whole test suite against real PostgreSQL, MinIO and LiveKit, with the race detector
+## test: the checks (go.mod tidy, gofmt, go vet, staticcheck) and the whole test suite against real PostgreSQL, MinIO and LiveKit, with the race detector
 test: servers check
 	@$(SERVERS) && $(GO) test -race -count=1 -timeout 60m ./...
 
-## check: go.mod says the truth (go mod tidy changes nothing), the code is gofmt'ed, go vet is clean
+## check: go.mod says the truth (go mod tidy changes nothing), the code is gofmt'ed, go vet and staticcheck (pinned) are clean
 check:
 	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy" >&2; exit 1; }
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "not gofmt'ed: $$unformatted" >&2; exit 1; fi
 	@$(GO) vet ./...
+	@bash deploy/dev/staticcheck.sh ./...
 
 ## demo: start everything on loopback and run the demonstration; prints the URLs to open
 demo: servers
