@@ -71,7 +71,8 @@ func RescueKeyID(pub *ecdh.PublicKey) (string, error) {
 func certAlg(pub crypto.PublicKey) (string, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		if n := k.Size(); n < minRSABytes || n > maxRSABytes {
+		// By bits, not bytes: a 2041- to 2047-bit modulus also takes 256 bytes.
+		if n := k.N.BitLen(); n < 8*minRSABytes || n > 8*maxRSABytes {
 			return "", errRecipientUnsupported(fmt.Sprintf("RSA 密钥长度 %d 位不在 2048 至 8192 位之间", k.N.BitLen()))
 		}
 		return TypeRSAOAEP, nil

@@ -224,7 +224,9 @@ func TestUnsupportedRecipients(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
-	for name, key := range map[string]crypto.Signer{"P-384": p384, "Ed25519": edKey, "RSA-1024": rsa1024} {
+	// 2047 bits is one short of the minimum, yet its modulus still takes 256 bytes.
+	rsa2047, _ := rsa.GenerateKey(rand.Reader, 2047)
+	for name, key := range map[string]crypto.Signer{"P-384": p384, "Ed25519": edKey, "RSA-1024": rsa1024, "RSA-2047": rsa2047} {
 		t.Run(name, func(t *testing.T) {
 			cert := mustSelfSigned(t, key)
 			_, err := NewCertRecipient(cert)
