@@ -434,6 +434,17 @@ func mustFailCases(t *testing.T, keys map[string]*party) []failCase {
 			}
 			c.stanzas[0] = s
 		}), ident("rsa"))
+	rsa4096 := loadSample(t, "aes256gcm-rsa4096-rescue")
+	add("rsa-body-leading-zero-dropped", CodeWrongKey,
+		"the RSA-4096 stanza re-wrapped to a ciphertext starting with 0x00, then that byte dropped: 511 bytes pass parsing, but the body must be as long as the modulus (header only)",
+		rsa4096.edit(func(c *sample) {
+			s, n := shortRSAStanza(t, c.stanzas[0].Args[0], keys["rsa4096"].cert.PublicKey.(*rsa.PublicKey), mustHex(t, rsa4096.fileKey))
+			if n != 1 {
+				t.Fatalf("%d leading zero bytes dropped, want 1", n)
+			}
+			c.stanzas[0] = s
+			c.payload = nil
+		}), ident("rsa4096"))
 	sm2Cases := []struct {
 		name, desc string
 		body       func(c sm2Cipher) []byte
