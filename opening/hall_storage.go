@@ -1,0 +1,134 @@
+package opening
+
+import (
+	"context"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/opening/seal"
+)
+
+// What the hall does when object storage fails during an opening. Storage failing is our
+// cause, never the bidder's, and the law counts a failure not caused by the bidder as 撤回
+// at best; so the hall arranges that our outage decides nothing:
+//
+//   - The decrypt window opens only once every header of the round is cached in the
+//     database (cacheHeaders): during the window a bidder fetches its headers and hands in
+//     its keys without touching storage, so no bidder is refused for our outage.
+//   - A key handed in on time stays queued while storage fails its verification, and is
+//     tried again with backoff (unlock_verify.go), however long that takes.
+//   - The window does not end (publish refuses with "hall.storage_unhealthy") while any key
+//     of the round waits for storage, or storage does not answer: the record is built once
+//     every key handed in on time has been verified, and classifies only what bidders did.
+//     The host's board says why (StorageStatus), and so does the refusal.
+
+// errStorageWait refuses to end the window while n keys handed in on time wait for storage.
+func errStorageWait(n int) *kaiping.Error {
+	return kaiping.Errorf(kaiping.KindUnavailable, "hall.storage_unhealthy",
+		"对象存储暂时无法访问：%d 份投标文件的密钥已按时提交，待存储恢复、验证完成后才能结束解密并公布开标记录（不计为投标人原因）", n)
+}
+
+// errStorageDown refuses a step that needs storage while it does not answer.
+func errStorageDown(step string) error {
+	return kaiping.Errorf(kaiping.KindUnavailable, "hall.storage_unhealthy",
+		"对象存储暂时无法访问：存储恢复后才能%s（不计为投标人原因）", step)
+}
+
+// reverifiable says whether an older version left the envelope in error (our failure)
+// with its key still held: it is queued again (HallStore.ReverifyErrors), and the window
+// waits for it like for any key our storage failed.
+func (e HallEnvelope) reverifiable() bool {
+	return e.State == EnvError && e.WrappedKey != nil && e.KeyDestroyedAt == nil && e.Outcome == ""
+}
+
+// storageAnswers asks storage whether it answers (CheckStorageWith); with no check it is
+// assumed to.
+func (h *Hall) storageAnswers(ctx context.Context) error {
+	if h.ping == nil {
+		return nil
+	}
+	if err := h.ping(ctx); err != nil {
+		h.log.Warn("object storage does not answer", "err", err)
+		return errStorageDown("公布开标记录")
+	}
+	return nil
+}
+
+// cacheHeaders reads every header of the round not yet cached from storage and keeps it in
+// the database, before the window opens: during the window no bidder waits on storage to
+// fetch its headers (Envelopes) or hand in a key (Unlock). Storage not answering refuses
+// the window, which then has not started: "hall.storage_unhealthy".
+func (h *Hall) cacheHeaders(ctx context.Context, t Tender, sec Section, round int) error {
+	envs, err := h.store.HallEnvelopes(ctx, sec.ID, "")
+	if err != nil {
+		return err
+	}
+	checked := false
+	for _, e := range envs {
+		if e.Header != nil || e.State == EnvRetained || !t.Plan.OpensIn(round, e.Kind) {
+			continue
+		}
+		if !checked {
+			// One quick question first: a storage server that is down would otherwise
+			// keep the host waiting through the client's retries.
+			if h.ping != nil && h.ping(ctx) != nil {
+				return errStorageDown("开启解密")
+			}
+			checked = true
+		}
+		hdr, err := h.fetchHeader(ctx, e)
+		if kaiping.IsKind(err, kaiping.KindUnavailable) {
+			return errStorageDown("开启解密")
+		} else if err != nil {
+			return err
+		}
+		if err := h.store.CacheHeader(ctx, e.ID, hdr.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchHeader reads an envelope's header from storage.
+func (h *Hall) fetchHeader(ctx context.Context, e HallEnvelope) (*seal.Header, error) {
+	r, err := h.open(ctx, e.ObjectKey, e.ObjectVer)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// Accepted envelopes had their header checked at submission: a failure here is ours.
+	hdr, _, err := seal.ParseHeader(r)
+	if err != nil {
+		return nil, kaiping.Internal("hall.header "+string(e.ID), err)
+	}
+	return hdr, nil
+}
+
+// StorageStatus is object storage as the host's board shows it while the hall checks in
+// and decrypts: whether it answers, how many keys handed in on time wait for it, and, when
+// something waits, why the window does not open or end, in Chinese.
+type StorageStatus struct {
+	Healthy bool   `json:"healthy"`
+	Waiting int    `json:"waiting"`
+	Notice  string `json:"notice,omitempty"`
+}
+
+// storageStatus is the board's storage line: waiting keys of the round counted from envs,
+// storage asked only while it matters (checking in, decrypting).
+func (h *Hall) storageStatus(ctx context.Context, t Tender, st HallStatus, envs []HallEnvelope) StorageStatus {
+	s := StorageStatus{Healthy: true}
+	for _, e := range envs {
+		if t.Plan.OpensIn(st.Round, e.Kind) && (e.StorageWait() || e.reverifiable()) {
+			s.Waiting++
+		}
+	}
+	if (st.State == HallCheckingIn || st.State == HallDecrypting) && h.ping != nil && h.ping(ctx) != nil {
+		s.Healthy = false
+	}
+	switch {
+	case s.Waiting > 0:
+		s.Notice = errStorageWait(s.Waiting).Message
+	case !s.Healthy:
+		s.Notice = "对象存储暂时无法访问：存储恢复前不能开启解密或公布开标记录，解密窗口结束后开标记录暂缓公布（不计为投标人原因）"
+	}
+	return s
+}
