@@ -556,15 +556,15 @@ func (g *gatedObjects) open(ctx context.Context, key, version string) (io.ReadCl
 
 // mustTestHall stops the app's own hall and runs another on the same database, with one
 // worker, one waiting place, verifications our storage failed retried every few
-// milliseconds, and envelope reads through g.
-func mustTestHall(t *testing.T, w *hallWorld, g *gatedObjects) *opening.Hall {
+// milliseconds, and envelope reads through open.
+func mustTestHall(t *testing.T, w *hallWorld, open opening.OpenObject) *opening.Hall {
 	t.Helper()
 	w.ta.stop()
 	w.ta.jobs.Wait()
 	cfg := opening.DefaultHallConfig
 	cfg.QueueCapacity, cfg.Workers, cfg.DueInterval = 1, 1, time.Hour
 	cfg.RetryBase, cfg.RetryMax = time.Millisecond, 20*time.Millisecond
-	h := opening.NewHall(postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger), g.open, w.ta.KEK, w.ta.clock,
+	h := opening.NewHall(postgres.NewOpeningStore(w.ta.DB, w.ta.Ledger), open, w.ta.KEK, w.ta.clock,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -611,7 +611,7 @@ func TestHallQueueAndClassification(t *testing.T) {
 	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT object_key FROM bid_envelopes WHERE bidder_id = $1`, e.id).Scan(&gate.failKey); err != nil {
 		t.Fatal(err)
 	}
-	hall := mustTestHall(t, w, gate)
+	hall := mustTestHall(t, w, gate.open)
 	w.mustMove(t, opening.HallCheckingIn, 0)
 	headers := map[*hallBidder][]opening.EnvelopeHeader{}
 	for _, x := range w.bidders {
@@ -679,7 +679,7 @@ func TestHallQueueAndClassification(t *testing.T) {
 	// (its peer is stuck on storage), one free place at a time.
 	open := make(chan struct{})
 	close(open)
-	other := mustTestHall(t, w, &gatedObjects{ta: w.ta, gate: open})
+	other := mustTestHall(t, w, (&gatedObjects{ta: w.ta, gate: open}).open)
 	if err := other.Due(ctx); err != nil {
 		t.Fatal(err)
 	}
