@@ -88,7 +88,8 @@ type Hall struct {
 	// media broadcasts each opening (StreamWith); nil broadcasts nothing.
 	media signaling.Media
 	// ping says whether object storage answers (CheckStorageWith); nil assumes it does.
-	ping func(context.Context) error
+	ping   func(context.Context) error
+	health storageHealth
 }
 
 // CheckStorageWith has the hall ask ping whether object storage answers before it publishes

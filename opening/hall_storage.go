@@ -2,6 +2,8 @@ package opening
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/opening/seal"
@@ -40,13 +42,55 @@ func (e HallEnvelope) reverifiable() bool {
 	return e.State == EnvError && e.WrappedKey != nil && e.KeyDestroyedAt == nil && e.Outcome == ""
 }
 
-// storageAnswers asks storage whether it answers (CheckStorageWith); with no check it is
+// storageHealth is what the hall last learnt of object storage: from asking it
+// (CheckStorageWith) or from a verification reading it. The board is built on every batch
+// of events; asking storage each time would load it, and when storage hangs, hold the
+// board for the ping's timeout: one question at a time, at most every storageAskEvery,
+// and meanwhile the last answer.
+type storageHealth struct {
+	mu     sync.Mutex
+	at     time.Time // when err was learnt (real time: this paces questions, judges nothing)
+	err    error
+	asking bool
+}
+
+// storageAskEvery is how old an answer about storage may be.
+const storageAskEvery = time.Second
+
+// learnt records what a read of storage found: nil when it answered, the failure when it
+// failed us unreachable.
+func (s *storageHealth) learnt(err error) {
+	s.mu.Lock()
+	s.at, s.err = time.Now(), err
+	s.mu.Unlock()
+}
+
+// storageErr is whether storage answers, as last learnt or asked now; with no check it is
 // assumed to.
-func (h *Hall) storageAnswers(ctx context.Context) error {
+func (h *Hall) storageErr(ctx context.Context) error {
 	if h.ping == nil {
 		return nil
 	}
-	if err := h.ping(ctx); err != nil {
+	s := &h.health
+	s.mu.Lock()
+	if s.asking || !s.at.IsZero() && time.Since(s.at) < storageAskEvery {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	s.asking = true
+	s.mu.Unlock()
+	err := h.ping(ctx)
+	s.mu.Lock()
+	s.asking, s.at, s.err = false, time.Now(), err
+	s.mu.Unlock()
+	return err
+}
+
+// storageAnswers refuses to publish while storage does not answer: the record is archived
+// there.
+func (h *Hall) storageAnswers(ctx context.Context) error {
+	if err := h.storageErr(ctx); err != nil {
 		h.log.Warn("object storage does not answer", "err", err)
 		return errStorageDown("公布开标记录")
 	}
@@ -70,7 +114,7 @@ func (h *Hall) cacheHeaders(ctx context.Context, t Tender, sec Section, round in
 		if !checked {
 			// One quick question first: a storage server that is down would otherwise
 			// keep the host waiting through the client's retries.
-			if h.ping != nil && h.ping(ctx) != nil {
+			if h.storageErr(ctx) != nil {
 				return errStorageDown("开启解密")
 			}
 			checked = true
@@ -121,7 +165,7 @@ func (h *Hall) storageStatus(ctx context.Context, t Tender, st HallStatus, envs 
 			s.Waiting++
 		}
 	}
-	if (st.State == HallCheckingIn || st.State == HallDecrypting) && h.ping != nil && h.ping(ctx) != nil {
+	if (st.State == HallCheckingIn || st.State == HallDecrypting) && h.storageErr(ctx) != nil {
 		s.Healthy = false
 	}
 	switch {

@@ -25,9 +25,13 @@ func (h *Hall) work(ctx context.Context) {
 			h.queue.take(j)
 			v, err := h.verifyOnce(ctx, j)
 			if err != nil {
+				if kaiping.IsKind(err, kaiping.KindUnavailable) {
+					h.health.learnt(err)
+				}
 				h.retryLater(ctx, j, err)
 				continue
 			}
+			h.health.learnt(nil)
 			h.finish(ctx, j, v)
 			h.queue.done(j)
 		}
