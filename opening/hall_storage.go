@@ -2,6 +2,7 @@ package opening
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 // errStorageWait refuses to end the window while n keys handed in on time wait for storage.
 func errStorageWait(n int) *kaiping.Error {
 	return kaiping.Errorf(kaiping.KindUnavailable, "hall.storage_unhealthy",
-		"对象存储暂时无法访问：%d 份投标文件的密钥已按时提交，待存储恢复、验证完成后才能结束解密并公布开标记录（不计为投标人原因）", n)
+		"平台暂时无法读取或验证投标文件（对象存储或密钥服务故障）：%d 份投标文件的密钥已按时提交，待恢复、验证完成后才能结束解密并公布开标记录（不计为投标人原因）", n)
 }
 
 // errStorageDown refuses a step that needs storage while it does not answer.
@@ -100,36 +101,65 @@ func (h *Hall) storageAnswers(ctx context.Context) error {
 // cacheHeaders reads every header of the round not yet cached from storage and keeps it in
 // the database, before the window opens: during the window no bidder waits on storage to
 // fetch its headers (Envelopes) or hand in a key (Unlock). Storage not answering refuses
-// the window, which then has not started: "hall.storage_unhealthy".
+// the window, which then has not started: "hall.storage_unhealthy". Headers are read
+// headerReaders at a time: a thousand bids must not keep the host waiting long.
 func (h *Hall) cacheHeaders(ctx context.Context, t Tender, sec Section, round int) error {
 	envs, err := h.store.HallEnvelopes(ctx, sec.ID, "")
 	if err != nil {
 		return err
 	}
-	checked := false
+	var missing []HallEnvelope
 	for _, e := range envs {
-		if e.Header != nil || e.State == EnvRetained || !t.Plan.OpensIn(round, e.Kind) {
-			continue
+		if e.Header == nil && e.State != EnvRetained && t.Plan.OpensIn(round, e.Kind) {
+			missing = append(missing, e)
 		}
-		if !checked {
-			// One quick question first: a storage server that is down would otherwise
-			// keep the host waiting through the client's retries.
-			if h.storageErr(ctx) != nil {
-				return errStorageDown("开启解密")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	// One quick question first: a storage server that is down would otherwise keep the host
+	// waiting through the client's retries.
+	if h.storageErr(ctx) != nil {
+		return errStorageDown("开启解密")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(missing))
+	slots := make(chan struct{}, headerReaders)
+	var wg sync.WaitGroup
+	for i, e := range missing {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if errs[i] = h.cacheHeader(ctx, e); errs[i] != nil {
+				cancel()
 			}
-			checked = true
-		}
-		hdr, err := h.fetchHeader(ctx, e)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if kaiping.IsKind(err, kaiping.KindUnavailable) {
 			return errStorageDown("开启解密")
-		} else if err != nil {
-			return err
 		}
-		if err := h.store.CacheHeader(ctx, e.ID, hdr.Bytes()); err != nil {
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
 	}
-	return nil
+	return ctx.Err()
+}
+
+// headerReaders is how many headers cacheHeaders reads at once.
+const headerReaders = 8
+
+// cacheHeader reads one envelope's header from storage and keeps it in the database.
+func (h *Hall) cacheHeader(ctx context.Context, e HallEnvelope) error {
+	hdr, err := h.fetchHeader(ctx, e)
+	if err != nil {
+		return err
+	}
+	return h.store.CacheHeader(ctx, e.ID, hdr.Bytes())
 }
 
 // fetchHeader reads an envelope's header from storage.

@@ -187,8 +187,8 @@ type UnlockStatus struct {
 }
 
 // storageWaitText is what a bidder and the host read about an envelope whose key was
-// handed in while our storage was down.
-const storageWaitText = "平台对象存储暂时无法访问：密钥已按时提交并记录，存储恢复后自动验证，不计为投标人原因"
+// handed in while our side (storage, or the key service) could not verify it.
+const storageWaitText = "平台暂时无法读取或验证该投标文件（对象存储或密钥服务故障）：密钥已按时提交并记录，恢复后自动验证，不计为投标人原因"
 
 // EnvelopeHeader is an envelope of the bidder's own, with its header, for the bidder's tool
 // to unwrap the file key from.

@@ -77,7 +77,7 @@ func TestHallStorageOutage(t *testing.T) {
 			}
 		}
 	}()
-	if waiting.State != opening.EnvQueued || waiting.ErrorCode != "blob_unavailable" || !strings.Contains(waiting.Waiting, "不计为投标人原因") {
+	if waiting.State != opening.EnvQueued && waiting.State != opening.EnvVerifying || waiting.ErrorCode != "blob_unavailable" || !strings.Contains(waiting.Waiting, "不计为投标人原因") {
 		t.Errorf("丙's envelope while storage is down: %+v", waiting)
 	}
 	w.refused(t, "publication while a key waits for storage", "hall.storage_unhealthy",
