@@ -66,8 +66,8 @@ func (s *storageHealth) learnt(err error) {
 	s.mu.Unlock()
 }
 
-// storageErr is whether storage answers, as last learnt or asked now; with no check it is
-// assumed to.
+// storageErr is whether storage answers, as last learnt, or asked now when that is older
+// than storageAskEvery and nobody is asking; with no check it is assumed to. For the board.
 func (h *Hall) storageErr(ctx context.Context) error {
 	if h.ping == nil {
 		return nil
@@ -81,7 +81,17 @@ func (h *Hall) storageErr(ctx context.Context) error {
 	}
 	s.asking = true
 	s.mu.Unlock()
+	return h.askStorage(ctx)
+}
+
+// askStorage asks storage now whether it answers, and remembers the answer: for the steps
+// that rest on it (opening the window, publishing), which are rare.
+func (h *Hall) askStorage(ctx context.Context) error {
+	if h.ping == nil {
+		return nil
+	}
 	err := h.ping(ctx)
+	s := &h.health
 	s.mu.Lock()
 	s.asking, s.at, s.err = false, time.Now(), err
 	s.mu.Unlock()
@@ -91,7 +101,7 @@ func (h *Hall) storageErr(ctx context.Context) error {
 // storageAnswers refuses to publish while storage does not answer: the record is archived
 // there.
 func (h *Hall) storageAnswers(ctx context.Context) error {
-	if err := h.storageErr(ctx); err != nil {
+	if err := h.askStorage(ctx); err != nil {
 		h.log.Warn("object storage does not answer", "err", err)
 		return errStorageDown("公布开标记录")
 	}
@@ -119,7 +129,7 @@ func (h *Hall) cacheHeaders(ctx context.Context, t Tender, sec Section, round in
 	}
 	// One quick question first: a storage server that is down would otherwise keep the host
 	// waiting through the client's retries.
-	if h.storageErr(ctx) != nil {
+	if h.askStorage(ctx) != nil {
 		return errStorageDown("开启解密")
 	}
 	ctx, cancel := context.WithCancel(ctx)

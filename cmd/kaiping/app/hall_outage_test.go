@@ -27,8 +27,9 @@ import (
 // bidder hands in its key during an outage without noticing, the key stays queued and is
 // retried, publication is refused with hall.storage_unhealthy and the window does not end
 // on its clock, the host's board saying why. When storage is back the bid is verified and
-// opened, the record published with three valid bids (no 流标, nothing counted against the
-// bidder), and the ledger verifies.
+// opened; with storage down once more the record (archived there) still waits; then it is
+// published with three valid bids (no 流标, nothing counted against the bidder), and the
+// ledger verifies.
 func TestHallStorageOutage(t *testing.T) {
 	ctx := context.Background()
 	m := devenv.OwnMinIO(t)
@@ -83,10 +84,18 @@ func TestHallStorageOutage(t *testing.T) {
 	w.refused(t, "publication while a key waits for storage", "hall.storage_unhealthy",
 		func() error { return second(w.move(w.host, opening.HallPublished, 0)) })
 
+	// From here a hall of the test's own verifies, and moves on the clock only when told
+	// (Due), as the app's does every few seconds: each step below is seen, not raced.
+	hall := mustTestHall(t, w, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
+		r, _, err := w.ta.Blob.GetVersion(ctx, w.ta.setup.Config.Blob.BidsBucket, key, version)
+		return r, err
+	})
+	hall.CheckStorageWith(w.ta.Blob.Ping)
+
 	// The window's end passes during the outage: it does not end, the board says why.
 	w.ta.clock.Set(*w.board(t).WindowClosesAt)
 	w.relogin(t)
-	if err := w.ta.Hall.Due(ctx); err != nil {
+	if err := hall.Due(ctx); err != nil { // and takes over 丙's key, queued before RequeueAfter
 		t.Fatal(err)
 	}
 	board := w.board(t)
@@ -97,12 +106,22 @@ func TestHallStorageOutage(t *testing.T) {
 	w.refused(t, "a key after the window's end", "hall.window_closed",
 		func() error { return second(w.unlock(a, w.headers(t, a)[0].Envelope, make([]byte, 32))) })
 
-	// Storage back: 丙's key is verified, then the window ends and the record is published.
+	// Storage back: 丙's key is verified. Down again: the record, archived in storage,
+	// waits for it; then it is published.
 	mustRestart(t, m)
 	if v := w.waitVerified(t, c); v.Envelopes[0].State != opening.EnvDecrypted {
 		t.Fatalf("丙's envelope after storage came back: %+v", v.Envelopes[0])
 	}
-	if err := w.ta.Hall.Due(ctx); err != nil {
+	m.Stop()
+	if err := hall.Due(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if board := w.board(t); board.State != opening.HallDecrypting || board.Storage.Healthy || board.Storage.Waiting != 0 ||
+		!strings.Contains(board.Storage.Notice, "公布开标记录") {
+		t.Fatalf("hall with every key verified while storage is down: %s, storage %+v", board.State, board.Storage)
+	}
+	mustRestart(t, m)
+	if err := hall.Due(ctx); err != nil {
 		t.Fatal(err)
 	}
 	board = w.board(t)
