@@ -355,7 +355,7 @@ func untilSettled(change func() (HallStatus, error)) (HallStatus, error) {
 // is decrypted, and no key handed in is still being verified, it classifies what was not
 // decrypted, builds the record and publishes it (or fails the hall, 流标, with too few
 // opened bids). While our storage fails a key handed in on time, or does not answer at all,
-// the window does not end: "hall.storage_unhealthy" (storage.go).
+// the window does not end: "hall.storage_unhealthy" (hall_storage.go).
 func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Section, by By) (st HallStatus, err error) {
 	defer h.streamAfter(ctx, &st, &err)
 	return untilSettled(func() (HallStatus, error) {
