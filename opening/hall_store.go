@@ -65,8 +65,19 @@ type HallStore interface {
 	// RecordBusy counts a right key refused because the queue was full. It is our own
 	// operational record, not a change of the hall: no version, event or ledger entry.
 	RecordBusy(ctx context.Context, envelope kaiping.ID) error
-	// FinishVerify records what verifying a queued envelope found.
+	// FinishVerify records what verifying a queued envelope found, clearing the failure
+	// RecordVerifyFailure noted.
 	FinishVerify(ctx context.Context, a kaiping.Actor, section, envelope kaiping.ID, v Verified) error
+	// RecordVerifyFailure notes on a queued envelope why its verification failed on our side
+	// (its error_code; HallEnvelope.StorageWait), and reports whether it is still queued.
+	// Like RecordBusy it is our operational record, not a change of the hall: no version,
+	// event or ledger entry (it is written on every retry); the verdict is ledgered.
+	RecordVerifyFailure(ctx context.Context, envelope kaiping.ID, code string) (queued bool, err error)
+	// ReverifyErrors queues again, in halls still decrypting, the envelopes an older version
+	// left in error (our failure) whose key is held, their failure noted as by
+	// RecordVerifyFailure and their queued_at kept (when the key was handed in); it returns
+	// how many.
+	ReverifyErrors(ctx context.Context) (int, error)
 	// QueuedEnvelopes lists the envelopes queued at or before before, in every section,
 	// oldest first.
 	QueuedEnvelopes(ctx context.Context, before time.Time) ([]HallEnvelope, error)

@@ -202,6 +202,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
 	}, a.KEK, a.clock, a.log, a.hallConfig)
+	a.Hall.CheckStorageWith(a.Blob.Ping)
 	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
 	if err != nil {
 		return nil, fmt.Errorf("opening record PDF: %w", err)
