@@ -184,6 +184,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	}
 	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
 	a.Routes.Staff = openingStore // who is assigned to which tender, for every tender-scoped route
+	// Refused attempts at legally significant actions (Route.Ledgered), coalesced per minute.
+	a.Routes.Refusals = postgres.NewRefusalLog(a.DB, a.Ledger, a.clock, a.log)
 	a.Opening = opening.NewService(openingStore, a.clock)
 	a.FileKeys = opening.NewFileKeys(openingStore, a.KEK, a.clock)
 	// Keys an installation older than key wrapping stored in the clear are wrapped before
