@@ -221,7 +221,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	// An embedded SFU is this process's own: a hall grant points here (opening/hall_media.go).
 	a.Hall.StreamWith(a.Media)
 	a.fiber = a.newFiber()
-	a.Routes.Mount(a.fiber, a.Identity, append(a.Hall.RoundRoutes(), a.Records.Routes()...)...)
+	a.Routes.Mount(a.fiber, a.Identity, append(append(a.Hall.RoundRoutes(), a.Records.Routes()...), a.Records.PublicRoutes()...)...)
 	if cfg.InternalListen != "" {
 		a.internal = a.newInternalFiber()
 		if a.internalLn, err = net.Listen("tcp", cfg.InternalListen); err != nil {

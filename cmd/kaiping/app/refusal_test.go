@@ -16,6 +16,28 @@ import (
 	"github.com/kaiping/kaiping/storage/postgres"
 )
 
+// ledgeredRoutes are the routes of legally significant actions and the action each ledgers
+// its refusals as; TestAuthorizationMatrix checks every route declares exactly this.
+var ledgeredRoutes = map[string]string{
+	"POST /api/v1/tenders/:id/staff":                                               "tender.staff_assign",
+	"POST /api/v1/tenders/:id/staff/:assignment/revoke":                            "tender.staff_revoke",
+	"POST /api/v1/tenders/:id/sections/:section/registrations":                     "tender.register",
+	"POST /api/v1/tenders/:id/sections/:section/uploads":                           "bid.upload_start",
+	"POST /api/v1/uploads/:upload/complete":                                        "bid.upload_complete",
+	"DELETE /api/v1/uploads/:upload":                                               "bid.upload_abandon",
+	"POST /api/v1/tenders/:id/sections/:section/withdrawal":                        "bid.withdraw",
+	"POST /api/v1/tenders/:id/sections/:section/hall/transitions":                  "hall.transition",
+	"POST /api/v1/tenders/:id/sections/:section/hall/checkins":                     "hall.checkin",
+	"POST /api/v1/tenders/:id/sections/:section/hall/unlocks":                      "hall.unlock",
+	"POST /api/v1/tenders/:id/sections/:section/hall/confirmations":                "hall.confirm",
+	"POST /api/v1/tenders/:id/sections/:section/hall/objections":                   "hall.objection",
+	"POST /api/v1/tenders/:id/sections/:section/hall/objections/:objection/answer": "hall.objection_answer",
+	"POST /api/v1/tenders/:id/sections/:section/hall/rescue-partials":              "hall.rescue_partials",
+	"POST /api/v1/tenders/:id/sections/:section/hall/proposals":                    "hall.cosign_propose",
+	"POST /api/v1/tenders/:id/sections/:section/hall/proposals/:proposal/cosign":   "hall.cosign",
+	"POST /api/v1/tenders/:id/sections/:section/hall/qualification":                "hall.qualify",
+}
+
 // refusalWindow reads the coalescing row of principal's refusals of action with code in the
 // current minute: how many attempts it counts and the ledger entry that stands for them.
 func (ta *testApp) refusalWindow(t *testing.T, principal kaiping.ID, action, code string) (attempts int, seq int64) {
