@@ -152,7 +152,7 @@ func (h *Hall) Due(ctx context.Context) error {
 		case HallDecrypting:
 			_, err = h.publish(ctx, a, t, sec, BySystem)
 		case HallConfirming:
-			_, err = h.close(ctx, a, sec, BySystem)
+			_, err = h.close(ctx, a, t, sec, BySystem)
 		}
 		switch kaiping.CodeOf(err) {
 		case "hall.storage_unhealthy":
@@ -289,7 +289,7 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 		ends := a.At.Add(h.cfg.ConfirmWindow)
 		return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallConfirming, By: ByHost, ConfirmEndsAt: &ends})
 	}
-	return h.close(ctx, a, sec, ByHost)
+	return h.close(ctx, a, t, sec, ByHost)
 }
 
 // windowCheck checks that the decrypt window may open at at for the given length (0: the
@@ -412,19 +412,33 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		p := Publication{To: HallPublished, By: by, Outcomes: built.outcomes,
 			Record: PublishedRecord{Section: sec.ID, Digest: built.digest, Record: built.canonical, PublishedAt: a.At}}
 		if built.failed != "" {
+			// 流标 ends the hall: its final record (the objections raised so far, the
+			// outcomes) is stored and archived with the record.
 			p.To, p.Reason = HallFailed, built.failed
+			objections, err := h.store.Objections(ctx, sec.ID, "")
+			if err != nil {
+				return HallStatus{}, err
+			}
+			if p.Final, err = finalOf(finalInput{tender: t, section: sec, hall: st, record: p.Record,
+				objections: objections, by: by, at: a.At}); err != nil {
+				return HallStatus{}, err
+			}
 		}
 		published, err := h.store.Publish(ctx, a, sec.ID, st.Version, p)
 		if err == nil {
-			h.archive(ctx, published)
+			h.archive(ctx, published, StagePublished)
+			if p.Final != nil {
+				h.archive(ctx, published, StageFinal)
+			}
 		}
 		return published, err
 	})
 }
 
-// close ends the hall once every objection has an answer, recording who confirmed the
-// record and who did not.
-func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (st HallStatus, err error) {
+// close ends the hall once every objection has an answer, storing with the close the final
+// record (who confirmed the record and who did not, the objections and answers, each bid's
+// outcome), built from what it read at the version the close is made at, and archives it.
+func (h *Hall) close(ctx context.Context, a kaiping.Actor, t Tender, sec Section, by By) (st HallStatus, err error) {
 	defer h.streamAfter(ctx, &st, &err)
 	return untilSettled(func() (HallStatus, error) {
 		st, err := h.store.Hall(ctx, sec.ID)
@@ -456,8 +470,22 @@ func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (
 				return HallStatus{}, err
 			}
 		}
-		return h.store.Transition(ctx, a, sec.ID, st.Version, Transition{To: HallClosed, By: by,
-			Detail: map[string]any{"confirmed": len(confirmed), "bidders": st.Bidders, "objections": len(objections)}})
+		published, err := h.store.Record(ctx, sec.ID)
+		if err != nil {
+			return HallStatus{}, err
+		}
+		final, err := finalOf(finalInput{tender: t, section: sec, hall: st, record: published,
+			confirmed: confirmed, objections: objections, by: by, at: a.At})
+		if err != nil {
+			return HallStatus{}, err
+		}
+		closed, err := h.store.Transition(ctx, a, sec.ID, st.Version, Transition{To: HallClosed, By: by,
+			Detail: map[string]any{"confirmed": len(confirmed), "bidders": st.Bidders, "objections": len(objections)},
+			Final:  final})
+		if err == nil {
+			h.archive(ctx, closed, StageFinal)
+		}
+		return closed, err
 	})
 }
 

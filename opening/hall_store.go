@@ -139,6 +139,10 @@ type Transition struct {
 	ConfirmEndsAt  *time.Time
 	// Detail goes into the event and the ledger entry.
 	Detail map[string]any
+	// Final is the final record a round's close stores (its digest named in the entry),
+	// to be archived beside the published record; Record holds its canonical bytes and
+	// PublishedAt the close's time.
+	Final *PublishedRecord
 }
 
 // Publication is the end of a decrypt window: the outcome of every envelope not decrypted,
@@ -149,6 +153,9 @@ type Publication struct {
 	Reason   string // why it failed
 	Outcomes []EnvelopeOutcome
 	Record   PublishedRecord
+	// Final is the final record of a publication that fails the hall (流标): the hall
+	// ends here, so its final record is stored with the record (see Transition.Final).
+	Final *PublishedRecord
 }
 
 // EnvelopeOutcome is the classification of an envelope not decrypted (HallEnvelope.Classify).

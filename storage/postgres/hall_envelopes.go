@@ -230,6 +230,9 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 		if p.Reason != "" {
 			payload["reason"] = p.Reason
 		}
+		if p.Final != nil {
+			payload["final_record"] = p.Final.Digest
+		}
 		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.publish", Audience: opening.AudienceAll, Payload: payload}); err != nil {
 			return err
 		}
@@ -241,6 +244,11 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 		if _, err := tx.Exec(ctx, `INSERT INTO hall_records (section_id, round, digest, body, published_at, ledger_seq)
 			VALUES ($1, $2, $3, $4, $5, $6)`, section, h.Round, p.Record.Digest, []byte(p.Record.Record), a.At, seq); err != nil {
 			return err
+		}
+		if p.Final != nil {
+			if err := insertFinalRecord(ctx, tx, section, h.Round, *p.Final, seq); err != nil {
+				return err
+			}
 		}
 		out = *h
 		return nil
