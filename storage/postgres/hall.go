@@ -161,7 +161,7 @@ func (s *OpeningStore) Transition(ctx context.Context, a kaiping.Actor, section 
 		}
 		if t.Final != nil {
 			// Beside the transition's own entry, which names its digest; the trigger queues
-			// its export (migration 017).
+			// its export (migration 016).
 			var seq int64
 			if err := tx.QueryRow(ctx, `SELECT ledger_seq FROM hall_events WHERE section_id = $1 AND version = $2`,
 				section, h.Version).Scan(&seq); err != nil {
@@ -178,7 +178,7 @@ func (s *OpeningStore) Transition(ctx context.Context, a kaiping.Actor, section 
 }
 
 // insertFinalRecord stores a round's final record beside the entry at seq that names it;
-// the trigger queues its export (migration 017).
+// the trigger queues its export (migration 016).
 func insertFinalRecord(ctx context.Context, tx pgx.Tx, section kaiping.ID, round int, f opening.PublishedRecord, seq int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO hall_final_records (section_id, round, digest, body, closed_at, ledger_seq)
 		VALUES ($1, $2, $3, $4, $5, $6)`, section, round, f.Digest, []byte(f.Record), f.PublishedAt, seq)

@@ -14,7 +14,7 @@ import (
 )
 
 // RefusalLog ledgers refused attempts (httpapi.RefusalLedger), coalescing a principal's
-// repeats of one refusal within RefusalWindow into one entry and a count (migration 017).
+// repeats of one refusal within RefusalWindow into one entry and a count (migration 016).
 type RefusalLog struct {
 	db     *DB
 	ledger *ledger.Ledger
