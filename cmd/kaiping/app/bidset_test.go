@@ -185,11 +185,11 @@ func TestBidSetSealed(t *testing.T) {
 	if err := w.bidder.Do(ctx, http.MethodGet, w.path("/bid-set"), nil, nil); apiCode(err) != "bidset.not_sealed" {
 		t.Errorf("bid set before the deadline: %v", err)
 	}
-	w.ta.clock.Set(w.deadline.Add(opening.SealGrace - time.Nanosecond))
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle - time.Nanosecond))
 	if sets, err := w.ta.Submit.SealDue(ctx); err != nil || len(sets) != 0 {
 		t.Fatalf("sealed inside the grace period: %v, %v", sets, err)
 	}
-	w.ta.clock.Set(w.deadline.Add(opening.SealGrace))
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle))
 	sets, err := w.ta.Submit.SealDue(ctx)
 	if err != nil {
 		t.Fatal(err)
