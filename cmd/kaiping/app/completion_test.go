@@ -327,3 +327,135 @@ func waitSealed(tb testing.TB, w *submissionWorld) opening.BidSet {
 	}, func(err error) bool { return err == nil })
 	return set
 }
+
+// uploadInStorage is the object key and storage upload of an upload, which the server
+// keeps to itself.
+func uploadInStorage(tb testing.TB, ta *testApp, id kaiping.ID) (key, storageUpload string) {
+	tb.Helper()
+	if err := ta.DB.Pool.QueryRow(context.Background(), `SELECT object_key, storage_upload FROM bid_uploads WHERE id = $1`,
+		id).Scan(&key, &storageUpload); err != nil {
+		tb.Fatal(err)
+	}
+	return key, storageUpload
+}
+
+// putOnlyParts sends the ticket's parts of file to storage and returns them, without
+// completing anything.
+func putOnlyParts(tb testing.TB, tk opening.UploadTicket, file []byte) []blob.Part {
+	tb.Helper()
+	var parts []blob.Part
+	for n := 1; n <= tk.Upload.Parts(); n++ {
+		off := int64(n-1) * tk.Upload.PartSize
+		body := file[off : off+tk.Upload.PartLength(n)]
+		req, err := http.NewRequest(http.MethodPut, tk.PartURLs[n], bytes.NewReader(body))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			tb.Fatalf("PUT part %d: %s", n, resp.Status)
+		}
+		parts = append(parts, blob.Part{Number: n, ETag: resp.Header.Get("ETag")})
+	}
+	return parts
+}
+
+// TestReconcileStorage (issue 12, finding 8): the reconciler matches the bids bucket against
+// the database. An accepted envelope is accounted for. A locked object with no upload, and
+// the state the crash of the finding left before completions were recorded (upload open,
+// object complete and locked until 2041), are orphans: recorded and ledgered once, never
+// deleted, never counted. An unlocked object of an upload that was ended is discarded.
+func TestReconcileStorage(t *testing.T) {
+	ctx := context.Background()
+	w := mustSubmissionWorld(t)
+	bucket := w.ta.setup.Config.Blob.BidsBucket
+	accepted, err := w.submit(w.bidder, mustSeal(t, w.binding(seal.Summary), []byte("100"), w.bidderCert), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := w.deadline.AddDate(15, 0, 0)
+	prefix := "tenders/" + string(w.tender.ID) + "/" + string(w.section.ID) + "/"
+	strayKey := prefix + "stray.kpseal"
+	stray, err := w.ta.Blob.Put(ctx, bucket, strayKey, bytes.NewReader([]byte("stray")), 5,
+		blob.PutOptions{Retention: blob.Retention{Mode: blob.Compliance, RetainUntil: until}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Completed in storage behind the server's back, as the crash of the finding left it.
+	oldFile := mustSeal(t, w.binding(seal.Summary), []byte("99"), w.bidderCert)
+	old := w.startUpload(t, w.bidder, oldFile)
+	oldKey, oldStorage := uploadInStorage(t, w.ta, old.Upload.ID)
+	oldInfo, err := w.ta.Blob.CompleteMultipart(ctx, bucket, oldKey, oldStorage, putOnlyParts(t, old, oldFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ta.Blob.SetRetention(ctx, bucket, oldKey, oldInfo.VersionID,
+		blob.Retention{Mode: blob.Compliance, RetainUntil: until}); err != nil {
+		t.Fatal(err)
+	}
+	// Completed behind the server's back, unlocked, and the upload then abandoned.
+	endedFile := mustSeal(t, w.binding(seal.Summary), []byte("98"), w.bidderCert)
+	ended := w.startUpload(t, w.bidder, endedFile)
+	endedKey, endedStorage := uploadInStorage(t, w.ta, ended.Upload.ID)
+	endedInfo, err := w.ta.Blob.CompleteMultipart(ctx, bucket, endedKey, endedStorage, putOnlyParts(t, ended, endedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.bidder.Do(ctx, http.MethodDelete, "/api/v1/uploads/"+string(ended.Upload.ID), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := w.ta.Submit.ReconcileStorage(ctx)
+	if err != nil || r.Orphans != 2 || r.Discarded != 1 {
+		t.Fatalf("reconcile = %+v, %v; want 2 orphans recorded and 1 object discarded", r, err)
+	}
+	if r, err := w.ta.Submit.ReconcileStorage(ctx); err != nil || r != (opening.ReconcileReport{}) {
+		t.Errorf("second reconcile = %+v, %v; want nothing new", r, err)
+	}
+	var orphans []string
+	rows, err := w.ta.DB.Pool.Query(ctx, `SELECT o.object_key || ' ' || o.upload_state || ' ' || (o.locked_until IS NOT NULL)::text
+		FROM bid_orphans o JOIN ledger_entries l ON l.seq = o.ledger_seq AND l.action = 'bid.orphan' ORDER BY o.object_key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		orphans = append(orphans, strings.TrimPrefix(s, prefix))
+	}
+	want := []string{
+		strings.TrimPrefix(endedKey, prefix) + " aborted false",
+		strings.TrimPrefix(oldKey, prefix) + " open true",
+		"stray.kpseal  true",
+	}
+	slices.Sort(want)
+	if !slices.Equal(orphans, want) {
+		t.Errorf("orphans ledgered:\n%q\nwant\n%q", orphans, want)
+	}
+	// The locked ones are still there; the unlocked one of an ended upload is gone.
+	for key, version := range map[string]string{strayKey: stray.VersionID, oldKey: oldInfo.VersionID} {
+		if _, err := w.ta.Blob.StatVersion(ctx, bucket, key, version); err != nil {
+			t.Errorf("orphan %s: %v", key, err)
+		}
+	}
+	if _, err := w.ta.Blob.StatVersion(ctx, bucket, endedKey, endedInfo.VersionID); kaiping.CodeOf(err) != blob.CodeNotFound {
+		t.Errorf("unlocked object of an ended upload: %v, want it discarded", err)
+	}
+	// Nothing of them is counted.
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle))
+	if _, err := w.ta.Submit.SealDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var set opening.BidSet
+	if err := w.bidder.Do(ctx, http.MethodGet, w.path("/bid-set"), nil, &set); err != nil ||
+		!slices.Equal(set.Digests, []string{accepted.Envelopes[0].SHA256}) {
+		t.Errorf("bid set %v (%v); want only the accepted envelope", set.Digests, err)
+	}
+	w.ta.ledgerSize(t)
+}

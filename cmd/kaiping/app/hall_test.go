@@ -98,7 +98,7 @@ func (w *hallWorld) mustSubmitFile(t *testing.T, b *hallBidder, kind seal.Envelo
 	}
 }
 
-// sealNow moves the clock past the deadline and its grace, seals the bid sets and renews
+// sealNow moves the clock to the deadline plus SealSettle, seals the bid sets and renews
 // every session.
 func (w *hallWorld) sealNow(t *testing.T) {
 	t.Helper()
