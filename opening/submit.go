@@ -226,6 +226,13 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 			return Receipt{}, invalid("bid.parts", "应有 %d 个分片，收到 %d 个", u.Parts(), len(parts))
 		}
 		if u, err = s.store.BeginCompletion(ctx, a, u.ID, parts); err != nil {
+			if kaiping.IsKind(err, kaiping.KindTooLate) {
+				// Sealed before this request could be recorded (SealSettle was not enough):
+				// it is refused like any late one, and its upload ends.
+				s.log.Error("completion arrived before the deadline but was recorded after the seal",
+					"upload_id", id, "tender_id", t.ID, "arrived_at", a.At)
+				s.abort(ctx, a, u, "late")
+			}
 			return Receipt{}, err
 		}
 	}

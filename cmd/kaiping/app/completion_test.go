@@ -260,8 +260,8 @@ func TestCompletionAcrossDeadline(t *testing.T) {
 			t.Fatalf("deadline + %v, a completion in flight: bid set %v; want not sealed", at, err)
 		}
 	}
-	if _, err := w.move(w.host, opening.HallCheckingIn, 0); apiCode(err) != "hall.state" {
-		t.Errorf("check-in before the set is sealed: %v", err)
+	if _, err := w.move(w.host, opening.HallCheckingIn, 0); apiCode(err) != "hall.state" || !strings.Contains(err.Error(), "正在封存") {
+		t.Errorf("check-in before the set is sealed: %v; want hall.state saying the set is being sealed", err)
 	}
 
 	// It finishes a minute after the deadline and is accepted as of when it arrived; the
