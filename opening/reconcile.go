@@ -25,7 +25,7 @@ import (
 // ReconcileReport is what one run of the reconciler did.
 type ReconcileReport struct {
 	Accepted  int // abandoned completions finished and accepted
-	Refused   int // abandoned completions finished and refused
+	Refused   int // abandoned completions finished and refused (or reopened: parts not as named)
 	Pending   int // abandoned completions that could not be finished now (storage down)
 	Orphans   int // objects recorded as orphans now
 	Discarded int // unlocked objects of refused uploads deleted now
@@ -68,7 +68,7 @@ func (s *Submission) RecoverCompletions(ctx context.Context) (ReconcileReport, e
 		switch outcome {
 		case "accepted":
 			r.Accepted++
-		case "refused":
+		case "refused", "reopened":
 			r.Refused++
 		default:
 			r.Pending++
@@ -95,6 +95,10 @@ func (s *Submission) recoverCompletion(ctx context.Context, u Upload) (string, e
 	switch {
 	case err == nil:
 		detail["outcome"], detail["submit_seq"] = "accepted", rc.Ledger.Seq
+	case kaiping.CodeOf(err) == "bid.parts":
+		// Storage would not assemble the parts named: the upload is open again, and ends
+		// with the others at the seal unless its tool completes it in time.
+		detail["outcome"], detail["code"] = "reopened", kaiping.CodeOf(err)
 	case kaiping.IsKind(err, kaiping.KindInvalid) || kaiping.CodeOf(err) == "bid.parts_lost":
 		detail["outcome"], detail["code"] = "refused", kaiping.CodeOf(err)
 	default:

@@ -53,6 +53,9 @@ type Store interface {
 	// "bid.deadline_passed"). An upload already completing is returned as it is (a retry);
 	// one that has ended is KindConflict "upload.closed".
 	BeginCompletion(ctx context.Context, a kaiping.Actor, id kaiping.ID, parts []Part) (Upload, error)
+	// ReopenUpload moves a completing upload whose parts storage refused to assemble back
+	// to open, forgetting its completion request.
+	ReopenUpload(ctx context.Context, id kaiping.ID) error
 	// NoteObjectVersion records the version storage made of a completing upload's parts.
 	NoteObjectVersion(ctx context.Context, id kaiping.ID, version string) error
 	// StaleCompletions lists the uploads completing since before arrivedBefore.

@@ -225,7 +225,8 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 		if len(parts) != u.Parts() {
 			return Receipt{}, invalid("bid.parts", "应有 %d 个分片，收到 %d 个", u.Parts(), len(parts))
 		}
-		if u, err = s.store.BeginCompletion(ctx, a, u.ID, parts); err != nil {
+		begun, err := s.store.BeginCompletion(ctx, a, u.ID, parts)
+		if err != nil {
 			if kaiping.IsKind(err, kaiping.KindTooLate) {
 				// Sealed before this request could be recorded (SealSettle was not enough):
 				// it is refused like any late one, and its upload ends.
@@ -235,6 +236,7 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 			}
 			return Receipt{}, err
 		}
+		u = begun
 	}
 	return s.finish(ctx, a, t, u)
 }
@@ -250,9 +252,12 @@ func (s *Submission) finish(ctx context.Context, by kaiping.Actor, t Tender, u U
 		switch {
 		case kaiping.IsKind(err, kaiping.KindInvalid):
 			// Parts missing or not as uploaded: the bidder's tool named what storage does
-			// not hold. Nothing was assembled; the parts are freed.
-			s.abort(ctx, by, u, "bid.parts")
-			return Receipt{}, invalid("bid.parts", "分片不完整或与上传的不符，上传已作废，请重新递交")
+			// not hold. Nothing was assembled: the upload is open again, for the tool to
+			// resume (a completion after the deadline is late, as any other).
+			if rerr := s.store.ReopenUpload(ctx, u.ID); rerr != nil {
+				return Receipt{}, rerr
+			}
+			return Receipt{}, invalid("bid.parts", "分片不完整或与已上传的不符，请续传后重新完成")
 		case kaiping.IsKind(err, kaiping.KindNotFound):
 			// Neither the upload nor an object made from it is in storage (expired by a
 			// bucket rule, aborted by hand): there is nothing to accept.

@@ -150,6 +150,13 @@ func (s *OpeningStore) BeginCompletion(ctx context.Context, a kaiping.Actor, id 
 	return u, err
 }
 
+// ReopenUpload implements opening.Store.
+func (s *OpeningStore) ReopenUpload(ctx context.Context, id kaiping.ID) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE bid_uploads SET state = 'open', completing_at = NULL, completing_address = '',
+		completing_parts = NULL WHERE id = $1 AND state = 'completing' AND object_version = ''`, id)
+	return translate("pg.ReopenUpload", err)
+}
+
 // NoteObjectVersion implements opening.Store.
 func (s *OpeningStore) NoteObjectVersion(ctx context.Context, id kaiping.ID, version string) error {
 	_, err := s.db.Pool.Exec(ctx, `UPDATE bid_uploads SET object_version = $2 WHERE id = $1 AND state = 'completing'`, id, version)

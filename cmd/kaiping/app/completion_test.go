@@ -459,3 +459,29 @@ func TestReconcileStorage(t *testing.T) {
 	}
 	w.ta.ledgerSize(t)
 }
+
+// TestCompleteWithWrongParts: a completion naming parts storage does not hold (a wrong
+// ETag) is refused with bid.parts and leaves the upload open, so the tool resumes it
+// instead of sending everything again.
+func TestCompleteWithWrongParts(t *testing.T) {
+	ctx := context.Background()
+	w := mustSubmissionWorld(t)
+	file := mustSeal(t, w.binding(seal.Summary), []byte("100"), w.bidderCert)
+	tk := w.startUpload(t, w.bidder, file)
+	parts := putOnlyParts(t, tk, file)
+	wrong := []opening.Part{{Number: 1, ETag: strings.Repeat("0", 32)}}
+	err := w.bidder.Do(ctx, http.MethodPost, "/api/v1/uploads/"+string(tk.Upload.ID)+"/complete", opening.CompleteRequest{Parts: wrong}, nil)
+	if apiCode(err) != "bid.parts" {
+		t.Fatalf("completion with a wrong ETag: %v, want bid.parts", err)
+	}
+	if st := w.status(t, w.bidder); len(st.Uploads) != 1 || st.Uploads[0].State != opening.UploadOpen || len(st.Envelopes) != 0 {
+		t.Fatalf("after the refusal: %+v; want the upload open and no envelope", st)
+	}
+	rc, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file))
+	if err != nil || rc.Envelopes[0].SHA256 != mustDigest(t, file).SHA256 {
+		t.Fatalf("resume after the refusal: %+v, %v", rc, err)
+	}
+	if len(parts) != 1 {
+		t.Errorf("%d parts sent; want 1", len(parts))
+	}
+}
