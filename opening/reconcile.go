@@ -53,12 +53,16 @@ type Orphan struct {
 
 // RecoverCompletions finishes every completion abandoned by a server that died: still
 // completing completionTimeout after its request arrived, when the server handling it has
-// given up (its context ends then). Each is finished as its request would have been, and the
-// reconciler's part is ledgered (bid.reconcile). One that cannot be finished now (storage
+// given up (its context ends then). Each is claimed, so that one replica works on it, and
+// finished as its request would have been, and the reconciler's part is ledgered
+// (bid.reconcile). One that cannot be finished now (storage
 // unreachable) stays completing, and its section unsealed, until a later run can.
 func (s *Submission) RecoverCompletions(ctx context.Context) (ReconcileReport, error) {
 	var r ReconcileReport
-	stale, err := s.store.StaleCompletions(ctx, s.clock.Now().Add(-completionTimeout))
+	now := s.clock.Now()
+	// A claim lasts as long as the work may (recoverCompletion's timeout): one left by a
+	// reconciler that died too is taken over then.
+	stale, err := s.store.ClaimStaleCompletions(ctx, now, now.Add(-completionTimeout))
 	if err != nil {
 		return r, err
 	}
@@ -74,6 +78,9 @@ func (s *Submission) RecoverCompletions(ctx context.Context) (ReconcileReport, e
 			r.Pending++
 			if firstErr == nil {
 				firstErr = err
+			}
+			if err := s.store.ReleaseCompletionClaim(ctx, u.ID); err != nil {
+				s.log.Error("release completion claim", "upload_id", u.ID, "err", err)
 			}
 		}
 	}

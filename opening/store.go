@@ -58,8 +58,13 @@ type Store interface {
 	ReopenUpload(ctx context.Context, id kaiping.ID) error
 	// NoteObjectVersion records the version storage made of a completing upload's parts.
 	NoteObjectVersion(ctx context.Context, id kaiping.ID, version string) error
-	// StaleCompletions lists the uploads completing since before arrivedBefore.
-	StaleCompletions(ctx context.Context, arrivedBefore time.Time) ([]Upload, error)
+	// ClaimStaleCompletions claims, at now, the uploads completing since before
+	// arrivedBefore that no one has claimed since then either, and returns them: one
+	// reconciler (on one replica) works on each at a time.
+	ClaimStaleCompletions(ctx context.Context, now, arrivedBefore time.Time) ([]Upload, error)
+	// ReleaseCompletionClaim gives up the claim on a completing upload that could not be
+	// finished now, for the next run to try again.
+	ReleaseCompletionClaim(ctx context.Context, id kaiping.ID) error
 	// UploadReceipt rebuilds the receipt of a completed upload from its envelope and ledger
 	// entry: a bidder whose completion answer was lost fetches it again.
 	UploadReceipt(ctx context.Context, id kaiping.ID) (Receipt, error)

@@ -163,15 +163,22 @@ func (s *OpeningStore) NoteObjectVersion(ctx context.Context, id kaiping.ID, ver
 	return translate("pg.NoteObjectVersion", err)
 }
 
-// StaleCompletions implements opening.Store.
-func (s *OpeningStore) StaleCompletions(ctx context.Context, arrivedBefore time.Time) ([]opening.Upload, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT `+uploadColumns+` FROM bid_uploads
-		WHERE state = 'completing' AND completing_at < $1 ORDER BY completing_at, id`, arrivedBefore)
+// ClaimStaleCompletions implements opening.Store.
+func (s *OpeningStore) ClaimStaleCompletions(ctx context.Context, now, arrivedBefore time.Time) ([]opening.Upload, error) {
+	rows, err := s.db.Pool.Query(ctx, `UPDATE bid_uploads SET recovery_claimed_at = $1
+		WHERE state = 'completing' AND completing_at < $2 AND (recovery_claimed_at IS NULL OR recovery_claimed_at < $2)
+		RETURNING `+uploadColumns, now, arrivedBefore)
 	if err != nil {
-		return nil, translate("pg.StaleCompletions", err)
+		return nil, translate("pg.ClaimStaleCompletions", err)
 	}
 	us, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (opening.Upload, error) { return scanUpload(r) })
-	return us, translate("pg.StaleCompletions", err)
+	return us, translate("pg.ClaimStaleCompletions", err)
+}
+
+// ReleaseCompletionClaim implements opening.Store.
+func (s *OpeningStore) ReleaseCompletionClaim(ctx context.Context, id kaiping.ID) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE bid_uploads SET recovery_claimed_at = NULL WHERE id = $1`, id)
+	return translate("pg.ReleaseCompletionClaim", err)
 }
 
 // UploadReceipt implements opening.Store.

@@ -12,7 +12,8 @@ ALTER TABLE bid_uploads
     ADD COLUMN completing_at      timestamptz,                -- when the completion request arrived
     ADD COLUMN completing_address text  NOT NULL DEFAULT '',  -- from where (the ledger's address)
     ADD COLUMN completing_parts   jsonb,                      -- the parts it named: [{"number","etag"}]
-    ADD COLUMN object_version     text  NOT NULL DEFAULT '';  -- the version storage made, once known
+    ADD COLUMN object_version     text  NOT NULL DEFAULT '',  -- the version storage made, once known
+    ADD COLUMN recovery_claimed_at timestamptz;               -- when a reconciler took over an abandoned one
 ALTER TABLE bid_uploads ADD CONSTRAINT bid_uploads_completing
     CHECK (state <> 'completing' OR (completing_at IS NOT NULL AND completing_parts IS NOT NULL));
 CREATE INDEX bid_uploads_completing ON bid_uploads (section_id) WHERE state = 'completing';
@@ -37,7 +38,7 @@ CREATE TABLE bid_orphans (
 DROP TABLE bid_orphans;
 DROP INDEX bid_uploads_completing;
 ALTER TABLE bid_uploads DROP CONSTRAINT bid_uploads_completing;
-ALTER TABLE bid_uploads DROP COLUMN object_version, DROP COLUMN completing_parts,
+ALTER TABLE bid_uploads DROP COLUMN recovery_claimed_at, DROP COLUMN object_version, DROP COLUMN completing_parts,
     DROP COLUMN completing_address, DROP COLUMN completing_at;
 UPDATE bid_uploads SET state = 'aborted', end_reason = 'downgrade' WHERE state = 'completing';
 ALTER TABLE bid_uploads DROP CONSTRAINT bid_uploads_state_check;
