@@ -73,12 +73,21 @@ func (p *stopPoint) held(tb testing.TB) string {
 // end and it takes no more requests; the requests it was handling stay where they are.
 func (ta *testApp) crash(tb testing.TB) {
 	tb.Helper()
+	ta.stopJobs()
 	ta.mu.Lock()
-	stop, ln := ta.stop, ta.ln
+	ln := ta.ln
+	ta.mu.Unlock()
+	_ = ln.Close()
+}
+
+// stopJobs ends the server's background jobs (the sealer, the reconciler): the test runs
+// them itself, at the moments it chooses.
+func (ta *testApp) stopJobs() {
+	ta.mu.Lock()
+	stop := ta.stop
 	ta.mu.Unlock()
 	stop()
 	ta.jobs.Wait()
-	_ = ln.Close()
 }
 
 type completion struct {
@@ -103,8 +112,9 @@ func completeAsync(c *apiclient.Client, tk opening.UploadTicket, file []byte) <-
 // and gets its receipt at once (nothing is sent again); the second never comes back, and
 // its completion, which arrived a second before the deadline, keeps the bid set unsealed
 // until the reconciler has finished it (after the dead server's completion would have
-// timed out), then the set is sealed with both, and the bidder fetches its receipt. Every
-// envelope is locked, each reconciler action is ledgered, and the ledger verifies.
+// timed out; two replicas try at once and one does it), then the set is sealed with both,
+// and the bidder fetches its receipt. Every envelope is locked, each reconciler action is
+// ledgered once, and the ledger verifies.
 func TestCrashBetweenStorageAndCommit(t *testing.T) {
 	ctx := context.Background()
 	setup := mustSetup(t)
@@ -173,8 +183,26 @@ func TestCrashBetweenStorageAndCommit(t *testing.T) {
 	if err := bidderB.Do(ctx, http.MethodGet, w.path("/bid-set"), nil, nil); apiCode(err) != "bidset.not_sealed" {
 		t.Fatalf("bid set with a completion pending: %v", err)
 	}
-	// Once the dead server's completion would have timed out, the reconciler finishes it.
-	second.clock.Set(arrivedB.Add(5 * time.Minute))
+	// Once the dead server's completion would have timed out, the reconciler finishes it:
+	// two replicas at once, and one of them does it.
+	third := mustAppFrom(t, setup, quiet, nil)
+	second.stopJobs()
+	third.stopJobs()
+	var reports [2]opening.ReconcileReport
+	var wg sync.WaitGroup
+	for i, ta := range []*testApp{second, third} {
+		ta.clock.Set(arrivedB.Add(5 * time.Minute))
+		wg.Go(func() {
+			var err error
+			if reports[i], err = ta.Submit.RecoverCompletions(ctx); err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := reports[0].Accepted + reports[1].Accepted; n != 1 || reports[0].Pending+reports[1].Pending != 0 {
+		t.Errorf("two replicas recovered %+v and %+v; want one acceptance between them", reports[0], reports[1])
+	}
 	if _, err := second.Submit.SealDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +236,11 @@ func TestCrashBetweenStorageAndCommit(t *testing.T) {
 		}
 	}
 	var detail string
-	if err := second.DB.Pool.QueryRow(ctx, `SELECT convert_from(detail, 'UTF8') FROM ledger_entries
-		WHERE action = 'bid.reconcile' AND subject = $1`, string(tkB.Upload.ID)).Scan(&detail); err != nil ||
-		!strings.Contains(detail, `"outcome":"accepted"`) {
-		t.Errorf("ledger entry of the reconciler: %s, %v", detail, err)
+	var entries int
+	if err := second.DB.Pool.QueryRow(ctx, `SELECT count(*), coalesce(max(convert_from(detail, 'UTF8')), '')
+		FROM ledger_entries WHERE action = 'bid.reconcile'`).Scan(&entries, &detail); err != nil || entries != 1 ||
+		!strings.Contains(detail, `"outcome":"accepted"`) || !strings.Contains(detail, string(w.otherID)) {
+		t.Errorf("%d ledger entries of the reconciler (%v), the last %s; want one, accepting the second bidder's", entries, err, detail)
 	}
 	second.ledgerSize(t)
 
