@@ -268,6 +268,11 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 	if req.WindowMinutes != 0 && req.To != HallDecrypting {
 		return HallStatus{}, invalid("hall.window_length", "只有开启解密时可以指定解密时长")
 	}
+	if st.State == HallBidding && req.To == HallCheckingIn && !a.At.Before(t.Deadline) {
+		// The deadline has passed and the set is not sealed yet: say why, and for how long.
+		return HallStatus{}, kaiping.Errorf(kaiping.KindConflict, "hall.state",
+			"投标已截止，投标文件集合正在封存（截止后 %d 秒，且截止前到达的递交校验完毕后立即封存），请稍候再开启签到", int(SealSettle/time.Second))
+	}
 	if err := CheckTransition(st.State, req.To, ByHost); err != nil {
 		return HallStatus{}, err
 	}

@@ -68,6 +68,10 @@ type App struct {
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
 
+	// completedHook, if set, runs inside the bids bucket's multipart completion, after
+	// storage completed it (withCompletedHook; tests crash the server there).
+	completedHook func(ctx context.Context, key string) error
+
 	// proxies are the trusted load balancers (trusted_proxies) whose X-Forwarded-For
 	// names the client address the ledger records.
 	proxies httpapi.TrustedProxies
@@ -91,8 +95,14 @@ type App struct {
 	shutDown bool
 }
 
-// sealInterval is how often the server looks for bid sets due to be sealed.
-const sealInterval = 5 * time.Second
+// The sealer sleeps until the next deadline (plus opening.SealSettle) but never longer
+// than sealIdle, so that a tender created meanwhile with an earlier deadline is not missed;
+// while a section waits on completions that arrived before its deadline it looks every
+// sealPoll.
+const (
+	sealIdle = time.Second
+	sealPoll = 200 * time.Millisecond
+)
 
 // exportInterval is how often the server looks for published records to archive.
 const exportInterval = time.Second
@@ -112,6 +122,12 @@ func WithHallConfig(c opening.HallConfig) Option { return func(a *App) { a.hallC
 // WithLiveConfig tunes the halls' live connections (the watchers benchmark raises the
 // limit of connections per principal).
 func WithLiveConfig(c opening.LiveConfig) Option { return func(a *App) { a.liveConfig = c } }
+
+// withCompletedHook runs hook inside the bids bucket's multipart completion, after storage
+// completed it and before the server goes on (tests stop the server there, as a crash would).
+func withCompletedHook(hook func(ctx context.Context, key string) error) Option {
+	return func(a *App) { a.completedHook = hook }
+}
 
 // WithRegistry replaces the Prometheus registry.
 func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.registry = r } }
@@ -199,7 +215,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	submitConfig := opening.DefaultSubmitConfig
 	submitConfig.MaxOpenUploads = cfg.Submission.MaxOpenUploads
 	a.Submit = opening.NewSubmission(openingStore,
-		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, submitConfig)
+		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket, completed: a.completedHook}, a.clock, a.log, submitConfig)
 	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
@@ -286,6 +302,8 @@ func (a *App) Serve(ln net.Listener) error {
 	ctx, stop := context.WithCancel(context.Background())
 	a.stop = stop
 	a.jobs.Go(func() { a.sealBidSets(ctx) })
+	// Matches the bids bucket against the database, at start and periodically.
+	a.jobs.Go(func() { a.Submit.RunReconciler(ctx) })
 	a.jobs.Go(func() { a.Hall.Run(ctx) })
 	// Stores what a crash left in the spool, at start and periodically.
 	a.jobs.Go(func() { a.Recorder.Run(ctx) })
@@ -370,17 +388,28 @@ func (a *App) close() {
 	}
 }
 
-// sealBidSets seals the bid sets that fall due, until ctx ends. Every replica runs it;
-// sealing is idempotent and serialized in the database.
+// sealBidSets seals the bid sets that fall due, until ctx ends: as each deadline passes
+// (plus opening.SealSettle), and as soon as the completions that arrived before it have
+// finished. Every replica runs it; sealing is idempotent and serialized in the database.
 func (a *App) sealBidSets(ctx context.Context) {
-	t := time.NewTicker(sealInterval)
-	defer t.Stop()
 	for {
 		if _, err := a.Submit.SealDue(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("seal bid sets", "err", err)
 		}
+		wait := sealIdle
+		next, ok, err := a.Submit.NextSeal(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("next bid set to seal", "err", err)
+		case ok && next.After(a.clock.Now()):
+			wait = min(sealIdle, next.Sub(a.clock.Now()))
+		case ok:
+			wait = sealPoll // due: waiting on completions in flight
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
