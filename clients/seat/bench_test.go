@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +133,7 @@ func TestLossMeter(t *testing.T) {
 			for _, p := range tt.packets {
 				m.observe(p)
 			}
-			if lost, got := m.counts(); lost != tt.lost || got != tt.got {
+			if lost, got := m.Counts(); lost != tt.lost || got != tt.got {
 				t.Errorf("lost %d of %d, want %d of %d", lost, got, tt.lost, tt.got)
 			}
 		})
@@ -165,7 +166,7 @@ func TestLossMeterReads(t *testing.T) {
 			t.Fatalf("ReadFrom = %d bytes %x, %v", n, buf[:n], err)
 		}
 	}
-	if lost, got := m.counts(); lost != 1 || got != 2 {
+	if lost, got := m.Counts(); lost != 1 || got != 2 {
 		t.Errorf("lost %d of %d, want 1 of 2", lost, got)
 	}
 }
@@ -182,5 +183,15 @@ func TestNearestRank(t *testing.T) {
 	}
 	if NearestRank(nil, 50) != 0 {
 		t.Error("percentile of nothing")
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	d, err := ProcessCPU(os.Getpid())
+	if err != nil || d <= 0 {
+		t.Fatalf("ProcessCPU(self) = %s, %v", d, err)
+	}
+	if _, err := ProcessCPU(1 << 30); err == nil {
+		t.Error("ProcessCPU of no process succeeded")
 	}
 }
