@@ -18,8 +18,8 @@ import (
 	"github.com/kaiping/kaiping/signaling/embedded"
 )
 
-// mustBenchSFU is an embedded SFU on loopback, in this process.
-func mustBenchSFU(tb testing.TB) *embedded.Server {
+// mustSFU is an embedded SFU on loopback, in this process.
+func mustSFU(tb testing.TB) *embedded.Server {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,7 +47,7 @@ func mustBenchSFU(tb testing.TB) *embedded.Server {
 // harness counts what the agents received, a first frame per pair, no CPU for a server it
 // was given no process of, and its own.
 func TestBench(t *testing.T) {
-	res, err := Bench(context.Background(), mustBenchSFU(t), Load{
+	res, err := Bench(context.Background(), mustSFU(t), Load{
 		Room: "bench-seat", Seats: 2, Hidden: 1, Warmup: 200 * time.Millisecond, Duration: time.Second,
 	})
 	if err != nil {
@@ -77,7 +77,7 @@ func (o otherBackend) Grant(ctx context.Context, room string, who kaiping.Princi
 }
 
 func TestBenchRefuses(t *testing.T) {
-	srv := mustBenchSFU(t)
+	srv := mustSFU(t)
 	tests := []struct {
 		name  string
 		rooms Rooms
