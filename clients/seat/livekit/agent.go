@@ -67,8 +67,10 @@ func (a *Agent) Stats() Stats { return a.counts.snapshot() }
 // Received returns what the agent has received so far, per remote track.
 func (a *Agent) Received() []TrackStats { return a.counts.received.Snapshot() }
 
-// FirstFrame is Stats().FirstFrame(participant).
-func (a *Agent) FirstFrame(participant string) time.Time { return a.Stats().FirstFrame(participant) }
+// FirstFrame is Stats().FirstFrame(participant), reading only the received tracks.
+func (a *Agent) FirstFrame(participant string) time.Time {
+	return Stats{Received: a.Received()}.FirstFrame(participant)
+}
 
 var _ seat.Participant = (*Agent)(nil)
 
