@@ -87,7 +87,7 @@ func (l Load) WithDefaults() Load {
 	return l
 }
 
-// BenchBackend is what Bench needs of one backend's agents.
+// BenchBackend is what BenchWith needs of one backend's agents.
 type BenchBackend struct {
 	// Name is the backend whose grants the agents speak (signaling.Grant.Backend): a grant
 	// of another backend is refused.
