@@ -61,6 +61,9 @@ const (
 // sets sealed now. The server calls it periodically; it is safe to run on several replicas
 // at once.
 func (s *Submission) SealDue(ctx context.Context) ([]BidSet, error) {
+	if err := kaiping.Synchronised(s.clock); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	due, err := s.store.UnsealedSections(ctx, now.Add(-SealGrace))
 	if err != nil {

@@ -94,6 +94,9 @@ func (s *Submission) openTender(ctx context.Context, a kaiping.Actor, tenderID k
 	if err != nil {
 		return Tender{}, Section{}, err
 	}
+	if err := kaiping.Synchronised(s.clock); err != nil {
+		return Tender{}, Section{}, err
+	}
 	if !a.At.Before(t.Deadline) {
 		return Tender{}, Section{}, deadlinePassed()
 	}
@@ -193,6 +196,11 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	}
 	t, err := s.store.Tender(ctx, u.Tender)
 	if err != nil {
+		return Receipt{}, err
+	}
+	// Refused before anything is touched: the upload stays open, and completing it again
+	// once the clock is back is judged then.
+	if err := kaiping.Synchronised(s.clock); err != nil {
 		return Receipt{}, err
 	}
 	if !a.At.Before(t.Deadline) {

@@ -104,6 +104,9 @@ func (h *Hall) Unlock(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID,
 	if err != nil {
 		return UnlockStatus{}, err
 	}
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		return UnlockStatus{}, err
+	}
 	if err := st.UnlockOpen(a.At); err != nil {
 		return UnlockStatus{}, err
 	}

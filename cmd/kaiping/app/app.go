@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clocksync"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
@@ -67,6 +68,8 @@ type App struct {
 	Media MediaBackend
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
+	// ClockSync checks the server's clock (clock.check); nil when the check is off.
+	ClockSync *clocksync.Monitor
 
 	// proxies are the trusted load balancers (trusted_proxies) whose X-Forwarded-For
 	// names the client address the ledger records.
@@ -179,6 +182,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, fmt.Errorf("kek: %w", err)
 	}
 
+	if cfg.Clock.Check {
+		// Before anything takes the clock: every deadline judgement asks it.
+		a.ClockSync = clocksync.New(clocksync.Config{Servers: cfg.Clock.NTPServers, MaxOffset: time.Duration(cfg.Clock.MaxOffset),
+			RequireKernelSync: cfg.Clock.RequireKernelSync, Interval: time.Duration(cfg.Clock.Interval)}, clocksync.Adjtimex{}, a.log)
+		a.ClockSync.Check(ctx)
+		a.clock = kaiping.CheckedClock{Clock: a.clock, Health: a.ClockSync}
+	}
 	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
 		return nil, err
 	}
@@ -289,6 +299,9 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
+	if a.ClockSync != nil {
+		a.jobs.Go(func() { a.ClockSync.Run(ctx) })
+	}
 	if a.internalLn != nil {
 		a.log.Info("kaiping operations (metrics, readiness)", "addr", a.internalLn.Addr().String())
 		a.internalServing.Go(func() {
@@ -384,11 +397,13 @@ func (a *App) sealBidSets(ctx context.Context) {
 	}
 }
 
-// Ready checks that PostgreSQL and object storage answer; it is what /readyz reports.
+// Ready checks that PostgreSQL and object storage answer and that the clock may judge
+// deadlines; it is what /readyz reports.
 func (a *App) Ready(ctx context.Context) map[string]error {
 	return map[string]error{
 		"postgres":       a.DB.Ping(ctx),
 		"object_storage": a.Blob.Ping(ctx),
+		"clock":          kaiping.Synchronised(a.clock),
 	}
 }
 

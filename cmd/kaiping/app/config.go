@@ -44,6 +44,8 @@ type Config struct {
 	Ledger   LedgerConfig   `yaml:"ledger"`
 	KEK      KEKConfig      `yaml:"kek"`
 	Auth     AuthConfig     `yaml:"auth"`
+	// Clock is the check that the server's clock may judge deadlines.
+	Clock ClockConfig `yaml:"clock"`
 	// Submission tunes sealed-bid uploads.
 	Submission SubmissionConfig `yaml:"submission"`
 	Media      MediaConfig      `yaml:"media"`
@@ -175,6 +177,24 @@ type AuthConfig struct {
 	MaxFailuresPerCertificate int      `yaml:"max_failures_per_certificate"`
 }
 
+// ClockConfig is the check of the server's clock (clocksync): while the kernel says it is
+// not synchronised, or it is further than MaxOffset from the NTP servers, no deadline is
+// judged (clock.unsynchronised) and /readyz and the host's board say why.
+type ClockConfig struct {
+	// Check switches the check on (default). Off only for development and tests on one
+	// machine: deadlines are then judged on whatever the clock says.
+	Check bool `yaml:"check"`
+	// NTPServers are compared with ("host" or "host:port"), the median of those answering.
+	NTPServers []string `yaml:"ntp_servers"`
+	// MaxOffset is the largest offset from them still trusted.
+	MaxOffset Duration `yaml:"max_offset"`
+	// RequireKernelSync also requires the kernel to say (adjtimex) that chronyd or ntpd
+	// keeps the clock.
+	RequireKernelSync bool `yaml:"require_kernel_sync"`
+	// Interval is how often the clock is checked.
+	Interval Duration `yaml:"interval"`
+}
+
 // BootstrapAdmin is the first administrator, registered at start-up if missing.
 type BootstrapAdmin struct {
 	Name            string `yaml:"name"`
@@ -227,6 +247,9 @@ func DefaultConfig() Config {
 			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL),
 			ThrottleWindow: Duration(identity.DefaultThrottle.Window), MaxFailuresPerAddress: identity.DefaultThrottle.MaxPerAddress,
 			MaxFailuresPerCertificate: identity.DefaultThrottle.MaxPerCertificate},
+		// 国家授时中心 and two public services: an answer from any counts.
+		Clock: ClockConfig{Check: true, NTPServers: []string{"ntp.ntsc.ac.cn", "ntp.aliyun.com", "cn.pool.ntp.org"},
+			MaxOffset: Duration(500 * time.Millisecond), RequireKernelSync: true, Interval: Duration(time.Minute)},
 		Media:      MediaConfig{UDPAddr: ":7882"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 		Submission: SubmissionConfig{MaxOpenUploads: opening.DefaultSubmitConfig.MaxOpenUploads},
@@ -464,6 +487,17 @@ func (c Config) Validate() error {
 		required("auth.bootstrap_admin.name", b.Name)
 		required("auth.bootstrap_admin.certificate_file", b.CertificateFile)
 		fileExists("auth.bootstrap_admin.certificate_file", b.CertificateFile)
+	}
+	if c.Clock.Check {
+		if len(c.Clock.NTPServers) == 0 {
+			bad("clock.ntp_servers: at least one NTP server is required while clock.check is on")
+		}
+		if d := time.Duration(c.Clock.MaxOffset); d < time.Millisecond || d > 10*time.Second {
+			bad("clock.max_offset: must be between 1ms and 10s, got %s", d)
+		}
+		if d := time.Duration(c.Clock.Interval); d < 5*time.Second || d > 10*time.Minute {
+			bad("clock.interval: must be between 5s and 10m, got %s", d)
+		}
 	}
 	if n := c.Submission.MaxOpenUploads; n < 1 || n > 100 {
 		bad("submission.max_open_uploads: must be between 1 and 100, got %d", n)

@@ -87,7 +87,13 @@ func (a *App) handlePublicReady(c *fiber.Ctx) error {
 	for name, err := range a.Ready(c.UserContext()) {
 		if err != nil {
 			a.log.Warn("not ready", "check", name, "err", err)
-			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable"})
+			out := fiber.Map{"status": "unavailable"}
+			if name == "clock" {
+				// Says nothing about the installation, and tells a bidder why nothing
+				// moves on the deadline.
+				out["reason"] = kaiping.MessageOf(err)
+			}
+			return c.Status(fiber.StatusServiceUnavailable).JSON(out)
 		}
 	}
 	return c.JSON(fiber.Map{"status": "ok"})

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/bidder"
+	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/opening/seal"
+)
+
+// TestClockSync: with the clock check on against an NTP server, a clock further off than
+// clock.max_offset judges no deadline: completing a bid is refused with clock.unsynchronised
+// and records nothing (no envelope, no ledger entry, the upload still open), sealing is
+// refused, and /readyz and the host's board say why in Chinese. Back within the bound, the
+// same completion is accepted.
+func TestClockSync(t *testing.T) {
+	ntp := devenv.StartNTPServer(t)
+	ta := mustAppWith(t, func(c *Config) {
+		// The kernel's state is this machine's, not the test's: only the NTP offset is.
+		c.Clock = ClockConfig{Check: true, NTPServers: []string{ntp.Addr}, MaxOffset: Duration(500 * time.Millisecond),
+			Interval: Duration(time.Minute)}
+	})
+	ctx := context.Background()
+	w := mustSubmissionWorldIn(t, ta, nil)
+	if st := ta.ClockSync.Status(); st.Problem != "" {
+		t.Fatalf("the clock is not trusted against a server with the same time: %+v", st)
+	}
+	file := mustSeal(t, w.binding(seal.Summary), []byte(`{"price":"100.00"}`), w.bidderCert)
+	tk := w.startUpload(t, w.bidder, file)
+
+	ntp.SetOffset(2 * time.Second)
+	if st := ta.ClockSync.Check(ctx); !strings.Contains(st.Problem, "超过允许的 500ms") {
+		t.Fatalf("an offset of 2s: %+v", st)
+	}
+	before := ta.ledgerSize(t)
+	_, err := bidder.NewSubmitter(w.bidder).Finish(ctx, tk, bytes.NewReader(file))
+	if apiCode(err) != "clock.unsynchronised" {
+		t.Fatalf("completion on an untrusted clock: %v, want clock.unsynchronised", err)
+	}
+	if after := ta.ledgerSize(t); after != before {
+		t.Errorf("the refused completion wrote %d ledger entries", after-before)
+	}
+	if st := w.status(t, w.bidder); len(st.Envelopes) != 0 || len(st.Uploads) != 1 {
+		t.Errorf("after the refusal: %d envelopes, %d open uploads; want 0 and the one still open", len(st.Envelopes), len(st.Uploads))
+	}
+	if _, err := ta.Submit.SealDue(ctx); kaiping.CodeOf(err) != "clock.unsynchronised" {
+		t.Errorf("sealing on an untrusted clock: %v", err)
+	}
+	status, body := get(t, ta.base+"/readyz")
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "服务器时钟未同步") {
+		t.Errorf("public /readyz: %d %s", status, body)
+	}
+	if status, body := get(t, "http://"+ta.InternalAddr()+"/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, `"clock":"clock.unsynchronised`) {
+		t.Errorf("internal /readyz: %d %s", status, body)
+	}
+	var board opening.BoardView
+	if err := w.host.Do(ctx, http.MethodGet, w.path("/hall/board"), nil, &board); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(board.ClockProblem, "超过允许的 500ms") {
+		t.Errorf("the host's board says %q", board.ClockProblem)
+	}
+
+	ntp.SetOffset(100 * time.Millisecond)
+	if st := ta.ClockSync.Check(ctx); st.Problem != "" {
+		t.Fatalf("back within the bound: %+v", st)
+	}
+	rc, err := bidder.NewSubmitter(w.bidder).Finish(ctx, tk, bytes.NewReader(file))
+	if err != nil {
+		t.Fatalf("completion on a trusted clock again: %v", err)
+	}
+	if len(rc.Envelopes) != 1 {
+		t.Fatalf("receipt: %+v", rc)
+	}
+	if status, body := get(t, ta.base+"/readyz"); status != http.StatusOK {
+		t.Errorf("public /readyz once synchronised: %d %s", status, body)
+	}
+	var synced opening.BoardView
+	if err := w.host.Do(ctx, http.MethodGet, w.path("/hall/board"), nil, &synced); err != nil || synced.ClockProblem != "" {
+		t.Errorf("the board once synchronised: %q, %v", synced.ClockProblem, err)
+	}
+}
