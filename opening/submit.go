@@ -37,11 +37,27 @@ type Submission struct {
 	clock   kaiping.Clock
 	log     *slog.Logger
 	cfg     SubmitConfig
+	// stamps time-stamps receipts (StampWith); nil: no TSA configured.
+	stamps *TimeStamps
 }
 
 // NewSubmission returns the submission service.
 func NewSubmission(store Store, objects Objects, clock kaiping.Clock, log *slog.Logger, cfg SubmitConfig) *Submission {
 	return &Submission{store: store, objects: objects, clock: clock, log: log, cfg: cfg}
+}
+
+// StampWith has every receipt time-stamped by ts.
+func (s *Submission) StampWith(ts *TimeStamps) { s.stamps = ts }
+
+// stamped adds the time-stamp to a receipt just given: a step after the transaction, so
+// a TSA that is away never costs a bid.
+func (s *Submission) stamped(ctx context.Context) func(Receipt, error) (Receipt, error) {
+	return func(rc Receipt, err error) (Receipt, error) {
+		if err == nil && s.stamps != nil {
+			rc.TimeStamp = s.stamps.Receipt(ctx, rc)
+		}
+		return rc, err
+	}
 }
 
 // UploadTicket is the answer to a started or resumed upload: where to PUT each missing part.
@@ -248,7 +264,7 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 		ObjectKey: u.ObjectKey, ObjectVer: version, Size: stored.Size, SHA256: stored.SHA256, SM3: stored.SM3,
 		SubmittedAt: a.At, State: EnvelopeCurrent,
 	}
-	return s.store.AcceptEnvelope(ctx, a, u, e)
+	return s.stamped(ctx)(s.store.AcceptEnvelope(ctx, a, u, e))
 }
 
 func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, head []byte) error {

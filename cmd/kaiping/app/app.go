@@ -30,6 +30,7 @@ import (
 	"github.com/kaiping/kaiping/storage/kek"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
+	"github.com/kaiping/kaiping/tsa"
 )
 
 // App is a running kaiping server.
@@ -68,6 +69,8 @@ type App struct {
 	Media MediaBackend
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
+	// TimeStamps has receipts and records time-stamped by the configured TSA (timestamp).
+	TimeStamps *opening.TimeStamps
 	// ClockSync checks the server's clock (clock.check); nil when the check is off.
 	ClockSync *clocksync.Monitor
 
@@ -208,6 +211,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	submitConfig.MaxOpenUploads = cfg.Submission.MaxOpenUploads
 	a.Submit = opening.NewSubmission(openingStore,
 		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, submitConfig)
+	if a.TimeStamps, err = newTimeStamps(cfg.TimeStamp, openingStore, a.clock, a.log); err != nil {
+		return nil, err
+	}
+	a.Submit.StampWith(a.TimeStamps)
 	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
@@ -277,6 +284,24 @@ func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger
 	return svc, nil
 }
 
+// newTimeStamps is the time-stamping of receipts and records by the configured TSA; with
+// none configured it stamps nothing.
+func newTimeStamps(cfg TimeStampConfig, store opening.TimeStampStore, clock kaiping.Clock, log *slog.Logger) (*opening.TimeStamps, error) {
+	if cfg.URL == "" {
+		return opening.NewTimeStamps(nil, store, clock, log, 0), nil
+	}
+	pemData, err := os.ReadFile(cfg.CertificateFile)
+	if err != nil {
+		return nil, fmt.Errorf("timestamp.certificate_file: %w", err)
+	}
+	roots, err := tsa.ParseRoots(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("timestamp.certificate_file %s: %w", cfg.CertificateFile, err)
+	}
+	return opening.NewTimeStamps(tsa.NewClient(cfg.URL, roots, time.Duration(cfg.Timeout)), store, clock, log,
+		time.Duration(cfg.ReceiptWait)), nil
+}
+
 // Listen opens the configured listen address.
 func (a *App) Listen() (net.Listener, error) {
 	return net.Listen("tcp", a.cfg.Listen)
@@ -301,6 +326,9 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	if a.ClockSync != nil {
 		a.jobs.Go(func() { a.ClockSync.Run(ctx) })
+	}
+	if a.cfg.TimeStamp.URL != "" {
+		a.jobs.Go(func() { a.TimeStamps.Run(ctx, time.Duration(a.cfg.TimeStamp.Interval)) })
 	}
 	if a.internalLn != nil {
 		a.log.Info("kaiping operations (metrics, readiness)", "addr", a.internalLn.Addr().String())

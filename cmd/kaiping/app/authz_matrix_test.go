@@ -79,6 +79,7 @@ var authzMatrix = map[string]access{
 	"DELETE /api/v1/uploads/:upload":                                               roles(rBidder),
 	"GET /api/v1/tenders/:id/sections/:section/bids/mine":                          roles(rBidder),
 	"POST /api/v1/tenders/:id/sections/:section/withdrawal":                        roles(rBidder),
+	"GET /api/v1/receipts/:seq/time-stamp":                                         roles(rBidder), // the bidder's own: anyone else's is not found
 	"GET /api/v1/tenders/:id/sections/:section/bid-set":                            anyone,
 	"GET /api/v1/tenders/:id/sections/:section/hall":                               roles(rBidder),
 	"GET /api/v1/tenders/:id/sections/:section/hall/board":                         onTender(asHall, rHost, rSupervisor),

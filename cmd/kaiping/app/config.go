@@ -46,6 +46,8 @@ type Config struct {
 	Auth     AuthConfig     `yaml:"auth"`
 	// Clock is the check that the server's clock may judge deadlines.
 	Clock ClockConfig `yaml:"clock"`
+	// TimeStamp is the time-stamping authority that stamps receipts and records.
+	TimeStamp TimeStampConfig `yaml:"timestamp"`
 	// Submission tunes sealed-bid uploads.
 	Submission SubmissionConfig `yaml:"submission"`
 	Media      MediaConfig      `yaml:"media"`
@@ -195,6 +197,22 @@ type ClockConfig struct {
 	Interval Duration `yaml:"interval"`
 }
 
+// TimeStampConfig is the time-stamping authority (TSA, RFC 3161) whose tokens every receipt
+// and archived opening record gets. Empty URL: none. A TSA that does not answer never costs a
+// bid: the receipt says the stamp is pending and it is given later.
+type TimeStampConfig struct {
+	URL string `yaml:"url"`
+	// CertificateFile is the TSA's certificate, or the CA that issues it (PEM): tokens that
+	// do not verify against it are refused.
+	CertificateFile string `yaml:"certificate_file"`
+	// Timeout bounds one request to the TSA.
+	Timeout Duration `yaml:"timeout"`
+	// ReceiptWait is how long a receipt waits for its stamp before it goes out pending.
+	ReceiptWait Duration `yaml:"receipt_wait"`
+	// Interval is how often pending stamps are asked for again.
+	Interval Duration `yaml:"interval"`
+}
+
 // BootstrapAdmin is the first administrator, registered at start-up if missing.
 type BootstrapAdmin struct {
 	Name            string `yaml:"name"`
@@ -250,6 +268,8 @@ func DefaultConfig() Config {
 		// 国家授时中心 and two public services: an answer from any counts.
 		Clock: ClockConfig{Check: true, NTPServers: []string{"ntp.ntsc.ac.cn", "ntp.aliyun.com", "cn.pool.ntp.org"},
 			MaxOffset: Duration(500 * time.Millisecond), RequireKernelSync: true, Interval: Duration(time.Minute)},
+		TimeStamp: TimeStampConfig{Timeout: Duration(5 * time.Second), ReceiptWait: Duration(2 * time.Second),
+			Interval: Duration(30 * time.Second)},
 		Media:      MediaConfig{UDPAddr: ":7882"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 		Submission: SubmissionConfig{MaxOpenUploads: opening.DefaultSubmitConfig.MaxOpenUploads},
@@ -497,6 +517,22 @@ func (c Config) Validate() error {
 		}
 		if d := time.Duration(c.Clock.Interval); d < 5*time.Second || d > 10*time.Minute {
 			bad("clock.interval: must be between 5s and 10m, got %s", d)
+		}
+	}
+	if ts := c.TimeStamp; ts.URL != "" {
+		if !strings.HasPrefix(ts.URL, "http://") && !strings.HasPrefix(ts.URL, "https://") {
+			bad("timestamp.url: must be an http:// or https:// URL, got %q", ts.URL)
+		}
+		required("timestamp.certificate_file", ts.CertificateFile)
+		fileExists("timestamp.certificate_file", ts.CertificateFile)
+		if d := time.Duration(ts.Timeout); d < time.Second || d > time.Minute {
+			bad("timestamp.timeout: must be between 1s and 1m, got %s", d)
+		}
+		if d := time.Duration(ts.ReceiptWait); d < 0 || d > 10*time.Second {
+			bad("timestamp.receipt_wait: must be between 0s and 10s (a bidder waits for it), got %s", d)
+		}
+		if d := time.Duration(ts.Interval); d < 5*time.Second || d > 10*time.Minute {
+			bad("timestamp.interval: must be between 5s and 10m, got %s", d)
 		}
 	}
 	if n := c.Submission.MaxOpenUploads; n < 1 || n > 100 {

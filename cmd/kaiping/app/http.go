@@ -56,6 +56,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, a.Opening.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Opening.StaffRoutes()...)
 	a.Routes.Mount(f, a.Identity, a.Submit.Routes()...)
+	a.Routes.Mount(f, a.Identity, a.TimeStamps.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Hall.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Live.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Evaluation.Routes()...)
