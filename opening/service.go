@@ -86,6 +86,9 @@ func (s *Service) Register(ctx context.Context, a kaiping.Actor, bidderName stri
 	if err != nil {
 		return Registration{}, err
 	}
+	if err := kaiping.Synchronised(s.clock); err != nil {
+		return Registration{}, err
+	}
 	if !a.At.Before(t.Deadline) {
 		return Registration{}, kaiping.E(kaiping.KindTooLate, "register.deadline_passed", "投标截止时间已过，不能再报名")
 	}
