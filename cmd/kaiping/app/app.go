@@ -69,6 +69,8 @@ type App struct {
 	Media MediaBackend
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
+	// Revocations are the CAs' revocation lists (auth.crls), refreshed by a job.
+	Revocations *identity.RevocationLists
 	// TimeStamps has receipts and records time-stamped by the configured TSA (timestamp).
 	TimeStamps *opening.TimeStamps
 	// ClockSync checks the server's clock (clock.check); nil when the check is off.
@@ -192,12 +194,16 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		a.ClockSync.Check(ctx)
 		a.clock = kaiping.CheckedClock{Clock: a.clock, Health: a.ClockSync}
 	}
-	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
+	if a.Revocations, err = newRevocationLists(ctx, cfg.Auth, a.clock, a.log); err != nil {
+		return nil, err
+	}
+	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock, identity.WithRevocationLists(a.Revocations)); err != nil {
 		return nil, err
 	}
 	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
 	a.Routes.Staff = openingStore // who is assigned to which tender, for every tender-scoped route
 	a.Opening = opening.NewService(openingStore, a.clock)
+	a.Opening.CheckCertificatesWith(a.Identity)
 	a.FileKeys = opening.NewFileKeys(openingStore, a.KEK, a.clock)
 	// Keys an installation older than key wrapping stored in the clear are wrapped before
 	// anything reads them (migration 012 could not: the KEK is not in the database).
@@ -247,7 +253,30 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	return a, nil
 }
 
-func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger.Ledger, clock kaiping.Clock) (*identity.Service, error) {
+// newRevocationLists loads the CAs' revocation lists (auth.crls). A list that cannot be had
+// at start-up does not stop the server: its CA's certificates are refused
+// (auth.revocation_unknown) until the refresh job gets it.
+func newRevocationLists(ctx context.Context, cfg AuthConfig, clock kaiping.Clock, log *slog.Logger) (*identity.RevocationLists, error) {
+	var sources []identity.CRLSource
+	for i, c := range cfg.CRLs {
+		b, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("auth.crls[%d].ca: %w", i, err)
+		}
+		roots, err := identity.ParseCARoots(b)
+		if err != nil || roots.Len() != 1 {
+			return nil, fmt.Errorf("auth.crls[%d].ca %s: one CA certificate is needed (%v)", i, c.CA, err)
+		}
+		sources = append(sources, identity.CRLSource{CA: roots.Certificates()[0], Location: c.URL})
+	}
+	r := identity.NewRevocationLists(sources, time.Duration(cfg.CRLGrace), clock, log)
+	if err := r.Refresh(ctx); err != nil {
+		log.Error("certificate revocation lists not loaded: those CAs' certificates are refused until they are", "err", err)
+	}
+	return r, nil
+}
+
+func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger.Ledger, clock kaiping.Clock, opts ...identity.Option) (*identity.Service, error) {
 	var pems [][]byte
 	for _, f := range cfg.CARoots {
 		b, err := os.ReadFile(f)
@@ -268,10 +297,11 @@ func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger
 	if err != nil {
 		return nil, fmt.Errorf("auth.session_secret_file %s: %w", cfg.SessionSecretFile, err)
 	}
-	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
-		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)),
+	opts = append([]identity.Option{identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)),
 		identity.WithThrottle(identity.Throttle{Window: time.Duration(cfg.ThrottleWindow),
-			MaxPerAddress: cfg.MaxFailuresPerAddress, MaxPerCertificate: cfg.MaxFailuresPerCertificate}))
+			MaxPerAddress: cfg.MaxFailuresPerAddress, MaxPerCertificate: cfg.MaxFailuresPerCertificate})}, opts...)
+	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
+		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), opts...)
 	if b := cfg.BootstrapAdmin; b.CertificateFile != "" {
 		certPEM, err := os.ReadFile(b.CertificateFile)
 		if err != nil {
@@ -326,6 +356,9 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	if a.ClockSync != nil {
 		a.jobs.Go(func() { a.ClockSync.Run(ctx) })
+	}
+	if len(a.cfg.Auth.CRLs) > 0 {
+		a.jobs.Go(func() { a.Revocations.Run(ctx, time.Duration(a.cfg.Auth.CRLRefresh)) })
 	}
 	if a.cfg.TimeStamp.URL != "" {
 		a.jobs.Go(func() { a.TimeStamps.Run(ctx, time.Duration(a.cfg.TimeStamp.Interval)) })

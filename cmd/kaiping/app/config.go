@@ -177,6 +177,24 @@ type AuthConfig struct {
 	ThrottleWindow            Duration `yaml:"throttle_window"`
 	MaxFailuresPerAddress     int      `yaml:"max_failures_per_address"`
 	MaxFailuresPerCertificate int      `yaml:"max_failures_per_certificate"`
+	// CRLs are the accepted CAs' certificate revocation lists (证书吊销列表): a certificate
+	// its CA revoked cannot log in, be registered, register for a tender, or act with a
+	// session. A CA without one is not checked.
+	CRLs []CRLConfig `yaml:"crls"`
+	// CRLRefresh is how often every list is fetched again.
+	CRLRefresh Duration `yaml:"crl_refresh"`
+	// CRLGrace is how long a list past its nextUpdate is still believed (a CA publishing
+	// late); after it, the CA's certificates are refused (auth.revocation_unknown) until a
+	// fresh list is had.
+	CRLGrace Duration `yaml:"crl_grace"`
+}
+
+// CRLConfig is where one CA publishes its revocation list.
+type CRLConfig struct {
+	// CA is the CA's certificate file (PEM, one certificate): the list must be signed by it.
+	CA string `yaml:"ca"`
+	// URL is the list's http(s) URL or file path (DER or PEM).
+	URL string `yaml:"url"`
 }
 
 // ClockConfig is the check of the server's clock (clocksync): while the kernel says it is
@@ -264,7 +282,8 @@ func DefaultConfig() Config {
 		Auth: AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute),
 			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL),
 			ThrottleWindow: Duration(identity.DefaultThrottle.Window), MaxFailuresPerAddress: identity.DefaultThrottle.MaxPerAddress,
-			MaxFailuresPerCertificate: identity.DefaultThrottle.MaxPerCertificate},
+			MaxFailuresPerCertificate: identity.DefaultThrottle.MaxPerCertificate,
+			CRLRefresh:                Duration(time.Hour), CRLGrace: Duration(24 * time.Hour)},
 		// 国家授时中心 and two public services: an answer from any counts.
 		Clock: ClockConfig{Check: true, NTPServers: []string{"ntp.ntsc.ac.cn", "ntp.aliyun.com", "cn.pool.ntp.org"},
 			MaxOffset: Duration(500 * time.Millisecond), RequireKernelSync: true, Interval: Duration(time.Minute)},
@@ -375,6 +394,9 @@ func setFromString(v reflect.Value, s string) error {
 		}
 		v.SetInt(n)
 	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("a list of %s is set in the YAML file only", v.Type().Elem())
+		}
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -500,6 +522,22 @@ func (c Config) Validate() error {
 	}
 	if n := c.Auth.MaxFailuresPerCertificate; n < 1 || n > 1000 {
 		bad("auth.max_failures_per_certificate: must be between 1 and 1000, got %d", n)
+	}
+	for i, crl := range c.Auth.CRLs {
+		required(fmt.Sprintf("auth.crls[%d].ca", i), crl.CA)
+		fileExists(fmt.Sprintf("auth.crls[%d].ca", i), crl.CA)
+		required(fmt.Sprintf("auth.crls[%d].url", i), crl.URL)
+		if crl.URL != "" && !strings.HasPrefix(crl.URL, "http://") && !strings.HasPrefix(crl.URL, "https://") {
+			fileExists(fmt.Sprintf("auth.crls[%d].url", i), crl.URL)
+		}
+	}
+	if len(c.Auth.CRLs) > 0 {
+		if d := time.Duration(c.Auth.CRLRefresh); d < time.Minute || d > 24*time.Hour {
+			bad("auth.crl_refresh: must be between 1m and 24h, got %s", d)
+		}
+		if d := time.Duration(c.Auth.CRLGrace); d < 0 || d > 7*24*time.Hour {
+			bad("auth.crl_grace: must be between 0s and 168h, got %s", d)
+		}
 	}
 	required("auth.session_secret_file", c.Auth.SessionSecretFile)
 	fileExists("auth.session_secret_file", c.Auth.SessionSecretFile)
