@@ -49,6 +49,8 @@ type TimeStampStore interface {
 	// ReceiptTimeStamp returns the stamp of the receipt of ledger entry seq and the bidder
 	// whose receipt it is; a receipt not stamped yet is Pending, no such receipt KindNotFound.
 	ReceiptTimeStamp(ctx context.Context, seq int64) (TimeStamp, kaiping.ID, error)
+	// TimeStampOf returns subject's stamp, Pending (with digest) if it has no token yet.
+	TimeStampOf(ctx context.Context, subject string, digest []byte) (TimeStamp, error)
 }
 
 // TimeStamps stamps receipts and records at the configured TSA. A receipt is never refused
@@ -63,6 +65,8 @@ type TimeStamps struct {
 	log     *slog.Logger
 	// tryFor bounds the attempt made while a bidder waits for the receipt.
 	tryFor time.Duration
+	// records are the exported opening records whose stamps Records lists.
+	records *RecordExporter
 	// quietUntil (unix nanoseconds): after a failure, receipts do not wait on the TSA
 	// until then; StampDue catches up.
 	quietUntil atomic.Int64
@@ -169,11 +173,55 @@ func (t *TimeStamps) Run(ctx context.Context, interval time.Duration) {
 // receipt it is; to anyone else the receipt does not exist.
 func (t *TimeStamps) OfReceipt(ctx context.Context, a kaiping.Actor, seq int64) (TimeStamp, error) {
 	if t.stamper == nil {
-		return TimeStamp{}, kaiping.E(kaiping.KindNotFound, "receipt.no_time_stamps", "本平台未配置时间戳服务，回执不带时间戳")
+		return TimeStamp{}, notStamping()
 	}
 	ts, bidder, err := t.store.ReceiptTimeStamp(ctx, seq)
 	if err == nil && bidder != a.Principal {
 		err = kaiping.E(kaiping.KindNotFound, "receipt.not_found", "回执不存在")
 	}
 	return ts, err
+}
+
+func notStamping() error {
+	return kaiping.E(kaiping.KindNotFound, "timestamp.not_configured", "本平台未配置时间戳服务，回执与开标记录不带时间戳")
+}
+
+// StampRecordsOf lists the stamps of x's exported records (Records).
+func (t *TimeStamps) StampRecordsOf(x *RecordExporter) { t.records = x }
+
+// RecordTimeStamp is the stamp of one exported form of an opening record.
+type RecordTimeStamp struct {
+	Round     int       `json:"round"`
+	Format    string    `json:"format"`
+	ObjectKey string    `json:"object_key"`
+	SHA256    string    `json:"sha256"`
+	TimeStamp TimeStamp `json:"time_stamp"`
+}
+
+// RecordSubject names an archived record's stamp: its object.
+func RecordSubject(objectKey string) string { return "record:" + objectKey }
+
+// Records lists the stamps of a section's exported records, each Pending until the TSA
+// gave it.
+func (t *TimeStamps) Records(ctx context.Context, section kaiping.ID) ([]RecordTimeStamp, error) {
+	if t.stamper == nil {
+		return nil, notStamping()
+	}
+	exports, err := t.records.store.RecordExports(ctx, section)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RecordTimeStamp, 0, len(exports))
+	for _, x := range exports {
+		digest, err := hex.DecodeString(x.SHA256)
+		if err != nil {
+			return nil, kaiping.Internal("opening.RecordTimeStamps", err)
+		}
+		ts, err := t.store.TimeStampOf(ctx, RecordSubject(x.ObjectKey), digest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, RecordTimeStamp{Round: x.Round, Format: x.Format, ObjectKey: x.ObjectKey, SHA256: x.SHA256, TimeStamp: ts})
+	}
+	return out, nil
 }

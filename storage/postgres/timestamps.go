@@ -115,3 +115,16 @@ func (s *OpeningStore) ReceiptTimeStamp(ctx context.Context, seq int64) (opening
 	ts.Digest, ts.At, ts.Pending = hex.EncodeToString(digest), at, ts.Token == nil
 	return ts, kaiping.ID(operator), nil
 }
+
+// TimeStampOf implements opening.TimeStampStore.
+func (s *OpeningStore) TimeStampOf(ctx context.Context, subject string, digest []byte) (opening.TimeStamp, error) {
+	ts := opening.TimeStamp{Digest: hex.EncodeToString(digest), Pending: true}
+	var at *time.Time
+	err := s.db.Pool.QueryRow(ctx, `SELECT token, stamped_at FROM time_stamps WHERE subject = $1 AND token IS NOT NULL`, subject).
+		Scan(&ts.Token, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ts, nil
+	}
+	ts.At, ts.Pending = at, false
+	return ts, translate("pg.TimeStampOf "+subject, err)
+}

@@ -232,6 +232,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Records = opening.NewRecordExporter(openingStore, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
 		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}}, fonts, a.clock, a.log)
 	a.Hall.ExportRecords(a.Records)
+	a.TimeStamps.StampRecordsOf(a.Records)
 	a.hallNotices = postgres.NewHallListener(cfg.Database.URL, a.log)
 	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.hallNotices, a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),

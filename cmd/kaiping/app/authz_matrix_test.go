@@ -102,6 +102,7 @@ var authzMatrix = map[string]access{
 	"POST /api/v1/tenders/:id/sections/:section/hall/qualification":                onTender(asHost, rHost),
 	"GET /api/v1/tenders/:id/sections/:section/hall/qualification":                 onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record/exports":                onTender(asHall, rBidder, rHost, rSupervisor),
+	"GET /api/v1/tenders/:id/sections/:section/hall/record/time-stamps":            onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record.pdf":                    onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record.json":                   onTender(asHall, rBidder, rHost, rSupervisor),
 

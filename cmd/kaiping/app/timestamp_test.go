@@ -107,13 +107,21 @@ func TestReceiptTimeStamps(t *testing.T) {
 	if n, err := ta.TimeStamps.StampDue(ctx); err != nil || n != len(exports) {
 		t.Fatalf("StampDue after the export: %d, %v; want %d", n, err, len(exports))
 	}
-	for _, x := range exports {
-		var token []byte
-		if err := ta.DB.Pool.QueryRow(ctx, `SELECT token FROM time_stamps WHERE subject = $1`, "record:"+x.ObjectKey).Scan(&token); err != nil {
-			t.Fatalf("%s: %v", x.ObjectKey, err)
-		}
+	var out struct {
+		TimeStamps []opening.RecordTimeStamp `json:"time_stamps"`
+	}
+	if err := w.bidders[2].c.Do(ctx, http.MethodGet, w.hallPath("/record/time-stamps"), nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TimeStamps) != len(exports) {
+		t.Fatalf("%d record stamps for %d exports", len(out.TimeStamps), len(exports))
+	}
+	for _, x := range out.TimeStamps {
 		digest, _ := hex.DecodeString(x.SHA256)
-		if _, err := tsa.Verify(token, digest, authority.Roots); err != nil {
+		if x.TimeStamp.Pending || x.TimeStamp.Digest != x.SHA256 {
+			t.Errorf("the stamp of %s: %+v", x.ObjectKey, x.TimeStamp)
+		}
+		if _, err := tsa.Verify(x.TimeStamp.Token, digest, authority.Roots); err != nil {
 			t.Errorf("the stamp of %s: %v", x.ObjectKey, err)
 		}
 	}
