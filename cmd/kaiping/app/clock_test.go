@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
+
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/internal/devenv"
@@ -67,6 +69,10 @@ func TestClockSync(t *testing.T) {
 	if !strings.Contains(board.ClockProblem, "超过允许的 500ms") {
 		t.Errorf("the host's board says %q", board.ClockProblem)
 	}
+	live := mustDialLive(t, ta.base, w.path("/hall/live"), w.host.Token)
+	if pong := livePong(t, live); !strings.Contains(pong.ClockProblem, "超过允许的 500ms") {
+		t.Errorf("the host's live connection says %q", pong.ClockProblem)
+	}
 
 	ntp.SetOffset(100 * time.Millisecond)
 	if st := ta.ClockSync.Check(ctx); st.Problem != "" {
@@ -82,8 +88,20 @@ func TestClockSync(t *testing.T) {
 	if status, body := get(t, ta.base+"/readyz"); status != http.StatusOK {
 		t.Errorf("public /readyz once synchronised: %d %s", status, body)
 	}
+	if pong := livePong(t, live); pong.ClockProblem != "" {
+		t.Errorf("the live connection once synchronised says %q", pong.ClockProblem)
+	}
 	var synced opening.BoardView
 	if err := w.host.Do(ctx, http.MethodGet, w.path("/hall/board"), nil, &synced); err != nil || synced.ClockProblem != "" {
 		t.Errorf("the board once synchronised: %q, %v", synced.ClockProblem, err)
 	}
+}
+
+// livePong pings over a live connection and returns the pong.
+func livePong(t *testing.T, c *liveClient) opening.LiveMessage {
+	t.Helper()
+	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","t":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	return c.next("pong", func(m opening.LiveMessage) bool { return m.Type == opening.LivePong })
 }
