@@ -105,3 +105,57 @@ func livePong(t *testing.T, c *liveClient) opening.LiveMessage {
 	}
 	return c.next("pong", func(m opening.LiveMessage) bool { return m.Type == opening.LivePong })
 }
+
+// TestClockSyncHall: on an untrusted clock the decrypt window's end is not judged (the
+// record is not published at it), and a right key handed in meanwhile is refused with
+// clock.unsynchronised but kept as our refusal, so that the bidder's bid counts as 撤回 (our
+// failure), not 撤销, when the window is judged closed once the clock is back.
+func TestClockSyncHall(t *testing.T) {
+	ntp := devenv.StartNTPServer(t)
+	ta := mustAppWith(t, func(c *Config) {
+		c.Clock = ClockConfig{Check: true, NTPServers: []string{ntp.Addr}, MaxOffset: Duration(500 * time.Millisecond),
+			Interval: Duration(time.Minute)}
+	})
+	ctx := context.Background()
+	w := mustHallWorldIn(t, ta, 4, nil)
+	for i, b := range w.bidders {
+		w.mustSubmit(t, b, seal.Summary, summaryJSON("9800"+string(rune('0'+i)), 180))
+	}
+	w.sealNow(t)
+	st := w.mustDecryptRound(t, w.bidders, 3)
+	late := w.bidders[3]
+	headers := w.headers(t, late)
+
+	ntp.SetOffset(-2 * time.Second)
+	ta.ClockSync.Check(ctx)
+	if _, err := w.unlock(late, headers[0].Envelope, fileKey(t, late, headers[0])); apiCode(err) != "clock.unsynchronised" {
+		t.Fatalf("unlock on an untrusted clock: %v", err)
+	}
+	ta.clock.Set(*st.WindowClosesAt)
+	if err := ta.Hall.Due(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.relogin(t) // the sessions ran out with the window
+	if b := w.board(t); b.State != opening.HallDecrypting {
+		t.Fatalf("the window's end was judged on an untrusted clock: %s", b.State)
+	}
+	if err := w.host.Do(ctx, http.MethodPost, w.hallPath("/transitions"), opening.TransitionRequest{To: opening.HallPublished}, nil); apiCode(err) != "clock.unsynchronised" {
+		t.Errorf("the host publishes on an untrusted clock: %v", err)
+	}
+
+	ntp.SetOffset(0)
+	ta.ClockSync.Check(ctx)
+	if err := ta.Hall.Due(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, rec := w.record(t, w.host)
+	for _, b := range rec.Bids {
+		want := opening.BidOpened
+		if b.Bidder == late.id {
+			want = opening.OutcomeWithdrawn
+		}
+		if b.Status != want {
+			t.Errorf("%s: %s (%s), want %s", b.BidderName, b.Status, b.Reason, want)
+		}
+	}
+}
