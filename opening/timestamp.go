@@ -79,7 +79,7 @@ const timeStampBatch = 100
 const timeStampQuiet = 30 * time.Second
 
 // NewTimeStamps returns the time-stamping of receipts and records; tryFor bounds the
-// attempt a bidder waits for. A nil stamper (no TSA configured) stamps nothing.
+// attempt a bidder waits for (0: receipts never wait, StampDue stamps them). A nil stamper (no TSA configured) stamps nothing.
 func NewTimeStamps(stamper TimeStamper, store TimeStampStore, clock kaiping.Clock, log *slog.Logger, tryFor time.Duration) *TimeStamps {
 	return &TimeStamps{stamper: stamper, store: store, clock: clock, log: log, tryFor: tryFor}
 }
@@ -101,8 +101,8 @@ func (t *TimeStamps) Receipt(ctx context.Context, rc Receipt) *TimeStamp {
 	}
 	digest := ReceiptDigest(rc)
 	ts := TimeStamp{Digest: hex.EncodeToString(digest), Pending: true}
-	if time.Now().UnixNano() < t.quietUntil.Load() {
-		return &ts
+	if t.tryFor <= 0 || time.Now().UnixNano() < t.quietUntil.Load() {
+		return &ts // stamped by StampDue
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.tryFor)
 	defer cancel()
