@@ -67,6 +67,9 @@ const completionTimeout = 4 * time.Minute
 // passes and every few hundred milliseconds while a section waits (NextSeal); it is safe
 // to run on several replicas at once.
 func (s *Submission) SealDue(ctx context.Context) ([]BidSet, error) {
+	if err := kaiping.Synchronised(s.clock); err != nil {
+		return nil, err
+	}
 	if _, err := s.RecoverCompletions(ctx); err != nil {
 		// A completion that cannot be finished now keeps its section waiting; the others
 		// need not.

@@ -134,6 +134,12 @@ func (h *Hall) Run(ctx context.Context) {
 // hall's row lock.
 func (h *Hall) Due(ctx context.Context) error {
 	now := h.clock.Now()
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		// No window ends and no confirmation period runs out on an untrusted clock (the
+		// clock monitor has raised the alarm); the verification queue goes on, it judges
+		// no time.
+		return h.requeue(ctx, now)
+	}
 	due, err := h.store.DueHalls(ctx, now)
 	if err != nil {
 		return err
@@ -276,6 +282,11 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 	if err := CheckTransition(st.State, req.To, ByHost); err != nil {
 		return HallStatus{}, err
 	}
+	// Every move records its time, and the later ones judge the check-in period, the
+	// decrypt window's end or the confirmation period: none on an untrusted clock.
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		return HallStatus{}, err
+	}
 	switch req.To {
 	case HallCheckingIn:
 		st, err := h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallCheckingIn, By: ByHost})
@@ -300,6 +311,9 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 // windowCheck checks that the decrypt window may open at at for the given length (0: the
 // default): the hall is checking in and the tender's check-in period has run.
 func (h *Hall) windowCheck(t Tender, st HallStatus, minutes int, at time.Time) (time.Duration, error) {
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		return 0, err
+	}
 	if err := CheckTransition(st.State, HallDecrypting, ByHost); err != nil {
 		return 0, err
 	}

@@ -97,6 +97,10 @@ type Receipt struct {
 	Envelopes  []Envelope  `json:"envelopes"`
 	ServerTime time.Time   `json:"server_time"`
 	Ledger     LedgerProof `json:"ledger"`
+	// TimeStamp is the TSA's stamp on the ledger entry (ReceiptDigest), pending if the TSA
+	// did not answer in time (GET /api/v1/receipts/:seq/time-stamp fetches it later); nil
+	// where no TSA is configured.
+	TimeStamp *TimeStamp `json:"time_stamp,omitempty"`
 }
 
 // LedgerProof is a ledger entry with its inclusion proof and the signed checkpoint it

@@ -38,11 +38,27 @@ type Submission struct {
 	clock   kaiping.Clock
 	log     *slog.Logger
 	cfg     SubmitConfig
+	// stamps time-stamps receipts (StampWith); nil: no TSA configured.
+	stamps *TimeStamps
 }
 
 // NewSubmission returns the submission service.
 func NewSubmission(store Store, objects Objects, clock kaiping.Clock, log *slog.Logger, cfg SubmitConfig) *Submission {
 	return &Submission{store: store, objects: objects, clock: clock, log: log, cfg: cfg}
+}
+
+// StampWith has every receipt time-stamped by ts.
+func (s *Submission) StampWith(ts *TimeStamps) { s.stamps = ts }
+
+// stamped adds the time-stamp to a receipt just given: a step after the transaction, so
+// a TSA that is away never costs a bid.
+func (s *Submission) stamped(ctx context.Context) func(Receipt, error) (Receipt, error) {
+	return func(rc Receipt, err error) (Receipt, error) {
+		if err == nil && s.stamps != nil {
+			rc.TimeStamp = s.stamps.Receipt(ctx, rc)
+		}
+		return rc, err
+	}
 }
 
 // UploadTicket is the answer to a started or resumed upload: where to PUT each missing part.
@@ -93,6 +109,9 @@ func (s *Submission) openTender(ctx context.Context, a kaiping.Actor, tenderID k
 	}
 	sec, err := t.Section(sectionRef)
 	if err != nil {
+		return Tender{}, Section{}, err
+	}
+	if err := kaiping.Synchronised(s.clock); err != nil {
 		return Tender{}, Section{}, err
 	}
 	if !a.At.Before(t.Deadline) {
@@ -208,7 +227,7 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	}
 	switch u.State {
 	case UploadCompleted:
-		return s.store.UploadReceipt(ctx, u.ID)
+		return s.stamped(ctx)(s.store.UploadReceipt(ctx, u.ID))
 	case UploadOpen, UploadCompleting:
 	default:
 		return Receipt{}, kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
@@ -218,6 +237,11 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 		return Receipt{}, err
 	}
 	if u.State == UploadOpen {
+		// Refused before anything is touched: the upload stays open, and completing it
+		// again once the clock is back is judged then.
+		if err := kaiping.Synchronised(s.clock); err != nil {
+			return Receipt{}, err
+		}
 		if !a.At.Before(t.Deadline) {
 			s.abort(ctx, a, u, "late")
 			return Receipt{}, deadlinePassed()
@@ -312,9 +336,9 @@ func (s *Submission) finish(ctx context.Context, by kaiping.Actor, t Tender, u U
 	rc, err := s.store.AcceptEnvelope(ctx, arrived, u, e)
 	if kaiping.CodeOf(err) == "upload.closed" {
 		// Someone else finishing it got there first: theirs is the receipt.
-		return s.store.UploadReceipt(ctx, u.ID)
+		return s.stamped(ctx)(s.store.UploadReceipt(ctx, u.ID))
 	}
-	return rc, err
+	return s.stamped(ctx)(rc, err)
 }
 
 // arrival is the actor of a completing upload's completion request: the bidder, from where
