@@ -1,8 +1,9 @@
 package opening
 
 import (
-	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,10 +26,6 @@ type SubmitConfig struct {
 // DefaultSubmitConfig is 16 MiB parts, one-hour URLs, 15 years of retention and 6 open
 // uploads per bidder and section (two per envelope kind).
 var DefaultSubmitConfig = SubmitConfig{PartSize: 16 << 20, PresignExpiry: time.Hour, RetentionYears: 15, MaxOpenUploads: 6}
-
-// maxHeaderBytes is how much of an envelope is read to parse its header; seal limits
-// headers to less.
-const maxHeaderBytes = seal.MaxHeaderSize
 
 // Submission takes sealed envelopes from bidders.
 type Submission struct {
@@ -175,12 +172,13 @@ func (s *Submission) AbandonUpload(ctx context.Context, a kaiping.Actor, id kaip
 }
 
 // CompleteUpload finishes an upload at the server clock's time: the deadline is checked at
-// that instant, however early the upload started. The stored file is then checked (size,
-// SHA-256, envelope header: this tender, section, bidder and kind, sealed with the tender's
-// suite, to the bidder's registered certificate and, where the tender has a rescue plan, to
-// the rescue key). Anything refused is deleted from storage; anything accepted is locked
-// under COMPLIANCE retention, recorded with its ledger entry in one transaction, and
-// receipted.
+// that instant, however early the upload started. The stored file is then checked, in the
+// one read that hashes it (size, SHA-256, envelope header: this tender, section, bidder and
+// kind, sealed with the tender's suite, to the bidder's registered certificate and, where
+// the tender has a rescue plan, to the rescue key; then every payload chunk must look like
+// ciphertext, seal.Screen). Anything refused is deleted from storage before it is ever
+// locked; anything accepted is locked under COMPLIANCE retention, recorded with its ledger
+// entry in one transaction, and receipted.
 func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, parts []Part) (Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
 	defer cancel()
@@ -215,7 +213,8 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 		}
 		return Receipt{}, err
 	}
-	stored, err := s.objects.ReadBack(ctx, u.ObjectKey, version, maxHeaderBytes, u.DeclaredSM3 != "")
+	screen := seal.NewScreen()
+	stored, err := s.objects.ReadBack(ctx, u.ObjectKey, version, u.DeclaredSM3 != "", screen)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -227,8 +226,17 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	case stored.SM3 != u.DeclaredSM3:
 		return refuse(kaiping.E(kaiping.KindInvalid, "bid.sm3_mismatch", "存储的文件摘要与声明的 SM3 不符，文件在传输中损坏或被替换"))
 	}
-	if err := s.checkHeader(ctx, t, u, stored.Head); err != nil {
+	if err := s.checkHeader(ctx, t, u, screen); err != nil {
 		return refuse(err)
+	}
+	if err := screen.Payload(); err != nil {
+		// Plaintext behind a genuine header: a tool that skipped the bidder's own check.
+		// The chunk is named, never quoted.
+		var ce *seal.ChunkError
+		errors.As(err, &ce)
+		return refuse(&kaiping.Error{Kind: kaiping.KindInvalid, Code: "bid.not_ciphertext", Err: err, Message: fmt.Sprintf(
+			"投标文件第 %d 个数据块（偏移 %d 字节）不是密文：文件头虽为密封格式，内容却未加密。已拒收并删除，请用投标工具重新加密后递交",
+			ce.Index+1, ce.Offset)})
 	}
 	// Lock first: an envelope locked but not recorded (the transaction below failed) is a
 	// harmless orphan that is never opened; one recorded but not locked would not be.
@@ -243,8 +251,8 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	return s.store.AcceptEnvelope(ctx, a, u, e)
 }
 
-func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, head []byte) error {
-	h, _, err := seal.ParseHeader(bytes.NewReader(head))
+func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, screen *seal.Screen) error {
+	h, err := screen.Header()
 	if err != nil {
 		return kaiping.E(kaiping.KindInvalid, "bid.not_sealed", "文件不是按要求加密的投标文件（"+kaiping.CodeOf(err)+"），已拒收")
 	}
