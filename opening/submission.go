@@ -2,8 +2,8 @@ package opening
 
 import (
 	"context"
-	"io"
 	"encoding/hex"
+	"io"
 	"net/url"
 	"strings"
 	"time"
