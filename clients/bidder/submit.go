@@ -1,9 +1,11 @@
 package bidder
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/internal/iox"
 	"github.com/kaiping/kaiping/opening"
@@ -39,34 +42,131 @@ func NewSubmitter(api *apiclient.Client) *Submitter {
 }
 
 // FileDigest is what the tool declares about a sealed file before uploading it: the server
-// checks the stored object against it.
+// checks the stored object against it. Only Check makes one that Submit, Resume and Finish
+// accept: no byte of a file leaves this machine before Check has opened all of it.
 type FileDigest struct {
 	Size   int64
 	SHA256 string // hex
 	SM3    string // hex; national-crypto mode (suite sm4gcm) only, where the server requires it
+	// checked is set by Check alone, once every chunk opened with the bidder's own key.
+	checked bool
 }
 
-// Digest reads a sealed file once and returns its size and SHA-256 and, for a file sealed
-// with SM4-GCM (national mode), its SM3, hashed alongside on another core. The SM3 is left
-// out otherwise: it costs as much again and the server does not want it.
-func Digest(r io.Reader, suite seal.Suite) (FileDigest, error) {
-	h := sha256.New()
-	var d FileDigest
-	var err error
-	if suite != seal.SM4GCM {
-		d.Size, err = io.Copy(h, r)
-		d.SHA256 = hex.EncodeToString(h.Sum(nil))
-		return d, err
+// Check reads a sealed file once, on this machine, before any byte of it is sent, and
+// refuses it unless it is an envelope the bidder can open at the opening: its header must
+// parse, the file key must unwrap with the bidder's own key (id: the certificate's key in a
+// key file or on a token) and every chunk must open with that file key. A plain file is
+// bid.not_sealed, one sealed to another key bid.not_openable, and one whose payload does
+// not open in full (a sealed header over plaintext, a damaged or cut file) is
+// bid.not_ciphertext, each with a message saying nothing was uploaded and none quoting the
+// file. It returns the file's size and SHA-256 and, for a file sealed with SM4-GCM
+// (national mode), its SM3, hashed in the same read.
+//
+// Opening every chunk costs what the opening itself will cost the server (AES-GCM or
+// SM4-GCM on every core), alongside the hashes the tool computes anyway.
+func Check(r io.Reader, id seal.Identity) (FileDigest, error) {
+	src := &digestReader{r: r}
+	br := bufio.NewReaderSize(src, 64<<10)
+	h, _, err := seal.ParseHeader(br)
+	if err != nil {
+		if isIO(err) {
+			return FileDigest{}, err
+		}
+		return FileDigest{}, kaiping.E(kaiping.KindInvalid, "bid.not_sealed",
+			"文件不是按要求加密的投标文件（"+kaiping.CodeOf(err)+"），未上传任何内容：请先用 kaiping bid seal 加密")
 	}
-	s := sm3.New()
-	d.Size, err = io.CopyBuffer(iox.ParallelWriter(h, s), r, make([]byte, 1<<20))
-	d.SHA256, d.SM3 = hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(s.Sum(nil))
-	return d, err
+	key, err := h.UnwrapFileKey(id)
+	if err != nil {
+		return FileDigest{}, kaiping.E(kaiping.KindInvalid, "bid.not_openable",
+			"无法用本人证书的私钥解开该文件（"+kaiping.CodeOf(err)+"），开标时将无法解密，未上传任何内容")
+	}
+	defer clear(key)
+	sha, sm := sha256.New(), sm3.New()
+	if h.Suite == seal.SM4GCM {
+		src.start(iox.ParallelWriter(sha, sm))
+	} else {
+		src.start(sha)
+	}
+	rd, err := seal.OpenPayload(h, br, key)
+	if err == nil {
+		_, err = rd.WriteTo(io.Discard)
+	}
+	if err != nil {
+		if isIO(err) {
+			return FileDigest{}, err
+		}
+		return FileDigest{}, kaiping.E(kaiping.KindInvalid, "bid.not_ciphertext",
+			"文件不是完整的密文："+sealMessage(err)+"。未上传任何内容，请重新加密后递交")
+	}
+	d := FileDigest{Size: src.n, SHA256: hex.EncodeToString(sha.Sum(nil)), checked: true}
+	if h.Suite == seal.SM4GCM {
+		d.SM3 = hex.EncodeToString(sm.Sum(nil))
+	}
+	return d, nil
 }
 
-// Submit uploads the sealed envelope in file (described by d) as kind for a tender section
-// and returns the receipt.
+// isIO tells a failure to read the file from a verdict about its content.
+func isIO(err error) bool {
+	var ke *kaiping.Error
+	return !errors.As(err, &ke)
+}
+
+// sealMessage is the Chinese message of a seal error (it names a chunk, never its content).
+func sealMessage(err error) string {
+	var ke *kaiping.Error
+	if errors.As(err, &ke) {
+		return ke.Message
+	}
+	return kaiping.CodeOf(err)
+}
+
+// digestReader counts what is read through it and feeds it to a hash, holding back what
+// is read before the hash is chosen (the header, and what the buffer read past it).
+type digestReader struct {
+	r       io.Reader
+	w       io.Writer
+	pending []byte
+	n       int64
+}
+
+func (d *digestReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.n += int64(n)
+	if d.w == nil {
+		d.pending = append(d.pending, p[:n]...)
+	} else {
+		d.w.Write(p[:n])
+	}
+	return n, err
+}
+
+// start hashes what was held back and everything read from now on into w.
+func (d *digestReader) start(w io.Writer) {
+	d.w = w
+	w.Write(d.pending)
+	clear(d.pending)
+	d.pending = nil
+}
+
+// checkedFor refuses to send a file Check has not passed, or another file than the upload
+// declared.
+func checkedFor(d FileDigest, u opening.Upload) error {
+	if !d.checked {
+		return kaiping.E(kaiping.KindInvalid, "bid.unchecked", "文件未经本机检查（bidder.Check），不能上传")
+	}
+	if d.Size != u.DeclaredSize || d.SHA256 != u.DeclaredSHA256 {
+		return kaiping.E(kaiping.KindInvalid, "bid.other_file", "该上传任务登记的是另一个文件，未上传任何内容")
+	}
+	return nil
+}
+
+// Submit uploads the sealed envelope in file, which Check passed as d, as kind for a tender
+// section and returns the receipt. A d that Check did not make is refused before the
+// server is asked for anything.
 func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
+	if !d.checked {
+		return opening.Receipt{}, checkedFor(d, opening.Upload{})
+	}
 	var tk opening.UploadTicket
 	err := s.API.Do(ctx, http.MethodPost, "/api/v1/tenders/"+tender+"/sections/"+section+"/uploads",
 		opening.StartUploadRequest{Kind: kind, Size: d.Size, SHA256: d.SHA256, SM3: d.SM3}, &tk)
@@ -76,20 +176,28 @@ func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, fi
 	if s.OnStarted != nil {
 		s.OnStarted(tk)
 	}
-	return s.Finish(ctx, tk, file)
+	return s.Finish(ctx, tk, file, d)
 }
 
 // Resume continues the upload id after a crash: only the parts not yet stored are sent.
-func (s *Submitter) Resume(ctx context.Context, id string, file io.ReaderAt) (opening.Receipt, error) {
+// file must be the one the upload declared, passed by Check as d.
+func (s *Submitter) Resume(ctx context.Context, id string, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
+	if !d.checked {
+		return opening.Receipt{}, checkedFor(d, opening.Upload{})
+	}
 	var tk opening.UploadTicket
 	if err := s.API.Do(ctx, http.MethodGet, "/api/v1/uploads/"+id, nil, &tk); err != nil {
 		return opening.Receipt{}, err
 	}
-	return s.Finish(ctx, tk, file)
+	return s.Finish(ctx, tk, file, d)
 }
 
-// Finish sends the missing parts of a ticket and completes the upload.
-func (s *Submitter) Finish(ctx context.Context, tk opening.UploadTicket, file io.ReaderAt) (opening.Receipt, error) {
+// Finish sends the missing parts of a ticket and completes the upload. file must be the
+// one the ticket's upload declared, passed by Check as d.
+func (s *Submitter) Finish(ctx context.Context, tk opening.UploadTicket, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
+	if err := checkedFor(d, tk.Upload); err != nil {
+		return opening.Receipt{}, err
+	}
 	u := tk.Upload
 	parts := append([]opening.Part(nil), tk.Done...)
 	var mu sync.Mutex

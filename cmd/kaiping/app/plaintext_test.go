@@ -3,8 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -22,30 +21,37 @@ import (
 // rawSubmit submits file as kind the way a tool that skips the bidder library's check
 // would: it declares the file's size and SHA-256, PUTs each part on its presigned URL with
 // plain HTTP and completes. It returns the ticket (for the object key) and the answer.
-func rawSubmit(tb testing.TB, c *apiclient.Client, tender kaiping.ID, kind string, file []byte) (opening.UploadTicket, opening.Receipt, error) {
-	tb.Helper()
+func rawSubmit(_ testing.TB, c *apiclient.Client, tender kaiping.ID, kind string, file []byte) (opening.UploadTicket, opening.Receipt, error) {
+	return rawSubmitAs(c, tender, declared(file, kind), file)
+}
+
+// declared is what a tool declares for file: its size and SHA-256.
+func declared(file []byte, kind string) opening.StartUploadRequest {
+	return opening.StartUploadRequest{Kind: kind, Size: int64(len(file)), SHA256: sha256Hex(file)}
+}
+
+// rawSubmitAs is rawSubmit with the declaration given: start, PUT the parts, complete.
+func rawSubmitAs(c *apiclient.Client, tender kaiping.ID, req opening.StartUploadRequest, file []byte) (opening.UploadTicket, opening.Receipt, error) {
 	ctx := context.Background()
-	sum := sha256.Sum256(file)
 	var tk opening.UploadTicket
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(tender)+"/sections/BD1/uploads",
-		opening.StartUploadRequest{Kind: kind, Size: int64(len(file)), SHA256: hex.EncodeToString(sum[:])}, &tk); err != nil {
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(tender)+"/sections/BD1/uploads", req, &tk); err != nil {
 		return tk, opening.Receipt{}, err
 	}
 	var parts []opening.Part
 	for n := 1; n <= tk.Upload.Parts(); n++ {
 		off := int64(n-1) * tk.Upload.PartSize
 		body := file[off:min(off+tk.Upload.PartSize, int64(len(file)))]
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, tk.PartURLs[n], bytes.NewReader(body))
+		put, err := http.NewRequestWithContext(ctx, http.MethodPut, tk.PartURLs[n], bytes.NewReader(body))
 		if err != nil {
-			tb.Fatal(err)
+			return tk, opening.Receipt{}, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(put)
 		if err != nil {
-			tb.Fatal(err)
+			return tk, opening.Receipt{}, err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			tb.Fatalf("part %d PUT: %s", n, resp.Status)
+			return tk, opening.Receipt{}, fmt.Errorf("part %d PUT: %s", n, resp.Status)
 		}
 		parts = append(parts, opening.Part{Number: n, ETag: strings.Trim(resp.Header.Get("ETag"), `"`)})
 	}
