@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/leakscan"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
+	"github.com/kaiping/kaiping/storage/blob"
 )
 
 // rawSubmit submits file as kind the way a tool that skips the bidder library's check
@@ -164,5 +168,47 @@ func TestServerRefusesPlaintextBodies(t *testing.T) {
 	var envelopes int
 	if err := w.ta.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM bid_envelopes`).Scan(&envelopes); err != nil || envelopes != 0 {
 		t.Errorf("%d envelopes accepted, %v", envelopes, err)
+	}
+}
+
+// BenchmarkReadBack is the completion's one read of a stored 100 MiB envelope from MinIO,
+// with the ciphertext screen beside the hashes and, as the anchor in the same run, without
+// it (inspect discards): the screen's cost at completion. National mode adds SM3.
+func BenchmarkReadBack(b *testing.B) {
+	ta := mustApp(b)
+	ctx := context.Background()
+	cert, err := ta.setup.CA.Issue(devpki.ECDSA, "甲公司", "甲公司", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := make([]byte, 100<<20)
+	for i := range plain {
+		plain[i] = byte(i + i/251)
+	}
+	file := mustSeal(b, seal.Binding{Tender: kaiping.NewID(), Section: kaiping.NewID(), Bidder: kaiping.NewID(), Kind: seal.Technical}, plain, cert)
+	objects := bidObjects{store: ta.Blob, bucket: ta.setup.Config.Blob.BidsBucket}
+	info, err := ta.Blob.Put(ctx, objects.bucket, "bench/readback.kpseal", bytes.NewReader(file), int64(len(file)), blob.PutOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, sm3 := range []bool{false, true} {
+		for _, screen := range []bool{false, true} {
+			b.Run(fmt.Sprintf("sm3=%v/screen=%v", sm3, screen), func(b *testing.B) {
+				b.SetBytes(int64(len(file)))
+				for b.Loop() {
+					var inspect io.Writer = io.Discard
+					s := seal.NewScreen()
+					if screen {
+						inspect = s
+					}
+					if _, err := objects.ReadBack(ctx, "bench/readback.kpseal", info.VersionID, sm3, inspect); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.Payload(); screen && err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
