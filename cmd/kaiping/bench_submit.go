@@ -299,7 +299,7 @@ func benchSubmit(ctx context.Context, cmd *cli.Command) error {
 type readBackWork struct{ sm3, screen bool }
 
 // readBackSeconds times reading a stored version whole and checking it as the server's
-// completion does (each consumer on its own goroutine), and checks the SHA-256 against
+// completion does (on two goroutines, as bidObjects.ReadBack), and checks the SHA-256 against
 // want and, with the screen, that the file passes it.
 func readBackSeconds(ctx context.Context, mc *minio.Client, bucket, key, version, want string, work readBackWork) (float64, error) {
 	return timeIt(func() error {
@@ -312,7 +312,7 @@ func readBackSeconds(ctx context.Context, mc *minio.Client, bucket, key, version
 		var sums io.Writer = sha
 		switch {
 		case work.sm3 && work.screen:
-			sums = iox.ParallelWriter(sha, iox.ParallelWriter(sm3.New(), screen))
+			sums = iox.ParallelWriter(sm3.New(), io.MultiWriter(sha, screen))
 		case work.sm3:
 			sums = iox.ParallelWriter(sha, sm3.New())
 		case work.screen:
