@@ -147,3 +147,43 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestSectionRefusesChangedFile: a part's reader hands out exactly the file's bytes,
+// across blocks and after seeking back for a retry, and once the file changes after Check
+// it stops before the changed block: none of its bytes is handed out.
+func TestSectionRefusesChangedFile(t *testing.T) {
+	me := mustBidderKeys(t, devpki.ECDSA)
+	plain := make([]byte, 3<<20)
+	for i := range plain {
+		plain[i] = byte(i + i/251)
+	}
+	file := me.seal(t, plain, seal.AES256GCM)
+	orig := bytes.Clone(file)
+	d, err := Check(bytes.NewReader(file), me.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, length := int64(checkBlock/2), int64(2*checkBlock) // from inside block 0 into block 2
+	sec := d.section(bytes.NewReader(file), off, length)
+	for range 2 {
+		got, err := io.ReadAll(sec)
+		if err != nil || !bytes.Equal(got, file[off:off+length]) {
+			t.Fatalf("section: %d bytes, %v", len(got), err)
+		}
+		if _, err := sec.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	file[2*checkBlock+10] ^= 1 // block 2 changes after the check
+	got, err := io.ReadAll(d.section(bytes.NewReader(file), 0, int64(len(file))))
+	if kaiping.CodeOf(err) != "bid.file_changed" || !bytes.Equal(got, orig[:2*checkBlock]) {
+		t.Errorf("after a change: %d bytes handed out, %v; want blocks 0 and 1 and bid.file_changed", len(got), err)
+	}
+	if _, err := io.ReadAll(d.section(bytes.NewReader(orig[:len(orig)-1]), 0, int64(len(orig)))); kaiping.CodeOf(err) != "bid.file_changed" {
+		t.Errorf("a file cut after the check: %v", err)
+	}
+	if _, err := io.ReadAll(d.section(bytes.NewReader(orig), int64(len(orig))-10, 20)); err != io.ErrUnexpectedEOF {
+		t.Errorf("a section past the end: %v", err)
+	}
+}
