@@ -8,10 +8,6 @@ import (
 	"sync"
 )
 
-// CodeNotCiphertext is the code of the error Screen.Payload returns for a payload chunk that
-// is not ciphertext.
-const CodeNotCiphertext = "seal.not_ciphertext"
-
 // Screen checks, without any key, what a server can check of an envelope as it streams by:
 // that the header parses, and that every stored chunk of the payload looks like ciphertext.
 // It is an io.Writer, fed the whole envelope (header and payload) alongside the hashes of
