@@ -7,7 +7,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/opening"
-	"github.com/kaiping/kaiping/tsa"
+	"github.com/kaiping/kaiping/timekeeping/tsa"
 )
 
 // VerifyReceiptTimeStamp checks a receipt's RFC 3161 time-stamp offline against the TSA

@@ -15,7 +15,7 @@ import (
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/ledger"
-	"github.com/kaiping/kaiping/tsa"
+	"github.com/kaiping/kaiping/timekeeping/tsa"
 )
 
 func bidReceiptCommand() *cli.Command {

@@ -13,7 +13,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/kaiping/kaiping/identity/devpki"
-	"github.com/kaiping/kaiping/tsa"
+	"github.com/kaiping/kaiping/timekeeping/tsa"
 )
 
 // TSA is an RFC 3161 time-stamping authority (tsa.Server) on loopback, with a certificate

@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kaiping/kaiping"
-	"github.com/kaiping/kaiping/clocksync"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
@@ -30,7 +29,8 @@ import (
 	"github.com/kaiping/kaiping/storage/kek"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
-	"github.com/kaiping/kaiping/tsa"
+	"github.com/kaiping/kaiping/timekeeping/clocksync"
+	"github.com/kaiping/kaiping/timekeeping/tsa"
 )
 
 // App is a running kaiping server.

@@ -15,7 +15,7 @@ import (
 	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
-	"github.com/kaiping/kaiping/tsa"
+	"github.com/kaiping/kaiping/timekeeping/tsa"
 )
 
 // TestReceiptTimeStamps: with a TSA configured, a receipt carries the TSA's token over its
