@@ -286,7 +286,7 @@ func mustChecked(tb testing.TB, file []byte, cert *devpki.Issued) bidder.FileDig
 func second[T any](_ T, err error) error { return err }
 
 // TestResumeAfterCrash: the tool stores a part, "crashes", and a resume sends only what is
-// missing and completes; a completed upload cannot be resumed again.
+// missing and completes; resuming the completed upload answers its receipt again.
 func TestResumeAfterCrash(t *testing.T) {
 	w := mustSubmissionWorld(t)
 	ctx := context.Background()
@@ -315,7 +315,14 @@ func TestResumeAfterCrash(t *testing.T) {
 	if err != nil || rc.Envelopes[0].SHA256 != sum {
 		t.Fatalf("resume: %+v, %v", rc, err)
 	}
-	if err := w.bidder.Do(ctx, http.MethodGet, "/api/v1/uploads/"+string(tk.Upload.ID), nil, nil); apiCode(err) != "upload.closed" {
-		t.Errorf("resuming a completed upload: %v, want upload.closed", err)
+	// Resuming a completed upload (the tool lost the answer) sends nothing and answers the
+	// same receipt again.
+	if err := w.bidder.Do(ctx, http.MethodGet, "/api/v1/uploads/"+string(tk.Upload.ID), nil, &resumed); err != nil ||
+		resumed.Upload.State != opening.UploadCompleted || len(resumed.PartURLs) != 0 {
+		t.Errorf("resuming a completed upload: %+v, %v; want it completed with nothing to send", resumed, err)
+	}
+	again, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file), mustChecked(t, file, w.bidderCert))
+	if err != nil || again.Ledger.Seq != rc.Ledger.Seq || again.Envelopes[0].SHA256 != sum {
+		t.Errorf("the receipt again: %+v, %v; want entry %d", again, err, rc.Ledger.Seq)
 	}
 }
