@@ -28,6 +28,7 @@ import (
 	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
+	"github.com/kaiping/kaiping/storage/ledger"
 )
 
 // world is one case: a kaiping process behind proxies to PostgreSQL and object storage, a
@@ -42,6 +43,8 @@ type world struct {
 	s3Proxy  *devenv.Proxy
 	kp       *devenv.Child
 	env      []string // the child's environment: the configuration overrides
+	// bids and archive are the buckets' names.
+	bids, archive string
 	base     string
 	clock    string // the clock offset file
 	offset   time.Duration
@@ -68,7 +71,8 @@ type bidderT struct {
 	receipts []opening.Receipt
 }
 
-var bidderNames = []string{"甲建设工程有限公司", "乙建设集团", "丙工程有限公司", "丁建筑公司"}
+var bidderNames = []string{"甲建设工程有限公司", "乙建设集团", "丙工程有限公司", "丁建筑公司", "戊路桥公司",
+	"己市政工程公司", "庚安装公司", "辛建工集团", "壬水利公司", "癸园林公司"}
 
 type worldOptions struct {
 	bidders     int
@@ -123,13 +127,14 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	w.base = "http://" + listen
 	w.clock = filepath.Join(w.dir, "clock")
 	w.setClock(0)
+	w.bids, w.archive = devenv.BucketName(t), devenv.BucketName(t)
 	w.env = append(os.Environ(),
 		envChildConfig+"="+w.setup.ConfigPath,
 		envChildClock+"="+w.clock,
 		"KAIPING_LISTEN="+listen,
 		"KAIPING_PUBLIC_URL="+w.base,
-		"KAIPING_BLOB_BIDS_BUCKET="+devenv.BucketName(t),
-		"KAIPING_BLOB_ARCHIVE_BUCKET="+devenv.BucketName(t),
+		"KAIPING_BLOB_BIDS_BUCKET="+w.bids,
+		"KAIPING_BLOB_ARCHIVE_BUCKET="+w.archive,
 	)
 	self, err := os.Executable()
 	if err != nil {
@@ -178,6 +183,14 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		w.bidders = append(w.bidders, b)
 	}
 	return w
+}
+
+// in is the world seen from subtest t: the same servers, tender and bidders, with failures
+// reported to t.
+func (w *world) in(t *testing.T) *world {
+	c := *w
+	c.t = t
+	return &c
 }
 
 func freeAddr(t *testing.T) string {
@@ -328,13 +341,37 @@ func (w *world) submit(b *bidderT) {
 }
 
 // resume finishes upload id as the bidder's tool does after a crash, keeping the receipt.
+// Like the tool, it tries again for a while when the platform answers that it failed (5xx)
+// or cannot be reached: the platform's trouble must not cost the bidder the bid.
 func (w *world) resume(b *bidderT, id kaiping.ID) {
 	w.t.Helper()
-	rc, err := bidder.NewSubmitter(b.c).Resume(context.Background(), string(id), bytes.NewReader(b.file))
-	if err != nil {
-		w.t.Fatalf("%s resumes upload %s after the fault: %v", b.name, id, err)
-	}
+	var rc opening.Receipt
+	w.retrying(b.name+" resumes upload "+string(id)+" after the fault", func() error {
+		var err error
+		rc, err = bidder.NewSubmitter(b.c).Resume(context.Background(), string(id), bytes.NewReader(b.file))
+		return err
+	})
 	b.receipts = append(b.receipts, rc)
+}
+
+// retrying runs do until it succeeds, retrying for up to 20 seconds while it fails with a
+// platform error (5xx) or a connection error; any other refusal fails the test at once.
+func (w *world) retrying(what string, do func() error) {
+	w.t.Helper()
+	end := time.Now().Add(20 * time.Second)
+	for {
+		err := do()
+		if err == nil {
+			return
+		}
+		var ae *apiclient.Error
+		transient := !errors.As(err, &ae) || ae.Status >= 500
+		if !transient || time.Now().After(end) {
+			w.t.Fatalf("%s: %v", what, err)
+		}
+		w.t.Logf("%s: %v (trying again)", what, err)
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // sealSet moves kaiping's clock past the deadline and the sealing grace and waits until the
@@ -400,6 +437,20 @@ func (w *world) verifyLedger() {
 	if err != nil || !strings.Contains(string(out), "ledger OK") {
 		w.t.Errorf("kaiping ledger verify: %v\n%s", err, out)
 	}
+}
+
+// verifier checks signatures with the platform's public key, as a bidder does.
+func (w *world) verifier() ledger.Verifier {
+	w.t.Helper()
+	pk, err := w.setup.LedgerPublicKey()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	v, err := ledger.ParseVerifier(pk)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return v
 }
 
 // apiCode is the stable code of an API error, or "".
