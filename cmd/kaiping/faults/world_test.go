@@ -38,24 +38,24 @@ type world struct {
 	dir   string
 	setup *app.DevSetup
 	// pg is the test's own PostgreSQL server (ownPostgres), nil on the shared one.
-	pg       *devenv.Postgres
-	pgProxy  *devenv.Proxy
-	s3Proxy  *devenv.Proxy
-	kp       *devenv.Child
-	env      []string // the child's environment: the configuration overrides
+	pg      *devenv.Postgres
+	pgProxy *devenv.Proxy
+	s3Proxy *devenv.Proxy
+	kp      *devenv.Child
+	env     []string // the child's environment: the configuration overrides
 	// bids and archive are the buckets' names.
 	bids, archive string
-	base     string
-	clock    string // the clock offset file
-	offset   time.Duration
-	db       *pgxpool.Pool // straight to PostgreSQL, for the checks
-	admin    *apiclient.Client
-	hostCert *devpki.Issued
-	host     *apiclient.Client
-	tender   opening.Tender
-	section  opening.Section
-	deadline time.Time
-	bidders  []*bidderT
+	base          string
+	clock         string // the clock offset file
+	offset        time.Duration
+	db            *pgxpool.Pool // straight to PostgreSQL, for the checks
+	admin         *apiclient.Client
+	hostCert      *devpki.Issued
+	host          *apiclient.Client
+	tender        opening.Tender
+	section       opening.Section
+	deadline      time.Time
+	bidders       []*bidderT
 	// checkInOpened is when the host last opened check-in.
 	checkInOpened time.Time
 }
@@ -85,6 +85,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	w := &world{t: t, dir: t.TempDir()}
 	ctx := context.Background()
+	began := time.Now()
+	defer func() { t.Logf("world ready in %s", time.Since(began).Round(time.Millisecond)) }()
 	var direct string
 	if o.ownPostgres {
 		w.pg = devenv.OwnPostgres(t)
@@ -145,8 +147,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kaiping's log ends:\n%s", w.kp.LogTail(6000))
+		if t.Failed() || os.Getenv("KAIPING_FAULTS_LOG") != "" {
+			t.Logf("kaiping's log ends:\n%s", w.kp.LogTail(20000))
 		}
 		w.kp.Stop()
 	})
@@ -379,6 +381,8 @@ func (w *world) retrying(what string, do func() error) {
 func (w *world) sealSet() opening.BidSet {
 	w.t.Helper()
 	w.jumpTo(w.deadline.Add(opening.SealGrace + time.Second))
+	began := time.Now()
+	defer func() { w.t.Logf("bid set sealed %s after the grace", time.Since(began).Round(time.Millisecond)) }()
 	var set opening.BidSet
 	w.eventually("the bid set is sealed", 30*time.Second, func() error {
 		return w.host.Do(context.Background(), http.MethodGet, w.sectionPath("/bid-set"), nil, &set)
