@@ -131,7 +131,7 @@ func (w *world) waitDecrypted(bs ...*bidderT) {
 	for _, b := range bs {
 		want[string(b.id)] = true
 	}
-	w.eventually("the envelopes are decrypted", 45*time.Second, func() error {
+	w.eventually("the envelopes are decrypted", 30*time.Second, func() error {
 		for _, line := range w.board().Board {
 			if !want[string(line.Bidder)] {
 				continue
@@ -203,6 +203,19 @@ func (w *world) confirmAll() {
 
 }
 
+// recordArchived says whether the first round's record is archived (PDF and JSON) with
+// nothing left in the export queue.
+func (w *world) recordArchived() error {
+	var queued, exported int
+	err := w.db.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM hall_record_export_queue WHERE section_id = $1),
+		(SELECT count(*) FROM hall_record_exports WHERE section_id = $1 AND round = 1)`, w.section.ID).Scan(&queued, &exported)
+	if err == nil && (queued != 0 || exported < 2) {
+		err = fmt.Errorf("%d exports queued, %d done", queued, exported)
+	}
+	return err
+}
+
 // checkOpened checks the lawful end of an opening in which every bidder submitted and
 // handed in the right key in time: every bid opened (none 撤销 or 撤回), the opening valid,
 // the hall closed with every confirmation, the record archived under the lock, the bid
@@ -228,16 +241,7 @@ func (w *world) checkOpened() {
 	if board.State != opening.HallClosed || confirmed != len(w.bidders) {
 		w.t.Errorf("hall at the end: %s with %d confirmations, want closed with %d", board.State, confirmed, len(w.bidders))
 	}
-	w.eventually("the record is archived", 30*time.Second, func() error {
-		var queued, exported int
-		err := w.db.QueryRow(context.Background(), `SELECT
-			(SELECT count(*) FROM hall_record_export_queue WHERE section_id = $1),
-			(SELECT count(*) FROM hall_record_exports WHERE section_id = $1 AND round = 1)`, w.section.ID).Scan(&queued, &exported)
-		if err == nil && (queued != 0 || exported < 2) {
-			err = fmt.Errorf("%d exports queued, %d done", queued, exported)
-		}
-		return err
-	})
+	w.eventually("the record is archived", 30*time.Second, w.recordArchived)
 	// The hall's broadcast is recorded from check-in to close, and kept 15 years: every
 	// recording of it, a killed process's included, ends up stored and ledgered.
 	w.eventually("the opening's recordings are stored", 30*time.Second, func() error {

@@ -135,8 +135,8 @@ func outage(t *testing.T, w *world, d time.Duration) {
 }
 
 // TestOpeningStorageCutMidPublication: A and B are decrypted; C hands in its key just as
-// object storage is cut, and the window ends during the outage, when the platform is to
-// publish the record. The publication waits for C's envelope rather than classify it
+// object storage is cut for 20 seconds (the outage of finding 9), and the window ends during
+// the outage, when the platform is to publish the record. The publication waits for C's envelope rather than classify it
 // against C for the platform's outage (finding 9); once storage is back, C's bid is
 // decrypted, the record is published and archived under the lock, and every bid opens.
 func TestOpeningStorageCutMidPublication(t *testing.T) {
@@ -156,12 +156,16 @@ func TestOpeningStorageCutMidPublication(t *testing.T) {
 	w.s3Proxy.Cut()
 	w.handIn(c, keys)
 	w.jumpTo(*st.WindowClosesAt) // the platform publishes on its own at the end of the window
-	outage(t, w, 5*time.Second)
+	outage(t, w, 20*time.Second)
 	t.Logf("the hall during the outage: %s", jsonString(w.board().HallView))
 	w.s3Proxy.Restore()
 	w.eventually("the platform publishes the record", 30*time.Second, func() error {
-		if st := w.board().State; st != opening.HallPublished {
-			return fmt.Errorf("the hall is %s", st)
+		v := w.board()
+		if v.State == opening.HallFailed {
+			t.Fatalf("the opening failed (流标) for the platform's outage: %s", v.Reason)
+		}
+		if v.State != opening.HallPublished {
+			return fmt.Errorf("the hall is %s", v.State)
 		}
 		return nil
 	})
