@@ -8,7 +8,7 @@ export KAIPING_CACHE ?= $(HOME)/.cache/kaiping
 # servers.sh prints MINIO_BIN=... LIVEKIT_BIN=...; building them the first time takes minutes.
 SERVERS = set -a && eval "$$(bash deploy/dev/servers.sh)" && set +a
 
-.PHONY: all deps servers test demo build vet bench clean
+.PHONY: all deps servers test check demo build vet bench clean
 all: build
 
 ## deps: install the Debian packages tests and the demo need (PostgreSQL, Chromium, SoftHSM, fonts)
@@ -19,9 +19,16 @@ deps:
 servers: deps
 	@bash deploy/dev/servers.sh >/dev/null
 
-## test: the whole test suite against real PostgreSQL, MinIO and LiveKit, with the race detector
-test: servers
-	@$(SERVERS) && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 60m ./...
+## test: the checks (go.mod tidy, gofmt, go vet, staticcheck) and the whole test suite against real PostgreSQL, MinIO and LiveKit, with the race detector
+test: servers check
+	@$(SERVERS) && $(GO) test -race -count=1 -timeout 60m ./...
+
+## check: go.mod says the truth (go mod tidy changes nothing), the code is gofmt'ed, go vet and staticcheck (pinned) are clean
+check:
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy" >&2; exit 1; }
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "not gofmt'ed: $$unformatted" >&2; exit 1; fi
+	@$(GO) vet ./...
+	@bash deploy/dev/staticcheck.sh ./...
 
 ## demo: start everything on loopback and run the demonstration; prints the URLs to open
 demo: servers

@@ -53,7 +53,7 @@ func (id ID) Valid() bool {
 // Role is what a principal may do. A principal may hold several roles.
 type Role string
 
-// The roles of DESIGN.md, "Who uses it".
+// The roles: who uses Kaiping (README, "What it is and who uses it").
 const (
 	RoleBidder     Role = "bidder"      // 投标人
 	RoleExpert     Role = "expert"      // 评标专家

@@ -1,58 +1,39 @@
 package identity
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
-	"strings"
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/identity/signedtoken"
 )
 
 // Tokens issues and checks the two kinds of bearer strings the platform hands out, both
 // stateless so that several API replicas accept each other's:
 //
-//   - a login nonce (challenge): "n1." + base64url(16 random bytes ‖ expiry unix seconds, 8 bytes
-//     big-endian) + "." + base64url(HMAC-SHA256). Replay is stopped by recording each nonce when it
-//     is used (Store.RecordLogin), not by remembering issued ones.
-//   - a session token: "s1." + base64url(JSON claims) + "." + base64url(HMAC-SHA256).
+//   - a login nonce (challenge), prefix "n1", whose body is 16 random bytes ‖ the expiry in unix
+//     seconds (8 bytes, big-endian). Replay is stopped by recording each nonce when it is used
+//     (Store.RecordLogin), not by remembering issued ones.
+//   - a session token, prefix "s1", whose body is the JSON claims.
 //
-// The two MACs use keys derived from one secret with different labels, so a nonce can never
-// pass for a token.
+// Both have the shape of package signedtoken, with keys derived from one secret under
+// different labels, so a nonce can never pass for a token.
 type Tokens struct {
-	nonceKey   []byte
-	sessionKey []byte
+	nonces   signedtoken.Signer
+	sessions signedtoken.Signer
 }
 
 // NewTokens derives the nonce and session keys from secret (at least 32 bytes).
 func NewTokens(secret []byte) (*Tokens, error) {
-	if len(secret) < 32 {
-		return nil, errors.New("identity: session secret must be at least 32 bytes")
+	if err := signedtoken.CheckSecret("identity: session secret", secret); err != nil {
+		return nil, err
 	}
-	return &Tokens{nonceKey: derive(secret, "kaiping nonce v1"), sessionKey: derive(secret, "kaiping session v1")}, nil
+	return &Tokens{
+		nonces:   signedtoken.New("n1", signedtoken.Derive(secret, "kaiping nonce v1")),
+		sessions: signedtoken.New("s1", signedtoken.Derive(secret, "kaiping session v1")),
+	}, nil
 }
-
-func derive(secret []byte, label string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(label))
-	return m.Sum(nil)
-}
-
-func mac(key []byte, parts ...string) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write([]byte(p))
-		m.Write([]byte{0})
-	}
-	return m.Sum(nil)
-}
-
-var b64 = base64.RawURLEncoding
 
 // NewNonce returns a fresh login nonce valid until expires.
 func (t *Tokens) NewNonce(expires time.Time) string {
@@ -61,24 +42,15 @@ func (t *Tokens) NewNonce(expires time.Time) string {
 		panic("identity: no randomness: " + err.Error())
 	}
 	binary.BigEndian.PutUint64(body[16:], uint64(expires.Unix()))
-	enc := b64.EncodeToString(body[:])
-	return "n1." + enc + "." + b64.EncodeToString(mac(t.nonceKey, "n1", enc))
+	return t.nonces.SignBody(body[:])
 }
 
 // CheckNonce verifies that nonce was issued by us and has not expired at now, and returns its
 // expiry (which bounds how long the used-nonce record must be kept).
 func (t *Tokens) CheckNonce(nonce string, now time.Time) (time.Time, error) {
 	bad := kaiping.E(kaiping.KindUnauthenticated, "auth.nonce_invalid", "登录挑战码无效，请重新获取")
-	parts := strings.Split(nonce, ".")
-	if len(parts) != 3 || parts[0] != "n1" {
-		return time.Time{}, bad
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, mac(t.nonceKey, "n1", parts[1])) {
-		return time.Time{}, bad
-	}
-	body, err := b64.DecodeString(parts[1])
-	if err != nil || len(body) != 24 {
+	body, ok := t.nonces.OpenBody(nonce)
+	if !ok || len(body) != 24 {
 		return time.Time{}, bad
 	}
 	expires := time.Unix(int64(binary.BigEndian.Uint64(body[16:])), 0)
@@ -109,31 +81,14 @@ func (c Claims) AsPrincipal() kaiping.Principal {
 
 // IssueSession returns a session token carrying claims.
 func (t *Tokens) IssueSession(c Claims) string {
-	body, err := json.Marshal(c)
-	if err != nil {
-		panic("identity: marshal claims: " + err.Error())
-	}
-	enc := b64.EncodeToString(body)
-	return "s1." + enc + "." + b64.EncodeToString(mac(t.sessionKey, "s1", enc))
+	return t.sessions.Sign(c)
 }
 
 // CheckSession verifies a session token's MAC and expiry at now.
 func (t *Tokens) CheckSession(token string, now time.Time) (Claims, error) {
 	forged := kaiping.E(kaiping.KindUnauthenticated, "auth.token_invalid", "登录凭证无效，请重新登录")
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] != "s1" {
-		return Claims{}, forged
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, mac(t.sessionKey, "s1", parts[1])) {
-		return Claims{}, forged
-	}
-	body, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return Claims{}, forged
-	}
 	var c Claims
-	if err := json.Unmarshal(body, &c); err != nil {
+	if !t.sessions.Open(token, &c) {
 		return Claims{}, forged
 	}
 	if now.Unix() >= c.Expires {

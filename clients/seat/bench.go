@@ -17,7 +17,7 @@ import (
 	"github.com/kaiping/kaiping/signaling"
 )
 
-// Load is a benchmark scenario of issue 4 on the embedded backend, run with seat agents as
+// Load is the media benchmark scenario on the embedded backend, run with seat agents as
 // participants. It mirrors clients/seat/livekit.Load, so that both backends are measured on
 // the same load and report the same figures: Seats publish audio and video and subscribe to
 // everyone; Subscribers (visible) and Hidden (supervisors) only subscribe to everyone.

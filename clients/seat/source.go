@@ -147,7 +147,7 @@ func (s *oggSource) Next() (media.Sample, error) {
 		}
 		s.lastGran = 0
 	}
-	return media.Sample{}, errors.New("Ogg file has no audio pages")
+	return media.Sample{}, errors.New("the Ogg file has no audio pages")
 }
 
 func (s *oggSource) Close() error { return s.f.Close() }

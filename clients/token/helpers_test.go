@@ -251,9 +251,11 @@ func importKey(tb testing.TB, label string, key crypto.PrivateKey, obj keyObject
 			}
 			priv = obj.attrs(pkcs11.CKO_PRIVATE_KEY, append(privateFlags(pkcs11.CKK_EC),
 				pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params),
+				//lint:ignore SA1019 an SM2 key (gmsm) has no other way to give its scalar
 				pkcs11.NewAttribute(pkcs11.CKA_VALUE, k.D.FillBytes(make([]byte, 32))),
 				pkcs11.NewAttribute(pkcs11.CKA_DERIVE, true))...)
-			point := elliptic.Marshal(k.Curve, k.X, k.Y) //nolint:staticcheck // the SEC 1 encoding PKCS#11 stores, on any curve
+			//lint:ignore SA1019 the SEC 1 encoding PKCS#11 stores, on any curve (SM2's too)
+			point := elliptic.Marshal(k.Curve, k.X, k.Y)
 			pub = obj.attrs(pkcs11.CKO_PUBLIC_KEY,
 				pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
 				pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params),

@@ -309,6 +309,7 @@ func TestDecryptBadInput(t *testing.T) {
 		{"too short", rs.key, valid[1:], oaep, CodeDecrypt},
 		{"too long", rs.key, append(bytes.Clone(valid), 0), oaep, CodeDecrypt},
 		{"empty", rs.key, nil, oaep, CodeDecrypt},
+		//lint:ignore SA1019 a caller asking for PKCS#1 v1.5 must be refused: that is the test
 		{"PKCS#1 v1.5", rs.key, valid, &rsa.PKCS1v15DecryptOptions{}, CodeUnsupportedAlgorithm},
 		{"no options", rs.key, valid, nil, CodeUnsupportedAlgorithm},
 		{"unavailable hash", rs.key, valid, &rsa.OAEPOptions{Hash: crypto.MD4}, CodeUnsupportedAlgorithm},

@@ -51,7 +51,7 @@ const sfuJoinRate = 1000
 // in the notes and run again on a fresh server.
 const mediaAttempts = 3
 
-// mediaScenarios are the loads of issue 4: participants by role.
+// mediaScenarios are the media loads measured: participants by role.
 var mediaScenarios = map[string]struct {
 	title                      string
 	seats, subscribers, hidden int

@@ -21,7 +21,7 @@ import (
 // openingAnchorName names the anchor of the unlock figures.
 const openingAnchorName = "seal.Decrypt of the same envelopes from MinIO, same workers, same arrivals"
 
-// The goals of issue 5 for a full opening.
+// The goals for a full opening (BENCHMARKS.md).
 var (
 	openingLatencyGoal = &benchGoal{Below: 500}    // p99 unlock latency, ms
 	openingPublishGoal = &benchGoal{Below: 1000}   // last verified → record published, ms

@@ -17,8 +17,8 @@ import (
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
-	"github.com/kaiping/kaiping/evaluation/evaltest"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/internal/evaltest"
 	"github.com/kaiping/kaiping/storage/ledger"
 )
 

@@ -71,7 +71,8 @@ func RescueKeyID(pub *ecdh.PublicKey) (string, error) {
 func certAlg(pub crypto.PublicKey) (string, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		if n := k.Size(); n < minRSABytes || n > maxRSABytes {
+		// By bits, not bytes: a 2041- to 2047-bit modulus also takes 256 bytes.
+		if n := k.N.BitLen(); n < 8*minRSABytes || n > 8*maxRSABytes {
 			return "", errRecipientUnsupported(fmt.Sprintf("RSA 密钥长度 %d 位不在 2048 至 8192 位之间", k.N.BitLen()))
 		}
 		return TypeRSAOAEP, nil
@@ -141,6 +142,9 @@ type certIdentity struct {
 	dh   ECDHer           // TypeX509P256
 	dec  crypto.Decrypter // TypeRSAOAEP, TypeSM2
 	rand io.Reader        // passed to dec.Decrypt; tokens ignore it
+	// rsaSize is the modulus length in bytes (TypeRSAOAEP): the only body length RFC 8017
+	// accepts, which crypto/rsa does not enforce.
+	rsaSize int
 }
 
 // NewCertIdentity returns the identity of a certificate and its private key. For a P-256
@@ -176,6 +180,7 @@ func NewCertIdentity(cert *smx509.Certificate, key crypto.PrivateKey) (Identity,
 	default:
 		if k, ok := key.(*ecdsa.PrivateKey); ok && typ == TypeSM2 && k.Curve == sm2.P256() {
 			// An SM2 key parsed by code that does not know SM2 keeps its scalar.
+			//lint:ignore SA1019 an SM2 key has no other way to give its scalar
 			if key, err = sm2.NewPrivateKeyFromInt(k.D); err != nil {
 				return nil, mismatch
 			}
@@ -189,6 +194,9 @@ func NewCertIdentity(cert *smx509.Certificate, key crypto.PrivateKey) (Identity,
 			return nil, mismatch
 		}
 		id.dec = dec
+		if typ == TypeRSAOAEP {
+			id.rsaSize = cert.PublicKey.(*rsa.PublicKey).Size()
+		}
 	}
 	return id, nil
 }
@@ -205,7 +213,7 @@ func (id *certIdentity) Unwrap(s Stanza) ([]byte, error) {
 	case TypeX509P256:
 		return p256Unwrap(s, infoX509P256, id.dh)
 	case TypeRSAOAEP:
-		return rsaUnwrap(s, id.dec, id.rand)
+		return rsaUnwrap(s, id.dec, id.rand, id.rsaSize)
 	default:
 		return sm2Unwrap(s, id.dec, id.rand)
 	}

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
@@ -123,6 +124,41 @@ func TestUnwrapWrongKey(t *testing.T) {
 	})
 }
 
+// TestRSAUnwrapRefusesShortBody: RFC 8017 §7.1.2 refuses a ciphertext that is not exactly
+// as long as the modulus. crypto/rsa reads a shorter one as the same integer with its leading
+// zero bytes dropped, which would give one RSA stanza two encodings.
+func TestRSAUnwrapRefusesShortBody(t *testing.T) {
+	p := mustFixtures(t)["rsa"]
+	s, stripped := shortRSAStanza(t, p.recipient.RecipientID(), p.cert.PublicKey.(*rsa.PublicKey), pattern(FileKeySize))
+	_, err := p.identity.Unwrap(s)
+	wantCode(t, err, CodeWrongKey)
+	// The same ciphertext at full length opens.
+	s.Body = append(make([]byte, stripped), s.Body...)
+	if got, err := p.identity.Unwrap(s); err != nil || !bytes.Equal(got, pattern(FileKeySize)) {
+		t.Fatalf("full-length body: %v", err)
+	}
+}
+
+// shortRSAStanza wraps secret to pub with the first deterministic seed whose ciphertext
+// starts with a zero byte (one in 256 do), and returns the stanza with its leading zero bytes
+// dropped and how many were dropped.
+func shortRSAStanza(tb testing.TB, fp string, pub *rsa.PublicKey, secret []byte) (Stanza, int) {
+	tb.Helper()
+	for i := range 1 << 16 {
+		s, err := rsaWrap(newDetRand(fmt.Sprintf("short RSA body %d", i)), fp, pub, secret)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if s.Body[0] == 0 {
+			n := len(s.Body) - len(bytes.TrimLeft(s.Body, "\x00"))
+			s.Body = s.Body[n:]
+			return s, n
+		}
+	}
+	tb.Fatal("no ciphertext with a leading zero byte")
+	return Stanza{}, 0
+}
+
 func mustP256Party(tb testing.TB) *party {
 	tb.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -224,7 +260,9 @@ func TestUnsupportedRecipients(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
-	for name, key := range map[string]crypto.Signer{"P-384": p384, "Ed25519": edKey, "RSA-1024": rsa1024} {
+	// 2047 bits is one short of the minimum, yet its modulus still takes 256 bytes.
+	rsa2047, _ := rsa.GenerateKey(rand.Reader, 2047)
+	for name, key := range map[string]crypto.Signer{"P-384": p384, "Ed25519": edKey, "RSA-1024": rsa1024, "RSA-2047": rsa2047} {
 		t.Run(name, func(t *testing.T) {
 			cert := mustSelfSigned(t, key)
 			_, err := NewCertRecipient(cert)

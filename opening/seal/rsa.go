@@ -27,7 +27,13 @@ func rsaWrap(rand io.Reader, fp string, pub *rsa.PublicKey, secret []byte) (Stan
 	return Stanza{Type: TypeRSAOAEP, Args: []string{fp}, Body: body}, nil
 }
 
-func rsaUnwrap(s Stanza, dec crypto.Decrypter, rand io.Reader) ([]byte, error) {
+// rsaUnwrap decrypts the body, which must be exactly size bytes (the modulus length, RFC 8017
+// §7.1.2 step 1b): crypto/rsa would also take a shorter body as the same integer without its
+// leading zero bytes, giving one stanza several encodings that other readers refuse.
+func rsaUnwrap(s Stanza, dec crypto.Decrypter, rand io.Reader, size int) ([]byte, error) {
+	if len(s.Body) != size {
+		return nil, errWrongKey(fmt.Sprintf("RSA 密钥封装应为 %d 字节，收到 %d 字节", size, len(s.Body)))
+	}
 	secret, err := dec.Decrypt(rand, s.Body, &rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA256})
 	if err != nil {
 		return nil, errWrongKey("无法用此 RSA 私钥解开密钥封装")

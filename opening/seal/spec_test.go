@@ -4,28 +4,20 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ecdh"
-	"crypto/ecdsa"
 	"crypto/hkdf"
 	"crypto/hmac"
-	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"hash"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
-	"github.com/emmansun/gmsm/smx509"
 )
 
 // TestSpecIndependent opens every test vector following FORMAT.md step by step with the
@@ -84,7 +76,9 @@ func TestSpecIndependent(t *testing.T) {
 						break
 					}
 				}
-				fileKeys = append(fileKeys, specUnwrap(t, fields[1], fields[2:], body, rec))
+				// recipient_keys lists the key files in stanza order.
+				keyFile := rec.Recipients[len(fileKeys)]
+				fileKeys = append(fileKeys, specUnwrap(t, fields[1], fields[2:], body, keyFile))
 			}
 			for _, fk := range fileKeys {
 				if hex.EncodeToString(fk) != rec.FileKey {
@@ -150,84 +144,16 @@ func TestSpecIndependent(t *testing.T) {
 	}
 }
 
-// specUnwrap opens one stanza as FORMAT.md §5 describes.
-func specUnwrap(t *testing.T, typ string, args []string, body []byte, rec vectorRecord) []byte {
+// specUnwrap opens one stanza as FORMAT.md §5 describes, with the key in keyFile.
+func specUnwrap(t *testing.T, typ string, args []string, body []byte, keyFile string) []byte {
 	t.Helper()
-	keyFile := map[string]string{"x509-p256": "p256", "rescue-p256": "rescue", "rsa-oaep-sha256": "rsa", "sm2": "sm2"}[typ]
-	var certDER, keyDER []byte
-	for rest := mustRead(t, filepath.Join(vectorDir, "keys", keyFile+".pem")); ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type == "CERTIFICATE" {
-			certDER = b.Bytes
-		} else {
-			keyDER = b.Bytes
-		}
+	id, keyType, unwrap := specIdentity(t, keyFile)
+	if typ != keyType || args[0] != id {
+		t.Fatalf("%s stanza names %s; %s holds a %s key with identifier %s", typ, args[0], keyFile, keyType, id)
 	}
-	key, err := smx509.ParsePKCS8PrivateKey(keyDER)
-	if err != nil {
-		t.Fatal(err)
+	secret, ok := unwrap(args, body)
+	if !ok {
+		t.Fatalf("%s stanza does not open with %s", typ, keyFile)
 	}
-	if certDER != nil {
-		fp := sha256.Sum256(certDER)
-		if args[0] != hex.EncodeToString(fp[:]) {
-			t.Fatalf("%s stanza names %s, not the certificate's fingerprint", typ, args[0])
-		}
-	}
-	switch typ {
-	case "x509-p256", "rescue-p256":
-		priv, err := key.(*ecdsa.PrivateKey).ECDH()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if typ == "rescue-p256" {
-			spki := append(mustHex(t, "3059301306072a8648ce3d020106082a8648ce3d030107034200"), priv.PublicKey().Bytes()...)
-			id := sha256.Sum256(spki)
-			if args[0] != hex.EncodeToString(id[:]) {
-				t.Fatalf("rescue stanza names %s, not the key ID", args[0])
-			}
-		}
-		ephBytes, _ := base64.RawStdEncoding.DecodeString(args[1])
-		eph, err := ecdh.P256().NewPublicKey(ephBytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, err := priv.ECDH(eph)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, _ := hkdf.Key(sha256.New, z, append(ephBytes, priv.PublicKey().Bytes()...), "kaiping.org/seal/v1/"+typ, 32)
-		block, _ := aes.NewCipher(k)
-		gcm, _ := cipher.NewGCM(block)
-		fk, err := gcm.Open(nil, make([]byte, 12), body, nil)
-		if err != nil {
-			t.Fatalf("%s: %v", typ, err)
-		}
-		return fk
-	case "rsa-oaep-sha256":
-		fk, err := rsa.DecryptOAEP(sha256.New(), nil, key.(*rsa.PrivateKey), body, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fk
-	case "sm2":
-		// GM/T 0009 SM2Cipher, DER: x, y, then C3 (the SM3 hash), then C2.
-		var c struct {
-			X, Y       *big.Int
-			Hash       []byte
-			CipherText []byte
-		}
-		if rest, err := asn1.Unmarshal(body, &c); err != nil || len(rest) != 0 || len(c.Hash) != 32 || len(c.CipherText) != FileKeySize {
-			t.Fatalf("sm2 body is not a DER SM2Cipher of the file key: %v", err)
-		}
-		fk, err := sm2.Decrypt(key.(*sm2.PrivateKey), body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fk
-	}
-	t.Fatalf("unknown stanza type %s", typ)
-	return nil
+	return secret
 }

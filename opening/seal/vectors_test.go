@@ -6,6 +6,8 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -44,7 +46,13 @@ var vectorSpecs = []vectorSpec{
 	{name: "aes256gcm-rsa-empty", suite: AES256GCM, recipients: []string{"rsa", "rescue"}, plaintext: []byte{}},
 	{name: "sm4gcm-sm2-rescue", suite: SM4GCM, recipients: []string{"sm2", "rescue"}, plaintext: pattern(ChunkSize + 1)},
 	{name: "aes256gcm-all", suite: AES256GCM, recipients: []string{"p256", "rsa", "sm2", "rescue"}, plaintext: pattern(ChunkSize)},
+	{name: "aes256gcm-rsa4096-rescue", suite: AES256GCM, recipients: []string{"rsa4096", "rescue"},
+		plaintext: []byte("RSA-4096 接收方：开标一览表。\n"), text: true},
 }
+
+// vectorKeyNames are the key files under keys/: the recipient kinds every round trip covers,
+// and a 4096-bit RSA certificate to show a body longer than 256 bytes.
+var vectorKeyNames = append(append([]string(nil), partyNames...), "rsa4096")
 
 // vectorBinding is the binding of every vector: UUIDs, as production uses.
 var vectorBinding = Binding{
@@ -90,6 +98,24 @@ type stanzaRecord struct {
 	EphemeralScalar string `json:"ephemeral_scalar,omitempty"`
 	SharedSecret    string `json:"shared_secret,omitempty"`
 	WrapKey         string `json:"wrap_key,omitempty"`
+	// For rsa-oaep-sha256: the steps of RFC 8017 §7.1.1 (EME-OAEP encoding), from the seed
+	// drawn to the encoded message EM whose RSA encryption is the body.
+	RSAModulusBits int    `json:"rsa_modulus_bits,omitempty"`
+	OAEPSeed       string `json:"oaep_seed,omitempty"`
+	OAEPDataBlock  string `json:"oaep_db,omitempty"`
+	OAEPDBMask     string `json:"oaep_db_mask,omitempty"`
+	OAEPMaskedDB   string `json:"oaep_masked_db,omitempty"`
+	OAEPSeedMask   string `json:"oaep_seed_mask,omitempty"`
+	OAEPMaskedSeed string `json:"oaep_masked_seed,omitempty"`
+	OAEPEncodedMsg string `json:"oaep_encoded_message,omitempty"`
+	// For sm2: the steps of GB/T 32918.4-2016 §6.1, from k to C3; the body is their DER
+	// SM2Cipher.
+	SM2K         string `json:"sm2_k,omitempty"`
+	SM2C1        string `json:"sm2_c1,omitempty"`
+	SM2KP        string `json:"sm2_x2y2,omitempty"`
+	SM2KDFOutput string `json:"sm2_kdf_output,omitempty"`
+	SM2C2        string `json:"sm2_c2,omitempty"`
+	SM2C3        string `json:"sm2_c3,omitempty"`
 }
 
 // recordingRand logs every read, to show the order randomness is consumed in.
@@ -162,6 +188,7 @@ func vectorDescription(i int, spec vectorSpec) string {
 		"AES-256-GCM, an RSA-2048 certificate and the rescue key, empty plaintext (one empty final chunk)",
 		"SM4-GCM (national mode), an SM2 certificate and the rescue key, 65537 bytes (a full chunk and a 1-byte final chunk)",
 		"AES-256-GCM, all four recipient types, exactly 65536 bytes (one full final chunk)",
+		"AES-256-GCM, an RSA-4096 certificate and the rescue key, a short UTF-8 plaintext",
 	}[i]
 }
 
@@ -229,6 +256,12 @@ func makeRecord(t *testing.T, spec vectorSpec, seed string, reads [][]byte, env 
 			sr.SharedSecret = hex.EncodeToString(shared)
 			sr.WrapKey = hex.EncodeToString(wrapKey)
 		}
+		switch s.Type {
+		case TypeRSAOAEP:
+			recordOAEP(t, &sr, to[i].cert.PublicKey.(*rsa.PublicKey), reads[2+i], fileKey, s.Body)
+		case TypeSM2:
+			recordSM2(t, &sr, to[i].cert.PublicKey.(*ecdsa.PublicKey), reads[2+i], fileKey, s.Body)
+		}
 		rec.Stanzas = append(rec.Stanzas, sr)
 	}
 	return rec
@@ -256,7 +289,7 @@ func mustVectorKeys(t *testing.T) map[string]*party {
 	t.Helper()
 	dir := filepath.Join(vectorDir, "keys")
 	out := map[string]*party{}
-	for _, name := range partyNames {
+	for _, name := range vectorKeyNames {
 		path := filepath.Join(dir, name+".pem")
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) && *update {
@@ -306,6 +339,27 @@ func mustVectorKeys(t *testing.T) map[string]*party {
 func generateVectorKey(t *testing.T, name string) []byte {
 	t.Helper()
 	alg := map[string]devpki.Algorithm{"p256": devpki.ECDSA, "rescue": devpki.ECDSA, "rsa": devpki.RSA, "sm2": devpki.SM2}[name]
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if name == "rsa4096" {
+		// devpki issues RSA-2048 only; the CA signs a key made here.
+		key, err := rsa.GenerateKey(rand.Reader, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, err := devpki.NewCA(devpki.ECDSA, "Kaiping Seal Test Vector CA", start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := ca.IssueFor(key.Public(), "Test Vector Bidder "+name, "Kaiping Seal Test Vectors", start, start.AddDate(10, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemKey, err := devpki.KeyPEM(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(devpki.CertPEM(cert), pemKey...)
+	}
 	if name == "rescue" {
 		key, err := devpki.NewKey(alg)
 		if err != nil {
@@ -317,7 +371,6 @@ func generateVectorKey(t *testing.T, name string) []byte {
 		}
 		return pemKey
 	}
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ca, err := devpki.NewCA(devpki.ECDSA, "Kaiping Seal Test Vector CA", start)
 	if err != nil {
 		t.Fatal(err)

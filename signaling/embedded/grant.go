@@ -3,14 +3,12 @@ package embedded
 import (
 	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/identity/signedtoken"
 	"github.com/kaiping/kaiping/signaling"
 )
 
@@ -26,63 +24,32 @@ type claims struct {
 	Nonce    string                `json:"n"`
 }
 
-// keys holds the keys derived from the one media secret: grant tokens and TURN passwords use
-// different labels, so a TURN password never verifies as a grant.
+// keys holds the keys derived from the one media secret: grant tokens (package signedtoken,
+// prefix "g1") and TURN passwords use different labels, so a TURN password never verifies as
+// a grant.
 type keys struct {
-	grant []byte
-	turn  []byte
+	grants signedtoken.Signer
+	turn   []byte
 }
 
 func deriveKeys(secret []byte) (keys, error) {
-	if len(secret) < 32 {
-		return keys{}, fmt.Errorf("embedded: media secret must be at least 32 bytes, got %d", len(secret))
+	if err := signedtoken.CheckSecret("embedded: media secret", secret); err != nil {
+		return keys{}, err
 	}
-	return keys{grant: derive(secret, "kaiping media grant v1"), turn: derive(secret, "kaiping media turn v1")}, nil
+	return keys{
+		grants: signedtoken.New("g1", signedtoken.Derive(secret, "kaiping media grant v1")),
+		turn:   signedtoken.Derive(secret, "kaiping media turn v1"),
+	}, nil
 }
 
-func derive(secret []byte, label string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(label))
-	return m.Sum(nil)
-}
-
-var b64 = base64.RawURLEncoding
-
-// signGrant returns "g1." + base64url(JSON claims) + "." + base64url(HMAC-SHA256).
-func (k keys) signGrant(c claims) string {
-	body, err := json.Marshal(c)
-	if err != nil {
-		panic("embedded: marshal grant claims: " + err.Error())
-	}
-	enc := b64.EncodeToString(body)
-	return "g1." + enc + "." + b64.EncodeToString(k.mac(enc))
-}
-
-func (k keys) mac(enc string) []byte {
-	m := hmac.New(sha256.New, k.grant)
-	m.Write([]byte("g1."))
-	m.Write([]byte(enc))
-	return m.Sum(nil)
-}
+// signGrant returns the grant token carrying c.
+func (k keys) signGrant(c claims) string { return k.grants.Sign(c) }
 
 // checkGrant verifies a token's MAC and its expiry at now.
 func (k keys) checkGrant(token string, now time.Time) (claims, error) {
-	forged := kaiping.E(kaiping.KindUnauthenticated, signaling.CodeGrantInvalid, "入会凭证无效")
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] != "g1" {
-		return claims{}, forged
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, k.mac(parts[1])) {
-		return claims{}, forged
-	}
-	body, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return claims{}, forged
-	}
 	var c claims
-	if err := json.Unmarshal(body, &c); err != nil {
-		return claims{}, forged
+	if !k.grants.Open(token, &c) {
+		return claims{}, kaiping.E(kaiping.KindUnauthenticated, signaling.CodeGrantInvalid, "入会凭证无效")
 	}
 	if now.Unix() >= c.Expires {
 		return claims{}, kaiping.E(kaiping.KindUnauthenticated, signaling.CodeGrantExpired, "入会凭证已过期，请重新获取")

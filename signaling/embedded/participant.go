@@ -170,12 +170,6 @@ func (p *participant) close(reason, message string) bool {
 	return true
 }
 
-func (p *participant) isGone() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.gone
-}
-
 // setMuted stops or resumes forwarding p's tracks of kind and tells everyone concerned.
 func (p *participant) setMuted(kind signaling.TrackKind, muted bool) {
 	p.mu.Lock()

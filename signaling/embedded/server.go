@@ -10,6 +10,7 @@ package embedded
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net"
 	"net/http"
@@ -190,7 +191,7 @@ func randomToken() string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("embedded: no randomness: " + err.Error())
 	}
-	return b64.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func (s *Server) emit(ev signaling.RoomEvent) {

@@ -29,18 +29,17 @@ type Recording struct {
 	backend string
 	self    string // the recorder's identity in the room
 
-	mu           sync.Mutex
-	parts        map[string]*ManifestParticipant
-	order        []string // identities in the order first seen
-	tracks       []*trackWriter
-	byTrack      map[string]*trackWriter // by backend track ID, while the track lasts
-	gaps         []Gap
-	unrecorded   []UnrecordedTrack
-	down         time.Time // monotonic: since when the recorder's connection is down
-	downWall     time.Time
-	interrupts   []interval // the recorder's own outages (the last maxInterrupts)
-	endReason    string
-	checkpointed time.Time
+	mu         sync.Mutex
+	parts      map[string]*ManifestParticipant
+	order      []string // identities in the order first seen
+	tracks     []*trackWriter
+	byTrack    map[string]*trackWriter // by backend track ID, while the track lasts
+	gaps       []Gap
+	unrecorded []UnrecordedTrack
+	down       time.Time // monotonic: since when the recorder's connection is down
+	downWall   time.Time
+	interrupts []interval // the recorder's own outages (the last maxInterrupts)
+	endReason  string
 
 	conn   Conn
 	ended  chan struct{} // closed when the session is over

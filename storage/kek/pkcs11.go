@@ -227,7 +227,7 @@ func (k *tokenKey) gcm(ctx context.Context, encrypt bool, nonce, in, ad []byte) 
 			return fmt.Errorf("C_%sInit: %w", name, err)
 		}
 		if out, err = run(sh, in); err != nil {
-			return fmt.Errorf("C_%s: %w", name, err)
+			return fmt.Errorf("pkcs11 C_%s: %w", name, err)
 		}
 		if used = params.IV(); len(used) == 0 {
 			used = nonce

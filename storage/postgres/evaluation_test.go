@@ -151,7 +151,7 @@ func countOverlaps(tb testing.TB, db *DB) int {
 	return n
 }
 
-// BenchmarkBookingContention is issue 6's scenario: each op races 1,000 bookings of
+// BenchmarkBookingContention is the booking contention scenario: each op races 1,000 bookings of
 // overlapping ranges (24 hours, 1–3 h each) on 50 seats, one goroutine each, every booking a
 // transaction with its ledger entry. Each op books a day range of its own, so ops do not
 // contend with each other. It reports accepted bookings and attempts per second and the

@@ -16,7 +16,7 @@ import (
 	"github.com/kaiping/kaiping/signaling"
 )
 
-// Load is the benchmark scenario of issue 4, the same for both backends (seat.Load): Seats
+// Load is the media benchmark scenario, the same for both backends (seat.Load): Seats
 // publish audio and video and subscribe to everyone; Subscribers and Hidden only subscribe.
 type Load = seat.Load
 

@@ -67,7 +67,7 @@ func TestHallPages(t *testing.T) {
 	bidder.waitText("#hall-clock", "服务器时间", "本机时钟", "往返")
 	var offsetMS float64
 	bidder.eval(`Number(document.querySelector("#hall-clock").dataset.offsetMs)`, &offsetMS)
-	if want := w.ta.clock.Now().Sub(time.Now()); (time.Duration(offsetMS)*time.Millisecond - want).Abs() > 3*time.Second {
+	if want := time.Until(w.ta.clock.Now()); (time.Duration(offsetMS)*time.Millisecond - want).Abs() > 3*time.Second {
 		t.Errorf("the page's clock offset is %v ms, want about %v (the server's clock)", offsetMS, want)
 	}
 

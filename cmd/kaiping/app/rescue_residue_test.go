@@ -154,7 +154,7 @@ func opensWith(t *testing.T, points [][]byte, n int, pub *ecdh.PublicKey, hdr *s
 	return false
 }
 
-// TestRescueLeavesNothingThatOpensAnotherBid is finding 3 of issue 11. Two bidders lost their
+// TestRescueLeavesNothingThatOpensAnotherBid: no residue of a rescue opens another bid. Two bidders lost their
 // keys; the supervisors rescue only one. Then everything the database holds about the rescue
 // (raw pages of the rescue tables with their dead tuples, every live column, the ledger and
 // the events) is read as an attacker would: no share's value is in it, in any encoding, and

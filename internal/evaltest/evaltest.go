@@ -1,7 +1,9 @@
-// Package evaltest builds evaluation fixtures on a real PostgreSQL database for tests:
-// principals, a tender with registered bidders, venues with seats, experts, and the
-// evaluation service on the real store and ledger, standing on a manual clock. The
-// evaluation tests and the `kaiping draw verify` test share it.
+// Package evaltest runs the evaluation domain on real stores for tests. It builds fixtures on
+// a real PostgreSQL database (principals, a tender with registered bidders, venues with seats,
+// experts) and the evaluation service on the real store and ledger, standing on a manual
+// clock. The tests of the evaluation service that need the database live beside it, outside
+// evaluation/, so that the domain package never imports a driver, not even from its tests;
+// the `kaiping draw verify` test shares it too.
 package evaltest
 
 import (

@@ -1,4 +1,4 @@
-package evaluation_test
+package evaltest_test
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
-	"github.com/kaiping/kaiping/evaluation/evaltest"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/internal/evaltest"
 )
 
 func mustEnv(tb testing.TB) *evaltest.Env {
@@ -113,27 +113,6 @@ func TestImportCSVBadRows(t *testing.T) {
 	}
 	if es, _ := env.Store.Experts(context.Background(), evaluation.ExpertFilter{Limit: 10}); len(es) != 0 || ledgerSize(t, env) != before {
 		t.Fatalf("%d experts imported from a file with errors", len(es))
-	}
-}
-
-func TestParseCSVHeader(t *testing.T) {
-	tests := map[string]string{
-		"":            "expert.import_format",
-		"code,name\n": "expert.import_rows",
-		"code,name,employer,specialties,city,shoe_size\n": "expert.import_rows",
-		"code,name,employer,specialties,city\n":           "expert.import_empty",
-		"code,name,employer,specialties,city\n\"HN-1,x\n": "expert.import_rows",
-	}
-	for in, code := range tests {
-		_, err := evaluation.ParseExpertsCSV(strings.NewReader(in))
-		if kaiping.CodeOf(err) != code {
-			t.Errorf("%q: %v, want %s", in, err, code)
-		}
-	}
-	_, err := evaluation.ParseExpertsCSV(strings.NewReader("code,name\n"))
-	var ie *evaluation.ImportError
-	if !errors.As(err, &ie) || len(ie.Rows) != 3 || ie.Rows[0].Column != "工作单位" {
-		t.Fatalf("missing columns: %v", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package evaluation_test
+package evaltest_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
-	"github.com/kaiping/kaiping/evaluation/evaltest"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/internal/evaltest"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -19,11 +19,10 @@ func TestMain(m *testing.M) { devenv.Main(m, devenv.NeedPostgres) }
 // twenty experts, some of whom must step aside.
 type scene struct {
 	*evaltest.Env
-	tender       opening.Tender
-	kf, zz, pds  evaluation.Venue
-	experts      map[string]evaluation.Expert // by code
-	session      draw.Period
-	bidderLogins []kaiping.Principal
+	tender      opening.Tender
+	kf, zz, pds evaluation.Venue
+	experts     map[string]evaluation.Expert // by code
+	session     draw.Period
 }
 
 const (

@@ -1,4 +1,4 @@
-package evaluation_test
+package evaltest_test
 
 import (
 	"bytes"

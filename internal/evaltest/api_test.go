@@ -1,4 +1,4 @@
-package evaluation_test
+package evaltest_test
 
 import (
 	"bytes"
@@ -18,9 +18,9 @@ import (
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
-	"github.com/kaiping/kaiping/evaluation/evaltest"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/internal/evaltest"
 )
 
 // api serves the evaluation routes on loopback behind the real authentication and role
