@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -173,20 +174,27 @@ func TestOpeningStorageCutMidPublication(t *testing.T) {
 	w.checkOpened()
 }
 
-// TestOpeningPostgresImmediateStop: PostgreSQL is stopped in immediate mode mid-opening
-// (one bid decrypted, the others not yet unlocked) and started again; the opening goes on:
-// the decrypted bid stays decrypted, the others unlock, the record is published and
-// confirmed, and every bid opens.
-func TestOpeningPostgresImmediateStop(t *testing.T) {
+// TestOpeningPostgresFaults: PostgreSQL fails mid-opening in every way — its connections
+// reset while A hands in its key, the server stopped in immediate mode (and started again
+// two seconds later) while B hands in its key, its connections slowed while C hands in its
+// key, cut while the host publishes the record. The opening goes on: every key handed in
+// is verified, what was done stays done, and every bid opens.
+func TestOpeningPostgresFaults(t *testing.T) {
 	w := newWorld(t, worldOptions{bidders: 3, ownPostgres: true})
 	a, b, c := w.bidders[0], w.bidders[1], w.bidders[2]
 	w.sealedOpening()
 	w.openCheckIn()
+	keys := map[*bidderT][]fileKey{}
 	for _, x := range w.bidders {
 		w.checkIn(x)
+		keys[x] = w.keys(x)
 	}
 	w.openWindow()
-	w.unlock(a)
+
+	w.pgProxy.Reset()
+	restored := restoreAfter(w.pgProxy, 2*time.Second)
+	w.handIn(a, keys[a]) // the tool keeps trying while the platform fails
+	<-restored
 	w.waitDecrypted(a)
 
 	ctx := context.Background()
@@ -199,12 +207,33 @@ func TestOpeningPostgresImmediateStop(t *testing.T) {
 		time.Sleep(2 * time.Second) // the outage's length is what is tested
 		restarted <- w.pg.Restart(ctx, "synchronous_commit=on")
 	}()
-	w.unlock(b) // the tool keeps trying while the database is down
+	w.handIn(b, keys[b])
 	if err := <-restarted; err != nil {
 		t.Fatal(err)
 	}
-	w.unlock(c)
+	w.waitDecrypted(a, b)
+
+	w.pgProxy.Slow(20 * time.Millisecond)
+	w.handIn(c, keys[c])
 	w.waitDecrypted(a, b, c)
-	w.finish()
+	w.pgProxy.Restore()
+
+	w.pgProxy.Cut()
+	restored = restoreAfter(w.pgProxy, 2*time.Second)
+	w.move(opening.HallPublished) // the host's console tries again
+	<-restored
+	w.confirmAll()
 	w.checkOpened()
+}
+
+// restoreAfter restores p after d (the outage's length is what is tested); the channel is
+// closed once it is restored.
+func restoreAfter(p *devenv.Proxy, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(d)
+		p.Restore()
+	}()
+	return done
 }
