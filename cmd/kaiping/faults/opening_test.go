@@ -83,9 +83,9 @@ func TestOpeningKilledAtEachStep(t *testing.T) {
 }
 
 // TestOpeningStorageFaultsMidUnlock: each bidder hands in its key while object storage
-// fails in another way — cut for 20 seconds (the outage that failed a tender, finding 9),
-// its connections reset, slowed. Every envelope is verified once storage answers again,
-// none is classified against its bidder, and the opening is valid.
+// fails in another way — its connections reset for 5 seconds, slowed, cut for 20 seconds
+// (the outage that failed a tender, finding 9). Every envelope is verified once storage
+// answers again, none is classified against its bidder, and the opening is valid.
 func TestOpeningStorageFaultsMidUnlock(t *testing.T) {
 	w := newWorld(t, worldOptions{bidders: 3})
 	a, b, c := w.bidders[0], w.bidders[1], w.bidders[2]
@@ -100,22 +100,22 @@ func TestOpeningStorageFaultsMidUnlock(t *testing.T) {
 	}
 	w.openWindow()
 
-	w.s3Proxy.Cut()
+	w.s3Proxy.Reset()
 	w.handIn(a, keys[a])
-	outage(t, w, 20*time.Second)
+	outage(t, w, 5*time.Second)
 	w.s3Proxy.Restore()
 	w.waitDecrypted(a)
 
-	w.s3Proxy.Reset()
-	w.handIn(b, keys[b])
-	outage(t, w, 5*time.Second)
-	w.s3Proxy.Restore()
-	w.waitDecrypted(b)
-
 	w.s3Proxy.Slow(300 * time.Millisecond)
-	w.handIn(c, keys[c])
-	w.waitDecrypted(c)
+	w.handIn(b, keys[b])
+	w.waitDecrypted(b)
 	w.s3Proxy.Restore()
+
+	w.s3Proxy.Cut()
+	w.handIn(c, keys[c])
+	outage(t, w, 20*time.Second)
+	w.s3Proxy.Restore()
+	w.waitDecrypted(c)
 
 	w.finish()
 	w.checkOpened()

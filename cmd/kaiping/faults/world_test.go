@@ -373,11 +373,12 @@ func (w *world) resume(b *bidderT, id kaiping.ID) {
 	b.receipts = append(b.receipts, rc)
 }
 
-// retrying runs do until it succeeds, retrying for up to 20 seconds while it fails with a
-// platform error (5xx) or a connection error; any other refusal fails the test at once.
+// retrying runs do until it succeeds, retrying for up to 40 seconds (longer than any outage
+// the suite makes) while it fails with a platform error (5xx) or a connection error; any
+// other refusal fails the test at once.
 func (w *world) retrying(what string, do func() error) {
 	w.t.Helper()
-	end := time.Now().Add(20 * time.Second)
+	end := time.Now().Add(40 * time.Second)
 	for {
 		err := do()
 		if err == nil {
@@ -393,11 +394,15 @@ func (w *world) retrying(what string, do func() error) {
 	}
 }
 
-// sealSet moves kaiping's clock past the deadline and the sealing grace and waits until the
-// bid set is sealed.
+// sealedBy is how long after the deadline the bid set is sealed at the latest when no
+// completion is under way (the longest the sealing has waited: a fixed 5-minute grace).
+const sealedBy = 5*time.Minute + time.Second
+
+// sealSet moves kaiping's clock past the deadline and the time the sealing may wait, and
+// waits until the bid set is sealed.
 func (w *world) sealSet() opening.BidSet {
 	w.t.Helper()
-	w.jumpTo(w.deadline.Add(opening.SealGrace + time.Second))
+	w.jumpTo(w.deadline.Add(sealedBy))
 	began := time.Now()
 	defer func() { w.t.Logf("bid set sealed %s after the grace", time.Since(began).Round(time.Millisecond)) }()
 	var set opening.BidSet
