@@ -129,6 +129,15 @@ func (p *Proxy) Hold(match ...string) *Hold {
 	return h
 }
 
+// HoldReply is Hold for the first chunk the server sends back (an HTTP answer carrying a
+// receipt): the server has done the work, and its client has not heard of it.
+func (p *Proxy) HoldReply(match ...string) *Hold {
+	p.tb.Helper()
+	h := newHold(match)
+	p.addToxic(holdToxicType, "downstream", map[string]any{"hold": h.id})
+	return h
+}
+
 // Hold is a request held on its way to the server (Proxy.Hold).
 type Hold struct {
 	id      string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,22 @@ func TestSubmissionFaults(t *testing.T) {
 		}},
 		{"kaiping killed after reading it back, locking it", func(w *world, b *bidderT) {
 			w.killAtStorage(b, "PUT /"+w.bids+"/", "retention")
+		}},
+		{"kaiping killed after the commit, before the receipt reached the bidder", func(w *world, b *bidderT) {
+			// The bidder reaches kaiping through a proxy that holds kaiping's answer.
+			front := w.tp.Proxy(w.t, "kaiping", strings.TrimPrefix(w.base, "http://"))
+			b.c = w.loginAt("http://"+front.Addr(), b.cert)
+			hold := front.HoldReply(`"action":"bid.submit"`)
+			upload, done := w.submitting(b)
+			w.waitHeld(hold, done)
+			w.kill()
+			hold.Drop()
+			if err := <-done; err == nil {
+				w.t.Fatal("the bidder got its receipt although kaiping was killed first")
+			}
+			w.restart()
+			b.c = w.login(b.cert)
+			w.resume(b, kaiping.ID(upload()))
 		}},
 		{"PostgreSQL cut while the upload completes", func(w *world, b *bidderT) {
 			w.dbFaultAtCompletion(b, w.pgProxy.Cut)

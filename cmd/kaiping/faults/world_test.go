@@ -39,6 +39,7 @@ type world struct {
 	setup *app.DevSetup
 	// pg is the test's own PostgreSQL server (ownPostgres), nil on the shared one.
 	pg      *devenv.Postgres
+	tp      *devenv.Toxiproxy
 	pgProxy *devenv.Proxy
 	s3Proxy *devenv.Proxy
 	kp      *devenv.Child
@@ -72,7 +73,7 @@ type bidderT struct {
 }
 
 var bidderNames = []string{"甲建设工程有限公司", "乙建设集团", "丙工程有限公司", "丁建筑公司", "戊路桥公司",
-	"己市政工程公司", "庚安装公司", "辛建工集团", "壬水利公司", "癸园林公司"}
+	"己市政工程公司", "庚安装公司", "辛建工集团", "壬水利公司", "癸园林公司", "子午建设公司", "丑山路桥公司"}
 
 type worldOptions struct {
 	bidders     int
@@ -110,6 +111,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	tp := devenv.NewToxiproxy()
+	w.tp = tp
+	w.tp = tp
 	w.pgProxy = tp.Proxy(t, "postgres", u.Host)
 	m := devenv.MinIOServer(t)
 	w.s3Proxy = tp.Proxy(t, "minio", m.Endpoint)
@@ -290,9 +293,12 @@ func (w *world) restart() {
 	}
 }
 
-func (w *world) login(who *devpki.Issued) *apiclient.Client {
+func (w *world) login(who *devpki.Issued) *apiclient.Client { return w.loginAt(w.base, who) }
+
+// loginAt logs who in at base (kaiping, or a proxy in front of it).
+func (w *world) loginAt(base string, who *devpki.Issued) *apiclient.Client {
 	w.t.Helper()
-	c := apiclient.New(w.base)
+	c := apiclient.New(base)
 	if _, err := c.Login(context.Background(), who.CertPEM(), who.Key); err != nil {
 		w.t.Fatalf("login %s: %v", who.Cert.Subject.CommonName, err)
 	}
