@@ -21,9 +21,14 @@ type Route struct {
 	// Duties, when set, scope the route to one tender: a host or supervisor must be
 	// assigned to the tender Tender finds with one of these duties (checked before the
 	// handler); callers let in by another of Roles (a bidder) are checked by the handler.
-	Duties  []kaiping.Duty
-	Tender  TenderOf
-	Handler fiber.Handler
+	Duties []kaiping.Duty
+	Tender TenderOf
+	// Ledgered names the legally significant action the route attempts ("hall.unlock"):
+	// every refusal it answers an authenticated caller, the role and duty gates included,
+	// is kept in the audit ledger (refusal.go). Empty for routes whose refusals are no
+	// one's business but the caller's (reads, pages).
+	Ledgered string
+	Handler  fiber.Handler
 }
 
 // AnyRole allows any authenticated principal, whatever its roles.
@@ -40,6 +45,9 @@ type Registry struct {
 	// Staff answers the duty checks of tender-scoped routes; Mount refuses such a route
 	// without it.
 	Staff Staffing
+	// Refusals ledgers the refused attempts of Ledgered routes; Mount refuses such a route
+	// without it.
+	Refusals RefusalLedger
 }
 
 // Mount registers routes on r, each behind authentication and its role check.
@@ -51,9 +59,16 @@ func (reg *Registry) Mount(r fiber.Router, auth Authenticator, routes ...Route) 
 		if len(rt.Duties) > 0 && (rt.Public || rt.Tender == nil || reg.Staff == nil) {
 			panic(fmt.Sprintf("httpapi: route %s %s declares duties without a tender, roles or the registry's Staff", rt.Method, rt.Path))
 		}
+		if rt.Ledgered != "" && (rt.Public || reg.Refusals == nil) {
+			panic(fmt.Sprintf("httpapi: route %s %s is ledgered but public or without the registry's Refusals", rt.Method, rt.Path))
+		}
 		handlers := []fiber.Handler{}
 		if !rt.Public {
-			handlers = append(handlers, authenticate(auth), requireRoles(rt.Roles))
+			handlers = append(handlers, authenticate(auth))
+			if rt.Ledgered != "" {
+				handlers = append(handlers, ledgerRefusals(reg.Refusals, rt))
+			}
+			handlers = append(handlers, requireRoles(rt.Roles))
 		}
 		if len(rt.Duties) > 0 {
 			handlers = append(handlers, requireDuty(reg.Staff, rt))

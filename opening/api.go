@@ -33,7 +33,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: fiber.MethodPost, Path: "/api/v1/tenders", Roles: staff, Handler: s.handleCreateTender},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders", Roles: httpapi.AnyRole, Handler: s.handleTenders},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id", Roles: httpapi.AnyRole, Handler: s.handleTender},
-		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: bidders, Handler: s.handleRegister},
+		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: bidders, Ledgered: "tender.register", Handler: s.handleRegister},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/registrations", Roles: hallStaff, Duties: hallDuties, Tender: tenderOfPath, Handler: s.handleRegistrations},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/rescue/share", Roles: supervisors, Duties: supervisorDuty, Tender: tenderOfPath, Handler: s.handleRescueShare},
 		{Method: fiber.MethodPost, Path: "/api/v1/blacklist", Roles: adminsOnly, Handler: s.handleAddBlacklist},

@@ -18,7 +18,7 @@ import (
 func (h *Hall) RoundRoutes() []httpapi.Route {
 	const p = "/api/v1/tenders/:id/sections/:section/hall/qualification"
 	return []httpapi.Route{
-		{Method: fiber.MethodPost, Path: p, Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleQualify)},
+		{Method: fiber.MethodPost, Path: p, Roles: hosts, Duties: hostDuty, Tender: tenderOfPath, Ledgered: "hall.qualify", Handler: handle(h, fiber.StatusOK, h.handleQualify)},
 		{Method: fiber.MethodGet, Path: p, Roles: hallReaders, Duties: hallDuties, Tender: tenderOfPath, Handler: handle(h, fiber.StatusOK, h.handleQualifications)},
 	}
 }

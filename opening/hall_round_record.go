@@ -1,7 +1,6 @@
 package opening
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/kaiping/kaiping"
@@ -23,14 +22,7 @@ func (r RoundRecord) Canonical() ([]byte, string, error) {
 	if r.Round < 2 {
 		return r.OpeningRecord.Canonical()
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, "", kaiping.Internal("opening.RoundRecord", err)
-	}
-	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	return out, RecordDigest(out), nil
+	return canonical(r, "opening.RoundRecord")
 }
 
 // DecodeRoundRecord reads a published record's canonical bytes, of either round.

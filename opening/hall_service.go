@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"time"
@@ -24,9 +25,11 @@ type HallConfig struct {
 	// envelopes are verified at once (0: GOMAXPROCS).
 	QueueCapacity int
 	Workers       int
-	// VerifyAttempts is how often verification is tried when storage fails before the
-	// envelope is marked error (our cause).
-	VerifyAttempts int
+	// RetryBase and RetryMax bound the backoff between verifications our storage failed:
+	// the first waits about RetryBase, each next one twice as long, at most RetryMax, with
+	// jitter so that a storage server coming back is not hit by every envelope at once.
+	// Nothing gives up: a key handed in on time is verified once storage is back.
+	RetryBase, RetryMax time.Duration
 	// BusyRetry is the retry hint given with "hall.busy".
 	BusyRetry time.Duration
 	// DueInterval is how often Run looks for windows and periods that ended.
@@ -38,11 +41,24 @@ type HallConfig struct {
 }
 
 // DefaultHallConfig is a 30-minute window (5 minutes to 2 hours when the host chooses), 30
-// minutes to confirm, 1,024 waiting places and one worker per core.
+// minutes to confirm, 1,024 waiting places, one worker per core, and verifications our
+// storage failed tried again after 0.2 s, 0.4 s, … up to every 10 s.
 var DefaultHallConfig = HallConfig{
 	Window: 30 * time.Minute, MinWindow: 5 * time.Minute, MaxWindow: 2 * time.Hour,
-	ConfirmWindow: 30 * time.Minute, QueueCapacity: 1024, VerifyAttempts: 3,
+	ConfirmWindow: 30 * time.Minute, QueueCapacity: 1024, RetryBase: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 	BusyRetry: 5 * time.Second, DueInterval: 2 * time.Second, RequeueAfter: time.Minute,
+}
+
+// retryDelay is the backoff before the next verification of an envelope our storage failed
+// tries times: RetryBase doubled per try up to RetryMax, of which a random half (full jitter
+// on the upper half).
+func (c HallConfig) retryDelay(tries int) time.Duration {
+	base, maxDelay := max(c.RetryBase, time.Millisecond), max(c.RetryMax, c.RetryBase, time.Millisecond)
+	d, tries := maxDelay, max(tries, 1)
+	if tries < 32 && base<<(tries-1) < maxDelay {
+		d = base << (tries - 1)
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 func (c HallConfig) workers() int {
@@ -71,7 +87,14 @@ type Hall struct {
 	records *RecordExporter
 	// media broadcasts each opening (StreamWith); nil broadcasts nothing.
 	media signaling.Media
+	// ping says whether object storage answers (CheckStorageWith); nil assumes it does.
+	ping   func(context.Context) error
+	health storageHealth
 }
+
+// CheckStorageWith has the hall ask ping whether object storage answers before it publishes
+// a record (which is archived there) and on the host's board.
+func (h *Hall) CheckStorageWith(ping func(context.Context) error) { h.ping = ping }
 
 // NewHall returns the hall service. It verifies nothing until Run starts its workers.
 func NewHall(store HallStore, open OpenObject, keys KeyWrapper, clock kaiping.Clock, log *slog.Logger, cfg HallConfig) *Hall {
@@ -129,9 +152,12 @@ func (h *Hall) Due(ctx context.Context) error {
 		case HallDecrypting:
 			_, err = h.publish(ctx, a, t, sec, BySystem)
 		case HallConfirming:
-			_, err = h.close(ctx, a, sec, BySystem)
+			_, err = h.close(ctx, a, t, sec, BySystem)
 		}
 		switch kaiping.CodeOf(err) {
+		case "hall.storage_unhealthy":
+			// The window stays open on our outage; the board says why.
+			h.log.Warn("decrypt window ended while object storage fails: publication waits", "tender_id", t.ID, "section_id", sec.ID, "err", err)
 		case "hall.verifying", "hall.objections_open", "hall.state":
 			// Not yet, or another replica was first.
 		default:
@@ -145,8 +171,14 @@ func (h *Hall) Due(ctx context.Context) error {
 }
 
 // requeue puts back on the queue the envelopes the database says have been queued for
-// RequeueAfter that this process does not hold, as many as there are free places.
+// RequeueAfter that this process does not hold, as many as there are free places, after
+// queuing again those an older version left in error (our failure) with their key.
 func (h *Hall) requeue(ctx context.Context, now time.Time) error {
+	if n, err := h.store.ReverifyErrors(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		h.log.Info("envelopes left in error by our side queued again for verification", "envelopes", n)
+	}
 	queued, err := h.store.QueuedEnvelopes(ctx, now.Add(-h.cfg.RequeueAfter))
 	if err != nil {
 		return err
@@ -257,7 +289,7 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 		ends := a.At.Add(h.cfg.ConfirmWindow)
 		return h.store.Transition(ctx, a, sec.ID, 0, Transition{To: HallConfirming, By: ByHost, ConfirmEndsAt: &ends})
 	}
-	return h.close(ctx, a, sec, ByHost)
+	return h.close(ctx, a, t, sec, ByHost)
 }
 
 // windowCheck checks that the decrypt window may open at at for the given length (0: the
@@ -278,6 +310,9 @@ func (h *Hall) windowCheck(t Tender, st HallStatus, minutes int, at time.Time) (
 func (h *Hall) openWindow(ctx context.Context, a kaiping.Actor, t Tender, sec Section, st HallStatus, minutes int, detail map[string]any) (HallStatus, error) {
 	length, err := h.windowCheck(t, st, minutes, a.At)
 	if err != nil {
+		return HallStatus{}, err
+	}
+	if err := h.cacheHeaders(ctx, t, sec, st.Round); err != nil {
 		return HallStatus{}, err
 	}
 	opens, closes := a.At, a.At.Add(length)
@@ -319,7 +354,8 @@ func untilSettled(change func() (HallStatus, error)) (HallStatus, error) {
 // publish ends the decrypt window: once the window is over, or every envelope of the round
 // is decrypted, and no key handed in is still being verified, it classifies what was not
 // decrypted, builds the record and publishes it (or fails the hall, 流标, with too few
-// opened bids).
+// opened bids). While our storage fails a key handed in on time, or does not answer at all,
+// the window does not end: "hall.storage_unhealthy" (hall_storage.go).
 func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Section, by By) (st HallStatus, err error) {
 	defer h.streamAfter(ctx, &st, &err)
 	return untilSettled(func() (HallStatus, error) {
@@ -336,20 +372,24 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		}
 		closedAt := st.windowEnd()
 		over := !a.At.Before(closedAt)
-		pending, undecrypted := 0, 0
+		pending, ours, undecrypted := 0, 0, 0
 		for _, e := range envs {
 			if !t.Plan.OpensIn(st.Round, e.Kind) || e.State == EnvRetained {
 				continue
 			}
-			switch e.State {
-			case EnvQueued:
+			switch {
+			case e.StorageWait() || e.reverifiable():
+				ours++
+			case e.State == EnvQueued:
 				pending++
-			case EnvDecrypted:
+			case e.State == EnvDecrypted:
 			default:
 				undecrypted++
 			}
 		}
 		switch {
+		case ours > 0:
+			return HallStatus{}, errStorageWait(ours)
 		case pending > 0:
 			return HallStatus{}, kaiping.Errorf(kaiping.KindConflict, "hall.verifying", "仍有 %d 份投标文件正在验证，验证完成后即可公布开标记录", pending)
 		case !over && undecrypted > 0:
@@ -357,6 +397,9 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		}
 		if !over {
 			closedAt = a.At
+		}
+		if err := h.storageAnswers(ctx); err != nil {
+			return HallStatus{}, err
 		}
 		set, err := h.store.BidSet(ctx, sec.ID)
 		if err != nil {
@@ -369,19 +412,33 @@ func (h *Hall) publish(ctx context.Context, a kaiping.Actor, t Tender, sec Secti
 		p := Publication{To: HallPublished, By: by, Outcomes: built.outcomes,
 			Record: PublishedRecord{Section: sec.ID, Digest: built.digest, Record: built.canonical, PublishedAt: a.At}}
 		if built.failed != "" {
+			// 流标 ends the hall: its final record (the objections raised so far, the
+			// outcomes) is stored and archived with the record.
 			p.To, p.Reason = HallFailed, built.failed
+			objections, err := h.store.Objections(ctx, sec.ID, "")
+			if err != nil {
+				return HallStatus{}, err
+			}
+			if p.Final, err = finalOf(finalInput{tender: t, section: sec, hall: st, record: p.Record,
+				objections: objections, by: by, at: a.At}); err != nil {
+				return HallStatus{}, err
+			}
 		}
 		published, err := h.store.Publish(ctx, a, sec.ID, st.Version, p)
 		if err == nil {
-			h.archive(ctx, published)
+			h.archive(ctx, published, StagePublished)
+			if p.Final != nil {
+				h.archive(ctx, published, StageFinal)
+			}
 		}
 		return published, err
 	})
 }
 
-// close ends the hall once every objection has an answer, recording who confirmed the
-// record and who did not.
-func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (st HallStatus, err error) {
+// close ends the hall once every objection has an answer, storing with the close the final
+// record (who confirmed the record and who did not, the objections and answers, each bid's
+// outcome), built from what it read at the version the close is made at, and archives it.
+func (h *Hall) close(ctx context.Context, a kaiping.Actor, t Tender, sec Section, by By) (st HallStatus, err error) {
 	defer h.streamAfter(ctx, &st, &err)
 	return untilSettled(func() (HallStatus, error) {
 		st, err := h.store.Hall(ctx, sec.ID)
@@ -413,8 +470,22 @@ func (h *Hall) close(ctx context.Context, a kaiping.Actor, sec Section, by By) (
 				return HallStatus{}, err
 			}
 		}
-		return h.store.Transition(ctx, a, sec.ID, st.Version, Transition{To: HallClosed, By: by,
-			Detail: map[string]any{"confirmed": len(confirmed), "bidders": st.Bidders, "objections": len(objections)}})
+		published, err := h.store.Record(ctx, sec.ID)
+		if err != nil {
+			return HallStatus{}, err
+		}
+		final, err := finalOf(finalInput{tender: t, section: sec, hall: st, record: published,
+			confirmed: confirmed, objections: objections, by: by, at: a.At})
+		if err != nil {
+			return HallStatus{}, err
+		}
+		closed, err := h.store.Transition(ctx, a, sec.ID, st.Version, Transition{To: HallClosed, By: by,
+			Detail: map[string]any{"confirmed": len(confirmed), "bidders": st.Bidders, "objections": len(objections)},
+			Final:  final})
+		if err == nil {
+			h.archive(ctx, closed, StageFinal)
+		}
+		return closed, err
 	})
 }
 

@@ -65,8 +65,19 @@ type HallStore interface {
 	// RecordBusy counts a right key refused because the queue was full. It is our own
 	// operational record, not a change of the hall: no version, event or ledger entry.
 	RecordBusy(ctx context.Context, envelope kaiping.ID) error
-	// FinishVerify records what verifying a queued envelope found.
+	// FinishVerify records what verifying a queued envelope found, clearing the failure
+	// RecordVerifyFailure noted.
 	FinishVerify(ctx context.Context, a kaiping.Actor, section, envelope kaiping.ID, v Verified) error
+	// RecordVerifyFailure notes on a queued envelope why its verification failed on our side
+	// (its error_code; HallEnvelope.StorageWait), and reports whether it is still queued.
+	// Like RecordBusy it is our operational record, not a change of the hall: no version,
+	// event or ledger entry (it is written on every retry); the verdict is ledgered.
+	RecordVerifyFailure(ctx context.Context, envelope kaiping.ID, code string) (queued bool, err error)
+	// ReverifyErrors queues again, in halls still decrypting, the envelopes an older version
+	// left in error (our failure) whose key is held, their failure noted as by
+	// RecordVerifyFailure and their queued_at kept (when the key was handed in); it returns
+	// how many.
+	ReverifyErrors(ctx context.Context) (int, error)
 	// QueuedEnvelopes lists the envelopes queued at or before before, in every section,
 	// oldest first.
 	QueuedEnvelopes(ctx context.Context, before time.Time) ([]HallEnvelope, error)
@@ -128,6 +139,10 @@ type Transition struct {
 	ConfirmEndsAt  *time.Time
 	// Detail goes into the event and the ledger entry.
 	Detail map[string]any
+	// Final is the final record a round's close stores (its digest named in the entry),
+	// to be archived beside the published record; Record holds its canonical bytes and
+	// PublishedAt the close's time.
+	Final *PublishedRecord
 }
 
 // Publication is the end of a decrypt window: the outcome of every envelope not decrypted,
@@ -138,6 +153,9 @@ type Publication struct {
 	Reason   string // why it failed
 	Outcomes []EnvelopeOutcome
 	Record   PublishedRecord
+	// Final is the final record of a publication that fails the hall (流标): the hall
+	// ends here, so its final record is stored with the record (see Transition.Final).
+	Final *PublishedRecord
 }
 
 // EnvelopeOutcome is the classification of an envelope not decrypted (HallEnvelope.Classify).

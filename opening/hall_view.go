@@ -32,7 +32,8 @@ type BidderHallView struct {
 }
 
 // BoardView is the host's and supervisors' view (主持人控制台): attendance, the status of
-// every bidder's envelopes, the record, confirmations, objections and the queue.
+// every bidder's envelopes, the record, confirmations, objections, the queue, and object
+// storage when it holds the window up.
 type BoardView struct {
 	HallView
 	Board      []BidderBoard    `json:"board"`
@@ -42,6 +43,8 @@ type BoardView struct {
 	Record     *PublishedRecord `json:"record,omitempty"`
 	Objections []Objection      `json:"objections"`
 	Queue      QueueStats       `json:"queue"`
+	// Storage says whether object storage answers and what waits for it (hall_storage.go).
+	Storage StorageStatus `json:"storage"`
 }
 
 // BidderBoard is one bidder's line on the host's board.
@@ -112,7 +115,8 @@ func (h *Hall) Board(ctx context.Context, tenderID kaiping.ID, sectionRef string
 	if err != nil {
 		return BoardView{}, err
 	}
-	v := BoardView{HallView: h.view(t, sec, st), Board: []BidderBoard{}, Objections: []Objection{}, Queue: h.queue.stats()}
+	v := BoardView{HallView: h.view(t, sec, st), Board: []BidderBoard{}, Objections: []Objection{}, Queue: h.queue.stats(),
+		Storage: StorageStatus{Healthy: true}}
 	v.Queue.Workers = h.cfg.workers()
 	if st.State == HallBidding {
 		return v, nil
@@ -156,6 +160,7 @@ func (h *Hall) Board(ctx context.Context, tenderID kaiping.ID, sectionRef string
 		}
 	}
 	v.CheckedIn = len(checkins)
+	v.Storage = h.storageStatus(ctx, t, st, envs)
 	if st.RecordDigest != "" {
 		rec, err := h.store.Record(ctx, sec.ID)
 		if err != nil {

@@ -86,11 +86,17 @@ type PublishedRecord struct {
 
 // Canonical returns the record's canonical bytes and their digest.
 func (r OpeningRecord) Canonical() ([]byte, string, error) {
+	return canonical(r, "opening.Record")
+}
+
+// canonical is a record's canonical form: its encoding/json encoding without HTML escaping
+// or the trailing newline, and the digest of those bytes.
+func canonical(v any, op string) ([]byte, string, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, "", kaiping.Internal("opening.Record", err)
+	if err := enc.Encode(v); err != nil {
+		return nil, "", kaiping.Internal(op, err)
 	}
 	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	return out, RecordDigest(out), nil

@@ -56,10 +56,18 @@ const (
 	FormatJSON = "json"
 )
 
-// RecordExport is one exported form of a published record, as stored and ledgered.
+// The stages of a round's record that are archived: as published (the record bidders
+// confirm) and final (FinalRecord, at the round's close), each in both formats.
+const (
+	StagePublished = "published"
+	StageFinal     = "final"
+)
+
+// RecordExport is one exported form of a published or final record, as stored and ledgered.
 type RecordExport struct {
 	Section       kaiping.ID `json:"section_id"`
 	Round         int        `json:"round"`
+	Stage         string     `json:"stage"`
 	Format        string     `json:"format"`
 	ObjectKey     string     `json:"object_key"`
 	ObjectVersion string     `json:"object_version"`
@@ -70,11 +78,13 @@ type RecordExport struct {
 	LedgerSeq     int64      `json:"ledger_seq"`
 }
 
-// RecordRef names a published record: a tender's section and the round.
+// RecordRef names a record to archive: a tender's section, the round and the stage
+// (StagePublished when empty).
 type RecordRef struct {
 	Tender  kaiping.ID `json:"tender_id"`
 	Section kaiping.ID `json:"section_id"`
 	Round   int        `json:"round"`
+	Stage   string     `json:"stage"`
 }
 
 // RecordExportStore is what exporting records needs from persistence.
@@ -86,6 +96,9 @@ type RecordExportStore interface {
 	// RecordOf returns the published record of a round (0: the latest); KindNotFound
 	// "hall.no_record".
 	RecordOf(ctx context.Context, section kaiping.ID, round int) (PublishedRecord, error)
+	// FinalRecordOf returns the final record of a round (0: the latest), stored when the
+	// round closed (PublishedAt is the close); KindNotFound "hall.no_final_record".
+	FinalRecordOf(ctx context.Context, section kaiping.ID, round int) (PublishedRecord, error)
 	// PendingExports lists the published records not exported yet, oldest first, at most limit.
 	PendingExports(ctx context.Context, limit int) ([]RecordRef, error)
 	// RecordExports lists a section's exports, by round and format.
@@ -115,14 +128,15 @@ func NewRecordExporter(store RecordExportStore, archive RecordArchive, fonts *Re
 // When that fails (storage down, the request gone) the record stays queued for x.Run.
 func (h *Hall) ExportRecords(x *RecordExporter) { h.records = x }
 
-// archive exports the record a publication just stored, if the hall archives records.
-func (h *Hall) archive(ctx context.Context, st HallStatus) {
+// archive exports the record a publication (StagePublished) or a close (StageFinal) just
+// stored, if the hall archives records.
+func (h *Hall) archive(ctx context.Context, st HallStatus, stage string) {
 	if h.records == nil {
 		return
 	}
-	ref := RecordRef{Tender: st.Tender, Section: st.Section, Round: st.Round}
+	ref := RecordRef{Tender: st.Tender, Section: st.Section, Round: st.Round, Stage: stage}
 	if _, err := h.records.Export(ctx, ref); err != nil {
-		h.log.Error("export the opening record; it stays queued", "tender_id", st.Tender, "section_id", st.Section, "round", st.Round, "err", err)
+		h.log.Error("export the opening record; it stays queued", "tender_id", st.Tender, "section_id", st.Section, "round", st.Round, "stage", stage, "err", err)
 	}
 }
 
@@ -169,25 +183,34 @@ func (x *RecordExporter) ExportPending(ctx context.Context) (int, error) {
 	return done, first
 }
 
-// Export renders one published record as PDF, stores it and the canonical JSON in the
-// archive under a compliance lock, and ledgers both digests. Run again on a record whose
-// objects were stored by an attempt that stopped before the ledger, it checks them and
-// ledgers them; on a record exported already it changes nothing.
+// Export renders one published or final record as PDF, stores it and the canonical JSON
+// in the archive under a compliance lock, and ledgers both digests. Run again on a record
+// whose objects were stored by an attempt that stopped before the ledger, it checks them
+// and ledgers them; on a record exported already it changes nothing.
 func (x *RecordExporter) Export(ctx context.Context, ref RecordRef) ([]RecordExport, error) {
-	pr, err := x.store.RecordOf(ctx, ref.Section, ref.Round)
-	if err != nil {
-		return nil, err
+	if ref.Stage == "" {
+		ref.Stage = StagePublished
 	}
 	t, err := x.store.Tender(ctx, ref.Tender)
 	if err != nil {
 		return nil, err
 	}
-	pdf, err := x.fonts.RenderRecordPDF(pr.Record, t.Plan)
+	var pr PublishedRecord
+	var pdf []byte
+	name := ""
+	if ref.Stage == StageFinal {
+		if pr, err = x.store.FinalRecordOf(ctx, ref.Section, ref.Round); err == nil {
+			pdf, err = x.fonts.RenderFinalRecordPDF(pr.Record, t.Plan)
+		}
+		name = "final-"
+	} else if pr, err = x.store.RecordOf(ctx, ref.Section, ref.Round); err == nil {
+		pdf, err = x.fonts.RenderRecordPDF(pr.Record, t.Plan)
+	}
 	if err != nil {
 		return nil, err
 	}
 	at := x.clock.Now()
-	prefix := fmt.Sprintf("records/%s/%s/round-%d/%s", ref.Tender, ref.Section, ref.Round, pr.Digest)
+	prefix := fmt.Sprintf("records/%s/%s/round-%d/%s%s", ref.Tender, ref.Section, ref.Round, name, pr.Digest)
 	forms := []struct {
 		format, contentType string
 		body                []byte
@@ -201,7 +224,7 @@ func (x *RecordExporter) Export(ctx context.Context, ref RecordRef) ([]RecordExp
 		if err != nil {
 			return nil, err
 		}
-		exports = append(exports, RecordExport{Section: ref.Section, Round: ref.Round, Format: f.format,
+		exports = append(exports, RecordExport{Section: ref.Section, Round: ref.Round, Stage: ref.Stage, Format: f.format,
 			ObjectKey: obj.Key, ObjectVersion: obj.Version, SHA256: obj.SHA256, Size: obj.Size,
 			RetainUntil: obj.RetainUntil, ExportedAt: at})
 	}
@@ -212,7 +235,7 @@ func (x *RecordExporter) Export(ctx context.Context, ref RecordRef) ([]RecordExp
 	if err != nil {
 		return nil, err
 	}
-	x.log.Info("opening record exported", "tender_id", ref.Tender, "section_id", ref.Section, "round", ref.Round, "digest", pr.Digest)
+	x.log.Info("opening record exported", "tender_id", ref.Tender, "section_id", ref.Section, "round", ref.Round, "stage", ref.Stage, "digest", pr.Digest)
 	return exports, nil
 }
 

@@ -27,6 +27,8 @@ var recordReaders = []kaiping.Role{kaiping.RoleBidder, kaiping.RoleHost, kaiping
 //	GET /hall/record.pdf?round=N    bidder in the set, host, supervisor   the record as PDF (the latest round by default)
 //	GET /hall/record.json?round=N   bidder in the set, host, supervisor   the record's canonical JSON, as confirmed
 //
+// With &stage=final the downloads are the round's final record (archived at its close).
+//
 // A download is checked against the SHA-256 in the ledger before it is sent, and carries it
 // in X-Kaiping-SHA256 with the ledger entry in X-Kaiping-Ledger-Seq.
 func (x *RecordExporter) Routes() []httpapi.Route {
@@ -93,7 +95,11 @@ func (x *RecordExporter) handleDownload(format string) fiber.Handler {
 		if err != nil || round < 0 || round > 2 {
 			return invalid("hall.record_round", "round 须为 1 或 2（不指定则为最新一轮）")
 		}
-		e, err := x.export(c.UserContext(), sec.ID, round, format)
+		stage := c.Query("stage", StagePublished)
+		if stage != StagePublished && stage != StageFinal {
+			return invalid("hall.record_stage", "stage 须为 published（公布时的开标记录）或 final（开标结束时的最终记录）")
+		}
+		e, err := x.export(c.UserContext(), sec.ID, round, stage, format)
 		if err != nil {
 			return err
 		}
@@ -104,6 +110,9 @@ func (x *RecordExporter) handleDownload(format string) fiber.Handler {
 		name := fmt.Sprintf("开标记录-%s-%s", t.Code, sec.Code)
 		if e.Round >= 2 {
 			name += "-第二轮"
+		}
+		if e.Stage == StageFinal {
+			name += "-最终"
 		}
 		c.Set(fiber.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(name+"."+format))
 		c.Set("X-Kaiping-SHA256", e.SHA256)
@@ -117,23 +126,38 @@ func (x *RecordExporter) handleDownload(format string) fiber.Handler {
 	}
 }
 
-// export finds the ledgered export of a section's record in round (0: the latest) and
-// format: "hall.no_record" before the record is published, "hall.record_archiving" while
-// its export is still to be ledgered.
-func (x *RecordExporter) export(ctx context.Context, section kaiping.ID, round int, format string) (RecordExport, error) {
-	pr, err := x.store.RecordOf(ctx, section, round)
-	if err != nil {
-		return RecordExport{}, err
-	}
-	rec, err := DecodeRoundRecord(pr.Record)
-	if err != nil {
-		return RecordExport{}, err
+// export finds the ledgered export of a section's record in round (0: the latest), stage
+// and format: "hall.no_record" before the record is published ("hall.no_final_record"
+// before the round closed), "hall.record_archiving" while its export is still to be
+// ledgered.
+func (x *RecordExporter) export(ctx context.Context, section kaiping.ID, round int, stage, format string) (RecordExport, error) {
+	var rec RoundRecord
+	if stage == StageFinal {
+		pr, err := x.store.FinalRecordOf(ctx, section, round)
+		if err != nil {
+			return RecordExport{}, err
+		}
+		f, err := DecodeFinalRecord(pr.Record)
+		if err != nil {
+			return RecordExport{}, err
+		}
+		rec.Round = f.Round
+	} else {
+		pr, err := x.store.RecordOf(ctx, section, round)
+		if err != nil {
+			return RecordExport{}, err
+		}
+		if rec, err = DecodeRoundRecord(pr.Record); err != nil {
+			return RecordExport{}, err
+		}
 	}
 	exports, err := x.store.RecordExports(ctx, section)
 	if err != nil {
 		return RecordExport{}, err
 	}
-	i := slices.IndexFunc(exports, func(e RecordExport) bool { return e.Round == rec.Round && e.Format == format })
+	i := slices.IndexFunc(exports, func(e RecordExport) bool {
+		return e.Round == rec.Round && e.Stage == stage && e.Format == format
+	})
 	if i < 0 {
 		return RecordExport{}, kaiping.E(kaiping.KindUnavailable, "hall.record_archiving", "开标记录正在归档，请稍后再下载")
 	}

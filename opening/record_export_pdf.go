@@ -206,12 +206,32 @@ func (fs *RecordFonts) RenderRecordPDF(canonical []byte, plan EnvelopePlan) ([]b
 		return nil, err
 	}
 	digest := RecordDigest(canonical)
-	// Lay it out once to count the pages, then again with "第 n 页 共 N 页".
-	first, err := fs.render(rec, plan, digest, 0)
+	return fs.twice(rec, plan, digest, nil, "")
+}
+
+// RenderFinalRecordPDF sets a final record (its canonical bytes) as RenderRecordPDF sets the
+// published one, titled 开标记录（最终）, followed by each bidder's answer to the record
+// (signed confirmation with its time and certificate, objection, not confirmed or 视为认可),
+// the objections with their answers, and both digests.
+func (fs *RecordFonts) RenderFinalRecordPDF(canonical []byte, plan EnvelopePlan) ([]byte, error) {
+	final, err := DecodeFinalRecord(canonical)
 	if err != nil {
 		return nil, err
 	}
-	out, err := fs.render(rec, plan, digest, first.GetNumberOfPages())
+	rec, err := DecodeRoundRecord(final.Record)
+	if err != nil {
+		return nil, err
+	}
+	return fs.twice(rec, plan, final.RecordDigest, &final, RecordDigest(canonical))
+}
+
+// twice lays the document out once to count the pages, then again with "第 n 页 共 N 页".
+func (fs *RecordFonts) twice(rec RoundRecord, plan EnvelopePlan, digest string, final *FinalRecord, finalDigest string) ([]byte, error) {
+	first, err := fs.render(rec, plan, digest, 0, final, finalDigest)
+	if err != nil {
+		return nil, err
+	}
+	out, err := fs.render(rec, plan, digest, first.GetNumberOfPages(), final, finalDigest)
 	if err != nil {
 		return nil, err
 	}
@@ -233,15 +253,20 @@ type pdfWriter struct {
 	err    error
 }
 
-func (fs *RecordFonts) render(rec RoundRecord, plan EnvelopePlan, digest string, total int) (*gopdf.GoPdf, error) {
+func (fs *RecordFonts) render(rec RoundRecord, plan EnvelopePlan, digest string, total int, final *FinalRecord, finalDigest string) (*gopdf.GoPdf, error) {
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: pageW, H: pageH}})
 	title := "开标记录表"
 	if l := roundLabel(plan, rec.Round); l != "" {
 		title += "（" + l + "）"
 	}
+	created := rec.PublishedAt
+	if final != nil {
+		title += "（最终）"
+		created = final.ClosedAt
+	}
 	pdf.SetInfo(gopdf.PdfInfo{Title: title + " " + rec.TenderCode + " " + rec.SectionCode, Creator: "开评 Kaiping",
-		Producer: "kaiping (gopdf)", CreationDate: rec.PublishedAt})
+		Producer: "kaiping (gopdf)", CreationDate: created})
 	for _, f := range []*pdfFont{fs.cjk, fs.latin} {
 		if err := pdf.AddTTFFontData(f.family, f.data); err != nil {
 			return nil, kaiping.Internal("opening.RenderRecordPDF font "+f.family, err)
@@ -265,7 +290,63 @@ func (fs *RecordFonts) render(rec RoundRecord, plan EnvelopePlan, digest string,
 	w.paragraph("开标记录摘要（SHA-256）："+digest, 11, 15, 0)
 	w.paragraph("投标人以报名时登记的数字证书对“KAIPING-RECORD-V1”加换行符加上述摘要签名，即确认本开标记录。"+
 		"本文件依据开标记录 JSON 正本生成，二者的 SHA-256 均记入平台审计日志，并在对象存储中合规保留。", 9, 12, 0)
+	if final != nil {
+		w.final(*final, finalDigest)
+	}
 	return pdf, w.err
+}
+
+// final writes what followed the record's publication: each bidder's answer to it, the
+// objections with their answers, and the final record's digest.
+func (w *pdfWriter) final(f FinalRecord, digest string) {
+	w.y += 10
+	w.paragraph("开标结束时间："+chinaDate(f.ClosedAt)+"（"+closedByLabel(f.ClosedBy)+"）", 10, 14, 0)
+	if f.ConfirmEndsAt != nil {
+		w.paragraph("确认期截止时间："+chinaDate(*f.ConfirmEndsAt), 10, 14, 0)
+	}
+	w.y += 6
+	w.paragraph("投标人对开标记录的确认情况", 12, 16, 0)
+	head, rows := FinalAnswerTable(f)
+	widths := columnWidths(len(head))
+	w.row(head, widths, nil)
+	for _, r := range rows {
+		w.row(r, widths, head)
+	}
+	w.y += 8
+	w.paragraph("异议及答复", 12, 16, 0)
+	if len(f.Objections) == 0 {
+		w.paragraph("本轮开标无异议。", 10, 14, 0)
+	}
+	for i, o := range f.Objections {
+		w.paragraph(fmt.Sprintf("%d. %s 于 %s 提出异议：%s", i+1, o.BidderName, chinaDate(o.RaisedAt), o.Text), 10, 14, 0)
+		if o.AnsweredAt != nil {
+			w.paragraph("主持人于 "+chinaDate(*o.AnsweredAt)+" 答复："+o.Answer, 10, 14, 16)
+		}
+	}
+	w.y += 6
+	w.paragraph("最终开标记录摘要（SHA-256）："+digest, 11, 15, 0)
+	w.paragraph("本文件依据最终开标记录 JSON 正本生成，二者的 SHA-256 均记入平台审计日志，并与开标时公布的开标记录一并在对象存储中合规保留。", 9, 12, 0)
+}
+
+// FinalAnswerTable is the final record's table of answers: 序号, 投标人, 对开标记录的意见,
+// 开标结果, and the confirmation's time and certificate.
+func FinalAnswerTable(f FinalRecord) (head []string, rows [][]string) {
+	head = []string{"序号", "投标人", "对开标记录的意见", "开标结果", "确认时间及证书"}
+	for _, b := range f.Bids {
+		note := ""
+		if b.ConfirmedAt != nil {
+			note = chinaDate(*b.ConfirmedAt) + "，证书 " + b.Certificate
+		}
+		rows = append(rows, []string{fmt.Sprint(b.No), b.BidderName, b.AnswerLabel, b.StatusLabel, note})
+	}
+	return head, rows
+}
+
+func closedByLabel(by By) string {
+	if by == BySystem {
+		return "确认期届满，由平台自动结束"
+	}
+	return "由主持人宣布结束"
 }
 
 func (w *pdfWriter) newPage() {

@@ -49,9 +49,9 @@ func (s *Service) RevokeAssignment(ctx context.Context, a kaiping.Actor, tender,
 func (s *Service) StaffRoutes() []httpapi.Route {
 	const p = "/api/v1/tenders/:id/staff"
 	return []httpapi.Route{
-		{Method: fiber.MethodPost, Path: p, Roles: adminsOnly, Handler: s.handleAssign},
+		{Method: fiber.MethodPost, Path: p, Roles: adminsOnly, Ledgered: "tender.staff_assign", Handler: s.handleAssign},
 		{Method: fiber.MethodGet, Path: p, Roles: adminsOnly, Handler: s.handleStaff},
-		{Method: fiber.MethodPost, Path: p + "/:assignment/revoke", Roles: adminsOnly, Handler: s.handleRevoke},
+		{Method: fiber.MethodPost, Path: p + "/:assignment/revoke", Roles: adminsOnly, Ledgered: "tender.staff_revoke", Handler: s.handleRevoke},
 	}
 }
 

@@ -19,12 +19,12 @@ import (
 //	GET  /api/v1/tenders/:id/sections/:section/bid-set      the sealed bid set (digests only)
 func (s *Submission) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/uploads", Roles: bidders, Handler: s.handleStart},
+		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/uploads", Roles: bidders, Ledgered: "bid.upload_start", Handler: s.handleStart},
 		{Method: fiber.MethodGet, Path: "/api/v1/uploads/:upload", Roles: bidders, Handler: s.handleResume},
-		{Method: fiber.MethodPost, Path: "/api/v1/uploads/:upload/complete", Roles: bidders, Handler: s.handleComplete},
-		{Method: fiber.MethodDelete, Path: "/api/v1/uploads/:upload", Roles: bidders, Handler: s.handleAbandon},
+		{Method: fiber.MethodPost, Path: "/api/v1/uploads/:upload/complete", Roles: bidders, Ledgered: "bid.upload_complete", Handler: s.handleComplete},
+		{Method: fiber.MethodDelete, Path: "/api/v1/uploads/:upload", Roles: bidders, Ledgered: "bid.upload_abandon", Handler: s.handleAbandon},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/bids/mine", Roles: bidders, Handler: s.handleStatus},
-		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/withdrawal", Roles: bidders, Handler: s.handleWithdraw},
+		{Method: fiber.MethodPost, Path: "/api/v1/tenders/:id/sections/:section/withdrawal", Roles: bidders, Ledgered: "bid.withdraw", Handler: s.handleWithdraw},
 		{Method: fiber.MethodGet, Path: "/api/v1/tenders/:id/sections/:section/bid-set", Roles: httpapi.AnyRole, Handler: s.handleBidSet},
 	}
 }

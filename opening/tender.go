@@ -39,8 +39,12 @@ type Tender struct {
 	// Cosign names the irreversible steps that need a supervisor's co-signature (监督会签):
 	// CosignDecrypting, CosignQualification. The host proposes such a step and an assigned
 	// supervisor's co-signature carries it out (hall_cosign.go).
-	Cosign   []CosignStep `json:"cosign"`
-	Sections []Section    `json:"sections"`
+	Cosign []CosignStep `json:"cosign"`
+	// SilenceConsents says, as the tender documents may (招标文件约定), that a bidder who
+	// neither confirms the opening record nor objects within the confirmation period is
+	// deemed to accept it (视为认可); otherwise it is recorded only as not having confirmed.
+	SilenceConsents bool      `json:"silence_consents"`
+	Sections        []Section `json:"sections"`
 
 	CreatedBy kaiping.ID `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`

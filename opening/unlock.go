@@ -19,9 +19,10 @@ type HallEnvelope struct {
 	Size       int64      `json:"size"`
 	ObjectKey  string     `json:"-"`
 	ObjectVer  string     `json:"-"`
-	// State is sealed, queued (key handed in, waiting for or under verification), decrypted,
-	// corrupt (the file itself is bad: the bidder's cause) or error (verification failed on
-	// our side; the key may be handed in again).
+	// State is sealed, queued (key handed in, waiting for or under verification), decrypted
+	// or corrupt (the file itself is bad: the bidder's cause). error is what older versions
+	// left when verification failed on our side; such envelopes are queued again
+	// (HallStore.ReverifyErrors).
 	State string `json:"state"`
 	// Attempts counts wrong keys handed in. A wrong key is not final while the window is open.
 	Attempts int `json:"attempts"`
@@ -29,7 +30,10 @@ type HallEnvelope struct {
 	// own record that the bidder tried in time.
 	BusyRefusals int    `json:"busy_refusals"`
 	Via          string `json:"via,omitempty"` // bidder, or rescue (解密失败补救)
-	ErrorCode    string `json:"error_code,omitempty"`
+	// ErrorCode says why a corrupt envelope is corrupt; on a queued one, why its last
+	// verification failed on our side (storage unreachable, …): it is retried, never counted
+	// against the bidder (StorageWait).
+	ErrorCode string `json:"error_code,omitempty"`
 	// What verification found: plaintext size and digest (the suite's hash), chunks, and for
 	// the summary envelope its fields, normalized.
 	PlaintextSize   int64             `json:"plaintext_size,omitempty"`
@@ -57,7 +61,9 @@ const (
 	EnvQueued    = "queued"
 	EnvDecrypted = "decrypted"
 	EnvCorrupt   = "corrupt"
-	EnvError     = "error"
+	// EnvError is left by older versions when verification failed on our side; this one
+	// keeps such an envelope queued and retries, and queues those it finds again.
+	EnvError = "error"
 	// EnvVerifying is shown, never stored: a queued envelope a worker is verifying now.
 	EnvVerifying = "verifying"
 )
@@ -84,10 +90,17 @@ func (e HallEnvelope) CanUnlock() error {
 	return kaiping.Errorf(kaiping.KindConflict, "hall.envelope_corrupt", "该投标文件已验证为损坏（%s），无法解密", e.ErrorCode)
 }
 
+// StorageWait says whether a queued envelope waits for our storage: its last verification
+// failed on our side, and it is tried again until it succeeds. The window does not close on
+// it (publish refuses with "hall.storage_unhealthy").
+func (e HallEnvelope) StorageWait() bool { return e.State == EnvQueued && e.ErrorCode != "" }
+
 // Classify says why an envelope was not opened when the window closed: revoked (撤销) when
 // the bidder did not unlock it, handed in wrong keys only, or sealed a broken file;
-// withdrawn (撤回) when our own records show the platform failed the bidder (verification
-// errored, or the queue refused a right key). A decrypted envelope has no outcome.
+// withdrawn (撤回) when our own records show the platform failed the bidder (an older
+// version's verification error whose key is gone, or the queue refused a right key). A
+// decrypted envelope has no outcome. A queued envelope is never classified: the window
+// waits for its verification, however long our storage is down.
 func (e HallEnvelope) Classify() (outcome, reason string) {
 	switch e.State {
 	case EnvDecrypted:
@@ -168,7 +181,14 @@ type UnlockStatus struct {
 	ErrorCode string     `json:"error_code,omitempty"`
 	Outcome   string     `json:"outcome,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
+	// Waiting explains, in Chinese, why a queued envelope is not verified yet when our
+	// storage failed it (HallEnvelope.StorageWait).
+	Waiting string `json:"waiting,omitempty"`
 }
+
+// storageWaitText is what a bidder and the host read about an envelope whose key was
+// handed in while our side (storage, or the key service) could not verify it.
+const storageWaitText = "平台暂时无法读取或验证该投标文件（对象存储或密钥服务故障）：密钥已按时提交并记录，恢复后自动验证，不计为投标人原因"
 
 // EnvelopeHeader is an envelope of the bidder's own, with its header, for the bidder's tool
 // to unwrap the file key from.

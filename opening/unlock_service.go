@@ -68,7 +68,8 @@ func (h *Hall) Envelopes(ctx context.Context, a kaiping.Actor, tenderID kaiping.
 	return out, nil
 }
 
-// header returns an envelope's parsed header, reading it from storage the first time.
+// header returns an envelope's parsed header, reading it from storage the first time (before
+// the window opens: cacheHeaders).
 func (h *Hall) header(ctx context.Context, e HallEnvelope) (*seal.Header, error) {
 	if e.Header != nil {
 		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
@@ -77,15 +78,9 @@ func (h *Hall) header(ctx context.Context, e HallEnvelope) (*seal.Header, error)
 		}
 		return hdr, nil
 	}
-	r, err := h.open(ctx, e.ObjectKey, e.ObjectVer)
+	hdr, err := h.fetchHeader(ctx, e)
 	if err != nil {
 		return nil, err
-	}
-	defer r.Close()
-	// Accepted envelopes had their header checked at submission: a failure here is ours.
-	hdr, _, err := seal.ParseHeader(r)
-	if err != nil {
-		return nil, kaiping.Internal("hall.header "+string(e.ID), err)
 	}
 	if err := h.store.CacheHeader(ctx, e.ID, hdr.Bytes()); err != nil {
 		h.log.Warn("cache envelope header", "envelope_id", e.ID, "err", err)
@@ -190,6 +185,9 @@ func (h *Hall) unlockStatus(e HallEnvelope) UnlockStatus {
 	s := UnlockStatus{Envelope: e.ID, Kind: e.Kind, State: e.State, Attempts: e.Attempts, ErrorCode: e.ErrorCode,
 		Outcome: e.Outcome, Reason: e.OutcomeReason}
 	if e.State == EnvQueued {
+		if e.StorageWait() {
+			s.Waiting = storageWaitText
+		}
 		if pos, verifying, known := h.queue.position(e.ID); verifying {
 			s.State = EnvVerifying
 		} else if known {

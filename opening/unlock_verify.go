@@ -2,8 +2,12 @@ package opening
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash"
+	"io"
 	"strings"
 	"time"
 
@@ -19,33 +23,59 @@ func (h *Hall) work(ctx context.Context) {
 			return
 		case j := <-h.queue.jobs:
 			h.queue.take(j)
-			v := h.verify(ctx, j)
+			v, err := h.verifyOnce(ctx, j)
+			if err != nil {
+				if kaiping.IsKind(err, kaiping.KindUnavailable) {
+					h.health.learnt(err)
+				}
+				h.retryLater(ctx, j, err)
+				continue
+			}
+			h.health.learnt(nil)
 			h.finish(ctx, j, v)
 			h.queue.done(j)
 		}
 	}
 }
 
-// verify streams the envelope from storage and checks every chunk: the summary envelope is
-// decrypted into memory (at most MaxSummaryBytes) and its fields read, the others only
-// verified. A bad file is corrupt (the bidder's cause); storage failing us is retried, then
-// recorded as error (our cause).
-func (h *Hall) verify(ctx context.Context, j verifyJob) Verified {
-	for attempt := 1; ; attempt++ {
-		v, err := h.verifyOnce(ctx, j)
-		if err == nil {
-			return v
-		}
-		h.log.Warn("verify envelope", "envelope_id", j.env.ID, "attempt", attempt, "err", err)
-		if attempt >= h.cfg.VerifyAttempts || ctx.Err() != nil {
-			h.log.Error("verify envelope failed on our side", "envelope_id", j.env.ID, "err", err)
-			return Verified{State: EnvError, ErrorCode: ReasonPlatformError}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
-		}
+// retryLater sets aside a job whose verification failed on our side (storage unreachable,
+// a read cut short, the KEK): the key was handed in on time, so the envelope stays queued,
+// with the failure noted (HallStore.RecordVerifyFailure), and is tried again after a
+// capped, jittered backoff, for as long as it is queued. Meanwhile it holds no worker and
+// no place, and the window does not close on it.
+func (h *Hall) retryLater(ctx context.Context, j verifyJob, cause error) {
+	j.tries++
+	code := kaiping.CodeOf(cause)
+	if code == "" || code == "internal" {
+		code = ReasonPlatformError
 	}
+	h.log.Warn("verify envelope failed on our side; retrying", "envelope_id", j.env.ID, "tries", j.tries, "err", cause)
+	queued, err := h.store.RecordVerifyFailure(ctx, j.env.ID, code)
+	switch {
+	case err != nil:
+		// Not noted, still queued: tried again all the same.
+		h.log.Error("record verify failure", "envelope_id", j.env.ID, "err", err)
+	case !queued:
+		// Another replica settled it meanwhile.
+		h.queue.done(j)
+		return
+	}
+	h.queue.later(j)
+	h.retryAfter(ctx, j)
+}
+
+// retryAfter puts a delayed job back in line once its backoff has passed, or waits another
+// backoff while the line is full; a stopped hall drops it (the database still says
+// queued: the next process requeues it).
+func (h *Hall) retryAfter(ctx context.Context, j verifyJob) {
+	time.AfterFunc(h.cfg.retryDelay(j.tries), func() {
+		switch {
+		case ctx.Err() != nil:
+			h.queue.done(j)
+		case !h.queue.again(j):
+			h.retryAfter(ctx, j)
+		}
+	})
 }
 
 // errSummaryTooLarge stops decrypting a summary envelope past MaxSummaryBytes.
@@ -66,15 +96,18 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// verifyOnce returns the verdict on the file, or an error when our side failed.
+// verifyOnce streams the envelope from storage and checks every chunk: the summary envelope
+// is decrypted into memory (at most MaxSummaryBytes) and its fields read, the others only
+// verified. It returns the verdict on the file, or an error when our side failed.
 func (h *Hall) verifyOnce(ctx context.Context, j verifyJob) (Verified, error) {
-	r, err := h.open(ctx, j.env.ObjectKey, j.env.ObjectVer)
+	obj, err := h.open(ctx, j.env.ObjectKey, j.env.ObjectVer)
 	if err != nil {
 		return Verified{}, err
 	}
-	defer r.Close()
+	defer obj.Close()
+	r := &receiptedReader{r: obj, digest: sha256.New()}
 	// Unwrapped only here, for this one verification, and cleared after it. An unwrap
-	// failure is ours (the KEK or our records), retried and then recorded as error.
+	// failure is ours (the KEK or our records): retried.
 	fileKey, err := h.keys.Unwrap(ctx, j.env.ID, j.env.WrappedKey)
 	if err != nil {
 		return Verified{}, err
@@ -83,7 +116,7 @@ func (h *Hall) verifyOnce(ctx context.Context, j verifyJob) (Verified, error) {
 	if j.env.Kind != string(seal.Summary) {
 		res, err := seal.Verify(r, fileKey)
 		if err != nil {
-			return corruptOr(err)
+			return corruptOr(err, r, j.env)
 		}
 		return decrypted(res, nil), nil
 	}
@@ -95,7 +128,7 @@ func (h *Hall) verifyOnce(ctx context.Context, j verifyJob) (Verified, error) {
 		return Verified{State: EnvCorrupt, ErrorCode: "hall.summary_too_large"}, nil
 	}
 	if err != nil {
-		return corruptOr(err)
+		return corruptOr(err, r, j.env)
 	}
 	values, err := ParseSummary(j.fields, plain.buf)
 	if err != nil {
@@ -104,13 +137,53 @@ func (h *Hall) verifyOnce(ctx context.Context, j verifyJob) (Verified, error) {
 	return decrypted(res, values), nil
 }
 
-// corruptOr tells a bad file (a seal.* error: the file the bidder sealed) from our own
-// failure (storage, network), which is returned to be retried.
-func corruptOr(err error) (Verified, error) {
-	if code := kaiping.CodeOf(err); strings.HasPrefix(code, "seal.") {
-		return Verified{State: EnvCorrupt, ErrorCode: code}, nil
+// corruptOr tells a bad file (a seal.* error on the very bytes receipted: the file the
+// bidder sealed) from our own failure (storage, network, a read cut short or altered, which
+// the opener cannot tell from a broken file), which is returned to be retried.
+func corruptOr(err error, r *receiptedReader, e HallEnvelope) (Verified, error) {
+	code := kaiping.CodeOf(err)
+	if !strings.HasPrefix(code, "seal.") {
+		return Verified{}, err
 	}
-	return Verified{}, err
+	if rerr := r.receipted(e); rerr != nil {
+		return Verified{}, fmt.Errorf("verify %s: the opener found %s in bytes that are not the ones receipted: %w", e.ID, code, rerr)
+	}
+	return Verified{State: EnvCorrupt, ErrorCode: code}, nil
+}
+
+// receiptedReader reads an envelope from storage, hashing what it reads and keeping the
+// first read error, so that a verdict against the bidder rests on the bytes receipted.
+type receiptedReader struct {
+	r      io.Reader
+	digest hash.Hash
+	n      int64
+	err    error
+}
+
+// Read reads from storage and hashes what it read.
+func (r *receiptedReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.digest.Write(p[:n])
+	r.n += int64(n)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// receipted reads the rest of the object and checks that the whole of it, as read, is the
+// file receipted: its size and SHA-256. Any read error, or other bytes, is ours.
+func (r *receiptedReader) receipted(e HallEnvelope) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if got := hex.EncodeToString(r.digest.Sum(nil)); r.n != e.Size || got != e.SHA256 {
+		return fmt.Errorf("read %d bytes with SHA-256 %s, receipted %d bytes with %s", r.n, got, e.Size, e.SHA256)
+	}
+	return nil
 }
 
 func decrypted(res *seal.Result, summary map[string]string) Verified {

@@ -175,6 +175,9 @@ func (u unlocker) follow(ctx context.Context) error {
 func progressLine(e opening.UnlockStatus) string {
 	switch e.State {
 	case opening.EnvQueued:
+		if e.Waiting != "" {
+			return e.Waiting
+		}
 		if e.Position > 0 {
 			return fmt.Sprintf("排队等待验证，第 %d 位", e.Position)
 		}
@@ -186,7 +189,7 @@ func progressLine(e opening.UnlockStatus) string {
 	case opening.EnvCorrupt:
 		return "文件损坏，无法解密（" + e.ErrorCode + "）"
 	case opening.EnvError:
-		return "平台验证出错，可重新运行本命令重试"
+		return "平台验证出错，将自动重新验证"
 	}
 	return "未解密"
 }

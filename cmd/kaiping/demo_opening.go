@@ -201,7 +201,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	}
 	say("全部解密，主持人公布开标记录（唱标）：")
 	printRecord(sayWriter(say), pr, rec)
-	exports, err := demoWaitExports(ctx, host.client, hall)
+	exports, err := demoWaitExports(ctx, host.client, hall, 2)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +234,14 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		return nil, err
 	}
 	say("主持人宣布开标结束：开标大厅状态「%s」，共 %d 个事件，全部记入审计日志", st.State.Label(), st.Version)
+	if exports, err = demoWaitExports(ctx, host.client, hall, 4); err != nil {
+		return nil, err
+	}
+	for _, e := range exports {
+		if e.Stage == opening.StageFinal {
+			say("  最终开标记录（含确认、异议及答复）%s 已归档，SHA-256 %.16s… 记入审计日志第 %d 条", strings.ToUpper(e.Format), e.SHA256, e.LedgerSeq)
+		}
+	}
 
 	first := bidders[0]
 	section := "tender=" + string(t.ID) + "&section=BD1"
@@ -241,6 +249,8 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	say("开标记录与开标大厅 / opening record and hall:")
 	say("  开标记录 PDF       %s%s/record.pdf（需登录 / bearer token）", base, hall)
 	say("  开标记录 JSON      %s%s/record.json", base, hall)
+	say("  最终开标记录       %s%s/record.pdf?stage=final", base, hall)
+	say("  开标记录公示（无需登录） %s/record/?%s", base, section)
 	say("  投标人大厅（%s） %s", first.name, web.LoginLink(base, "hall/bidder.html?"+section, first.client.Token))
 	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.client.Token))
 	stem := filepath.Join(dir, "parties", string(first.id))
@@ -493,14 +503,15 @@ func demoWaitDecrypted(ctx context.Context, host *apiclient.Client, hall string)
 	}
 }
 
-// demoWaitExports waits until the record's PDF and JSON are archived and ledgered.
-func demoWaitExports(ctx context.Context, host *apiclient.Client, hall string) ([]opening.RecordExport, error) {
+// demoWaitExports waits until n exports of the section's records are archived and ledgered
+// (2: the published record's PDF and JSON; 4: the final record's too).
+func demoWaitExports(ctx context.Context, host *apiclient.Client, hall string, n int) ([]opening.RecordExport, error) {
 	for deadline := time.Now().Add(time.Minute); ; {
 		var out struct{ Exports []opening.RecordExport }
 		if err := host.Do(ctx, http.MethodGet, hall+"/record/exports", nil, &out); err != nil {
 			return nil, err
 		}
-		if len(out.Exports) >= 2 {
+		if len(out.Exports) >= n {
 			return out.Exports, nil
 		}
 		if time.Now().After(deadline) {

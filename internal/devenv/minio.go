@@ -17,6 +17,8 @@ type MinIO struct {
 	AccessKey string
 	SecretKey string
 	proc      *process
+	bin       string
+	console   string // the console's address, kept for Restart
 }
 
 // StartMinIO starts a single-drive MinIO server under dir on a free loopback port, with fresh
@@ -38,11 +40,27 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 		Endpoint:  fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		AccessKey: "kaiping-dev",
 		SecretKey: randomHex(20),
+		bin:       bin,
+		console:   fmt.Sprintf("127.0.0.1:%d", ports[1]),
 	}
-	cmd := exec.Command(bin, "server", "--quiet",
+	if err := m.start(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Restart stops the server (if it runs) and starts it again on the same address, drive and
+// credentials, as storage comes back after an outage.
+func (m *MinIO) Restart(ctx context.Context) error {
+	m.Stop()
+	return m.start(ctx)
+}
+
+func (m *MinIO) start(ctx context.Context) error {
+	cmd := exec.Command(m.bin, "server", "--quiet",
 		"--address", m.Endpoint,
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		filepath.Join(dir, "data"))
+		"--console-address", m.console,
+		filepath.Join(m.Dir, "data"))
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+m.AccessKey,
 		"MINIO_ROOT_PASSWORD="+m.SecretKey,
@@ -50,9 +68,10 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=1",
 	)
-	logPath := filepath.Join(dir, "minio.log")
+	logPath := filepath.Join(m.Dir, "minio.log")
+	var err error
 	if m.proc, err = start("minio", cmd, logPath); err != nil {
-		return nil, err
+		return err
 	}
 	err = waitReady(ctx, m.proc, logPath, 60*time.Second, func(ctx context.Context) error {
 		if err := httpOK(ctx, "http://"+m.Endpoint+"/minio/health/ready"); err != nil {
@@ -69,9 +88,9 @@ func StartMinIO(ctx context.Context, dir string) (*MinIO, error) {
 	})
 	if err != nil {
 		m.Stop()
-		return nil, err
+		return err
 	}
-	return m, nil
+	return nil
 }
 
 // DataDir is the drive MinIO stores objects on (one folder per bucket, and .minio.sys for

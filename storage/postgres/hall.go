@@ -153,13 +153,36 @@ func (s *OpeningStore) Transition(ctx context.Context, a kaiping.Actor, section 
 		if t.ConfirmEndsAt != nil {
 			h.ConfirmEndsAt, payload["confirm_ends_at"] = t.ConfirmEndsAt, t.ConfirmEndsAt
 		}
+		if t.Final != nil {
+			payload["final_record"] = t.Final.Digest
+		}
 		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.transition", Audience: opening.AudienceAll, Payload: payload}); err != nil {
 			return err
+		}
+		if t.Final != nil {
+			// Beside the transition's own entry, which names its digest; the trigger queues
+			// its export (migration 016).
+			var seq int64
+			if err := tx.QueryRow(ctx, `SELECT ledger_seq FROM hall_events WHERE section_id = $1 AND version = $2`,
+				section, h.Version).Scan(&seq); err != nil {
+				return err
+			}
+			if err := insertFinalRecord(ctx, tx, section, h.Round, *t.Final, seq); err != nil {
+				return err
+			}
 		}
 		out = *h
 		return nil
 	})
 	return out, err
+}
+
+// insertFinalRecord stores a round's final record beside the entry at seq that names it;
+// the trigger queues its export (migration 016).
+func insertFinalRecord(ctx context.Context, tx pgx.Tx, section kaiping.ID, round int, f opening.PublishedRecord, seq int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO hall_final_records (section_id, round, digest, body, closed_at, ledger_seq)
+		VALUES ($1, $2, $3, $4, $5, $6)`, section, round, f.Digest, []byte(f.Record), f.PublishedAt, seq)
+	return err
 }
 
 func errRetry() error {

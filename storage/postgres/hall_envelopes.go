@@ -61,6 +61,22 @@ func (s *OpeningStore) RecordBusy(ctx context.Context, envelope kaiping.ID) erro
 	return translate("pg.RecordBusy", err)
 }
 
+// RecordVerifyFailure implements opening.HallStore.
+func (s *OpeningStore) RecordVerifyFailure(ctx context.Context, envelope kaiping.ID, code string) (bool, error) {
+	tag, err := s.db.Pool.Exec(ctx, `UPDATE hall_envelopes SET error_code = $2 WHERE envelope_id = $1 AND state = 'queued'`,
+		envelope, code)
+	return tag.RowsAffected() == 1, translate("pg.RecordVerifyFailure", err)
+}
+
+// ReverifyErrors implements opening.HallStore.
+func (s *OpeningStore) ReverifyErrors(ctx context.Context) (int, error) {
+	tag, err := s.db.Pool.Exec(ctx, `UPDATE hall_envelopes e SET state = 'queued',
+		error_code = CASE WHEN e.error_code = '' THEN 'hall.platform_error' ELSE e.error_code END
+		FROM halls h WHERE h.section_id = e.section_id AND h.state = 'decrypting'
+		AND e.state = 'error' AND e.file_key_wrapped IS NOT NULL AND e.key_destroyed_at IS NULL AND e.outcome = ''`)
+	return int(tag.RowsAffected()), translate("pg.ReverifyErrors", err)
+}
+
 // lockEnvelope locks one envelope of a locked hall; bidder, when not empty, must own it
 // (another bidder's envelope is not found, exactly like one that does not exist).
 func lockEnvelope(ctx context.Context, tx pgx.Tx, section, bidder, envelope kaiping.ID) (opening.HallEnvelope, error) {
@@ -214,6 +230,9 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 		if p.Reason != "" {
 			payload["reason"] = p.Reason
 		}
+		if p.Final != nil {
+			payload["final_record"] = p.Final.Digest
+		}
 		if err := s.hallChange(ctx, tx, a, h, opening.Change{Type: "hall.publish", Audience: opening.AudienceAll, Payload: payload}); err != nil {
 			return err
 		}
@@ -225,6 +244,11 @@ func (s *OpeningStore) Publish(ctx context.Context, a kaiping.Actor, section kai
 		if _, err := tx.Exec(ctx, `INSERT INTO hall_records (section_id, round, digest, body, published_at, ledger_seq)
 			VALUES ($1, $2, $3, $4, $5, $6)`, section, h.Round, p.Record.Digest, []byte(p.Record.Record), a.At, seq); err != nil {
 			return err
+		}
+		if p.Final != nil {
+			if err := insertFinalRecord(ctx, tx, section, h.Round, *p.Final, seq); err != nil {
+				return err
+			}
 		}
 		out = *h
 		return nil

@@ -18,16 +18,29 @@ func (s *OpeningStore) Record(ctx context.Context, section kaiping.ID) (opening.
 
 // RecordOf implements opening.HallStore; round 0 is the latest.
 func (s *OpeningStore) RecordOf(ctx context.Context, section kaiping.ID, round int) (opening.PublishedRecord, error) {
+	return s.recordRow(ctx, "pg.RecordOf", `SELECT section_id, digest, body, published_at, ledger_seq FROM hall_records`,
+		section, round, kaiping.E(kaiping.KindNotFound, "hall.no_record", "开标记录尚未公布"))
+}
+
+// FinalRecordOf implements opening.RecordExportStore; round 0 is the latest. PublishedAt
+// is the close.
+func (s *OpeningStore) FinalRecordOf(ctx context.Context, section kaiping.ID, round int) (opening.PublishedRecord, error) {
+	return s.recordRow(ctx, "pg.FinalRecordOf", `SELECT section_id, digest, body, closed_at, ledger_seq FROM hall_final_records`,
+		section, round, kaiping.E(kaiping.KindNotFound, "hall.no_final_record", "开标尚未结束，没有最终开标记录"))
+}
+
+// recordRow reads a section's record of round (0: the latest) with query, which selects
+// section, digest, body, time and ledger seq from a table keyed by (section_id, round).
+func (s *OpeningStore) recordRow(ctx context.Context, op, query string, section kaiping.ID, round int, notFound error) (opening.PublishedRecord, error) {
 	var r opening.PublishedRecord
 	var body []byte
-	err := s.db.Pool.QueryRow(ctx, `SELECT section_id, digest, body, published_at, ledger_seq FROM hall_records
-		WHERE section_id = $1 AND ($2 = 0 OR round = $2) ORDER BY round DESC LIMIT 1`, section, round).Scan(
-		&r.Section, &r.Digest, &body, &r.PublishedAt, &r.LedgerSeq)
+	err := s.db.Pool.QueryRow(ctx, query+` WHERE section_id = $1 AND ($2 = 0 OR round = $2) ORDER BY round DESC LIMIT 1`,
+		section, round).Scan(&r.Section, &r.Digest, &body, &r.PublishedAt, &r.LedgerSeq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, kaiping.E(kaiping.KindNotFound, "hall.no_record", "开标记录尚未公布")
+		return r, notFound
 	}
 	r.Record = body
-	return r, translate("pg.Record", err)
+	return r, translate(op, err)
 }
 
 // CertificateDER implements opening.HallStore.

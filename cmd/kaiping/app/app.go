@@ -184,6 +184,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	}
 	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
 	a.Routes.Staff = openingStore // who is assigned to which tender, for every tender-scoped route
+	// Refused attempts at legally significant actions (Route.Ledgered), coalesced per minute.
+	a.Routes.Refusals = postgres.NewRefusalLog(a.DB, a.Ledger, a.clock, a.log)
 	a.Opening = opening.NewService(openingStore, a.clock)
 	a.FileKeys = opening.NewFileKeys(openingStore, a.KEK, a.clock)
 	// Keys an installation older than key wrapping stored in the clear are wrapped before
@@ -202,6 +204,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
 	}, a.KEK, a.clock, a.log, a.hallConfig)
+	a.Hall.CheckStorageWith(a.Blob.Ping)
 	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
 	if err != nil {
 		return nil, fmt.Errorf("opening record PDF: %w", err)
@@ -219,7 +222,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	// An embedded SFU is this process's own: a hall grant points here (opening/hall_media.go).
 	a.Hall.StreamWith(a.Media)
 	a.fiber = a.newFiber()
-	a.Routes.Mount(a.fiber, a.Identity, append(a.Hall.RoundRoutes(), a.Records.Routes()...)...)
+	a.Routes.Mount(a.fiber, a.Identity, append(append(a.Hall.RoundRoutes(), a.Records.Routes()...), a.Records.PublicRoutes()...)...)
 	if cfg.InternalListen != "" {
 		a.internal = a.newInternalFiber()
 		if a.internalLn, err = net.Listen("tcp", cfg.InternalListen); err != nil {

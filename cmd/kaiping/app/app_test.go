@@ -96,14 +96,21 @@ func mustAppFrom(tb testing.TB, setup *DevSetup, log *slog.Logger, tune func(*Co
 	return &testApp{App: a, setup: setup, clock: clock, base: "http://" + ln.Addr().String()}
 }
 
-// ledgerSize is the number of audit entries, verified from the rows.
+// ledgerSize is the number of audit entries of state changes, the whole ledger verified
+// from the rows. Refused attempts (attempt.refused) are not counted: the tests that compare
+// it before and after a refusal check that nothing changed; refusal_test.go counts those.
 func (ta *testApp) ledgerSize(tb testing.TB) int64 {
 	tb.Helper()
 	r, err := ledger.Verify(context.Background(), ta.DB.Pool, ta.verifier(tb), ta.setup.Config.Ledger.Origin)
 	if err != nil {
 		tb.Fatalf("ledger does not verify: %v", err)
 	}
-	return r.Size
+	var refused int64
+	if err := ta.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM ledger_entries
+		WHERE action = 'attempt.refused' AND seq < $1`, r.Size).Scan(&refused); err != nil {
+		tb.Fatal(err)
+	}
+	return r.Size - refused
 }
 
 // verifier checks signatures with the platform key of the app's configuration.

@@ -103,6 +103,7 @@ var authzMatrix = map[string]access{
 	"GET /api/v1/tenders/:id/sections/:section/hall/record/exports":                onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record.pdf":                    onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record.json":                   onTender(asHall, rBidder, rHost, rSupervisor),
+	"GET /api/v1/public/tenders/:id/sections/:section/record":                      public, // the published record (开标记录公示); nothing before publication
 
 	"GET /api/v1/specialties":                        anyone,
 	"GET /api/v1/cities":                             anyone,
@@ -181,6 +182,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("route %s has no row in authzMatrix: decide who may call it", key)
 		case want.public != rt.Public:
 			t.Errorf("%s: public %v, the matrix says %v", key, rt.Public, want.public)
+		}
+		if rt.Ledgered != ledgeredRoutes[key] {
+			t.Errorf("%s ledgers its refusals as %q, ledgeredRoutes says %q", key, rt.Ledgered, ledgeredRoutes[key])
 		}
 	}
 	for key := range authzMatrix {

@@ -72,6 +72,8 @@ export function envBadge(e) {
   let text = envState[e.state] || e.state;
   if (e.state === 'queued' && e.position) text += '，第 ' + e.position + ' 位';
   if (e.state === 'corrupt' && e.error_code) text += '（' + e.error_code + '）';
+  // A key our storage failed: it waits, retried, and is not the bidder's doing.
+  if (e.waiting) return h('span', { class: 'badge ' + e.state, title: e.waiting }, text + '：' + e.waiting);
   return h('span', { class: 'badge ' + e.state }, text);
 }
 

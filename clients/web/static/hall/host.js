@@ -123,7 +123,12 @@ function renderBoard(v) {
     'data-confirmed': v.board[i].confirmed_at ? 'yes' : 'no',
   })));
   const q = v.queue;
-  $('queue').textContent = '验证队列（本服务器）：等待 ' + q.waiting + '，验证中 ' + q.verifying + '，容量 ' + q.capacity + '，并行 ' + q.workers;
+  $('queue').textContent = '验证队列（本服务器）：等待 ' + q.waiting + '，验证中 ' + q.verifying + '，待存储恢复后重试 ' + (q.retrying || 0) +
+    '，容量 ' + q.capacity + '，并行 ' + q.workers;
+  // Why the window does not open or end: object storage fails (opening/hall_storage.go).
+  const s = $('storage');
+  s.textContent = (v.storage && v.storage.notice) || '';
+  s.hidden = !s.textContent;
 }
 
 function renderRecord(v) {
