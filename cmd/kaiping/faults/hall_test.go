@@ -131,7 +131,7 @@ func (w *world) waitDecrypted(bs ...*bidderT) {
 	for _, b := range bs {
 		want[string(b.id)] = true
 	}
-	w.eventually("the envelopes are decrypted", 30*time.Second, func() error {
+	w.eventually("the envelopes are decrypted", settle, func() error {
 		for _, line := range w.board().Board {
 			if !want[string(line.Bidder)] {
 				continue
@@ -241,10 +241,10 @@ func (w *world) checkOpened() {
 	if board.State != opening.HallClosed || confirmed != len(w.bidders) {
 		w.t.Errorf("hall at the end: %s with %d confirmations, want closed with %d", board.State, confirmed, len(w.bidders))
 	}
-	w.eventually("the record is archived", 30*time.Second, w.recordArchived)
+	w.eventually("the record is archived", settle, w.recordArchived)
 	// The hall's broadcast is recorded from check-in to close, and kept 15 years: every
 	// recording of it, a killed process's included, ends up stored and ledgered.
-	w.eventually("the opening's recordings are stored", 30*time.Second, func() error {
+	w.eventually("the opening's recordings are stored", settle, func() error {
 		var stored, all int
 		err := w.db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE state = 'stored' AND ledger_seq IS NOT NULL), count(*)
 			FROM recordings WHERE room = $1`, opening.HallRoom(w.section.ID)).Scan(&stored, &all)

@@ -38,7 +38,7 @@ func TestOpeningKilledAtEachStep(t *testing.T) {
 	w.openWindow()
 	hold := w.s3Proxy.Hold("GET /"+w.bids+"/", "versionId=")
 	w.handIn(a, keys)
-	hold.Wait(t, 30*time.Second)
+	hold.Wait(t, settle)
 	w.kill()
 	hold.Drop()
 	w.s3Proxy.Restore()
@@ -54,7 +54,7 @@ func TestOpeningKilledAtEachStep(t *testing.T) {
 	go func() {
 		published <- w.host.Do(context.Background(), http.MethodPost, w.hallPath("/transitions"), opening.TransitionRequest{To: opening.HallPublished}, nil)
 	}()
-	hold.Wait(t, 30*time.Second)
+	hold.Wait(t, settle)
 	w.kill()
 	hold.Drop()
 	w.s3Proxy.Restore()
@@ -160,7 +160,7 @@ func TestOpeningStorageCutMidPublication(t *testing.T) {
 	outage(t, w, 20*time.Second)
 	t.Logf("the hall during the outage: %s", jsonString(w.board().HallView))
 	w.s3Proxy.Restore()
-	w.eventually("the platform publishes the record", 30*time.Second, func() error {
+	w.eventually("the platform publishes the record", settle, func() error {
 		v := w.board()
 		if v.State == opening.HallFailed {
 			t.Fatalf("the opening failed (流标) for the platform's outage: %s", v.Reason)

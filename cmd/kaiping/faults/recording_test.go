@@ -25,7 +25,7 @@ func TestRecordingStorageCut(t *testing.T) {
 	}
 	w.waitDecrypted(w.bidders...)
 	w.move(opening.HallPublished)
-	w.eventually("the record is archived before the outage", 30*time.Second, w.recordArchived)
+	w.eventually("the record is archived before the outage", settle, w.recordArchived)
 	w.move(opening.HallConfirming)
 	for _, b := range w.bidders {
 		w.confirm(b)

@@ -163,7 +163,7 @@ func (w *world) submitting(b *bidderT) (upload func() string, done <-chan error)
 		if id == "" {
 			select {
 			case id = <-started:
-			case <-time.After(30 * time.Second):
+			case <-time.After(settle):
 				w.t.Fatal("the upload did not start")
 			}
 		}
@@ -178,8 +178,8 @@ func (w *world) waitHeld(hold *devenv.Hold, done <-chan error) {
 	case <-hold.Reached():
 	case err := <-done:
 		w.t.Fatalf("the submission ended before reaching the step: %v", err)
-	case <-time.After(30 * time.Second):
-		w.t.Fatal("the submission did not reach the step in 30s")
+	case <-time.After(settle):
+		w.t.Fatal("the submission did not reach the step in time")
 	}
 }
 
