@@ -59,3 +59,40 @@ func (c *ManualClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
+
+// ClockHealth says whether the server's clock may judge a deadline (投标截止、解密时限、签到时长):
+// a deadline judged on a clock that drifted is judged wrongly, so none is judged until the
+// clock is synchronised again.
+type ClockHealth interface {
+	// Synchronised returns nil when the clock is synchronised and within the configured
+	// offset of the reference time, and otherwise ClockUnsynchronised with the reason.
+	Synchronised() error
+}
+
+// CheckedClock is a clock with its health: what the server injects where a deadline is
+// judged. Tests give it a ManualClock and a health of their own.
+type CheckedClock struct {
+	Clock
+	Health ClockHealth
+}
+
+// Synchronised asks the clock's health.
+func (c CheckedClock) Synchronised() error { return c.Health.Synchronised() }
+
+// Synchronised returns nil when c may judge a deadline now: a clock that cannot tell its
+// health (SystemClock, ManualClock, a development server with the check switched off) may;
+// one that can answers for itself. Every deadline judgement calls it before comparing.
+func Synchronised(c Clock) error {
+	if h, ok := c.(ClockHealth); ok {
+		return h.Synchronised()
+	}
+	return nil
+}
+
+// ClockUnsynchronised is the refusal of a deadline judgement on a clock that is not
+// synchronised: KindUnavailable "clock.unsynchronised", nothing is judged or recorded, and
+// the caller tries again once the clock is back.
+func ClockUnsynchronised(reason string) *Error {
+	return Errorf(KindUnavailable, "clock.unsynchronised",
+		"服务器时钟未同步（%s），暂不判定任何截止时间，请稍后重试；交易中心已收到告警", reason)
+}

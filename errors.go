@@ -113,3 +113,12 @@ func CodeOf(err error) string {
 
 // IsKind reports whether err carries kind k.
 func IsKind(err error, k Kind) bool { return err != nil && KindOf(err) == k }
+
+// MessageOf returns the public message of the first *Error in err's chain, "" if none.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return ""
+}

@@ -291,7 +291,7 @@ func (s *Service) handleStatus(c *fiber.Ctx) error {
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.SetStatus(c.UserContext(), httpapi.ActorOf(c, s.clock), id, req.Status, strings.TrimSpace(req.Reason)); err != nil {
+	if err := s.SetStatus(c.UserContext(), httpapi.ActorOf(c, s.clock), id, req.Status, req.Reason); err != nil {
 		return err
 	}
 	e, err := s.store.Expert(c.UserContext(), id)

@@ -123,11 +123,22 @@ func (e *Expert) Validate() error {
 	if e.Status == "" {
 		e.Status = StatusActive
 	}
-	if !e.Status.valid() {
+	return checkStatus(e.Status, &e.StatusReason, false)
+}
+
+// checkStatus checks an expert's status and trims its reason: the one check of both an
+// expert's record (created, updated or imported) and of an admin's change of status
+// (SetStatus). decided says the status is an admin's decision, which needs a reason to
+// leave the active status; a record entered with a status (an import has no reason column)
+// does not.
+func checkStatus(st ExpertStatus, reason *string, decided bool) error {
+	*reason = strings.TrimSpace(*reason)
+	switch {
+	case !st.valid():
 		return invalid("expert.status", "状态只能是 active（正常）、suspended（暂停）或 on_leave（请假）")
-	}
-	e.StatusReason = strings.TrimSpace(e.StatusReason)
-	if runes(e.StatusReason) > maxReasonRunes {
+	case decided && (runes(*reason) > maxReasonRunes || st != StatusActive && *reason == ""):
+		return invalid("expert.status_reason", "暂停或请假须写明原因（不超过 %d 字）", maxReasonRunes)
+	case runes(*reason) > maxReasonRunes:
 		return invalid("expert.status_reason", "状态说明不超过 %d 字", maxReasonRunes)
 	}
 	return nil

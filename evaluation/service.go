@@ -74,12 +74,8 @@ func (s *Service) UpdateExpert(ctx context.Context, a kaiping.Actor, id kaiping.
 // SetStatus suspends an expert, puts them on leave or reactivates them. Leaving the active
 // status needs a reason.
 func (s *Service) SetStatus(ctx context.Context, a kaiping.Actor, id kaiping.ID, st ExpertStatus, reason string) error {
-	e := Expert{Status: st, StatusReason: reason}
-	if !st.valid() {
-		return invalid("expert.status", "状态只能是 active（正常）、suspended（暂停）或 on_leave（请假）")
-	}
-	if st != StatusActive && (e.StatusReason == "" || runes(e.StatusReason) > maxReasonRunes) {
-		return invalid("expert.status_reason", "暂停或请假须写明原因（不超过 %d 字）", maxReasonRunes)
+	if err := checkStatus(st, &reason, true); err != nil {
+		return err
 	}
 	return s.store.SetExpertStatus(ctx, a, id, st, reason)
 }

@@ -19,6 +19,7 @@ import (
 // RSA or ECDSA; smx509 verifies all three.
 type CARoots struct {
 	pool  *smx509.CertPool
+	certs []*smx509.Certificate
 	count int
 }
 
@@ -35,6 +36,7 @@ func ParseCARoots(pemData ...[]byte) (*CARoots, error) {
 				return nil, fmt.Errorf("identity: %q is not a CA certificate", c.Subject.CommonName)
 			}
 			roots.pool.AddCert(c)
+			roots.certs = append(roots.certs, c)
 			roots.count++
 		}
 	}
@@ -46,6 +48,9 @@ func ParseCARoots(pemData ...[]byte) (*CARoots, error) {
 
 // Len is the number of root certificates.
 func (r *CARoots) Len() int { return r.count }
+
+// Certificates are the root certificates, in the order read.
+func (r *CARoots) Certificates() []*smx509.Certificate { return r.certs }
 
 // Certificate is a verified client certificate.
 type Certificate struct {

@@ -47,22 +47,36 @@ type SectionRef struct {
 	Section kaiping.ID `json:"section_id"`
 }
 
-// SealGrace is how long after the deadline the bid set is sealed: completions that arrived
-// before the deadline and are still being checked (reading a large envelope back) finish
-// first. CompleteUpload gives up after completionTimeout, well inside it.
-const (
-	SealGrace         = 5 * time.Minute
-	completionTimeout = 4 * time.Minute
-)
+// SealSettle is how long after the deadline the sealer waits before it seals, and all it
+// waits on a clock for: a completion request that arrived before the deadline is recorded
+// as completing (BeginCompletion: two reads and one short transaction after it arrived)
+// within it. Completions recorded as completing the seal then waits on for as long as they
+// take, not for a fixed grace: SealBidSet refuses while any is in flight.
+const SealSettle = 2 * time.Second
 
-// SealDue seals the bid set of every section whose deadline passed at least SealGrace ago,
-// then aborts the uploads left open in them (a bid not completely transmitted by the
-// deadline counts as withdrawn) and any incomplete upload left in storage. It returns the
-// sets sealed now. The server calls it periodically; it is safe to run on several replicas
-// at once.
+// completionTimeout bounds one completion: assembling, reading back (hashing) and checking
+// the largest envelope. A completion still completing this long after its request arrived
+// was abandoned (the server handling it died) and RecoverCompletions finishes it.
+const completionTimeout = 4 * time.Minute
+
+// SealDue finishes the completions abandoned by a server that died (RecoverCompletions),
+// then seals the bid set of every section whose deadline passed at least SealSettle ago
+// and which has no upload completing, then aborts the uploads left open in them (a bid not
+// completely transmitted by the deadline counts as withdrawn) and any incomplete upload
+// left in storage. It returns the sets sealed now. The server calls it as each deadline
+// passes and every few hundred milliseconds while a section waits (NextSeal); it is safe
+// to run on several replicas at once.
 func (s *Submission) SealDue(ctx context.Context) ([]BidSet, error) {
+	if err := kaiping.Synchronised(s.clock); err != nil {
+		return nil, err
+	}
+	if _, err := s.RecoverCompletions(ctx); err != nil {
+		// A completion that cannot be finished now keeps its section waiting; the others
+		// need not.
+		s.log.Error("recover completions", "err", err)
+	}
 	now := s.clock.Now()
-	due, err := s.store.UnsealedSections(ctx, now.Add(-SealGrace))
+	due, err := s.store.UnsealedSections(ctx, now.Add(-SealSettle))
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +84,9 @@ func (s *Submission) SealDue(ctx context.Context) ([]BidSet, error) {
 	var sealed []BidSet
 	for _, ref := range due {
 		set, err := s.store.SealBidSet(ctx, a, ref.Tender, ref.Section)
+		if kaiping.CodeOf(err) == "bidset.completions_pending" {
+			continue // sealed as soon as they finish
+		}
 		if err != nil {
 			return sealed, err
 		}
@@ -83,6 +100,14 @@ func (s *Submission) SealDue(ctx context.Context) ([]BidSet, error) {
 	return sealed, nil
 }
 
+// NextSeal is when SealDue may next have a set to seal: the earliest deadline not yet
+// sealed plus SealSettle (in the past while a section waits on its completions); false if
+// every section is sealed.
+func (s *Submission) NextSeal(ctx context.Context) (time.Time, bool, error) {
+	d, ok, err := s.store.NextUnsealedDeadline(ctx)
+	return d.Add(SealSettle), ok, err
+}
+
 // abandonUploads aborts a sealed section's open uploads, recording each, and removes every
 // incomplete multipart upload left under the section's prefix in storage (a tool that died
 // between starting an upload and the server recording it leaves one).
@@ -92,7 +117,9 @@ func (s *Submission) abandonUploads(ctx context.Context, a kaiping.Actor, ref Se
 		return err
 	}
 	for _, u := range open {
-		s.abort(ctx, a, u, "abandoned")
+		if u.State == UploadOpen {
+			s.abort(ctx, a, u, "abandoned")
+		}
 	}
 	return s.objects.AbortIncomplete(ctx, sectionPrefix(ref.Tender, ref.Section))
 }

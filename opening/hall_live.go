@@ -149,6 +149,9 @@ type LiveMessage struct {
 	Error      *httpapi.Problem `json:"error,omitempty"`
 	T          json.Number      `json:"t,omitempty"`
 	ServerTime *time.Time       `json:"server_time,omitempty"`
+	// ClockProblem, on a pong, says why the server's clock is not trusted now (as
+	// HallView.ClockProblem), so a page learns it without waiting for the hall to change.
+	ClockProblem string `json:"clock_problem,omitempty"`
 }
 
 // The message types.

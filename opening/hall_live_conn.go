@@ -438,7 +438,8 @@ func (w *watcher) readLoop() {
 			return
 		}
 		now := l.clock.Now()
-		pong, err := json.Marshal(LiveMessage{Type: LivePong, T: t, ServerTime: &now})
+		pong, err := json.Marshal(LiveMessage{Type: LivePong, T: t, ServerTime: &now,
+			ClockProblem: kaiping.MessageOf(kaiping.Synchronised(l.clock))})
 		if err != nil || !w.send(pong) {
 			return
 		}

@@ -68,6 +68,9 @@ func (h *Hall) rescueHolder(ctx context.Context, a kaiping.Actor, tenderID kaipi
 	if !t.Rescue.Enabled {
 		return t, sec, st, setup, 0, kaiping.E(kaiping.KindConflict, "hall.no_rescue", "本项目未设解密失败补救方案")
 	}
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		return t, sec, st, setup, 0, err
+	}
 	if a.At.Before(t.Deadline) {
 		return t, sec, st, setup, 0, kaiping.E(kaiping.KindTooEarly, "hall.rescue_too_early", "投标截止前任何人不得参与补救解密")
 	}

@@ -134,6 +134,12 @@ func (h *Hall) Run(ctx context.Context) {
 // hall's row lock.
 func (h *Hall) Due(ctx context.Context) error {
 	now := h.clock.Now()
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		// No window ends and no confirmation period runs out on an untrusted clock (the
+		// clock monitor has raised the alarm); the verification queue goes on, it judges
+		// no time.
+		return h.requeue(ctx, now)
+	}
 	due, err := h.store.DueHalls(ctx, now)
 	if err != nil {
 		return err
@@ -268,7 +274,17 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 	if req.WindowMinutes != 0 && req.To != HallDecrypting {
 		return HallStatus{}, invalid("hall.window_length", "只有开启解密时可以指定解密时长")
 	}
+	if st.State == HallBidding && req.To == HallCheckingIn && !a.At.Before(t.Deadline) {
+		// The deadline has passed and the set is not sealed yet: say why, and for how long.
+		return HallStatus{}, kaiping.Errorf(kaiping.KindConflict, "hall.state",
+			"投标已截止，投标文件集合正在封存（截止后 %d 秒，且截止前到达的递交校验完毕后立即封存），请稍候再开启签到", int(SealSettle/time.Second))
+	}
 	if err := CheckTransition(st.State, req.To, ByHost); err != nil {
+		return HallStatus{}, err
+	}
+	// Every move records its time, and the later ones judge the check-in period, the
+	// decrypt window's end or the confirmation period: none on an untrusted clock.
+	if err := kaiping.Synchronised(h.clock); err != nil {
 		return HallStatus{}, err
 	}
 	switch req.To {
@@ -295,6 +311,9 @@ func (h *Hall) Move(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, s
 // windowCheck checks that the decrypt window may open at at for the given length (0: the
 // default): the hall is checking in and the tender's check-in period has run.
 func (h *Hall) windowCheck(t Tender, st HallStatus, minutes int, at time.Time) (time.Duration, error) {
+	if err := kaiping.Synchronised(h.clock); err != nil {
+		return 0, err
+	}
 	if err := CheckTransition(st.State, HallDecrypting, ByHost); err != nil {
 		return 0, err
 	}

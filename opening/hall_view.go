@@ -17,6 +17,9 @@ type HallView struct {
 	SectionCode string    `json:"section_code"`
 	SectionName string    `json:"section_name"`
 	ServerTime  time.Time `json:"server_time"`
+	// ClockProblem says why the server's clock is not trusted now (kaiping.ClockHealth), so
+	// the host's board and the bidders see why nothing moves on its time; "" when it is.
+	ClockProblem string `json:"clock_problem,omitempty"`
 }
 
 // BidderHallView is a bidder's own view of the hall: its check-in, its envelopes with their
@@ -57,8 +60,10 @@ type BidderBoard struct {
 }
 
 func (h *Hall) view(t Tender, sec Section, st HallStatus) HallView {
-	return HallView{HallStatus: st, StateLabel: st.State.Label(), TenderCode: t.Code, TenderTitle: t.Title,
+	v := HallView{HallStatus: st, StateLabel: st.State.Label(), TenderCode: t.Code, TenderTitle: t.Title,
 		SectionCode: sec.Code, SectionName: sec.Name, ServerTime: h.clock.Now()}
+	v.ClockProblem = kaiping.MessageOf(kaiping.Synchronised(h.clock))
+	return v
 }
 
 // BidderView is bidder a's view of a section's hall. Before the bid set is sealed any

@@ -12,7 +12,18 @@ import (
 type Service struct {
 	store Store
 	clock kaiping.Clock
+	// certs checks the certificate a bidder registers with (CheckCertificatesWith).
+	certs CertificateChecker
 }
+
+// CertificateChecker refuses a principal's registered certificate that was revoked, on the
+// platform or by its CA (identity.Service is one).
+type CertificateChecker interface {
+	CheckCertificate(ctx context.Context, principal kaiping.ID, fingerprint string) error
+}
+
+// CheckCertificatesWith has every registration's certificate checked by c.
+func (s *Service) CheckCertificatesWith(c CertificateChecker) { s.certs = c }
 
 // NewService returns a Service on store, telling time by clock.
 func NewService(store Store, clock kaiping.Clock) *Service {
@@ -86,8 +97,17 @@ func (s *Service) Register(ctx context.Context, a kaiping.Actor, bidderName stri
 	if err != nil {
 		return Registration{}, err
 	}
+	if err := kaiping.Synchronised(s.clock); err != nil {
+		return Registration{}, err
+	}
 	if !a.At.Before(t.Deadline) {
 		return Registration{}, kaiping.E(kaiping.KindTooLate, "register.deadline_passed", "投标截止时间已过，不能再报名")
+	}
+	if s.certs != nil {
+		// The bids will be sealed to it: a revoked certificate would carry them.
+		if err := s.certs.CheckCertificate(ctx, a.Principal, fingerprint); err != nil {
+			return Registration{}, err
+		}
 	}
 	r := Registration{Tender: t.ID, Section: sec.ID, Bidder: a.Principal, BidderName: bidderName, Certificate: fingerprint, At: a.At}
 	if err := s.store.Register(ctx, a, r); err != nil {

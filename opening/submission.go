@@ -25,9 +25,28 @@ type Upload struct {
 	DeclaredSHA256 string     `json:"sha256"`
 	DeclaredSM3    string     `json:"sm3,omitempty"`
 	PartSize       int64      `json:"part_size"`
-	State          string     `json:"state"` // open, completed, aborted
+	State          string     `json:"state"` // open, completing, completed, aborted
 	CreatedAt      time.Time  `json:"created_at"`
+	// CompletingAt is when the completion request arrived, recorded (state completing)
+	// before storage assembles the parts: the deadline is judged at this instant, however
+	// long the checks take and whoever finishes them (a retry, the reconciler).
+	CompletingAt *time.Time `json:"completing_at,omitempty"`
+	// CompletingAddress is where the completion request came from, for the ledger.
+	CompletingAddress string `json:"-"`
+	// CompletingParts are the parts the completion request named.
+	CompletingParts []Part `json:"-"`
+	// ObjectVersion is the version storage made of the parts, once known.
+	ObjectVersion string `json:"-"`
 }
+
+// The upload states. An upload is open until its completion request arrives, completing
+// while storage assembles and the server checks it, then completed (an envelope) or aborted.
+const (
+	UploadOpen       = "open"
+	UploadCompleting = "completing"
+	UploadCompleted  = "completed"
+	UploadAborted    = "aborted"
+)
 
 // Parts is how many parts the upload has.
 func (u Upload) Parts() int { return int((u.DeclaredSize + u.PartSize - 1) / u.PartSize) }
@@ -78,6 +97,10 @@ type Receipt struct {
 	Envelopes  []Envelope  `json:"envelopes"`
 	ServerTime time.Time   `json:"server_time"`
 	Ledger     LedgerProof `json:"ledger"`
+	// TimeStamp is the TSA's stamp on the ledger entry (ReceiptDigest), pending if the TSA
+	// did not answer in time (GET /api/v1/receipts/:seq/time-stamp fetches it later); nil
+	// where no TSA is configured.
+	TimeStamp *TimeStamp `json:"time_stamp,omitempty"`
 }
 
 // LedgerProof is a ledger entry with its inclusion proof and the signed checkpoint it
@@ -103,6 +126,9 @@ type Objects interface {
 	// PresignPart signs a PUT of part, of exactly size bytes (Content-Length is signed).
 	PresignPart(ctx context.Context, key, uploadID string, part int, size int64, expiry time.Duration) (*url.URL, error)
 	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
+	// CompleteMultipart assembles the parts into the object at key. It is idempotent: when
+	// storage already completed this upload (a server died before recording the answer), a
+	// retry answers the version that completion made.
 	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (versionID string, err error)
 	AbortMultipart(ctx context.Context, key, uploadID string) error
 	// ReadBack reads the stored version back once: its size, hex SHA-256 (and SM3 when
@@ -114,6 +140,18 @@ type Objects interface {
 	Discard(ctx context.Context, key, versionID string) error
 	// AbortIncomplete aborts every incomplete multipart upload under prefix.
 	AbortIncomplete(ctx context.Context, prefix string) error
+	// Stored lists every object version under prefix, for the reconciler to match against
+	// the envelopes recorded.
+	Stored(ctx context.Context, prefix string) ([]StoredVersion, error)
+	// LockedUntil is the end of a version's COMPLIANCE retention; zero if it has none.
+	LockedUntil(ctx context.Context, key, versionID string) (time.Time, error)
+}
+
+// StoredVersion is one object version found in storage.
+type StoredVersion struct {
+	Key     string
+	Version string
+	Size    int64
 }
 
 // StoredObject is what ReadBack finds in storage.

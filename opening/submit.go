@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/kaiping/kaiping"
@@ -37,11 +38,27 @@ type Submission struct {
 	clock   kaiping.Clock
 	log     *slog.Logger
 	cfg     SubmitConfig
+	// stamps time-stamps receipts (StampWith); nil: no TSA configured.
+	stamps *TimeStamps
 }
 
 // NewSubmission returns the submission service.
 func NewSubmission(store Store, objects Objects, clock kaiping.Clock, log *slog.Logger, cfg SubmitConfig) *Submission {
 	return &Submission{store: store, objects: objects, clock: clock, log: log, cfg: cfg}
+}
+
+// StampWith has every receipt time-stamped by ts.
+func (s *Submission) StampWith(ts *TimeStamps) { s.stamps = ts }
+
+// stamped adds the time-stamp to a receipt just given: a step after the transaction, so
+// a TSA that is away never costs a bid.
+func (s *Submission) stamped(ctx context.Context) func(Receipt, error) (Receipt, error) {
+	return func(rc Receipt, err error) (Receipt, error) {
+		if err == nil && s.stamps != nil {
+			rc.TimeStamp = s.stamps.Receipt(ctx, rc)
+		}
+		return rc, err
+	}
 }
 
 // UploadTicket is the answer to a started or resumed upload: where to PUT each missing part.
@@ -71,7 +88,7 @@ func (s *Submission) StartUpload(ctx context.Context, a kaiping.Actor, tenderID 
 	}
 	u := Upload{
 		ID: kaiping.NewID(), Tender: t.ID, Section: sec.ID, Bidder: a.Principal, Kind: req.Kind,
-		DeclaredSize: req.Size, DeclaredSHA256: req.SHA256, DeclaredSM3: req.SM3, PartSize: s.cfg.PartSize, State: "open", CreatedAt: a.At,
+		DeclaredSize: req.Size, DeclaredSHA256: req.SHA256, DeclaredSM3: req.SM3, PartSize: s.cfg.PartSize, State: UploadOpen, CreatedAt: a.At,
 	}
 	u.ObjectKey = sectionPrefix(t.ID, sec.ID) + string(a.Principal) + "/" + req.Kind + "/" + string(u.ID) + ".kpseal"
 	if u.StorageUpload, err = s.objects.InitiateMultipart(ctx, u.ObjectKey); err != nil {
@@ -92,6 +109,9 @@ func (s *Submission) openTender(ctx context.Context, a kaiping.Actor, tenderID k
 	}
 	sec, err := t.Section(sectionRef)
 	if err != nil {
+		return Tender{}, Section{}, err
+	}
+	if err := kaiping.Synchronised(s.clock); err != nil {
 		return Tender{}, Section{}, err
 	}
 	if !a.At.Before(t.Deadline) {
@@ -148,7 +168,17 @@ func (s *Submission) ResumeUpload(ctx context.Context, a kaiping.Actor, id kaipi
 	if err != nil {
 		return UploadTicket{}, err
 	}
-	if u.State != "open" {
+	switch u.State {
+	case UploadCompleting, UploadCompleted:
+		// Every part was sent and the completion arrived (the answer was lost): nothing is
+		// missing, and completing again finishes it or answers its receipt.
+		done := u.CompletingParts
+		if done == nil {
+			done = []Part{}
+		}
+		return UploadTicket{Upload: u, Done: done, PartURLs: map[int]string{}, Expires: s.clock.Now()}, nil
+	case UploadOpen:
+	default:
 		return UploadTicket{}, kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
 	}
 	done, err := s.objects.ListParts(ctx, u.ObjectKey, u.StorageUpload)
@@ -165,22 +195,29 @@ func (s *Submission) AbandonUpload(ctx context.Context, a kaiping.Actor, id kaip
 	if err != nil {
 		return err
 	}
-	if u.State != "open" {
+	if u.State != UploadOpen {
 		return kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
 	}
 	if err := s.objects.AbortMultipart(ctx, u.ObjectKey, u.StorageUpload); err != nil {
 		return err
 	}
-	return s.store.EndUpload(ctx, a, u.ID, "abandoned")
+	_, err = s.store.EndUpload(ctx, a, u.ID, "abandoned")
+	return err
 }
 
-// CompleteUpload finishes an upload at the server clock's time: the deadline is checked at
-// that instant, however early the upload started. The stored file is then checked (size,
-// SHA-256, envelope header: this tender, section, bidder and kind, sealed with the tender's
-// suite, to the bidder's registered certificate and, where the tender has a rescue plan, to
-// the rescue key). Anything refused is deleted from storage; anything accepted is locked
-// under COMPLIANCE retention, recorded with its ledger entry in one transaction, and
-// receipted.
+// CompleteUpload finishes an upload. The deadline is judged at the instant the completion
+// request arrived (a.At), however early the upload started and however long the checks
+// take: that instant is recorded with the parts named (state completing) before storage is
+// asked to assemble them, and the bid set is not sealed while an upload is completing.
+// The stored file is then checked (size, SHA-256, envelope header: this tender, section,
+// bidder and kind, sealed with the tender's suite, to the bidder's registered certificate
+// and, where the tender has a rescue plan, to the rescue key). Anything refused is deleted
+// from storage; anything accepted is locked under COMPLIANCE retention, recorded with its
+// ledger entry in one transaction, and receipted.
+//
+// It is idempotent: a retry of a completing upload (the server died before answering)
+// finishes it from what was recorded, after the deadline too, and a retry of a completed
+// one answers its receipt again.
 func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, parts []Part) (Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
 	defer cancel()
@@ -188,30 +225,85 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	if err != nil {
 		return Receipt{}, err
 	}
-	if u.State != "open" {
+	switch u.State {
+	case UploadCompleted:
+		return s.stamped(ctx)(s.store.UploadReceipt(ctx, u.ID))
+	case UploadOpen, UploadCompleting:
+	default:
 		return Receipt{}, kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
 	}
 	t, err := s.store.Tender(ctx, u.Tender)
 	if err != nil {
 		return Receipt{}, err
 	}
-	if !a.At.Before(t.Deadline) {
-		s.abort(ctx, a, u, "late")
-		return Receipt{}, deadlinePassed()
+	if u.State == UploadOpen {
+		// Refused before anything is touched: the upload stays open, and completing it
+		// again once the clock is back is judged then.
+		if err := kaiping.Synchronised(s.clock); err != nil {
+			return Receipt{}, err
+		}
+		if !a.At.Before(t.Deadline) {
+			s.abort(ctx, a, u, "late")
+			return Receipt{}, deadlinePassed()
+		}
+		if len(parts) != u.Parts() {
+			return Receipt{}, invalid("bid.parts", "应有 %d 个分片，收到 %d 个", u.Parts(), len(parts))
+		}
+		begun, err := s.store.BeginCompletion(ctx, a, u.ID, parts)
+		if err != nil {
+			if kaiping.IsKind(err, kaiping.KindTooLate) {
+				// Sealed before this request could be recorded (SealSettle was not enough):
+				// it is refused like any late one, and its upload ends.
+				s.log.Error("completion arrived before the deadline but was recorded after the seal",
+					"upload_id", id, "tender_id", t.ID, "arrived_at", a.At)
+				s.abort(ctx, a, u, "late")
+			}
+			return Receipt{}, err
+		}
+		u = begun
 	}
-	if len(parts) != u.Parts() {
-		return Receipt{}, invalid("bid.parts", "应有 %d 个分片，收到 %d 个", u.Parts(), len(parts))
-	}
-	version, err := s.objects.CompleteMultipart(ctx, u.ObjectKey, u.StorageUpload, parts)
-	if err != nil {
-		return Receipt{}, err
+	return s.finish(ctx, a, t, u)
+}
+
+// finish completes a completing upload of tender t from what BeginCompletion recorded: the
+// live request, a retry and the reconciler all come here, so that whoever gets there first
+// reaches the same verdict. by is who acts now (refusals are ledgered as theirs); the
+// envelope is accepted as the bidder's, at the instant its completion request arrived.
+func (s *Submission) finish(ctx context.Context, by kaiping.Actor, t Tender, u Upload) (Receipt, error) {
+	version := u.ObjectVersion
+	if version == "" {
+		v, err := s.objects.CompleteMultipart(ctx, u.ObjectKey, u.StorageUpload, u.CompletingParts)
+		switch {
+		case kaiping.IsKind(err, kaiping.KindInvalid):
+			// Parts missing or not as uploaded: the bidder's tool named what storage does
+			// not hold. Nothing was assembled: the upload is open again, for the tool to
+			// resume (a completion after the deadline is late, as any other).
+			if rerr := s.store.ReopenUpload(ctx, u.ID); rerr != nil {
+				return Receipt{}, rerr
+			}
+			return Receipt{}, invalid("bid.parts", "分片不完整或与已上传的不符，请续传后重新完成")
+		case kaiping.IsKind(err, kaiping.KindNotFound):
+			// Neither the upload nor an object made from it is in storage (expired by a
+			// bucket rule, aborted by hand): there is nothing to accept.
+			s.abort(ctx, by, u, "bid.parts_lost")
+			return Receipt{}, kaiping.E(kaiping.KindConflict, "bid.parts_lost", "存储中已找不到该上传的分片，上传已作废，请重新递交")
+		case err != nil:
+			return Receipt{}, err
+		}
+		version = v
+		if err := s.store.NoteObjectVersion(ctx, u.ID, version); err != nil {
+			return Receipt{}, err
+		}
 	}
 	refuse := func(err error) (Receipt, error) {
+		// Ended first, discarded after: whoever else is finishing this upload stops at the
+		// row, and an object left by a crash in between is found by the reconciler.
+		if _, eerr := s.store.EndUpload(ctx, by, u.ID, kaiping.CodeOf(err)); eerr != nil {
+			s.log.Error("end refused upload", "upload_id", u.ID, "err", eerr)
+			return Receipt{}, err
+		}
 		if derr := s.objects.Discard(ctx, u.ObjectKey, version); derr != nil {
 			s.log.Error("discard refused envelope", "upload_id", u.ID, "err", derr)
-		}
-		if eerr := s.store.EndUpload(ctx, a, u.ID, kaiping.CodeOf(err)); eerr != nil {
-			s.log.Error("end refused upload", "upload_id", u.ID, "err", eerr)
 		}
 		return Receipt{}, err
 	}
@@ -230,17 +322,30 @@ func (s *Submission) CompleteUpload(ctx context.Context, a kaiping.Actor, id kai
 	if err := s.checkHeader(ctx, t, u, stored.Head); err != nil {
 		return refuse(err)
 	}
-	// Lock first: an envelope locked but not recorded (the transaction below failed) is a
-	// harmless orphan that is never opened; one recorded but not locked would not be.
+	// Lock first: an envelope locked but not recorded (the transaction below failed) is
+	// finished by a retry or the reconciler; one recorded but not locked would not be safe.
 	if err := s.objects.Lock(ctx, u.ObjectKey, version, t.Deadline.AddDate(s.cfg.RetentionYears, 0, 0)); err != nil {
 		return Receipt{}, err
 	}
+	arrived := arrival(u)
 	e := Envelope{
 		ID: kaiping.NewID(), Tender: u.Tender, Section: u.Section, Bidder: u.Bidder, Kind: u.Kind,
 		ObjectKey: u.ObjectKey, ObjectVer: version, Size: stored.Size, SHA256: stored.SHA256, SM3: stored.SM3,
-		SubmittedAt: a.At, State: EnvelopeCurrent,
+		SubmittedAt: arrived.At, State: EnvelopeCurrent,
 	}
-	return s.store.AcceptEnvelope(ctx, a, u, e)
+	rc, err := s.store.AcceptEnvelope(ctx, arrived, u, e)
+	if kaiping.CodeOf(err) == "upload.closed" {
+		// Someone else finishing it got there first: theirs is the receipt.
+		return s.stamped(ctx)(s.store.UploadReceipt(ctx, u.ID))
+	}
+	return s.stamped(ctx)(rc, err)
+}
+
+// arrival is the actor of a completing upload's completion request: the bidder, from where
+// and when it arrived.
+func arrival(u Upload) kaiping.Actor {
+	addr, _ := netip.ParseAddr(u.CompletingAddress)
+	return kaiping.ActorAt(u.Bidder, addr, *u.CompletingAt)
 }
 
 func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, head []byte) error {
@@ -274,7 +379,7 @@ func (s *Submission) abort(ctx context.Context, a kaiping.Actor, u Upload, reaso
 	if err := s.objects.AbortMultipart(ctx, u.ObjectKey, u.StorageUpload); err != nil {
 		s.log.Error("abort upload", "upload_id", u.ID, "err", err)
 	}
-	if err := s.store.EndUpload(ctx, a, u.ID, reason); err != nil {
+	if _, err := s.store.EndUpload(ctx, a, u.ID, reason); err != nil {
 		s.log.Error("end upload", "upload_id", u.ID, "err", err)
 	}
 }

@@ -93,14 +93,24 @@ func (h *Hall) header(ctx context.Context, e HallEnvelope) (*seal.Header, error)
 // and refused with "hall.wrong_key", which is not final: the bidder may try again until the
 // window ends. A right key is stored and queued for verification of every chunk; when the
 // queue is full it is refused with "hall.busy" and a retry hint, and the refusal is kept as
-// our own record that the bidder tried in time.
+// our own record that the bidder tried in time; so is a right key refused because the
+// server's clock is not synchronised ("clock.unsynchronised").
 func (h *Hall) Unlock(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID, sectionRef string, req UnlockRequest) (UnlockStatus, error) {
 	t, sec, st, err := h.load(ctx, tenderID, sectionRef)
 	if err != nil {
 		return UnlockStatus{}, err
 	}
-	if err := st.UnlockOpen(a.At); err != nil {
-		return UnlockStatus{}, err
+	// On an untrusted clock the window's end is not judged, but a right key handed in while
+	// the window is open by its state is recorded as refused by us (as a full queue's), so
+	// that the bidder is not counted as not having unlocked (撤销) for our clock.
+	unsynced := kaiping.Synchronised(h.clock)
+	if unsynced != nil && st.State != HallDecrypting {
+		return UnlockStatus{}, unsynced
+	}
+	if unsynced == nil {
+		if err := st.UnlockOpen(a.At); err != nil {
+			return UnlockStatus{}, err
+		}
 	}
 	envs, err := h.store.HallEnvelopes(ctx, sec.ID, a.Principal)
 	if err != nil {
@@ -139,6 +149,12 @@ func (h *Hall) Unlock(ctx context.Context, a kaiping.Actor, tenderID kaiping.ID,
 		}
 		return UnlockStatus{}, kaiping.Errorf(kaiping.KindInvalid, "hall.wrong_key",
 			"密钥与此投标文件不符（已错误 %d 次）。解密窗口结束前可以重试", n)
+	}
+	if unsynced != nil {
+		if err := h.store.RecordBusy(ctx, e.ID); err != nil {
+			return UnlockStatus{}, err
+		}
+		return UnlockStatus{}, unsynced
 	}
 	return h.enqueue(ctx, a, t, sec, e, req.FileKey, a.Principal, "bidder")
 }

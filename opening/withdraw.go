@@ -15,7 +15,7 @@ func (s *Submission) Withdraw(ctx context.Context, a kaiping.Actor, tenderID kai
 	if err != nil {
 		return Receipt{}, err
 	}
-	return s.store.Withdraw(ctx, a, sec.ID, a.Principal)
+	return s.stamped(ctx)(s.store.Withdraw(ctx, a, sec.ID, a.Principal))
 }
 
 // BidStatus is what a bidder sees of its own bid for a section: every envelope version it

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/kaiping/kaiping/signaling"
@@ -55,6 +53,14 @@ func (a *Agent) Joined() <-chan struct{} { return a.joined }
 
 // Stats returns what the agent has sent and received so far.
 func (a *Agent) Stats() Stats { return a.counts.snapshot() }
+
+// Received returns what the agent has received so far, per remote track.
+func (a *Agent) Received() []TrackStats { return a.counts.received.Snapshot() }
+
+// FirstFrame is Stats().FirstFrame(participant), reading only the received tracks.
+func (a *Agent) FirstFrame(participant string) time.Time {
+	return Stats{Received: a.Received()}.FirstFrame(participant)
+}
 
 // Run joins and runs the agent until ctx ends (it then leaves the room cleanly) or the
 // server says bye. It returns nil after a clean leave, an error otherwise.
@@ -404,53 +410,37 @@ func (a *Agent) newPeer(ctx context.Context, servers []wire.ICEServer) error {
 // receive counts a remote track's packets until it ends.
 func (a *Agent) receive(ctx context.Context, t *webrtc.TrackRemote) {
 	// The server names the stream after the publisher and the track after its track ID.
-	ts := a.counts.track(t.ID(), t.StreamID(), signaling.TrackKind(t.Kind().String()))
+	tc := a.counts.received.Track(t.ID(), t.StreamID(), signaling.TrackKind(t.Kind().String()))
 	a.cfg.Log.Debug("receiving track", "track", t.ID(), "participant", t.StreamID())
-	buf := make([]byte, 1500)
-	for ctx.Err() == nil {
-		n, _, err := t.Read(buf)
-		if err != nil {
-			return
-		}
-		var p rtp.Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			continue
-		}
-		a.counts.received(ts, &p, n, time.Now())
-	}
+	a.counts.received.Receive(ctx, t, tc, nil)
 }
 
 // publish adds the local tracks and offers them.
 func (a *Agent) publish(ctx context.Context) error {
 	type pub struct {
 		kind signaling.TrackKind
-		mime string
 		src  Source
 	}
 	var pubs []pub
 	if a.cfg.PublishAudio {
-		src, err := a.openAudio()
+		src, err := OpenAudio(a.cfg.AudioFile)
 		if err != nil {
 			return err
 		}
-		pubs = append(pubs, pub{signaling.Audio, webrtc.MimeTypeOpus, src})
+		pubs = append(pubs, pub{signaling.Audio, src})
 	}
 	if a.cfg.PublishVideo {
-		src, err := a.openVideo()
+		src, err := OpenVideo(a.cfg.VideoFile, a.cfg.Width, a.cfg.Height, a.cfg.FPS, a.cfg.VideoBitrate)
 		if err != nil {
 			for _, p := range pubs {
 				p.src.Close()
 			}
 			return err
 		}
-		pubs = append(pubs, pub{signaling.Video, webrtc.MimeTypeVP8, src})
+		pubs = append(pubs, pub{signaling.Video, src})
 	}
 	for _, p := range pubs {
-		capability := webrtc.RTPCodecCapability{MimeType: p.mime, ClockRate: 90000}
-		if p.kind == signaling.Audio {
-			capability = webrtc.RTPCodecCapability{MimeType: p.mime, ClockRate: 48000, Channels: 2}
-		}
-		track, err := webrtc.NewTrackLocalStaticSample(capability, string(p.kind), "seat")
+		track, err := webrtc.NewTrackLocalStaticSample(Codec(p.kind), string(p.kind), "seat")
 		if err != nil {
 			return err
 		}
@@ -461,45 +451,8 @@ func (a *Agent) publish(ctx context.Context) error {
 		go func() {
 			defer a.wg.Done()
 			defer p.src.Close()
-			a.send(ctx, p.kind, p.src, track)
+			Play(ctx, a.cfg.Log, p.kind, p.src, track, func() { a.counts.update(func(st *Stats) { st.Sent[p.kind]++ }) })
 		}()
 	}
 	return a.offer()
-}
-
-func (a *Agent) openAudio() (Source, error) {
-	if a.cfg.AudioFile != "" {
-		return OpenOgg(a.cfg.AudioFile)
-	}
-	return NewSyntheticAudio(), nil
-}
-
-func (a *Agent) openVideo() (Source, error) {
-	if a.cfg.VideoFile != "" {
-		return OpenIVF(a.cfg.VideoFile)
-	}
-	return NewSyntheticVideo(a.cfg.Width, a.cfg.Height, a.cfg.FPS, a.cfg.VideoBitrate), nil
-}
-
-// send paces src's samples into track until ctx ends. Samples written before the media
-// connection is up are dropped by pion, as a camera's would be.
-func (a *Agent) send(ctx context.Context, kind signaling.TrackKind, src Source, track *webrtc.TrackLocalStaticSample) {
-	next := time.Now()
-	for {
-		s, err := src.Next()
-		if err != nil {
-			a.cfg.Log.Error("media source failed", "kind", kind, "err", err)
-			return
-		}
-		if err := track.WriteSample(s); err != nil && !errors.Is(err, net.ErrClosed) {
-			a.cfg.Log.Debug("write sample", "kind", kind, "err", err)
-		}
-		a.counts.update(func(st *Stats) { st.Sent[kind]++ })
-		next = next.Add(s.Duration)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(next)):
-		}
-	}
 }

@@ -2,39 +2,17 @@ package seat
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/signaling"
-	"github.com/kaiping/kaiping/signaling/embedded"
 )
 
 // TestPublishFromFiles runs two agents through a real embedded SFU: one plays an IVF and an
 // Ogg file, the other receives both tracks.
 func TestPublishFromFiles(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := embedded.New(embedded.Config{
-		Secret: []byte("a test secret that is long enough!!"), URL: "ws://" + ln.Addr().String() + "/media/ws",
-		UDPAddr: "127.0.0.1:0", Loopback: true,
-	}, nil, kaiping.SystemClock{}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Get("/media/ws", srv.FiberHandler())
-	go func() { _ = app.Listener(ln) }()
-	defer app.Shutdown()
-	defer srv.Close()
+	srv := mustSFU(t)
 	ctx := context.Background()
 	if err := srv.CreateRoom(ctx, "r", signaling.RoomOptions{}); err != nil {
 		t.Fatal(err)

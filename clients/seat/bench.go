@@ -2,7 +2,6 @@ package seat
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -88,19 +87,60 @@ func (l Load) WithDefaults() Load {
 	return l
 }
 
+// BenchBackend is what BenchWith needs of one backend's agents.
+type BenchBackend struct {
+	// Name is the backend whose grants the agents speak (signaling.Grant.Backend): a grant
+	// of another backend is refused.
+	Name string
+	// Agent builds the participant joining with g under load. meter, if not nil, counts the
+	// agent's packets where they arrive; BenchWith closes it.
+	Agent func(g signaling.Grant, load Load) (p Participant, meter Meter, err error)
+}
+
+// Meter counts an agent's RTP packets below the agent, where they arrive (the embedded
+// agents' UDP sockets): the packets missing from the sequence numbers and those seen. With
+// meters, a benchmark's loss is theirs, and a run in which they saw fewer than half the
+// packets the agents counted is refused: the media went another way (ICE-TCP), and the
+// loss would be a false zero. Without, the loss is the agents' own (TrackStats.Lost).
+type Meter interface {
+	Counts() (lost, got uint64)
+	Close() error
+}
+
 // benchAgent is one participant of a benchmark.
 type benchAgent struct {
-	*Agent
+	Participant
 	identity  string
 	publishes bool
-	meter     *lossMeter
+	meter     Meter     // nil: the backend has none
 	started   time.Time // when Run began, set before Run is called
 }
 
-// Bench runs load in a new room of rooms (created, then closed) and measures it, with every
-// agent in this process on loopback. The agents' media goes over UDP, each on a socket of
-// its own that also counts the RTP sequence numbers that never arrived.
+// Bench runs load in a new room of rooms (created, then closed) with the embedded backend's
+// agents and measures it, with every agent in this process on loopback. The agents' media
+// goes over UDP, each on a socket of its own that also counts the RTP sequence numbers that
+// never arrived.
 func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
+	return BenchWith(ctx, rooms, BenchBackend{Name: embeddedBackend, Agent: embeddedBenchAgent}, load)
+}
+
+// embeddedBenchAgent is an agent of this package joining with g, on a metered UDP socket on
+// loopback.
+func embeddedBenchAgent(g signaling.Grant, load Load) (Participant, Meter, error) {
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	meter := &lossMeter{PacketConn: udp, streams: map[uint32]*seqSpan{}}
+	cfg := ConfigFromGrant(g)
+	cfg.VideoBitrate, cfg.Loopback, cfg.UDPConn = load.VideoBitrate, true, meter
+	return New(cfg), meter, nil
+}
+
+// BenchWith runs load in a new room of rooms (created, then closed) with backend's agents
+// and measures it: both backends' benchmarks are this one driver, so that they report the
+// same figures measured the same way.
+func BenchWith(ctx context.Context, rooms Rooms, backend BenchBackend, load Load) (Result, error) {
 	load = load.WithDefaults()
 	res := Result{Load: load}
 	if load.Seats < 1 || load.Subscribers < 0 || load.Hidden < 0 {
@@ -110,10 +150,12 @@ func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
 		return res, err
 	}
 	defer rooms.CloseRoom(context.WithoutCancel(ctx), load.Room)
-	agents, err := benchAgents(ctx, rooms, load)
+	agents, err := benchAgents(ctx, rooms, backend, load)
 	defer func() {
 		for _, a := range agents {
-			_ = a.meter.Close()
+			if a.meter != nil {
+				_ = a.meter.Close()
+			}
 		}
 	}()
 	if err != nil {
@@ -166,9 +208,7 @@ func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
 	if res.Forwarded > 0 {
 		res.CPUPerPacket = res.ServerCPU / time.Duration(res.Forwarded)
 	}
-	// Loss is read at the sockets: if the media went another way (ICE-TCP), the meters saw
-	// nothing and the loss figure would be a false zero.
-	if metered := after.metered - before.metered; metered < res.Forwarded/2 {
+	if metered := after.metered - before.metered; after.meters && metered < res.Forwarded/2 {
 		return res, fmt.Errorf("bench: the UDP sockets saw %d RTP packets of the %d delivered: the media did not go over UDP", metered, res.Forwarded)
 	}
 	select {
@@ -179,10 +219,9 @@ func Bench(ctx context.Context, rooms Rooms, load Load) (Result, error) {
 	return res, nil
 }
 
-// benchAgents grants every participant of load and builds its agent, with a metered UDP
-// socket on loopback. The agents built are returned also with an error, for their sockets
-// to be closed.
-func benchAgents(ctx context.Context, rooms Rooms, load Load) ([]*benchAgent, error) {
+// benchAgents grants every participant of load and builds its agent. The agents built are
+// returned also with an error, for their meters to be closed.
+func benchAgents(ctx context.Context, rooms Rooms, backend BenchBackend, load Load) ([]*benchAgent, error) {
 	seatPerms := signaling.Permissions{PublishAudio: true, PublishVideo: true, Data: true, Subscribe: signaling.Subscription{All: true}}
 	roles := []struct {
 		n     int
@@ -200,17 +239,14 @@ func benchAgents(ctx context.Context, rooms Rooms, load Load) ([]*benchAgent, er
 			if err != nil {
 				return agents, err
 			}
-			if g.Backend != embeddedBackend {
-				return agents, fmt.Errorf("bench: these agents speak the embedded protocol, not the %q backend's", g.Backend)
+			if g.Backend != backend.Name {
+				return agents, fmt.Errorf("bench: these agents speak the %s backend's protocol, not the %q backend's", backend.Name, g.Backend)
 			}
-			udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			p, meter, err := backend.Agent(g, load)
 			if err != nil {
 				return agents, err
 			}
-			meter := &lossMeter{PacketConn: udp, streams: map[uint32]*seqSpan{}}
-			cfg := ConfigFromGrant(g)
-			cfg.VideoBitrate, cfg.Loopback, cfg.UDPConn = load.VideoBitrate, true, meter
-			agents = append(agents, &benchAgent{Agent: New(cfg), identity: g.Identity, publishes: r.perms.PublishVideo, meter: meter})
+			agents = append(agents, &benchAgent{Participant: p, identity: g.Identity, publishes: r.perms.PublishVideo, meter: meter})
 		}
 	}
 	return agents, nil
@@ -222,9 +258,8 @@ func awaitFirstFrames(ctx context.Context, agents []*benchAgent, timeout time.Du
 	for {
 		missing := 0
 		for _, a := range agents {
-			s := a.Stats()
 			for _, p := range agents {
-				if p.publishes && p != a && firstVideo(s, p.identity).IsZero() {
+				if p.publishes && p != a && a.FirstFrame(p.identity).IsZero() {
 					missing++
 				}
 			}
@@ -245,25 +280,13 @@ func awaitFirstFrames(ctx context.Context, agents []*benchAgent, timeout time.Du
 	}
 }
 
-// firstVideo is when the first packet of participant's video arrived, once a key frame has
-// (zero before).
-func firstVideo(s Stats, participant string) time.Time {
-	for _, t := range s.From(participant) {
-		if t.Kind == signaling.Video && t.Keyframes > 0 {
-			return t.FirstPacket
-		}
-	}
-	return time.Time{}
-}
-
 // firstFrames is, for every subscriber–publisher pair, join start to first frame, sorted.
 func firstFrames(agents []*benchAgent) []time.Duration {
 	var out []time.Duration
 	for _, a := range agents {
-		s := a.Stats()
 		for _, p := range agents {
 			if p.publishes && p != a {
-				out = append(out, firstVideo(s, p.identity).Sub(a.started))
+				out = append(out, a.FirstFrame(p.identity).Sub(a.started))
 			}
 		}
 	}
@@ -284,6 +307,7 @@ func NearestRank(ds []time.Duration, p int) time.Duration {
 type benchSample struct {
 	at                            time.Time
 	packets, bytes, lost, metered uint64
+	meters                        bool // the agents have meters: lost and metered are theirs
 	server, self                  time.Duration
 }
 
@@ -291,13 +315,19 @@ type benchSample struct {
 func sample(agents []*benchAgent, serverPID int) (benchSample, error) {
 	s := benchSample{at: time.Now()}
 	for _, a := range agents {
-		for _, t := range a.Stats().Received {
+		for _, t := range a.Received() {
 			s.packets += t.Packets
 			s.bytes += t.Bytes
+			if a.meter == nil {
+				s.lost += t.Lost
+			}
 		}
-		lost, got := a.meter.counts()
-		s.lost += lost
-		s.metered += got
+		if a.meter != nil {
+			lost, got := a.meter.Counts()
+			s.lost += lost
+			s.metered += got
+			s.meters = true
+		}
 	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -307,16 +337,22 @@ func sample(agents []*benchAgent, serverPID int) (benchSample, error) {
 	if serverPID == 0 {
 		return s, nil
 	}
-	p, err := procfs.NewProc(serverPID)
+	var err error
+	s.server, err = ProcessCPU(serverPID)
+	return s, err
+}
+
+// ProcessCPU is the CPU time (user + system) process pid has used so far, from /proc.
+func ProcessCPU(pid int) (time.Duration, error) {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return s, err
+		return 0, err
 	}
 	st, err := p.Stat()
 	if err != nil {
-		return s, err
+		return 0, err
 	}
-	s.server = time.Duration(st.CPUTime() * float64(time.Second))
-	return s, nil
+	return time.Duration(st.CPUTime() * float64(time.Second)), nil
 }
 
 func pause(ctx context.Context, d time.Duration) error {
@@ -326,71 +362,6 @@ func pause(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
-}
-
-// lossMeter is an agent's UDP socket that reads the header of every RTP packet arriving
-// (SRTP encrypts only the payload) to count, per stream, the sequence numbers that never
-// came: the agent's own counters see packets but not their numbers.
-type lossMeter struct {
-	net.PacketConn
-	mu      sync.Mutex
-	streams map[uint32]*seqSpan
-}
-
-// seqSpan is one stream's extended sequence numbers: the lowest and highest seen, and how
-// many packets came (retransmissions included, as a receiver's counters would).
-type seqSpan struct{ low, high, got uint64 }
-
-// ReadFrom reads a packet for ICE and counts it if it is RTP.
-func (m *lossMeter) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := m.PacketConn.ReadFrom(b)
-	if err == nil {
-		m.observe(b[:n])
-	}
-	return n, addr, err
-}
-
-func (m *lossMeter) observe(b []byte) {
-	// STUN and DTLS start with 0–63; RTP and RTCP with version 2. RTCP's packet types
-	// (200–206) read as payload types 72–78 once the marker bit is masked (RFC 5761).
-	if len(b) < 12 || b[0]>>6 != 2 {
-		return
-	}
-	if pt := b[1] & 0x7f; pt >= 64 && pt <= 95 {
-		return
-	}
-	seq := uint64(binary.BigEndian.Uint16(b[2:4]))
-	ssrc := binary.BigEndian.Uint32(b[8:12])
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.streams[ssrc]
-	if !ok {
-		// Start one cycle up, so that a packet reordered before the first unwraps below it.
-		m.streams[ssrc] = &seqSpan{low: 1<<16 | seq, high: 1<<16 | seq, got: 1}
-		return
-	}
-	ext := s.high&^0xffff | seq
-	switch {
-	case ext+0x8000 < s.high:
-		ext += 0x10000
-	case ext > s.high+0x8000:
-		ext -= 0x10000
-	}
-	s.low, s.high = min(s.low, ext), max(s.high, ext)
-	s.got++
-}
-
-// counts is the packets missing and the RTP packets seen so far, over every stream.
-func (m *lossMeter) counts() (lost, got uint64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, s := range m.streams {
-		if want := s.high - s.low + 1; want > s.got {
-			lost += want - s.got
-		}
-		got += s.got
-	}
-	return lost, got
 }
 
 // String is the result as one line of figures.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +18,8 @@ import (
 	"github.com/kaiping/kaiping/signaling/embedded"
 )
 
-// mustBenchSFU is an embedded SFU on loopback, in this process.
-func mustBenchSFU(tb testing.TB) *embedded.Server {
+// mustSFU is an embedded SFU on loopback, in this process.
+func mustSFU(tb testing.TB) *embedded.Server {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +47,7 @@ func mustBenchSFU(tb testing.TB) *embedded.Server {
 // harness counts what the agents received, a first frame per pair, no CPU for a server it
 // was given no process of, and its own.
 func TestBench(t *testing.T) {
-	res, err := Bench(context.Background(), mustBenchSFU(t), Load{
+	res, err := Bench(context.Background(), mustSFU(t), Load{
 		Room: "bench-seat", Seats: 2, Hidden: 1, Warmup: 200 * time.Millisecond, Duration: time.Second,
 	})
 	if err != nil {
@@ -76,7 +77,7 @@ func (o otherBackend) Grant(ctx context.Context, room string, who kaiping.Princi
 }
 
 func TestBenchRefuses(t *testing.T) {
-	srv := mustBenchSFU(t)
+	srv := mustSFU(t)
 	tests := []struct {
 		name  string
 		rooms Rooms
@@ -132,7 +133,7 @@ func TestLossMeter(t *testing.T) {
 			for _, p := range tt.packets {
 				m.observe(p)
 			}
-			if lost, got := m.counts(); lost != tt.lost || got != tt.got {
+			if lost, got := m.Counts(); lost != tt.lost || got != tt.got {
 				t.Errorf("lost %d of %d, want %d of %d", lost, got, tt.lost, tt.got)
 			}
 		})
@@ -165,7 +166,7 @@ func TestLossMeterReads(t *testing.T) {
 			t.Fatalf("ReadFrom = %d bytes %x, %v", n, buf[:n], err)
 		}
 	}
-	if lost, got := m.counts(); lost != 1 || got != 2 {
+	if lost, got := m.Counts(); lost != 1 || got != 2 {
 		t.Errorf("lost %d of %d, want 1 of 2", lost, got)
 	}
 }
@@ -182,5 +183,15 @@ func TestNearestRank(t *testing.T) {
 	}
 	if NearestRank(nil, 50) != 0 {
 		t.Error("percentile of nothing")
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	d, err := ProcessCPU(os.Getpid())
+	if err != nil || d <= 0 {
+		t.Fatalf("ProcessCPU(self) = %s, %v", d, err)
+	}
+	if _, err := ProcessCPU(1 << 30); err == nil {
+		t.Error("ProcessCPU of no process succeeded")
 	}
 }

@@ -2,7 +2,10 @@
 // with a grant over the embedded backend's signaling protocol (signaling/PROTOCOL.md),
 // publishes audio (Opus) and video (VP8) from files or a synthetic source, subscribes to the
 // others, and counts what it receives. `kaiping seat join` runs it; tests, the demo and the
-// benchmarks use it as a participant.
+// benchmarks use it as a participant. What both backends' agents share lives here too: the
+// agent interface (Participant) that clients/seat/livekit's agent also implements, the
+// receive counter (Reception), the media sources and their pacing (Play), and the one
+// benchmark driver (BenchWith).
 package seat
 
 import (

@@ -5,13 +5,18 @@
 // Every folder of static/ is served under its name (static/evaluation/host.html at
 // /evaluation/host.html), static/index.html at /. A new set of pages is a new folder: it needs
 // no route of its own. Pages share static/assets/kaiping.js (login from the link, API calls,
-// errors, server time) and static/assets/kaiping.css; README.md says how they work.
+// errors, server time) and static/assets/kaiping.css, and their <head> (head.html): a page is
+// an html/template that starts with {{template "head" head "<title>" "<asset>" ...}} and is
+// rendered once, when the server first serves a page. README.md says how they work.
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
+	"html/template"
 	"io/fs"
 	"net/url"
 	"path"
@@ -26,6 +31,11 @@ import (
 
 //go:embed static
 var static embed.FS
+
+// headTemplate defines "head", the start of every page up to </head>.
+//
+//go:embed head.html
+var headTemplate string
 
 // ContentSecurityPolicy is sent with every page and asset: scripts, styles and API calls
 // from this origin only, no inline script. Frames only from and into this origin: the hall
@@ -67,6 +77,11 @@ var files = sync.OnceValue(func() map[string]file {
 		body, err := static.ReadFile(p)
 		if err != nil {
 			return err
+		}
+		if path.Ext(p) == ".html" {
+			if body, err = renderPage(p, body); err != nil {
+				return err
+			}
 		}
 		sum := sha256.Sum256(body)
 		out[strings.TrimPrefix(p, "static")] = file{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
@@ -132,4 +147,44 @@ func serve(c *fiber.Ctx) error {
 // session until it expires, so tools print it only to the person it belongs to.
 func LoginLink(base, page, token string) string {
 	return strings.TrimRight(base, "/") + "/" + strings.TrimLeft(page, "/") + "#" + url.Values{"token": {token}}.Encode()
+}
+
+// pageHead is what a page's <head> holds besides what every page's does.
+type pageHead struct {
+	Title   string
+	Styles  []string // the page's own style sheets, after kaiping.css
+	Scripts []string // its module scripts
+}
+
+// newHead is the template function "head": a page's title and its assets, each a style
+// sheet (.css) or a module script (.js).
+func newHead(title string, assets ...string) (pageHead, error) {
+	h := pageHead{Title: title}
+	for _, a := range assets {
+		switch path.Ext(a) {
+		case ".css":
+			h.Styles = append(h.Styles, a)
+		case ".js":
+			h.Scripts = append(h.Scripts, a)
+		default:
+			return h, fmt.Errorf("web: a page's head takes .css and .js assets, not %q", a)
+		}
+	}
+	return h, nil
+}
+
+// renderPage runs the page at name, an html/template, with the shared head.
+func renderPage(name string, src []byte) ([]byte, error) {
+	t, err := template.New("head.html").Funcs(template.FuncMap{"head": newHead}).Parse(headTemplate)
+	if err == nil {
+		t, err = t.New(name).Parse(string(src))
+	}
+	var out bytes.Buffer
+	if err == nil {
+		err = t.Execute(&out, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: page %s: %w", name, err)
+	}
+	return out.Bytes(), nil
 }

@@ -267,7 +267,7 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 		}
 		w.bidders = append(w.bidders, p)
 	}
-	clock.Set(deadline.Add(opening.SealGrace))
+	clock.Set(deadline.Add(opening.SealSettle))
 	if _, err := a.Submit.SealDue(ctx); err != nil {
 		return err
 	}

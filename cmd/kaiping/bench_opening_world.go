@@ -139,7 +139,7 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 		return nil, err
 	}
 	s.bytes = sealedBytes.Load()
-	clock.Set(deadline.Add(opening.SealGrace))
+	clock.Set(deadline.Add(opening.SealSettle))
 	if _, err := srv.app.Submit.SealDue(ctx); err != nil {
 		return nil, err
 	}

@@ -279,30 +279,23 @@ type discarding struct {
 
 func startDiscarding(g signaling.Grant) (*discarding, error) {
 	d := &discarding{done: make(chan struct{})}
-	var run func(context.Context) error
+	var agent seat.Participant
 	switch g.Backend {
 	case sideEmbedded:
 		cfg := seat.ConfigFromGrant(g)
 		cfg.Loopback = true
-		a := seat.New(cfg)
-		run, d.received = a.Run, func() []seat.TrackStats { return a.Stats().Received }
+		agent = seat.New(cfg)
 	case sideLiveKit:
-		a := lkseat.New(lkseat.ConfigFromGrant(g))
-		run, d.received = a.Run, func() []seat.TrackStats {
-			var out []seat.TrackStats
-			for _, t := range a.Stats().Received {
-				out = append(out, t.TrackStats)
-			}
-			return out
-		}
+		agent = lkseat.New(lkseat.ConfigFromGrant(g))
 	default:
 		return nil, kaiping.Errorf(kaiping.KindInvalid, "bench.backend", "基准订阅者不支持音视频后端 %q", g.Backend)
 	}
+	d.received = agent.Received
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {
 		defer close(d.done)
-		d.err = run(ctx)
+		d.err = agent.Run(ctx)
 	}()
 	return d, nil
 }

@@ -4,13 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/ledger"
+	"github.com/kaiping/kaiping/tsa"
 )
 
 func bidReceiptCommand() *cli.Command {
@@ -24,6 +29,7 @@ func bidReceiptCommand() *cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "receipt", Required: true, Usage: "回执文件 receipt JSON"},
 				&cli.StringFlag{Name: "public-key", Required: true, Usage: "交易中心公布的平台公钥（PEM） the platform public key the centre publishes"},
+				&cli.StringFlag{Name: "tsa-cert", Usage: "时间戳服务机构的证书或其 CA（PEM）：同时校验回执的时间戳 also check the receipt's RFC 3161 time-stamp"},
 			},
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				b, err := os.ReadFile(cmd.String("receipt"))
@@ -47,6 +53,56 @@ func bidReceiptCommand() *cli.Command {
 				}
 				fmt.Println("回执有效 (receipt verified)")
 				fmt.Println(bidder.String(rc))
+				if f := cmd.String("tsa-cert"); f != "" {
+					pemData, err := os.ReadFile(f)
+					if err != nil {
+						return err
+					}
+					roots, err := tsa.ParseRoots(pemData)
+					if err != nil {
+						return fmt.Errorf("时间戳服务机构证书无法解析: %w", err)
+					}
+					at, err := bidder.VerifyReceiptTimeStamp(rc, roots)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("时间戳有效 (time-stamp verified)：%s\n", at.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05 MST"))
+				}
+				return nil
+			},
+		}, {
+			Name:  "time-stamp",
+			Usage: "取回待补发的回执时间戳并写入回执文件 fetch a receipt's pending time-stamp into the receipt file",
+			Flags: append([]cli.Flag{
+				&cli.StringFlag{Name: "receipt", Required: true, Usage: "回执文件 receipt JSON"},
+			}, serverFlags()...),
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				path := cmd.String("receipt")
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				var rc opening.Receipt
+				if err := json.Unmarshal(b, &rc); err != nil {
+					return fmt.Errorf("回执文件格式错误: %w", err)
+				}
+				s, err := login(ctx, cmd)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				var ts opening.TimeStamp
+				if err := s.api.Do(ctx, http.MethodGet, "/api/v1/receipts/"+strconv.FormatInt(rc.Ledger.Seq, 10)+"/time-stamp", nil, &ts); err != nil {
+					return err
+				}
+				if ts.Pending {
+					return kaiping.E(kaiping.KindConflict, "receipt.time_stamp_pending", "时间戳服务机构尚未签发该回执的时间戳，请稍后再试")
+				}
+				rc.TimeStamp = &ts
+				if err := writeJSON(path, rc); err != nil {
+					return err
+				}
+				fmt.Printf("时间戳已写入回执：%s\n", path)
 				return nil
 			},
 		}},

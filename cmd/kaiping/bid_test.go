@@ -32,6 +32,12 @@ import (
 // buckets, and stops it when the test ends. The setup's PublicURL is the server's address.
 func mustServe(t *testing.T, opts ...app.Option) (*app.App, *app.DevSetup) {
 	t.Helper()
+	return mustServeWith(t, nil, opts...)
+}
+
+// mustServeWith is mustServe with tune (if not nil) applied to the configuration.
+func mustServeWith(t *testing.T, tune func(*app.Config), opts ...app.Option) (*app.App, *app.DevSetup) {
+	t.Helper()
 	m := devenv.MinIOServer(t)
 	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
 		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
@@ -46,6 +52,9 @@ func mustServe(t *testing.T, opts ...app.Option) (*app.App, *app.DevSetup) {
 		t.Fatal(err)
 	}
 	setup.Config.PublicURL = "http://" + ln.Addr().String()
+	if tune != nil {
+		tune(&setup.Config)
+	}
 	quiet := app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	a, err := app.New(context.Background(), setup.Config, append([]app.Option{quiet}, opts...)...)
 	if err != nil {
@@ -72,8 +81,14 @@ type bidWorld struct {
 
 func mustBidWorld(t *testing.T) *bidWorld {
 	t.Helper()
+	return mustBidWorldWith(t, nil)
+}
+
+// mustBidWorldWith is mustBidWorld on a server whose configuration tune changes.
+func mustBidWorldWith(t *testing.T, tune func(*app.Config), opts ...app.Option) *bidWorld {
+	t.Helper()
 	ctx := context.Background()
-	a, setup := mustServe(t)
+	a, setup := mustServeWith(t, tune, opts...)
 	w := &bidWorld{base: setup.Config.PublicURL, dir: t.TempDir(), setup: setup, app: a}
 	w.admin = apiclient.New(w.base)
 	if _, err := w.admin.Login(ctx, setup.Admin.CertPEM(), setup.Admin.Key); err != nil {

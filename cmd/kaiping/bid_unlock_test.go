@@ -85,7 +85,7 @@ func TestBidUnlockCommand(t *testing.T) {
 			}
 		}
 	}
-	clock.Set(deadline.Add(opening.SealGrace))
+	clock.Set(deadline.Add(opening.SealSettle))
 	if _, err := a.Submit.SealDue(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,6 @@ import (
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 	"github.com/kaiping/kaiping/signaling"
-	"github.com/kaiping/kaiping/storage/ledger"
-	"github.com/kaiping/kaiping/storage/postgres"
 )
 
 // demoCheckIn is the opening demo's check-in period in minutes, the shortest a tender may
@@ -127,14 +125,15 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	if err := sleep(ctx, wait+200*time.Millisecond); err != nil {
 		return nil, err
 	}
-	set, err := demoSeal(ctx, setup, t)
+	set, err := waitSealed(ctx, host.client, t)
 	if err != nil {
-		return nil, fmt.Errorf("seal the opening demo's bid set: %w", err)
+		return nil, fmt.Errorf("the opening demo's bid set: %w", err)
 	}
-	if _, err := demoSeal(ctx, setup, live); err != nil {
-		return nil, fmt.Errorf("seal the live demo's bid set: %w", err)
+	if _, err := waitSealed(ctx, host.client, live); err != nil {
+		return nil, fmt.Errorf("the live demo's bid set: %w", err)
 	}
-	say("演示快进：平台通常在截止 5 分钟宽限期后封存投标文件集合（等截止前已开始的上传校验完毕）；本演示的投标都在截止前完成并取得回执，故截止后立即封存")
+	say("平台在截止 %v 后封存投标文件集合（截止前到达、仍在校验的递交完成后立即封存），用时 %.1f 秒；主持人即可开启签到",
+		opening.SealSettle, set.SealedAt.Sub(t.Deadline).Seconds())
 	say("  投标文件集合已封存：%d 家 %d 份，集合摘要 %.16s… 记入审计日志第 %d 条；投标截止前任何人都无法解密", set.Bidders, set.Envelopes, set.Digest, set.LedgerSeq)
 
 	hall := "/api/v1/tenders/" + string(t.ID) + "/sections/BD1/hall"
@@ -411,28 +410,22 @@ func loadDemoParties(ctx context.Context, base, dir string) (demoParties, error)
 	return ps, nil
 }
 
-// demoSeal seals the bid set of the tender's section now, in the platform's store and
-// ledger, as the server's sealing does once the grace has passed.
-func demoSeal(ctx context.Context, setup *app.DevSetup, t opening.Tender) (opening.BidSet, error) {
-	now := time.Now()
-	if now.Before(t.Deadline) {
-		return opening.BidSet{}, errors.New("the deadline has not passed")
+// waitSealed waits for the server's own sealer to seal the bid set of the tender's section,
+// which it does SealSettle after the deadline once no completion is in flight.
+func waitSealed(ctx context.Context, c *apiclient.Client, t opening.Tender) (opening.BidSet, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		var set opening.BidSet
+		err := c.Do(ctx, http.MethodGet, "/api/v1/tenders/"+string(t.ID)+"/sections/BD1/bid-set", nil, &set)
+		var ae *apiclient.Error
+		if err == nil || !errors.As(err, &ae) || ae.Code != "bidset.not_sealed" {
+			return set, err
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return set, fmt.Errorf("not sealed a minute after the deadline: %w", err)
+		}
 	}
-	keyPEM, err := os.ReadFile(setup.Config.Ledger.SigningKeyFile)
-	if err != nil {
-		return opening.BidSet{}, err
-	}
-	signer, err := ledger.ParseSigner(keyPEM)
-	if err != nil {
-		return opening.BidSet{}, err
-	}
-	db, err := postgres.Open(ctx, setup.Config.Database.URL, 2)
-	if err != nil {
-		return opening.BidSet{}, err
-	}
-	defer db.Close()
-	store := postgres.NewOpeningStore(db, ledger.New(signer, setup.Config.Ledger.Origin))
-	return store.SealBidSet(ctx, kaiping.SystemActor(now), t.ID, t.Sections[0].ID)
 }
 
 // demoUnlock does what `kaiping bid unlock` does for p: fetch its envelopes' headers, unwrap

@@ -42,7 +42,7 @@ func TestDemoOpening(t *testing.T) {
 	if limit := 90*time.Second + demoCheckIn*time.Minute; took > limit {
 		t.Errorf("the opening demo took %v, want at most %v", took, limit)
 	}
-	for _, want := range []string{"演示快进", "UKEY 损坏", "补救私钥从未合成", "公布开标记录", "开标记录摘要", "已归档",
+	for _, want := range []string{"主持人即可开启签到", "UKEY 损坏", "补救私钥从未合成", "公布开标记录", "开标记录摘要", "已归档",
 		"提出异议", "当场答复", "签名确认", "开标结束"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("the demo did not print %q", want)

@@ -127,7 +127,7 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 		}
 		w.bidders = append(w.bidders, p)
 	}
-	w.clock.Set(deadline.Add(opening.SealGrace))
+	w.clock.Set(deadline.Add(opening.SealSettle))
 	if _, err := w.a.Submit.SealDue(ctx); err != nil {
 		t.Fatal(err)
 	}

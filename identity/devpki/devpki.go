@@ -156,6 +156,21 @@ func (ca *CA) issue(pub crypto.PublicKey, name, org string, notBefore, notAfter 
 	return smx509.ParseCertificate(der)
 }
 
+// RevocationList is the CA's certificate revocation list (CRL, DER) revoking the given
+// certificates at thisUpdate, valid until nextUpdate.
+func (ca *CA) RevocationList(revoked []*smx509.Certificate, thisUpdate, nextUpdate time.Time) ([]byte, error) {
+	tmpl := &smx509.RevocationList{Number: big.NewInt(thisUpdate.UnixNano()), ThisUpdate: thisUpdate, NextUpdate: nextUpdate}
+	for _, c := range revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
+			smx509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: thisUpdate})
+	}
+	der, err := smx509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: CRL: %w", err)
+	}
+	return der, nil
+}
+
 // CertPEM is the CA certificate in PEM.
 func (ca *CA) CertPEM() []byte { return CertPEM(ca.Cert) }
 

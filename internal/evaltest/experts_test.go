@@ -192,3 +192,29 @@ func TestExpertRecords(t *testing.T) {
 func second[T any](_ T, err error) error { return err }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStatusChecksOnce: an expert's status and its reason are checked by one rule, whether
+// they come with the record or as an admin's change: a change to suspended or on leave
+// with a reason of blanks is refused and changes nothing, and a reason is trimmed and
+// bounded either way.
+func TestStatusChecksOnce(t *testing.T) {
+	env := mustEnv(t)
+	ctx := context.Background()
+	admin := env.Actor(env.Admin)
+	x := env.Expert(t, "HN-1", "王工", "河南建工", "410100", "A0101")
+	long := strings.Repeat("因", 501)
+	wantCode(t, env.Service.SetStatus(ctx, admin, x.ID, evaluation.StatusOnLeave, " \t　"), kaiping.KindInvalid, "expert.status_reason")
+	wantCode(t, env.Service.SetStatus(ctx, admin, x.ID, evaluation.StatusActive, long), kaiping.KindInvalid, "expert.status_reason")
+	_, err := env.Service.CreateExpert(ctx, admin, evaluation.Expert{Code: "HN-2", Name: "x", Employer: "y", City: "410100",
+		Specialties: []string{"A0101"}, Status: evaluation.StatusSuspended, StatusReason: long})
+	wantCode(t, err, kaiping.KindInvalid, "expert.status_reason")
+	got, err := env.Store.Expert(ctx, x.ID)
+	must(t, err)
+	if got.Status != evaluation.StatusActive || got.StatusReason != "" {
+		t.Errorf("after refused changes: %s %q", got.Status, got.StatusReason)
+	}
+	must(t, env.Service.SetStatus(ctx, admin, x.ID, evaluation.StatusSuspended, "  年度考评不合格 "))
+	if got, err = env.Store.Expert(ctx, x.ID); err != nil || got.Status != evaluation.StatusSuspended || got.StatusReason != "年度考评不合格" {
+		t.Errorf("suspended: %s %q, %v", got.Status, got.StatusReason, err)
+	}
+}

@@ -2,6 +2,8 @@ package blob
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -108,6 +110,11 @@ func (s *Store) PresignPart(ctx context.Context, bucket, key, uploadID string, p
 // refuses to replace an existing object (KindConflict, "blob.exists"); the upload then stays
 // open for AbortMultipart. The returned SHA256 is empty (see ObjectInfo.SHA256): check the
 // content with Store.SHA256.
+//
+// It is idempotent: a caller that died after storage completed the upload, and retries,
+// finds the upload gone (NoSuchUpload) and gets the object that completion made, recognised
+// by its ETag, which S3 derives from exactly these parts' ETags. An upload gone with no such
+// object at key is still KindNotFound "blob.no_upload".
 func (s *Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID string, parts []Part) (ObjectInfo, error) {
 	op := "blob.CompleteMultipart " + bucket + "/" + key
 	if len(parts) == 0 {
@@ -124,7 +131,13 @@ func (s *Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID str
 	opts.SetMatchETagExcept("*")
 	up, err := s.core.CompleteMultipartUpload(ctx, bucket, key, uploadID, complete, opts)
 	if err != nil {
-		return ObjectInfo{}, translate(op, err)
+		err = translate(op, err)
+		if code := kaiping.CodeOf(err); code == CodeNoUpload || code == CodeExists {
+			if info, serr := s.StatVersion(ctx, bucket, key, ""); serr == nil && info.ETag == multipartETag(complete) {
+				return info, nil
+			}
+		}
+		return ObjectInfo{}, err
 	}
 	// The completion answer carries no size or retention; ask for the version just made.
 	info, err := s.StatVersion(ctx, bucket, key, up.VersionID)
@@ -132,6 +145,20 @@ func (s *Store) CompleteMultipart(ctx context.Context, bucket, key, uploadID str
 		return ObjectInfo{}, err
 	}
 	return info, nil
+}
+
+// multipartETag is the ETag S3 gives the object assembled from parts: the hex MD5 of the
+// parts' binary MD5s (their ETags), then "-" and the number of parts.
+func multipartETag(parts []minio.CompletePart) string {
+	h := md5.New()
+	for _, p := range parts {
+		sum, err := hex.DecodeString(p.ETag)
+		if err != nil {
+			return "" // not an MD5 (an encrypted part): no object matches
+		}
+		h.Write(sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts))
 }
 
 // AbortMultipart abandons an upload and frees its parts. Aborting an upload that is already

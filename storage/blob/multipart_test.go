@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -328,5 +329,58 @@ func TestAbortMultipart(t *testing.T) {
 		if _, err := s.Stat(ctx, bucket, key); !kaiping.IsKind(err, kaiping.KindNotFound) {
 			t.Errorf("Stat(%s) after abort: %v, want not found", key, err)
 		}
+	}
+}
+
+// TestCompleteMultipartTwice: a caller that died after storage completed its upload
+// retries the completion and gets the object that completion made; a retry naming other
+// parts does not (the key holds another object than those parts make), nor does one after
+// an abort.
+func TestCompleteMultipartTwice(t *testing.T) {
+	ctx := context.Background()
+	s := mustStore(t)
+	bucket := mustBucket(t, s)
+	key := "tender-4/bid"
+	id := mustInitiate(t, s, bucket, key)
+	chunks := [][]byte{randomBytes(blob.MinPartSize, 41), randomBytes(1<<10, 42)}
+	parts := []blob.Part{
+		mustPutPart(t, s, bucket, key, id, 1, chunks[0], ""),
+		mustPutPart(t, s, bucket, key, id, 2, chunks[1], ""),
+	}
+	first, err := s.CompleteMultipart(ctx, bucket, key, id, parts)
+	if err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
+	}
+	again, err := s.CompleteMultipart(ctx, bucket, key, id, parts)
+	if err != nil || again.VersionID != first.VersionID || again.Size != first.Size {
+		t.Errorf("second CompleteMultipart = %+v, %v; want version %s", again, err, first.VersionID)
+	}
+	other := []blob.Part{parts[0], {Number: 2, ETag: fmt.Sprintf("%x", md5.Sum([]byte("other")))}}
+	_, err = s.CompleteMultipart(ctx, bucket, key, id, other)
+	wantError(t, err, kaiping.KindConflict, blob.CodeExists)
+
+	aborted := "tender-4/aborted"
+	abortedID := mustInitiate(t, s, bucket, aborted)
+	p := mustPutPart(t, s, bucket, aborted, abortedID, 1, chunks[1], "")
+	if err := s.AbortMultipart(ctx, bucket, aborted, abortedID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CompleteMultipart(ctx, bucket, aborted, abortedID, []blob.Part{p})
+	wantError(t, err, kaiping.KindNotFound, blob.CodeNoUpload)
+}
+
+// TestVersions lists every version under a prefix, delete markers left out.
+func TestVersions(t *testing.T) {
+	ctx := context.Background()
+	s := mustStore(t)
+	bucket := mustBucket(t, s)
+	for _, key := range []string{"tenders/a/1", "tenders/b/2", "other/3"} {
+		if _, err := s.Put(ctx, bucket, key, bytes.NewReader([]byte(key)), int64(len(key)), blob.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := s.Versions(ctx, bucket, "tenders/")
+	if err != nil || len(vs) != 2 || vs[0].Key != "tenders/a/1" || vs[1].Key != "tenders/b/2" || vs[0].VersionID == "" || vs[0].Size != 11 {
+		t.Errorf("Versions = %+v, %v; want the two objects under tenders/ with their versions", vs, err)
 	}
 }

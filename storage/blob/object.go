@@ -91,3 +91,21 @@ func (s *Store) Delete(ctx context.Context, bucket, key, versionID string) error
 	}
 	return nil
 }
+
+// Versions lists every version of every object under prefix (delete markers left out),
+// in key order; their Retention is not filled in (Stat a version for it). It is for
+// reconciling what storage holds against what was recorded.
+func (s *Store) Versions(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error) {
+	op := "blob.Versions " + bucket + "/" + prefix
+	var out []ObjectInfo
+	for oi := range s.core.Client.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}) {
+		if oi.Err != nil {
+			return nil, translate(op, oi.Err)
+		}
+		if oi.IsDeleteMarker {
+			continue
+		}
+		out = append(out, objectInfo(bucket, oi))
+	}
+	return out, nil
+}

@@ -35,7 +35,7 @@ func (s *OpeningStore) CreateUpload(ctx context.Context, a kaiping.Actor, u open
 		}
 		var open int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM bid_uploads
-			WHERE section_id = $1 AND bidder_id = $2 AND state = 'open'`, u.Section, u.Bidder).Scan(&open); err != nil {
+			WHERE section_id = $1 AND bidder_id = $2 AND state IN ('open', 'completing')`, u.Section, u.Bidder).Scan(&open); err != nil {
 			return err
 		}
 		if open >= maxOpen {
@@ -70,19 +70,21 @@ func (s *OpeningStore) Upload(ctx context.Context, id kaiping.ID) (opening.Uploa
 }
 
 const uploadColumns = `id, tender_id, section_id, bidder_id, kind, object_key, storage_upload,
-	declared_size, declared_sha256, declared_sm3, part_size, state, created_at`
+	declared_size, declared_sha256, declared_sm3, part_size, state, created_at,
+	completing_at, completing_address, completing_parts, object_version`
 
 func scanUpload(row pgx.Row) (opening.Upload, error) {
 	var u opening.Upload
 	err := row.Scan(&u.ID, &u.Tender, &u.Section, &u.Bidder, &u.Kind, &u.ObjectKey, &u.StorageUpload,
-		&u.DeclaredSize, &u.DeclaredSHA256, &u.DeclaredSM3, &u.PartSize, &u.State, &u.CreatedAt)
+		&u.DeclaredSize, &u.DeclaredSHA256, &u.DeclaredSM3, &u.PartSize, &u.State, &u.CreatedAt,
+		&u.CompletingAt, &u.CompletingAddress, &u.CompletingParts, &u.ObjectVersion)
 	return u, err
 }
 
 // OpenUploads implements opening.Store.
 func (s *OpeningStore) OpenUploads(ctx context.Context, section, bidder kaiping.ID) ([]opening.Upload, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+uploadColumns+` FROM bid_uploads
-		WHERE section_id = $1 AND ($2 = '' OR bidder_id::text = $2) AND state = 'open' ORDER BY created_at, id`,
+		WHERE section_id = $1 AND ($2 = '' OR bidder_id::text = $2) AND state IN ('open', 'completing') ORDER BY created_at, id`,
 		section, string(bidder))
 	if err != nil {
 		return nil, translate("pg.OpenUploads", err)
@@ -95,15 +97,178 @@ func (s *OpeningStore) OpenUploads(ctx context.Context, section, bidder kaiping.
 }
 
 // EndUpload implements opening.Store.
-func (s *OpeningStore) EndUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, reason string) error {
-	return s.db.InTx(ctx, "pg.EndUpload", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE bid_uploads SET state = 'aborted', end_reason = $2 WHERE id = $1 AND state = 'open'`, id, reason)
+func (s *OpeningStore) EndUpload(ctx context.Context, a kaiping.Actor, id kaiping.ID, reason string) (bool, error) {
+	ended := false
+	err := s.db.InTx(ctx, "pg.EndUpload", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE bid_uploads SET state = 'aborted', end_reason = $2
+			WHERE id = $1 AND state IN ('open', 'completing')`, id, reason)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
+		ended = true
 		_, err = s.ledger.Append(ctx, tx, a, "bid.upload_abort", string(id), map[string]any{"reason": reason})
 		return err
 	})
+	return ended, err
+}
+
+// BeginCompletion implements opening.Store. It appends no ledger entry: what it records is
+// the instant the envelope's ledger entry (bid.submit) or refusal (bid.upload_abort) will
+// carry, and at the deadline, when most completions arrive, it takes no lock but the
+// bidder's own.
+func (s *OpeningStore) BeginCompletion(ctx context.Context, a kaiping.Actor, id kaiping.ID, parts []opening.Part) (opening.Upload, error) {
+	var u opening.Upload
+	err := s.db.InTx(ctx, "pg.BeginCompletion "+string(id), func(tx pgx.Tx) error {
+		var err error
+		if u, err = scanUpload(tx.QueryRow(ctx, `SELECT `+uploadColumns+` FROM bid_uploads WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		// The bidder's registration first, as every submission does, so that the sealing
+		// of the set (which locks them all) sees this completion or refuses it.
+		if err := lockBidder(ctx, tx, a, u.Section, u.Bidder); err != nil {
+			return err
+		}
+		addr := ""
+		if a.Address.IsValid() {
+			addr = a.Address.String()
+		}
+		u, err = scanUpload(tx.QueryRow(ctx, `UPDATE bid_uploads SET state = 'completing', completing_at = $2,
+			completing_address = $3, completing_parts = $4 WHERE id = $1 AND state = 'open' RETURNING `+uploadColumns,
+			id, a.At, addr, parts))
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Another request got here first: a completion under way is finished by whoever
+			// asks; one that ended is closed.
+			if u, err = scanUpload(tx.QueryRow(ctx, `SELECT `+uploadColumns+` FROM bid_uploads WHERE id = $1`, id)); err != nil {
+				return err
+			}
+			if u.State != opening.UploadCompleting {
+				return kaiping.Errorf(kaiping.KindConflict, "upload.closed", "该上传任务已结束（%s）", u.State)
+			}
+		}
+		return err
+	})
+	return u, err
+}
+
+// ReopenUpload implements opening.Store.
+func (s *OpeningStore) ReopenUpload(ctx context.Context, id kaiping.ID) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE bid_uploads SET state = 'open', completing_at = NULL, completing_address = '',
+		completing_parts = NULL WHERE id = $1 AND state = 'completing' AND object_version = ''`, id)
+	return translate("pg.ReopenUpload", err)
+}
+
+// NoteObjectVersion implements opening.Store.
+func (s *OpeningStore) NoteObjectVersion(ctx context.Context, id kaiping.ID, version string) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE bid_uploads SET object_version = $2 WHERE id = $1 AND state = 'completing'`, id, version)
+	return translate("pg.NoteObjectVersion", err)
+}
+
+// ClaimStaleCompletions implements opening.Store.
+func (s *OpeningStore) ClaimStaleCompletions(ctx context.Context, now, arrivedBefore time.Time) ([]opening.Upload, error) {
+	rows, err := s.db.Pool.Query(ctx, `UPDATE bid_uploads SET recovery_claimed_at = $1
+		WHERE state = 'completing' AND completing_at < $2 AND (recovery_claimed_at IS NULL OR recovery_claimed_at < $2)
+		RETURNING `+uploadColumns, now, arrivedBefore)
+	if err != nil {
+		return nil, translate("pg.ClaimStaleCompletions", err)
+	}
+	us, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (opening.Upload, error) { return scanUpload(r) })
+	return us, translate("pg.ClaimStaleCompletions", err)
+}
+
+// ReleaseCompletionClaim implements opening.Store.
+func (s *OpeningStore) ReleaseCompletionClaim(ctx context.Context, id kaiping.ID) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE bid_uploads SET recovery_claimed_at = NULL WHERE id = $1`, id)
+	return translate("pg.ReleaseCompletionClaim", err)
+}
+
+// UploadReceipt implements opening.Store.
+func (s *OpeningStore) UploadReceipt(ctx context.Context, id kaiping.ID) (opening.Receipt, error) {
+	var rc opening.Receipt
+	err := s.db.InTx(ctx, "pg.UploadReceipt "+string(id), func(tx pgx.Tx) error {
+		var seq int64
+		e, err := scanEnvelope(tx.QueryRow(ctx, `SELECT `+envelopeColumns+`, ledger_seq FROM bid_envelopes WHERE upload_id = $1`, id), &seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return kaiping.E(kaiping.KindNotFound, "upload.no_envelope", "该上传任务没有被接收的投标文件")
+		}
+		if err != nil {
+			return err
+		}
+		proof, err := s.proof(ctx, tx, seq)
+		if err != nil {
+			return err
+		}
+		// The receipt as issued: the envelope was current when it was accepted.
+		e.State = opening.EnvelopeCurrent
+		rc = opening.Receipt{Action: "bid.submit", Tender: e.Tender, Section: e.Section, Bidder: e.Bidder,
+			Envelopes: []opening.Envelope{e}, ServerTime: e.SubmittedAt, Ledger: proof}
+		return nil
+	})
+	return rc, err
+}
+
+// LedgerReconcile implements opening.Store.
+func (s *OpeningStore) LedgerReconcile(ctx context.Context, a kaiping.Actor, upload kaiping.ID, detail map[string]any) error {
+	return s.db.InTx(ctx, "pg.LedgerReconcile", func(tx pgx.Tx) error {
+		_, err := s.ledger.Append(ctx, tx, a, "bid.reconcile", string(upload), detail)
+		return err
+	})
+}
+
+// ObjectUses implements opening.Store.
+func (s *OpeningStore) ObjectUses(ctx context.Context, keys []string) (map[string]opening.ObjectUse, error) {
+	uses := map[string]opening.ObjectUse{}
+	rows, err := s.db.Pool.Query(ctx, `SELECT u.object_key, u.id, u.state, coalesce(e.object_version, '')
+		FROM bid_uploads u LEFT JOIN bid_envelopes e ON e.upload_id = u.id WHERE u.object_key = ANY($1)`, keys)
+	if err != nil {
+		return nil, translate("pg.ObjectUses", err)
+	}
+	var key string
+	var use opening.ObjectUse
+	_, err = pgx.ForEachRow(rows, []any{&key, &use.Upload, &use.State, &use.EnvelopeVersion}, func() error {
+		uses[key] = use
+		return nil
+	})
+	return uses, translate("pg.ObjectUses", err)
+}
+
+// RecordOrphan implements opening.Store.
+func (s *OpeningStore) RecordOrphan(ctx context.Context, a kaiping.Actor, o opening.Orphan) (bool, error) {
+	recorded := false
+	err := s.db.InTx(ctx, "pg.RecordOrphan", func(tx pgx.Tx) error {
+		// Two replicas reconciling at once: the second waits here, then finds the row.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"bid_orphans/"+o.Key+"/"+o.Version); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bid_orphans WHERE object_key = $1 AND object_version = $2)`,
+			o.Key, o.Version).Scan(&exists); err != nil || exists {
+			return err
+		}
+		var upload *kaiping.ID
+		var lockedUntil *time.Time
+		if o.Upload != "" {
+			upload = &o.Upload
+		}
+		if !o.LockedUntil.IsZero() {
+			lockedUntil = &o.LockedUntil
+		}
+		entry, err := s.ledger.Append(ctx, tx, a, "bid.orphan", o.Key, map[string]any{
+			"version": o.Version, "size": o.Size, "upload": upload, "upload_state": o.UploadState,
+			"locked_until": lockedUntil, "discarded": o.Discarded,
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO bid_orphans (object_key, object_version, upload_id, upload_state, size,
+			locked_until, found_at, ledger_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			o.Key, o.Version, upload, o.UploadState, o.Size, lockedUntil, a.At, entry.Seq); err != nil {
+			return err
+		}
+		recorded = true
+		return nil
+	})
+	return recorded, err
 }
 
 // AcceptEnvelope implements opening.Store.
@@ -113,7 +278,8 @@ func (s *OpeningStore) AcceptEnvelope(ctx context.Context, a kaiping.Actor, u op
 		if err := lockBidder(ctx, tx, a, u.Section, u.Bidder); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE bid_uploads SET state = 'completed' WHERE id = $1 AND state = 'open'`, u.ID)
+		tag, err := tx.Exec(ctx, `UPDATE bid_uploads SET state = 'completed', object_version = $2
+			WHERE id = $1 AND state = 'completing'`, u.ID, e.ObjectVer)
 		if err != nil {
 			return err
 		}
@@ -221,10 +387,11 @@ const envelopeColumns = `id, tender_id, section_id, bidder_id, kind, version, ob
 	sha256, sm3, submitted_at, CASE WHEN withdrawn_at IS NOT NULL THEN 'withdrawn'
 	WHEN superseded_at IS NOT NULL THEN 'superseded' ELSE 'current' END`
 
-func scanEnvelope(row pgx.Row) (opening.Envelope, error) {
+// scanEnvelope scans envelopeColumns, then into extra the columns selected after them.
+func scanEnvelope(row pgx.Row, extra ...any) (opening.Envelope, error) {
 	var e opening.Envelope
-	err := row.Scan(&e.ID, &e.Tender, &e.Section, &e.Bidder, &e.Kind, &e.Version, &e.ObjectKey, &e.ObjectVer,
-		&e.Size, &e.SHA256, &e.SM3, &e.SubmittedAt, &e.State)
+	err := row.Scan(append([]any{&e.ID, &e.Tender, &e.Section, &e.Bidder, &e.Kind, &e.Version, &e.ObjectKey, &e.ObjectVer,
+		&e.Size, &e.SHA256, &e.SM3, &e.SubmittedAt, &e.State}, extra...)...)
 	return e, err
 }
 

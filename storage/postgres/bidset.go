@@ -32,6 +32,18 @@ func (s *OpeningStore) SealBidSet(ctx context.Context, a kaiping.Actor, tender, 
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		// A completion that arrived before the deadline is still being checked: the set
+		// waits for it (BeginCompletion took a registration lock to record it, so none
+		// arrives unseen past the locks above).
+		var completing int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM bid_uploads WHERE section_id = $1 AND state = 'completing'`,
+			section).Scan(&completing); err != nil {
+			return err
+		}
+		if completing > 0 {
+			return kaiping.Errorf(kaiping.KindConflict, "bidset.completions_pending",
+				"截止前到达的 %d 份投标文件仍在校验，校验完毕后立即封存", completing)
+		}
 		set = opening.BidSet{Tender: tender, Section: section, SealedAt: a.At, Digests: []string{}}
 		rows, err := tx.Query(ctx, `SELECT sha256, bidder_id FROM bid_envelopes
 			WHERE section_id = $1 AND superseded_at IS NULL AND withdrawn_at IS NULL`, section)
@@ -96,4 +108,15 @@ func (s *OpeningStore) UnsealedSections(ctx context.Context, due time.Time) ([]o
 	}
 	refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[opening.SectionRef])
 	return refs, translate("pg.UnsealedSections", err)
+}
+
+// NextUnsealedDeadline implements opening.Store.
+func (s *OpeningStore) NextUnsealedDeadline(ctx context.Context) (time.Time, bool, error) {
+	var next *time.Time
+	err := s.db.Pool.QueryRow(ctx, `SELECT min(t.deadline) FROM tenders t JOIN tender_sections sec ON sec.tender_id = t.id
+		WHERE NOT EXISTS (SELECT 1 FROM bid_sets b WHERE b.section_id = sec.id)`).Scan(&next)
+	if err != nil || next == nil {
+		return time.Time{}, false, translate("pg.NextUnsealedDeadline", err)
+	}
+	return *next, true, nil
 }

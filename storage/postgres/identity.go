@@ -159,10 +159,11 @@ func (s *IdentityStore) Standing(ctx context.Context, principal kaiping.ID, fing
 	var st identity.Standing
 	var roles []string
 	err := s.db.Pool.QueryRow(ctx, `SELECT p.id, p.name, p.org, p.roles, p.disabled_at IS NOT NULL,
-			EXISTS (SELECT 1 FROM principal_certificates c
-				WHERE c.principal_id = p.id AND c.fingerprint = $2 AND c.revoked_at IS NULL)
-		FROM principals p WHERE p.id = $1`, principal, fingerprint).
-		Scan(&st.Principal.ID, &st.Principal.Name, &st.Principal.Org, &roles, &st.Disabled, &st.Certificate)
+			c.fingerprint IS NOT NULL AND c.revoked_at IS NULL, coalesce(c.issuer, ''), coalesce(c.serial, '')
+		FROM principals p LEFT JOIN principal_certificates c ON c.principal_id = p.id AND c.fingerprint = $2
+		WHERE p.id = $1`, principal, fingerprint).
+		Scan(&st.Principal.ID, &st.Principal.Name, &st.Principal.Org, &roles, &st.Disabled, &st.Certificate,
+			&st.CertIssuer, &st.CertSerial)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return identity.Standing{}, kaiping.E(kaiping.KindNotFound, "principal.not_found", "用户不存在")
 	}

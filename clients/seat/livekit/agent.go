@@ -64,6 +64,16 @@ func (a *Agent) Joined() <-chan struct{} { return a.joined }
 // Stats returns what the agent has sent and received so far.
 func (a *Agent) Stats() Stats { return a.counts.snapshot() }
 
+// Received returns what the agent has received so far, per remote track.
+func (a *Agent) Received() []TrackStats { return a.counts.received.Snapshot() }
+
+// FirstFrame is Stats().FirstFrame(participant), reading only the received tracks.
+func (a *Agent) FirstFrame(participant string) time.Time {
+	return Stats{Received: a.Received()}.FirstFrame(participant)
+}
+
+var _ seat.Participant = (*Agent)(nil)
+
 // JoinError is the server's refusal of a join, with the signaling code it amounts to.
 type JoinError struct {
 	Code    string
@@ -140,10 +150,14 @@ func (a *Agent) callbacks(ctx context.Context) *lksdk.RoomCallback {
 		a.subscribe(pub, rp)
 	}
 	cb.OnTrackSubscribed = func(t *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		tc := a.counts.track(pub.SID(), rp.Identity(), signaling.TrackKind(t.Kind().String()))
-		a.cfg.Log.Debug("receiving track", "track", pub.SID(), "participant", rp.Identity())
-		track := signaling.Track{ID: pub.SID(), Participant: rp.Identity(), Kind: tc.Kind}
-		a.spawn(func() { a.receive(ctx, t, track, tc) })
+		track := signaling.Track{ID: pub.SID(), Participant: rp.Identity(), Kind: signaling.TrackKind(t.Kind().String())}
+		tc := a.counts.received.Track(track.ID, track.Participant, track.Kind)
+		a.cfg.Log.Debug("receiving track", "track", track.ID, "participant", track.Participant)
+		var onPacket func(*rtp.Packet)
+		if a.cfg.OnPacket != nil {
+			onPacket = func(p *rtp.Packet) { a.cfg.OnPacket(track, t.Codec(), p) }
+		}
+		a.spawn(func() { a.counts.received.Receive(ctx, t, tc, onPacket) })
 	}
 	cb.OnDisconnectedWithReason = func(reason lksdk.DisconnectionReason) {
 		a.counts.update(func(s *Stats) { s.Disconnect = string(reason) })
@@ -165,25 +179,6 @@ func (a *Agent) subscribe(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemotePar
 	})
 }
 
-// receive counts a remote track's packets until it ends.
-func (a *Agent) receive(ctx context.Context, t *webrtc.TrackRemote, track signaling.Track, tc *trackCounter) {
-	buf := make([]byte, 1500)
-	for ctx.Err() == nil {
-		n, _, err := t.Read(buf)
-		if err != nil {
-			return
-		}
-		var p rtp.Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			continue
-		}
-		a.counts.received(tc, &p, n, time.Now())
-		if a.cfg.OnPacket != nil {
-			a.cfg.OnPacket(track, t.Codec(), &p)
-		}
-	}
-}
-
 // publish publishes the configured tracks, each in its own goroutine: LiveKit does not
 // answer a publication it refuses, so the SDK gives up only after its own timeout (10 s),
 // which must not hold back the other track.
@@ -191,17 +186,18 @@ func (a *Agent) publish(ctx context.Context, lp *lksdk.LocalParticipant) {
 	type pub struct {
 		kind   signaling.TrackKind
 		source lkp.TrackSource
-		cap    webrtc.RTPCodecCapability
 		open   func() (seat.Source, error)
 	}
 	var pubs []pub
 	if a.cfg.PublishAudio {
 		pubs = append(pubs, pub{signaling.Audio, lkp.TrackSource_MICROPHONE,
-			webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, a.openAudio})
+			func() (seat.Source, error) { return seat.OpenAudio(a.cfg.AudioFile) }})
 	}
 	if a.cfg.PublishVideo {
 		pubs = append(pubs, pub{signaling.Video, lkp.TrackSource_CAMERA,
-			webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, a.openVideo})
+			func() (seat.Source, error) {
+				return seat.OpenVideo(a.cfg.VideoFile, a.cfg.Width, a.cfg.Height, a.cfg.FPS, a.cfg.VideoBitrate)
+			}})
 	}
 	for _, p := range pubs {
 		a.spawn(func() {
@@ -215,7 +211,7 @@ func (a *Agent) publish(ctx context.Context, lp *lksdk.LocalParticipant) {
 				return
 			}
 			defer src.Close()
-			track, err := webrtc.NewTrackLocalStaticSample(p.cap, string(p.kind), "seat")
+			track, err := webrtc.NewTrackLocalStaticSample(seat.Codec(p.kind), string(p.kind), "seat")
 			if err != nil {
 				refuse(err)
 				return
@@ -238,44 +234,8 @@ func (a *Agent) publish(ctx context.Context, lp *lksdk.LocalParticipant) {
 				return
 			}
 			a.counts.update(func(s *Stats) { s.Published[p.kind] = true })
-			a.send(ctx, p.kind, src, track)
+			seat.Play(ctx, a.cfg.Log, p.kind, src, track, func() { a.counts.update(func(st *Stats) { st.Sent[p.kind]++ }) })
 		})
-	}
-}
-
-func (a *Agent) openAudio() (seat.Source, error) {
-	if a.cfg.AudioFile != "" {
-		return seat.OpenOgg(a.cfg.AudioFile)
-	}
-	return seat.NewSyntheticAudio(), nil
-}
-
-func (a *Agent) openVideo() (seat.Source, error) {
-	if a.cfg.VideoFile != "" {
-		return seat.OpenIVF(a.cfg.VideoFile)
-	}
-	return seat.NewSyntheticVideo(a.cfg.Width, a.cfg.Height, a.cfg.FPS, a.cfg.VideoBitrate), nil
-}
-
-// send paces src's samples into track until ctx ends.
-func (a *Agent) send(ctx context.Context, kind signaling.TrackKind, src seat.Source, track *webrtc.TrackLocalStaticSample) {
-	next := time.Now()
-	for {
-		s, err := src.Next()
-		if err != nil {
-			a.cfg.Log.Error("media source failed", "kind", kind, "err", err)
-			return
-		}
-		if err := track.WriteSample(s); err != nil {
-			a.cfg.Log.Debug("write sample", "kind", kind, "err", err)
-		}
-		a.counts.update(func(st *Stats) { st.Sent[kind]++ })
-		next = next.Add(s.Duration)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(next)):
-		}
 	}
 }
 

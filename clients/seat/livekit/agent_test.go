@@ -194,16 +194,6 @@ func TestBench(t *testing.T) {
 	}
 }
 
-func TestProcessCPU(t *testing.T) {
-	d, err := ProcessCPU(os.Getpid())
-	if err != nil || d <= 0 {
-		t.Fatalf("ProcessCPU(self) = %s, %v", d, err)
-	}
-	if _, err := ProcessCPU(1 << 30); err == nil {
-		t.Error("ProcessCPU of no process succeeded")
-	}
-}
-
 // TestNoLeak runs join/publish/receive/leave cycles and checks that the goroutines come back
 // to their level before the cycles (KAIPING_LEAK_CYCLES sets how many; default 20).
 func TestNoLeak(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clocksync"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
@@ -29,6 +30,7 @@ import (
 	"github.com/kaiping/kaiping/storage/kek"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
+	"github.com/kaiping/kaiping/tsa"
 )
 
 // App is a running kaiping server.
@@ -67,6 +69,16 @@ type App struct {
 	Media MediaBackend
 	// Recorder records rooms into the archive bucket (a hidden participant).
 	Recorder *recorder.Recorder
+	// Revocations are the CAs' revocation lists (auth.crls), refreshed by a job.
+	Revocations *identity.RevocationLists
+	// TimeStamps has receipts and records time-stamped by the configured TSA (timestamp).
+	TimeStamps *opening.TimeStamps
+	// ClockSync checks the server's clock (clock.check); nil when the check is off.
+	ClockSync *clocksync.Monitor
+
+	// completedHook, if set, runs inside the bids bucket's multipart completion, after
+	// storage completed it (withCompletedHook; tests crash the server there).
+	completedHook func(ctx context.Context, key string) error
 
 	// proxies are the trusted load balancers (trusted_proxies) whose X-Forwarded-For
 	// names the client address the ledger records.
@@ -91,8 +103,14 @@ type App struct {
 	shutDown bool
 }
 
-// sealInterval is how often the server looks for bid sets due to be sealed.
-const sealInterval = 5 * time.Second
+// The sealer sleeps until the next deadline (plus opening.SealSettle) but never longer
+// than sealIdle, so that a tender created meanwhile with an earlier deadline is not missed;
+// while a section waits on completions that arrived before its deadline it looks every
+// sealPoll.
+const (
+	sealIdle = time.Second
+	sealPoll = 200 * time.Millisecond
+)
 
 // exportInterval is how often the server looks for published records to archive.
 const exportInterval = time.Second
@@ -112,6 +130,12 @@ func WithHallConfig(c opening.HallConfig) Option { return func(a *App) { a.hallC
 // WithLiveConfig tunes the halls' live connections (the watchers benchmark raises the
 // limit of connections per principal).
 func WithLiveConfig(c opening.LiveConfig) Option { return func(a *App) { a.liveConfig = c } }
+
+// withCompletedHook runs hook inside the bids bucket's multipart completion, after storage
+// completed it and before the server goes on (tests stop the server there, as a crash would).
+func withCompletedHook(hook func(ctx context.Context, key string) error) Option {
+	return func(a *App) { a.completedHook = hook }
+}
 
 // WithRegistry replaces the Prometheus registry.
 func WithRegistry(r *prometheus.Registry) Option { return func(a *App) { a.registry = r } }
@@ -179,7 +203,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, fmt.Errorf("kek: %w", err)
 	}
 
-	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock); err != nil {
+	if cfg.Clock.Check {
+		// Before anything takes the clock: every deadline judgement asks it.
+		a.ClockSync = clocksync.New(clocksync.Config{Servers: cfg.Clock.NTPServers, MaxOffset: time.Duration(cfg.Clock.MaxOffset),
+			RequireKernelSync: cfg.Clock.RequireKernelSync, Interval: time.Duration(cfg.Clock.Interval)}, clocksync.Adjtimex{}, a.log)
+		a.ClockSync.Check(ctx)
+		a.clock = kaiping.CheckedClock{Clock: a.clock, Health: a.ClockSync}
+	}
+	if a.Revocations, err = newRevocationLists(ctx, cfg.Auth, a.clock, a.log); err != nil {
+		return nil, err
+	}
+	if a.Identity, err = newIdentity(ctx, cfg.Auth, a.DB, a.Ledger, a.clock, identity.WithRevocationLists(a.Revocations)); err != nil {
 		return nil, err
 	}
 	openingStore := postgres.NewOpeningStore(a.DB, a.Ledger)
@@ -187,6 +221,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	// Refused attempts at legally significant actions (Route.Ledgered), coalesced per minute.
 	a.Routes.Refusals = postgres.NewRefusalLog(a.DB, a.Ledger, a.clock, a.log)
 	a.Opening = opening.NewService(openingStore, a.clock)
+	a.Opening.CheckCertificatesWith(a.Identity)
 	a.FileKeys = opening.NewFileKeys(openingStore, a.KEK, a.clock)
 	// Keys an installation older than key wrapping stored in the clear are wrapped before
 	// anything reads them (migration 012 could not: the KEK is not in the database).
@@ -199,7 +234,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	submitConfig := opening.DefaultSubmitConfig
 	submitConfig.MaxOpenUploads = cfg.Submission.MaxOpenUploads
 	a.Submit = opening.NewSubmission(openingStore,
-		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket}, a.clock, a.log, submitConfig)
+		bidObjects{store: a.Blob, bucket: cfg.Blob.BidsBucket, completed: a.completedHook}, a.clock, a.log, submitConfig)
+	if a.TimeStamps, err = newTimeStamps(cfg.TimeStamp, openingStore, a.clock, a.log); err != nil {
+		return nil, err
+	}
+	a.Submit.StampWith(a.TimeStamps)
 	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
@@ -212,6 +251,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Records = opening.NewRecordExporter(openingStore, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
 		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}}, fonts, a.clock, a.log)
 	a.Hall.ExportRecords(a.Records)
+	a.TimeStamps.StampRecordsOf(a.Records)
 	a.hallNotices = postgres.NewHallListener(cfg.Database.URL, a.log)
 	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.hallNotices, a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
@@ -233,7 +273,30 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	return a, nil
 }
 
-func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger.Ledger, clock kaiping.Clock) (*identity.Service, error) {
+// newRevocationLists loads the CAs' revocation lists (auth.crls). A list that cannot be had
+// at start-up does not stop the server: its CA's certificates are refused
+// (auth.revocation_unknown) until the refresh job gets it.
+func newRevocationLists(ctx context.Context, cfg AuthConfig, clock kaiping.Clock, log *slog.Logger) (*identity.RevocationLists, error) {
+	var sources []identity.CRLSource
+	for i, c := range cfg.CRLs {
+		b, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("auth.crls[%d].ca: %w", i, err)
+		}
+		roots, err := identity.ParseCARoots(b)
+		if err != nil || roots.Len() != 1 {
+			return nil, fmt.Errorf("auth.crls[%d].ca %s: one CA certificate is needed (%v)", i, c.CA, err)
+		}
+		sources = append(sources, identity.CRLSource{CA: roots.Certificates()[0], Location: c.URL})
+	}
+	r := identity.NewRevocationLists(sources, time.Duration(cfg.CRLGrace), clock, log)
+	if err := r.Refresh(ctx); err != nil {
+		log.Error("certificate revocation lists not loaded: those CAs' certificates are refused until they are", "err", err)
+	}
+	return r, nil
+}
+
+func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger.Ledger, clock kaiping.Clock, opts ...identity.Option) (*identity.Service, error) {
 	var pems [][]byte
 	for _, f := range cfg.CARoots {
 		b, err := os.ReadFile(f)
@@ -254,10 +317,11 @@ func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger
 	if err != nil {
 		return nil, fmt.Errorf("auth.session_secret_file %s: %w", cfg.SessionSecretFile, err)
 	}
-	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
-		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)),
+	opts = append([]identity.Option{identity.WithStatusCache(time.Duration(cfg.StatusCacheTTL)),
 		identity.WithThrottle(identity.Throttle{Window: time.Duration(cfg.ThrottleWindow),
-			MaxPerAddress: cfg.MaxFailuresPerAddress, MaxPerCertificate: cfg.MaxFailuresPerCertificate}))
+			MaxPerAddress: cfg.MaxFailuresPerAddress, MaxPerCertificate: cfg.MaxFailuresPerCertificate})}, opts...)
+	svc := identity.NewService(postgres.NewIdentityStore(db, l), roots, tokens, clock,
+		time.Duration(cfg.SessionTTL), time.Duration(cfg.NonceTTL), opts...)
 	if b := cfg.BootstrapAdmin; b.CertificateFile != "" {
 		certPEM, err := os.ReadFile(b.CertificateFile)
 		if err != nil {
@@ -268,6 +332,24 @@ func newIdentity(ctx context.Context, cfg AuthConfig, db *postgres.DB, l *ledger
 		}
 	}
 	return svc, nil
+}
+
+// newTimeStamps is the time-stamping of receipts and records by the configured TSA; with
+// none configured it stamps nothing.
+func newTimeStamps(cfg TimeStampConfig, store opening.TimeStampStore, clock kaiping.Clock, log *slog.Logger) (*opening.TimeStamps, error) {
+	if cfg.URL == "" {
+		return opening.NewTimeStamps(nil, store, clock, log, 0), nil
+	}
+	pemData, err := os.ReadFile(cfg.CertificateFile)
+	if err != nil {
+		return nil, fmt.Errorf("timestamp.certificate_file: %w", err)
+	}
+	roots, err := tsa.ParseRoots(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("timestamp.certificate_file %s: %w", cfg.CertificateFile, err)
+	}
+	return opening.NewTimeStamps(tsa.NewClient(cfg.URL, roots, time.Duration(cfg.Timeout)), store, clock, log,
+		time.Duration(cfg.ReceiptWait)), nil
 }
 
 // Listen opens the configured listen address.
@@ -286,12 +368,23 @@ func (a *App) Serve(ln net.Listener) error {
 	ctx, stop := context.WithCancel(context.Background())
 	a.stop = stop
 	a.jobs.Go(func() { a.sealBidSets(ctx) })
+	// Matches the bids bucket against the database, at start and periodically.
+	a.jobs.Go(func() { a.Submit.RunReconciler(ctx) })
 	a.jobs.Go(func() { a.Hall.Run(ctx) })
 	// Stores what a crash left in the spool, at start and periodically.
 	a.jobs.Go(func() { a.Recorder.Run(ctx) })
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
+	if a.ClockSync != nil {
+		a.jobs.Go(func() { a.ClockSync.Run(ctx) })
+	}
+	if len(a.cfg.Auth.CRLs) > 0 {
+		a.jobs.Go(func() { a.Revocations.Run(ctx, time.Duration(a.cfg.Auth.CRLRefresh)) })
+	}
+	if a.cfg.TimeStamp.URL != "" {
+		a.jobs.Go(func() { a.TimeStamps.Run(ctx, time.Duration(a.cfg.TimeStamp.Interval)) })
+	}
 	if a.internalLn != nil {
 		a.log.Info("kaiping operations (metrics, readiness)", "addr", a.internalLn.Addr().String())
 		a.internalServing.Go(func() {
@@ -370,28 +463,41 @@ func (a *App) close() {
 	}
 }
 
-// sealBidSets seals the bid sets that fall due, until ctx ends. Every replica runs it;
-// sealing is idempotent and serialized in the database.
+// sealBidSets seals the bid sets that fall due, until ctx ends: as each deadline passes
+// (plus opening.SealSettle), and as soon as the completions that arrived before it have
+// finished. Every replica runs it; sealing is idempotent and serialized in the database.
 func (a *App) sealBidSets(ctx context.Context) {
-	t := time.NewTicker(sealInterval)
-	defer t.Stop()
 	for {
 		if _, err := a.Submit.SealDue(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("seal bid sets", "err", err)
 		}
+		wait := sealIdle
+		next, ok, err := a.Submit.NextSeal(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("next bid set to seal", "err", err)
+		case ok && next.After(a.clock.Now()):
+			wait = min(sealIdle, next.Sub(a.clock.Now()))
+		case ok:
+			wait = sealPoll // due: waiting on completions in flight
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
 	}
 }
 
-// Ready checks that PostgreSQL and object storage answer; it is what /readyz reports.
+// Ready checks that PostgreSQL and object storage answer and that the clock may judge
+// deadlines; it is what /readyz reports.
 func (a *App) Ready(ctx context.Context) map[string]error {
 	return map[string]error{
 		"postgres":       a.DB.Ping(ctx),
 		"object_storage": a.Blob.Ping(ctx),
+		"clock":          kaiping.Synchronised(a.clock),
 	}
 }
 

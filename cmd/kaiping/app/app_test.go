@@ -65,8 +65,9 @@ func mustAppWith(tb testing.TB, tune func(*Config)) *testApp {
 	return mustAppFrom(tb, mustSetup(tb), slog.New(slog.NewTextHandler(io.Discard, nil)), tune)
 }
 
-// mustAppFrom is mustAppWith from a setup of the test's own, logging to log.
-func mustAppFrom(tb testing.TB, setup *DevSetup, log *slog.Logger, tune func(*Config)) *testApp {
+// mustAppFrom is mustAppWith from a setup of the test's own, logging to log, with the
+// options given.
+func mustAppFrom(tb testing.TB, setup *DevSetup, log *slog.Logger, tune func(*Config), opts ...Option) *testApp {
 	tb.Helper()
 	clock := kaiping.NewManualClock(time.Now().Truncate(time.Second))
 	// Listen first, so that the URLs the app hands out (media grants) name the real port.
@@ -82,7 +83,7 @@ func mustAppFrom(tb testing.TB, setup *DevSetup, log *slog.Logger, tune func(*Co
 	// confirm nor object keep all of it) stays inside the sessions' 30 minutes.
 	hall := opening.DefaultHallConfig
 	hall.ConfirmWindow = 5 * time.Minute
-	a, err := New(context.Background(), setup.Config, WithClock(clock), WithLogger(log), WithHallConfig(hall))
+	a, err := New(context.Background(), setup.Config, append([]Option{WithClock(clock), WithLogger(log), WithHallConfig(hall)}, opts...)...)
 	if err != nil {
 		ln.Close()
 		tb.Fatal(err)

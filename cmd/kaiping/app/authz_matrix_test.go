@@ -79,6 +79,7 @@ var authzMatrix = map[string]access{
 	"DELETE /api/v1/uploads/:upload":                                               roles(rBidder),
 	"GET /api/v1/tenders/:id/sections/:section/bids/mine":                          roles(rBidder),
 	"POST /api/v1/tenders/:id/sections/:section/withdrawal":                        roles(rBidder),
+	"GET /api/v1/receipts/:seq/time-stamp":                                         roles(rBidder), // the bidder's own: anyone else's is not found
 	"GET /api/v1/tenders/:id/sections/:section/bid-set":                            anyone,
 	"GET /api/v1/tenders/:id/sections/:section/hall":                               roles(rBidder),
 	"GET /api/v1/tenders/:id/sections/:section/hall/board":                         onTender(asHall, rHost, rSupervisor),
@@ -101,6 +102,7 @@ var authzMatrix = map[string]access{
 	"POST /api/v1/tenders/:id/sections/:section/hall/qualification":                onTender(asHost, rHost),
 	"GET /api/v1/tenders/:id/sections/:section/hall/qualification":                 onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record/exports":                onTender(asHall, rBidder, rHost, rSupervisor),
+	"GET /api/v1/tenders/:id/sections/:section/hall/record/time-stamps":            onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record.pdf":                    onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/tenders/:id/sections/:section/hall/record.json":                   onTender(asHall, rBidder, rHost, rSupervisor),
 	"GET /api/v1/public/tenders/:id/sections/:section/record":                      public, // the published record (开标记录公示); nothing before publication

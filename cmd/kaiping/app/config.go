@@ -44,6 +44,10 @@ type Config struct {
 	Ledger   LedgerConfig   `yaml:"ledger"`
 	KEK      KEKConfig      `yaml:"kek"`
 	Auth     AuthConfig     `yaml:"auth"`
+	// Clock is the check that the server's clock may judge deadlines.
+	Clock ClockConfig `yaml:"clock"`
+	// TimeStamp is the time-stamping authority that stamps receipts and records.
+	TimeStamp TimeStampConfig `yaml:"timestamp"`
 	// Submission tunes sealed-bid uploads.
 	Submission SubmissionConfig `yaml:"submission"`
 	Media      MediaConfig      `yaml:"media"`
@@ -173,6 +177,58 @@ type AuthConfig struct {
 	ThrottleWindow            Duration `yaml:"throttle_window"`
 	MaxFailuresPerAddress     int      `yaml:"max_failures_per_address"`
 	MaxFailuresPerCertificate int      `yaml:"max_failures_per_certificate"`
+	// CRLs are the accepted CAs' certificate revocation lists (证书吊销列表): a certificate
+	// its CA revoked cannot log in, be registered, register for a tender, or act with a
+	// session. A CA without one is not checked.
+	CRLs []CRLConfig `yaml:"crls"`
+	// CRLRefresh is how often every list is fetched again.
+	CRLRefresh Duration `yaml:"crl_refresh"`
+	// CRLGrace is how long a list past its nextUpdate is still believed (a CA publishing
+	// late); after it, the CA's certificates are refused (auth.revocation_unknown) until a
+	// fresh list is had.
+	CRLGrace Duration `yaml:"crl_grace"`
+}
+
+// CRLConfig is where one CA publishes its revocation list.
+type CRLConfig struct {
+	// CA is the CA's certificate file (PEM, one certificate): the list must be signed by it.
+	CA string `yaml:"ca"`
+	// URL is the list's http(s) URL or file path (DER or PEM).
+	URL string `yaml:"url"`
+}
+
+// ClockConfig is the check of the server's clock (clocksync): while the kernel says it is
+// not synchronised, or it is further than MaxOffset from the NTP servers, no deadline is
+// judged (clock.unsynchronised) and /readyz and the host's board say why.
+type ClockConfig struct {
+	// Check switches the check on (default). Off only for development and tests on one
+	// machine: deadlines are then judged on whatever the clock says.
+	Check bool `yaml:"check"`
+	// NTPServers are compared with ("host" or "host:port"), the median of those answering.
+	NTPServers []string `yaml:"ntp_servers"`
+	// MaxOffset is the largest offset from them still trusted.
+	MaxOffset Duration `yaml:"max_offset"`
+	// RequireKernelSync also requires the kernel to say (adjtimex) that chronyd or ntpd
+	// keeps the clock.
+	RequireKernelSync bool `yaml:"require_kernel_sync"`
+	// Interval is how often the clock is checked.
+	Interval Duration `yaml:"interval"`
+}
+
+// TimeStampConfig is the time-stamping authority (TSA, RFC 3161) whose tokens every receipt
+// and archived opening record gets. Empty URL: none. A TSA that does not answer never costs a
+// bid: the receipt says the stamp is pending and it is given later.
+type TimeStampConfig struct {
+	URL string `yaml:"url"`
+	// CertificateFile is the TSA's certificate, or the CA that issues it (PEM): tokens that
+	// do not verify against it are refused.
+	CertificateFile string `yaml:"certificate_file"`
+	// Timeout bounds one request to the TSA.
+	Timeout Duration `yaml:"timeout"`
+	// ReceiptWait is how long a receipt waits for its stamp before it goes out pending.
+	ReceiptWait Duration `yaml:"receipt_wait"`
+	// Interval is how often pending stamps are asked for again.
+	Interval Duration `yaml:"interval"`
 }
 
 // BootstrapAdmin is the first administrator, registered at start-up if missing.
@@ -226,7 +282,13 @@ func DefaultConfig() Config {
 		Auth: AuthConfig{SessionTTL: Duration(30 * time.Minute), NonceTTL: Duration(2 * time.Minute),
 			StatusCacheTTL: Duration(identity.DefaultStatusCacheTTL),
 			ThrottleWindow: Duration(identity.DefaultThrottle.Window), MaxFailuresPerAddress: identity.DefaultThrottle.MaxPerAddress,
-			MaxFailuresPerCertificate: identity.DefaultThrottle.MaxPerCertificate},
+			MaxFailuresPerCertificate: identity.DefaultThrottle.MaxPerCertificate,
+			CRLRefresh:                Duration(time.Hour), CRLGrace: Duration(24 * time.Hour)},
+		// 国家授时中心 and two public services: an answer from any counts.
+		Clock: ClockConfig{Check: true, NTPServers: []string{"ntp.ntsc.ac.cn", "ntp.aliyun.com", "cn.pool.ntp.org"},
+			MaxOffset: Duration(500 * time.Millisecond), RequireKernelSync: true, Interval: Duration(time.Minute)},
+		TimeStamp: TimeStampConfig{Timeout: Duration(5 * time.Second), ReceiptWait: Duration(2 * time.Second),
+			Interval: Duration(30 * time.Second)},
 		Media:      MediaConfig{UDPAddr: ":7882"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 		Submission: SubmissionConfig{MaxOpenUploads: opening.DefaultSubmitConfig.MaxOpenUploads},
@@ -332,6 +394,9 @@ func setFromString(v reflect.Value, s string) error {
 		}
 		v.SetInt(n)
 	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("a list of %s is set in the YAML file only", v.Type().Elem())
+		}
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -458,12 +523,55 @@ func (c Config) Validate() error {
 	if n := c.Auth.MaxFailuresPerCertificate; n < 1 || n > 1000 {
 		bad("auth.max_failures_per_certificate: must be between 1 and 1000, got %d", n)
 	}
+	for i, crl := range c.Auth.CRLs {
+		required(fmt.Sprintf("auth.crls[%d].ca", i), crl.CA)
+		fileExists(fmt.Sprintf("auth.crls[%d].ca", i), crl.CA)
+		required(fmt.Sprintf("auth.crls[%d].url", i), crl.URL)
+		if crl.URL != "" && !strings.HasPrefix(crl.URL, "http://") && !strings.HasPrefix(crl.URL, "https://") {
+			fileExists(fmt.Sprintf("auth.crls[%d].url", i), crl.URL)
+		}
+	}
+	if len(c.Auth.CRLs) > 0 {
+		if d := time.Duration(c.Auth.CRLRefresh); d < time.Minute || d > 24*time.Hour {
+			bad("auth.crl_refresh: must be between 1m and 24h, got %s", d)
+		}
+		if d := time.Duration(c.Auth.CRLGrace); d < 0 || d > 7*24*time.Hour {
+			bad("auth.crl_grace: must be between 0s and 168h, got %s", d)
+		}
+	}
 	required("auth.session_secret_file", c.Auth.SessionSecretFile)
 	fileExists("auth.session_secret_file", c.Auth.SessionSecretFile)
 	if b := c.Auth.BootstrapAdmin; b.CertificateFile != "" || b.Name != "" {
 		required("auth.bootstrap_admin.name", b.Name)
 		required("auth.bootstrap_admin.certificate_file", b.CertificateFile)
 		fileExists("auth.bootstrap_admin.certificate_file", b.CertificateFile)
+	}
+	if c.Clock.Check {
+		if len(c.Clock.NTPServers) == 0 {
+			bad("clock.ntp_servers: at least one NTP server is required while clock.check is on")
+		}
+		if d := time.Duration(c.Clock.MaxOffset); d < time.Millisecond || d > 10*time.Second {
+			bad("clock.max_offset: must be between 1ms and 10s, got %s", d)
+		}
+		if d := time.Duration(c.Clock.Interval); d < 5*time.Second || d > 10*time.Minute {
+			bad("clock.interval: must be between 5s and 10m, got %s", d)
+		}
+	}
+	if ts := c.TimeStamp; ts.URL != "" {
+		if !strings.HasPrefix(ts.URL, "http://") && !strings.HasPrefix(ts.URL, "https://") {
+			bad("timestamp.url: must be an http:// or https:// URL, got %q", ts.URL)
+		}
+		required("timestamp.certificate_file", ts.CertificateFile)
+		fileExists("timestamp.certificate_file", ts.CertificateFile)
+		if d := time.Duration(ts.Timeout); d < time.Second || d > time.Minute {
+			bad("timestamp.timeout: must be between 1s and 1m, got %s", d)
+		}
+		if d := time.Duration(ts.ReceiptWait); d < 0 || d > 10*time.Second {
+			bad("timestamp.receipt_wait: must be between 0s and 10s (a bidder waits for it), got %s", d)
+		}
+		if d := time.Duration(ts.Interval); d < 5*time.Second || d > 10*time.Minute {
+			bad("timestamp.interval: must be between 5s and 10m, got %s", d)
+		}
 	}
 	if n := c.Submission.MaxOpenUploads; n < 1 || n > 100 {
 		bad("submission.max_open_uploads: must be between 1 and 100, got %d", n)

@@ -79,7 +79,7 @@ func TestCompletionsStraddlingDeadline(t *testing.T) {
 	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM bid_envelopes WHERE submitted_at >= $1`, w.deadline).Scan(&late); err != nil || late != 0 {
 		t.Errorf("%d envelopes stored at or after the deadline, %v", late, err)
 	}
-	w.ta.clock.Set(w.deadline.Add(opening.SealGrace))
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle))
 	if _, err := w.ta.Submit.SealDue(ctx); err != nil {
 		t.Fatal(err)
 	}

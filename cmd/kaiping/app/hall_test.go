@@ -99,11 +99,11 @@ func (w *hallWorld) mustSubmitFile(t *testing.T, b *hallBidder, kind seal.Envelo
 	}
 }
 
-// sealNow moves the clock past the deadline and its grace, seals the bid sets and renews
+// sealNow moves the clock to the deadline plus SealSettle, seals the bid sets and renews
 // every session.
 func (w *hallWorld) sealNow(t *testing.T) {
 	t.Helper()
-	w.ta.clock.Set(w.deadline.Add(opening.SealGrace))
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle))
 	if _, err := w.ta.Submit.SealDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -734,7 +734,7 @@ func TestHallQueueAndClassification(t *testing.T) {
 		t.Errorf("after two wrong keys: %+v", s)
 	}
 
-	w.ta.clock.Set(w.deadline.Add(opening.SealGrace + 31*time.Minute))
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle + 31*time.Minute))
 	if _, err := unlock(b, seal.Summary, nil); kaiping.CodeOf(err) != "hall.window_closed" {
 		t.Errorf("the right key after the window: %v", err)
 	}

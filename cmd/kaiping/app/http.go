@@ -56,6 +56,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, a.Opening.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Opening.StaffRoutes()...)
 	a.Routes.Mount(f, a.Identity, a.Submit.Routes()...)
+	a.Routes.Mount(f, a.Identity, a.TimeStamps.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Hall.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Live.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Evaluation.Routes()...)
@@ -87,7 +88,13 @@ func (a *App) handlePublicReady(c *fiber.Ctx) error {
 	for name, err := range a.Ready(c.UserContext()) {
 		if err != nil {
 			a.log.Warn("not ready", "check", name, "err", err)
-			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable"})
+			out := fiber.Map{"status": "unavailable"}
+			if name == "clock" {
+				// Says nothing about the installation, and tells a bidder why nothing
+				// moves on the deadline.
+				out["reason"] = kaiping.MessageOf(err)
+			}
+			return c.Status(fiber.StatusServiceUnavailable).JSON(out)
 		}
 	}
 	return c.JSON(fiber.Map{"status": "ok"})

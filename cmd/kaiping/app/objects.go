@@ -19,6 +19,9 @@ import (
 type bidObjects struct {
 	store  *blob.Store
 	bucket string
+	// completed, if set, runs after storage completed a multipart upload and before the
+	// answer goes back: tests stop the server there, as a crash would.
+	completed func(ctx context.Context, key string) error
 }
 
 var _ opening.Objects = bidObjects{}
@@ -48,7 +51,27 @@ func (o bidObjects) CompleteMultipart(ctx context.Context, key, uploadID string,
 		ps[i] = blob.Part{Number: p.Number, ETag: p.ETag}
 	}
 	info, err := o.store.CompleteMultipart(ctx, o.bucket, key, uploadID, ps)
+	if err == nil && o.completed != nil {
+		err = o.completed(ctx, key)
+	}
 	return info.VersionID, err
+}
+
+func (o bidObjects) Stored(ctx context.Context, prefix string) ([]opening.StoredVersion, error) {
+	vs, err := o.store.Versions(ctx, o.bucket, prefix)
+	out := make([]opening.StoredVersion, len(vs))
+	for i, v := range vs {
+		out[i] = opening.StoredVersion{Key: v.Key, Version: v.VersionID, Size: v.Size}
+	}
+	return out, err
+}
+
+func (o bidObjects) LockedUntil(ctx context.Context, key, versionID string) (time.Time, error) {
+	info, err := o.store.StatVersion(ctx, o.bucket, key, versionID)
+	if info.Retention.Mode != blob.Compliance {
+		return time.Time{}, err
+	}
+	return info.Retention.RetainUntil, err
 }
 
 func (o bidObjects) AbortMultipart(ctx context.Context, key, uploadID string) error {

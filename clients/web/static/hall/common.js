@@ -54,6 +54,8 @@ export function renderHead(el, v) {
     h('span', { class: 'state ' + v.state, id: 'state', 'data-state': v.state }, v.state_label || stateLabel[v.state] || v.state),
     h('span', { class: 'hint' }, '版本 ' + v.version),
     v.reason ? h('span', { class: 'error' }, v.reason) : null,
+    // The server's clock is not trusted: nothing moves on its time until it is.
+    v.clock_problem ? h('span', { class: 'error', id: 'clock-problem', role: 'alert' }, v.clock_problem) : null,
   ].filter(Boolean));
 }
 

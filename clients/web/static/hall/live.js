@@ -89,6 +89,26 @@ function final(code) {
     code === 'tender.section_not_found' || code === 'hall.live_too_many';
 }
 
+/** Shows (or clears) why the server's clock is not trusted, in the hall's heading: every
+ * pong says it, so the host sees it without waiting for the hall to change. */
+function showClockProblem(problem) {
+  let el = document.getElementById('clock-problem');
+  if (!problem) {
+    if (el) el.remove();
+    return;
+  }
+  const head = document.getElementById('head');
+  if (!el && !head) return;
+  if (!el) {
+    el = document.createElement('span');
+    el.id = 'clock-problem';
+    el.className = 'error';
+    el.setAttribute('role', 'alert');
+    head.append(el);
+  }
+  el.textContent = problem;
+}
+
 /**
  * Connects to the hall at path (/api/v1/tenders/<id>/sections/<section>/hall) and calls
  * on.view(view), on.event(event) and on.status(state, error, retryMs)
@@ -124,6 +144,7 @@ export function connectLive(path, viewPath, on) {
         break;
       case 'pong':
         notePong(Number(m.t), m.server_time);
+        showClockProblem(m.clock_problem || '');
         break;
       case 'error':
         lastError = m.error;
