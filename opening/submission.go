@@ -3,6 +3,7 @@ package opening
 import (
 	"context"
 	"encoding/hex"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -131,9 +132,10 @@ type Objects interface {
 	// retry answers the version that completion made.
 	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (versionID string, err error)
 	AbortMultipart(ctx context.Context, key, uploadID string) error
-	// ReadBack reads the stored version back once: its size, hex SHA-256 (and SM3 when
-	// withSM3) and first headBytes bytes (where the envelope header is).
-	ReadBack(ctx context.Context, key, versionID string, headBytes int, withSM3 bool) (StoredObject, error)
+	// ReadBack reads the stored version back once: its size and hex SHA-256 (and SM3 when
+	// withSM3), writing every byte to inspect as well, in order, in the same read. inspect's
+	// writes never fail.
+	ReadBack(ctx context.Context, key, versionID string, withSM3 bool, inspect io.Writer) (StoredObject, error)
 	// Lock puts the version under COMPLIANCE retention until until.
 	Lock(ctx context.Context, key, versionID string, until time.Time) error
 	// Discard deletes an unlocked version that was refused.
@@ -159,7 +161,6 @@ type StoredObject struct {
 	Size   int64
 	SHA256 string // hex
 	SM3    string // hex, when asked for
-	Head   []byte
 }
 
 // StartUploadRequest is what the bidder's tool declares before sending the parts.

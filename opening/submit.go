@@ -1,8 +1,9 @@
 package opening
 
 import (
-	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -26,10 +27,6 @@ type SubmitConfig struct {
 // DefaultSubmitConfig is 16 MiB parts, one-hour URLs, 15 years of retention and 6 open
 // uploads per bidder and section (two per envelope kind).
 var DefaultSubmitConfig = SubmitConfig{PartSize: 16 << 20, PresignExpiry: time.Hour, RetentionYears: 15, MaxOpenUploads: 6}
-
-// maxHeaderBytes is how much of an envelope is read to parse its header; seal limits
-// headers to less.
-const maxHeaderBytes = seal.MaxHeaderSize
 
 // Submission takes sealed envelopes from bidders.
 type Submission struct {
@@ -209,11 +206,12 @@ func (s *Submission) AbandonUpload(ctx context.Context, a kaiping.Actor, id kaip
 // request arrived (a.At), however early the upload started and however long the checks
 // take: that instant is recorded with the parts named (state completing) before storage is
 // asked to assemble them, and the bid set is not sealed while an upload is completing.
-// The stored file is then checked (size, SHA-256, envelope header: this tender, section,
-// bidder and kind, sealed with the tender's suite, to the bidder's registered certificate
-// and, where the tender has a rescue plan, to the rescue key). Anything refused is deleted
-// from storage; anything accepted is locked under COMPLIANCE retention, recorded with its
-// ledger entry in one transaction, and receipted.
+// The stored file is then checked, in the one read that hashes it (size, SHA-256, envelope
+// header: this tender, section, bidder and kind, sealed with the tender's suite, to the
+// bidder's registered certificate and, where the tender has a rescue plan, to the rescue
+// key; then every payload chunk must look like ciphertext, seal.Screen). Anything refused
+// is deleted from storage before it is ever locked; anything accepted is locked under
+// COMPLIANCE retention, recorded with its ledger entry in one transaction, and receipted.
 //
 // It is idempotent: a retry of a completing upload (the server died before answering)
 // finishes it from what was recorded, after the deadline too, and a retry of a completed
@@ -307,7 +305,8 @@ func (s *Submission) finish(ctx context.Context, by kaiping.Actor, t Tender, u U
 		}
 		return Receipt{}, err
 	}
-	stored, err := s.objects.ReadBack(ctx, u.ObjectKey, version, maxHeaderBytes, u.DeclaredSM3 != "")
+	screen := seal.NewScreen()
+	stored, err := s.objects.ReadBack(ctx, u.ObjectKey, version, u.DeclaredSM3 != "", screen)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -319,8 +318,17 @@ func (s *Submission) finish(ctx context.Context, by kaiping.Actor, t Tender, u U
 	case stored.SM3 != u.DeclaredSM3:
 		return refuse(kaiping.E(kaiping.KindInvalid, "bid.sm3_mismatch", "存储的文件摘要与声明的 SM3 不符，文件在传输中损坏或被替换"))
 	}
-	if err := s.checkHeader(ctx, t, u, stored.Head); err != nil {
+	if err := s.checkHeader(ctx, t, u, screen); err != nil {
 		return refuse(err)
+	}
+	if err := screen.Payload(); err != nil {
+		// Plaintext behind a genuine header: a tool that skipped the bidder's own check.
+		// The chunk is named, never quoted.
+		var ce *seal.ChunkError
+		errors.As(err, &ce)
+		return refuse(&kaiping.Error{Kind: kaiping.KindInvalid, Code: "bid.not_ciphertext", Err: err, Message: fmt.Sprintf(
+			"投标文件第 %d 个数据块（偏移 %d 字节）不是密文：文件头虽为密封格式，内容却未加密。已拒收并删除，请用投标工具重新加密后递交",
+			ce.Index+1, ce.Offset)})
 	}
 	// Lock first: an envelope locked but not recorded (the transaction below failed) is
 	// finished by a retry or the reconciler; one recorded but not locked would not be safe.
@@ -348,8 +356,8 @@ func arrival(u Upload) kaiping.Actor {
 	return kaiping.ActorAt(u.Bidder, addr, *u.CompletingAt)
 }
 
-func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, head []byte) error {
-	h, _, err := seal.ParseHeader(bytes.NewReader(head))
+func (s *Submission) checkHeader(ctx context.Context, t Tender, u Upload, screen *seal.Screen) error {
+	h, err := screen.Header()
 	if err != nil {
 		return kaiping.E(kaiping.KindInvalid, "bid.not_sealed", "文件不是按要求加密的投标文件（"+kaiping.CodeOf(err)+"），已拒收")
 	}

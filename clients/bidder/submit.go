@@ -2,8 +2,6 @@ package bidder
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,12 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
-
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
-	"github.com/kaiping/kaiping/internal/iox"
 	"github.com/kaiping/kaiping/opening"
-	"github.com/kaiping/kaiping/opening/seal"
 )
 
 // Submitter uploads sealed envelopes: parts go straight to object storage on the presigned
@@ -38,35 +33,13 @@ func NewSubmitter(api *apiclient.Client) *Submitter {
 	return &Submitter{API: api, HTTP: &http.Client{Timeout: 10 * time.Minute}, Parallel: 4, Retries: 4}
 }
 
-// FileDigest is what the tool declares about a sealed file before uploading it: the server
-// checks the stored object against it.
-type FileDigest struct {
-	Size   int64
-	SHA256 string // hex
-	SM3    string // hex; national-crypto mode (suite sm4gcm) only, where the server requires it
-}
-
-// Digest reads a sealed file once and returns its size and SHA-256 and, for a file sealed
-// with SM4-GCM (national mode), its SM3, hashed alongside on another core. The SM3 is left
-// out otherwise: it costs as much again and the server does not want it.
-func Digest(r io.Reader, suite seal.Suite) (FileDigest, error) {
-	h := sha256.New()
-	var d FileDigest
-	var err error
-	if suite != seal.SM4GCM {
-		d.Size, err = io.Copy(h, r)
-		d.SHA256 = hex.EncodeToString(h.Sum(nil))
-		return d, err
-	}
-	s := sm3.New()
-	d.Size, err = io.CopyBuffer(iox.ParallelWriter(h, s), r, make([]byte, 1<<20))
-	d.SHA256, d.SM3 = hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(s.Sum(nil))
-	return d, err
-}
-
-// Submit uploads the sealed envelope in file (described by d) as kind for a tender section
-// and returns the receipt.
+// Submit uploads the sealed envelope in file, which Check passed as d, as kind for a tender
+// section and returns the receipt. A d that Check did not make is refused before the
+// server is asked for anything.
 func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
+	if !d.checked {
+		return opening.Receipt{}, checkedFor(d, opening.Upload{})
+	}
 	var tk opening.UploadTicket
 	err := s.API.Do(ctx, http.MethodPost, "/api/v1/tenders/"+tender+"/sections/"+section+"/uploads",
 		opening.StartUploadRequest{Kind: kind, Size: d.Size, SHA256: d.SHA256, SM3: d.SM3}, &tk)
@@ -76,20 +49,28 @@ func (s *Submitter) Submit(ctx context.Context, tender, section, kind string, fi
 	if s.OnStarted != nil {
 		s.OnStarted(tk)
 	}
-	return s.Finish(ctx, tk, file)
+	return s.Finish(ctx, tk, file, d)
 }
 
 // Resume continues the upload id after a crash: only the parts not yet stored are sent.
-func (s *Submitter) Resume(ctx context.Context, id string, file io.ReaderAt) (opening.Receipt, error) {
+// file must be the one the upload declared, passed by Check as d.
+func (s *Submitter) Resume(ctx context.Context, id string, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
+	if !d.checked {
+		return opening.Receipt{}, checkedFor(d, opening.Upload{})
+	}
 	var tk opening.UploadTicket
 	if err := s.API.Do(ctx, http.MethodGet, "/api/v1/uploads/"+id, nil, &tk); err != nil {
 		return opening.Receipt{}, err
 	}
-	return s.Finish(ctx, tk, file)
+	return s.Finish(ctx, tk, file, d)
 }
 
-// Finish sends the missing parts of a ticket and completes the upload.
-func (s *Submitter) Finish(ctx context.Context, tk opening.UploadTicket, file io.ReaderAt) (opening.Receipt, error) {
+// Finish sends the missing parts of a ticket and completes the upload. file must be the
+// one the ticket's upload declared, passed by Check as d.
+func (s *Submitter) Finish(ctx context.Context, tk opening.UploadTicket, file io.ReaderAt, d FileDigest) (opening.Receipt, error) {
+	if err := checkedFor(d, tk.Upload); err != nil {
+		return opening.Receipt{}, err
+	}
 	u := tk.Upload
 	parts := append([]opening.Part(nil), tk.Done...)
 	var mu sync.Mutex
@@ -105,7 +86,7 @@ func (s *Submitter) Finish(ctx context.Context, tk opening.UploadTicket, file io
 			defer func() { <-sem }()
 			off := int64(n-1) * u.PartSize
 			length := min(u.PartSize, u.DeclaredSize-off)
-			etag, err := s.putPart(ctx, url, io.NewSectionReader(file, off, length), length)
+			etag, err := s.putPart(ctx, url, d.section(file, off, length), length)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -130,7 +111,7 @@ func (s *Submitter) Finish(ctx context.Context, tk opening.UploadTicket, file io
 	return rc, err
 }
 
-func (s *Submitter) putPart(ctx context.Context, url string, body *io.SectionReader, length int64) (string, error) {
+func (s *Submitter) putPart(ctx context.Context, url string, body io.ReadSeeker, length int64) (string, error) {
 	var last error
 	for attempt := 0; attempt < max(1, s.Retries); attempt++ {
 		if attempt > 0 {
@@ -149,6 +130,9 @@ func (s *Submitter) putPart(ctx context.Context, url string, body *io.SectionRea
 		}
 		req.ContentLength = length
 		resp, err := s.HTTP.Do(req)
+		if kaiping.CodeOf(err) == "bid.file_changed" {
+			return "", err // the file, not the network: a retry reads the same
+		}
 		if err != nil {
 			last = err
 			continue

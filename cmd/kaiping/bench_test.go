@@ -126,13 +126,13 @@ func TestBenchSeal(t *testing.T) {
 func TestBenchSubmit(t *testing.T) {
 	// 20 MiB: two parts of 16 MiB, so the multipart path is really taken.
 	r := mustRunBench(t, "submit", "--size", "20MiB")
-	checkFigures(t, r, 2, "submit", "bidder.Digest + submit, as `kaiping bid submit` does",
+	checkFigures(t, r, 2, "submit", "bidder.Check + submit, as `kaiping bid submit` does",
 		"submit: parts upload phase only", "peak memory, submit")
 	if g := r.Figures[0].Goal; g == nil || g.MinRatio != 0.8 {
 		t.Errorf("submit figure goal %v, want ≥ 0.8× PutObject", g)
 	}
 	if sub := r.Figures[0]; r.Figures[1].OursRuns[0] >= sub.OursRuns[0] {
-		t.Errorf("digest + submit (%g MB/s) is not slower than submit alone (%g MB/s)", r.Figures[1].OursRuns[0], sub.OursRuns[0])
+		t.Errorf("check + submit (%g MB/s) is not slower than submit alone (%g MB/s)", r.Figures[1].OursRuns[0], sub.OursRuns[0])
 	}
 }
 

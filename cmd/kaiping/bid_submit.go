@@ -22,8 +22,8 @@ import (
 func bidSubmitCommand() *cli.Command {
 	return &cli.Command{
 		Name: "submit",
-		Usage: "递交加密后的投标文件，取得回执；中断后再次运行即续传 " +
-			"submit a sealed file and get the receipt; run again after a crash to resume",
+		Usage: "递交加密后的投标文件，取得回执：上传前先用本人私钥解开并逐块验证整个文件，未加密或无法解密的文件不上传任何内容；中断后再次运行即续传 " +
+			"submit a sealed file and get the receipt (the whole file is opened with your key first: nothing of a file that fails is sent); run again after a crash to resume",
 		Flags: append(serverFlags(), tenderFlag, sectionFlag,
 			&cli.StringFlag{Name: "kind", Value: "summary", Usage: "信封 envelope: summary | technical | commercial"},
 			&cli.StringFlag{Name: "file", Required: true, Usage: "加密后的文件 sealed file"},
@@ -53,11 +53,16 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer f.Close()
-	t, _, err := s.tender(ctx, cmd)
+	leaf, err := leafCertificate(s.cert)
 	if err != nil {
 		return err
 	}
-	d, err := bidder.Digest(f, seal.Suite(t.Suite))
+	id, err := seal.NewCertIdentity(leaf, s.key)
+	if err != nil {
+		return err
+	}
+	// The whole file is opened with the bidder's own key before any byte is sent.
+	d, err := bidder.Check(f, id)
 	if err != nil {
 		return err
 	}
@@ -76,7 +81,7 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 	var rc opening.Receipt
 	if st, ok := readUploadState(statePath); ok && st.SHA256 == d.SHA256 {
 		fmt.Fprintf(os.Stderr, "续传上传任务 %s\n", st.Upload)
-		rc, err = sub.Resume(ctx, st.Upload, f)
+		rc, err = sub.Resume(ctx, st.Upload, f, d)
 	} else {
 		rc, err = sub.Submit(ctx, cmd.String("tender"), cmd.String("section"), cmd.String("kind"), f, d)
 	}

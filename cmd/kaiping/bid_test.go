@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,13 +21,11 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
-	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
-	"github.com/kaiping/kaiping/opening/seal"
 )
 
 // mustServe starts a kaiping server with opts on 127.0.0.1, with its own database and
@@ -216,9 +216,12 @@ func TestBidTool(t *testing.T) {
 	if _, err := w.bid(t, "seal", "--in", plain, "--out", second); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.Open(second)
-	d, _ := bidder.Digest(f, seal.AES256GCM)
-	f.Close()
+	secondFile, _ := os.ReadFile(second)
+	secondSum := sha256.Sum256(secondFile)
+	d := struct {
+		Size   int64
+		SHA256 string
+	}{int64(len(secondFile)), hex.EncodeToString(secondSum[:])}
 	api := apiclient.New(w.base)
 	certPEM, _ := os.ReadFile(w.cert)
 	keyPEM, _ := os.ReadFile(w.key)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/pkcs11"
+
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/identity/devpki"
 )
@@ -37,6 +39,55 @@ func mustSoftHSMToken(t *testing.T, label string, keyPEM []byte) {
 		}
 	}
 	os.Remove(keyFile) // from here on the key exists only on the token
+	allowDerive(t, label, "sign")
+}
+
+// allowDerive lets the private key object of the token derive (ECDH), as a bidder's UKEY
+// must to open its bid: softhsm2-util imports keys for signing only. The module is
+// finalized afterwards, so the tool under test initializes it afresh.
+func allowDerive(t *testing.T, token, object string) {
+	t.Helper()
+	ctx := pkcs11.New(softHSMModule)
+	if ctx == nil {
+		t.Fatal("cannot load SoftHSM")
+	}
+	defer ctx.Destroy()
+	if err := ctx.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Finalize()
+	slots, err := ctx.GetSlotList(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, slot := range slots {
+		if ti, err := ctx.GetTokenInfo(slot); err != nil || ti.Label != token {
+			continue
+		}
+		sh, err := ctx.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ctx.CloseSession(sh)
+		if err := ctx.Login(sh, pkcs11.CKU_USER, "1234"); err != nil {
+			t.Fatal(err)
+		}
+		defer ctx.Logout(sh)
+		if err := ctx.FindObjectsInit(sh, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY), pkcs11.NewAttribute(pkcs11.CKA_LABEL, object)}); err != nil {
+			t.Fatal(err)
+		}
+		objs, _, err := ctx.FindObjects(sh, 2)
+		ctx.FindObjectsFinal(sh)
+		if err != nil || len(objs) != 1 {
+			t.Fatalf("private key %q on %q: %d found, %v", object, token, len(objs), err)
+		}
+		if err := ctx.SetAttributeValue(sh, objs[0], []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_DERIVE, true)}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no token %q", token)
 }
 
 // TestBidToolWithToken: a bidder whose key is on a PKCS#11 token (UKEY) makes its CSR,

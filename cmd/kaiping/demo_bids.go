@@ -177,7 +177,11 @@ func submitEnvelope(ctx context.Context, t opening.Tender, p *demoParty, kind se
 	if _, err := seal.Seal(&sealed, bytes.NewReader(plain), b, to, seal.WithSuite(seal.Suite(t.Suite))); err != nil {
 		return opening.Receipt{}, 0, err
 	}
-	d, err := bidder.Digest(bytes.NewReader(sealed.Bytes()), seal.Suite(t.Suite))
+	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
+	if err != nil {
+		return opening.Receipt{}, 0, err
+	}
+	d, err := bidder.Check(bytes.NewReader(sealed.Bytes()), id)
 	if err != nil {
 		return opening.Receipt{}, 0, err
 	}

@@ -118,7 +118,11 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 			[]seal.Recipient{mine, rescueTo}); err != nil {
 			t.Fatal(err)
 		}
-		d, err := bidder.Digest(bytes.NewReader(sealed.Bytes()), seal.AES256GCM)
+		id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := bidder.Check(bytes.NewReader(sealed.Bytes()), id)
 		if err != nil {
 			t.Fatal(err)
 		}

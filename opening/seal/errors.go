@@ -21,6 +21,7 @@ const (
 	CodeTruncated            = "seal.truncated"             // the payload ends early
 	CodeTrailingData         = "seal.trailing_data"         // bytes after the final chunk
 	CodePayloadMalformed     = "seal.payload_malformed"     // authentic but non-canonical payload (empty final chunk)
+	CodeNotCiphertext        = "seal.not_ciphertext"        // a stored chunk compresses: not ciphertext (Screen, without the key)
 	CodeBindingInvalid       = "seal.binding_invalid"       // tender, section, bidder or kind missing or malformed
 	CodeBindingMismatch      = "seal.binding_mismatch"      // the envelope belongs to another tender, bidder or kind
 	CodeRecipientUnsupported = "seal.recipient_unsupported" // a certificate or key this format cannot wrap to
@@ -31,7 +32,7 @@ const (
 
 // ChunkError locates a payload failure. It is the Err of the *kaiping.Error returned for
 // seal.chunk_auth, seal.truncated, seal.trailing_data and seal.payload_malformed, so callers
-// (and logs) can name the chunk: errors.As(err, &ce).
+// (and logs) can name the chunk: errors.As(err, &ce). Screen's seal.not_ciphertext carries one too.
 type ChunkError struct {
 	// Index is the chunk, counted from 0. For seal.truncated it is the first chunk missing.
 	Index uint64

@@ -40,10 +40,8 @@ func (w *submissionWorld) withdraw(c *apiclient.Client) (opening.Receipt, error)
 // startUpload opens an upload for file without sending anything.
 func (w *submissionWorld) startUpload(tb testing.TB, c *apiclient.Client, file []byte) opening.UploadTicket {
 	tb.Helper()
-	d := mustDigest(tb, file)
 	var tk opening.UploadTicket
-	if err := c.Do(context.Background(), http.MethodPost, w.path("/uploads"),
-		opening.StartUploadRequest{Kind: "summary", Size: d.Size, SHA256: d.SHA256}, &tk); err != nil {
+	if err := c.Do(context.Background(), http.MethodPost, w.path("/uploads"), declared(file, "summary"), &tk); err != nil {
 		tb.Fatal(err)
 	}
 	return tk
@@ -115,7 +113,7 @@ func TestNotRegistered(t *testing.T) {
 	cert := w.ta.mustRegister(t, w.admin, devpki.ECDSA, "丙公司", kaiping.RoleBidder)
 	stranger := w.ta.mustLogin(t, cert)
 	err := stranger.Do(context.Background(), http.MethodPost, w.path("/uploads"),
-		opening.StartUploadRequest{Kind: "summary", Size: 10, SHA256: mustDigest(t, []byte("x")).SHA256}, nil)
+		opening.StartUploadRequest{Kind: "summary", Size: 10, SHA256: sha256Hex([]byte("x"))}, nil)
 	if apiCode(err) != "bid.not_registered" {
 		t.Errorf("unregistered bidder started an upload: %v", err)
 	}
@@ -139,7 +137,7 @@ func TestConcurrentSubmitsOneBidder(t *testing.T) {
 	errs := make([]error, 2)
 	for i := range 2 {
 		wg.Go(func() {
-			receipts[i], errs[i] = bidder.NewSubmitter(w.bidder).Finish(ctx, tickets[i], bytes.NewReader(files[i]))
+			receipts[i], errs[i] = bidder.NewSubmitter(w.bidder).Finish(ctx, tickets[i], bytes.NewReader(files[i]), mustChecked(t, files[i], w.bidderCert))
 		})
 	}
 	wg.Wait()

@@ -42,7 +42,7 @@ func TestClockSync(t *testing.T) {
 		t.Fatalf("an offset of 2s: %+v", st)
 	}
 	before := ta.ledgerSize(t)
-	_, err := bidder.NewSubmitter(w.bidder).Finish(ctx, tk, bytes.NewReader(file))
+	_, err := bidder.NewSubmitter(w.bidder).Finish(ctx, tk, bytes.NewReader(file), mustChecked(t, file, w.bidderCert))
 	if apiCode(err) != "clock.unsynchronised" {
 		t.Fatalf("completion on an untrusted clock: %v, want clock.unsynchronised", err)
 	}
@@ -78,7 +78,7 @@ func TestClockSync(t *testing.T) {
 	if st := ta.ClockSync.Check(ctx); st.Problem != "" {
 		t.Fatalf("back within the bound: %+v", st)
 	}
-	rc, err := bidder.NewSubmitter(w.bidder).Finish(ctx, tk, bytes.NewReader(file))
+	rc, err := bidder.NewSubmitter(w.bidder).Finish(ctx, tk, bytes.NewReader(file), mustChecked(t, file, w.bidderCert))
 	if err != nil {
 		t.Fatalf("completion on a trusted clock again: %v", err)
 	}

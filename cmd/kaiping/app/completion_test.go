@@ -97,10 +97,10 @@ type completion struct {
 
 // completeAsync sends file's parts for the ticket and completes the upload in the
 // background; the answer arrives on the channel returned.
-func completeAsync(c *apiclient.Client, tk opening.UploadTicket, file []byte) <-chan completion {
+func completeAsync(c *apiclient.Client, tk opening.UploadTicket, file []byte, d bidder.FileDigest) <-chan completion {
 	done := make(chan completion, 1)
 	go func() {
-		rc, err := bidder.NewSubmitter(c).Finish(context.Background(), tk, bytes.NewReader(file))
+		rc, err := bidder.NewSubmitter(c).Finish(context.Background(), tk, bytes.NewReader(file), d)
 		done <- completion{rc, err}
 	}()
 	return done
@@ -132,11 +132,11 @@ func TestCrashBetweenStorageAndCommit(t *testing.T) {
 
 	arrivedA := w.deadline.Add(-2 * time.Minute)
 	first.clock.Set(arrivedA)
-	deadA := completeAsync(w.bidder, tkA, fileA)
+	deadA := completeAsync(w.bidder, tkA, fileA, mustChecked(t, fileA, w.bidderCert))
 	stop.held(t)
 	arrivedB := w.deadline.Add(-time.Second)
 	first.clock.Set(arrivedB)
-	deadB := completeAsync(w.otherBidder, tkB, fileB)
+	deadB := completeAsync(w.otherBidder, tkB, fileB, mustChecked(t, fileB, w.otherCert))
 	stop.held(t)
 	first.crash(t)
 
@@ -159,18 +159,18 @@ func TestCrashBetweenStorageAndCommit(t *testing.T) {
 
 	// The first bidder's tool resumes: storage holds the object, nothing is sent again, and
 	// the completion is finished as of when it arrived.
-	rcA, err := bidder.NewSubmitter(bidderA).Resume(ctx, string(tkA.Upload.ID), bytes.NewReader(fileA))
+	rcA, err := bidder.NewSubmitter(bidderA).Resume(ctx, string(tkA.Upload.ID), bytes.NewReader(fileA), mustChecked(t, fileA, w.bidderCert))
 	if err != nil {
 		t.Fatalf("resume after the crash: %v", err)
 	}
 	if err := bidder.VerifyReceipt(rcA, v); err != nil {
 		t.Errorf("receipt after the crash does not verify: %v", err)
 	}
-	if !rcA.ServerTime.Equal(arrivedA) || rcA.Envelopes[0].SHA256 != mustDigest(t, fileA).SHA256 {
+	if !rcA.ServerTime.Equal(arrivedA) || rcA.Envelopes[0].SHA256 != sha256Hex(fileA) {
 		t.Errorf("receipt %s at %v; want the file's digest at its arrival, %v", rcA.Envelopes[0].SHA256, rcA.ServerTime, arrivedA)
 	}
 	// Asking again answers the same receipt.
-	if again, err := bidder.NewSubmitter(bidderA).Resume(ctx, string(tkA.Upload.ID), bytes.NewReader(fileA)); err != nil ||
+	if again, err := bidder.NewSubmitter(bidderA).Resume(ctx, string(tkA.Upload.ID), bytes.NewReader(fileA), mustChecked(t, fileA, w.bidderCert)); err != nil ||
 		again.Ledger.Seq != rcA.Ledger.Seq {
 		t.Errorf("second resume: seq %d, %v; want the receipt of seq %d", again.Ledger.Seq, err, rcA.Ledger.Seq)
 	}
@@ -210,13 +210,13 @@ func TestCrashBetweenStorageAndCommit(t *testing.T) {
 	if err := bidderB.Do(ctx, http.MethodGet, w.path("/bid-set"), nil, &set); err != nil {
 		t.Fatalf("bid set after the reconciler: %v", err)
 	}
-	want := []string{mustDigest(t, fileA).SHA256, mustDigest(t, fileB).SHA256}
+	want := []string{sha256Hex(fileA), sha256Hex(fileB)}
 	slices.Sort(want)
 	if !slices.Equal(set.Digests, want) {
 		t.Errorf("bid set %v; want both envelopes %v", set.Digests, want)
 	}
 	// The second bidder, after the deadline, fetches the receipt of what arrived before it.
-	rcB, err := bidder.NewSubmitter(bidderB).Resume(ctx, string(tkB.Upload.ID), bytes.NewReader(fileB))
+	rcB, err := bidder.NewSubmitter(bidderB).Resume(ctx, string(tkB.Upload.ID), bytes.NewReader(fileB), mustChecked(t, fileB, w.otherCert))
 	if err != nil {
 		t.Fatalf("receipt after the reconciler: %v", err)
 	}
@@ -275,7 +275,7 @@ func TestCompletionAcrossDeadline(t *testing.T) {
 	hold.armed.Store(true)
 	arrived := w.deadline.Add(-time.Millisecond)
 	w.ta.clock.Set(arrived)
-	done := completeAsync(last.c, tk, file)
+	done := completeAsync(last.c, tk, file, mustChecked(t, file, last.cert))
 	hold.held(t)
 
 	// Past the deadline, the completion still being checked: nothing is sealed, whoever
@@ -506,8 +506,8 @@ func TestCompleteWithWrongParts(t *testing.T) {
 	if st := w.status(t, w.bidder); len(st.Uploads) != 1 || st.Uploads[0].State != opening.UploadOpen || len(st.Envelopes) != 0 {
 		t.Fatalf("after the refusal: %+v; want the upload open and no envelope", st)
 	}
-	rc, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file))
-	if err != nil || rc.Envelopes[0].SHA256 != mustDigest(t, file).SHA256 {
+	rc, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file), mustChecked(t, file, w.bidderCert))
+	if err != nil || rc.Envelopes[0].SHA256 != sha256Hex(file) {
 		t.Fatalf("resume after the refusal: %+v, %v", rc, err)
 	}
 	if len(parts) != 1 {

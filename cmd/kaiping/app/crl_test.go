@@ -84,6 +84,7 @@ func TestCRL(t *testing.T) {
 	dingFile := sealTo(t, seal.Binding{Tender: w.tender.ID, Section: w.section.ID, Bidder: dingID, Kind: seal.Summary},
 		summaryJSON("97000", 180), certRecipient(t, dingCert))
 	dingTicket := w.startUpload(t, dingC, dingFile)
+	dingDigest := mustChecked(t, dingFile, dingCert)
 	wuCert := w.ta.mustRegister(t, w.admin, devpki.SM2, "戊公司", kaiping.RoleBidder)
 	wu := w.ta.mustLogin(t, wuCert)
 	now := ta.clock.Now()
@@ -113,7 +114,7 @@ func TestCRL(t *testing.T) {
 				opening.RegisterRequest{Certificate: identity.Fingerprint(wuCert.Cert.Raw)}, nil)
 		}},
 		{"complete a submission", func() error {
-			_, err := bidder.NewSubmitter(dingC).Finish(ctx, dingTicket, bytes.NewReader(dingFile))
+			_, err := bidder.NewSubmitter(dingC).Finish(ctx, dingTicket, bytes.NewReader(dingFile), dingDigest)
 			return err
 		}},
 	}

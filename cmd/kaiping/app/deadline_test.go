@@ -32,6 +32,7 @@ func TestCompletionsStraddlingDeadline(t *testing.T) {
 		c    *apiclient.Client
 		file []byte
 		tk   opening.UploadTicket
+		d    bidder.FileDigest
 	}
 	entrants := make([]entrant, bidders)
 	for i := range entrants {
@@ -39,7 +40,7 @@ func TestCompletionsStraddlingDeadline(t *testing.T) {
 		b := w.binding(seal.Summary)
 		b.Bidder = id
 		file := sealTo(t, b, fmt.Appendf(nil, `{"price":"%d"}`, 1000+i), certRecipient(t, cert))
-		entrants[i] = entrant{c: c, file: file, tk: w.startUpload(t, c, file)}
+		entrants[i] = entrant{c: c, file: file, tk: w.startUpload(t, c, file), d: mustChecked(t, file, cert)}
 	}
 	// Each request reads the clock a few times; with a 1µs tick starting 300µs early the
 	// deadline falls somewhere in the middle of the 200, whatever the scheduling.
@@ -52,7 +53,7 @@ func TestCompletionsStraddlingDeadline(t *testing.T) {
 	for i, e := range entrants {
 		wg.Go(func() {
 			<-start
-			receipts[i], errs[i] = bidder.NewSubmitter(e.c).Finish(ctx, e.tk, bytes.NewReader(e.file))
+			receipts[i], errs[i] = bidder.NewSubmitter(e.c).Finish(ctx, e.tk, bytes.NewReader(e.file), e.d)
 		})
 	}
 	close(start)

@@ -94,7 +94,7 @@ func (w *hallWorld) mustSubmit(t *testing.T, b *hallBidder, kind seal.EnvelopeKi
 func (w *hallWorld) mustSubmitFile(t *testing.T, b *hallBidder, kind seal.EnvelopeKind, file []byte) {
 	t.Helper()
 	if _, err := bidder.NewSubmitter(b.c).Submit(context.Background(), string(w.tender.ID), "BD1", string(kind),
-		bytes.NewReader(file), mustDigest(t, file)); err != nil {
+		bytes.NewReader(file), mustChecked(t, file, b.cert)); err != nil {
 		t.Fatalf("%s submits %s: %v", b.name, kind, err)
 	}
 }

@@ -3,8 +3,11 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"net/http"
 	"testing"
+
+	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/opening"
@@ -22,7 +25,7 @@ func TestNationalMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := out.Bytes()
-	d := mustDigest(t, file)
+	d := mustChecked(t, file, w.bidderCert)
 	submit := func(d bidder.FileDigest, f []byte) (opening.Receipt, error) {
 		return bidder.NewSubmitter(w.bidder).Submit(ctx, string(w.tender.ID), "BD1", "summary", bytes.NewReader(f), d)
 	}
@@ -33,10 +36,9 @@ func TestNationalMode(t *testing.T) {
 	badSM3 := d
 	badSM3.SM3 = "xyz"
 	aes := mustSeal(t, w.binding(seal.Summary), []byte("1"), w.bidderCert)
-	aesDigest, err := bidder.Digest(bytes.NewReader(aes), seal.SM4GCM) // the tool declares SM3 as the tender asks
-	if err != nil {
-		t.Fatal(err)
-	}
+	aesDigest := mustChecked(t, aes, w.bidderCert)
+	aesSM3 := sm3.Sum(aes)
+	aesDigest.SM3 = hex.EncodeToString(aesSM3[:]) // the tool declares SM3 as the tender asks
 	for _, tt := range []struct {
 		name string
 		d    bidder.FileDigest

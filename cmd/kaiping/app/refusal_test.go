@@ -175,8 +175,7 @@ func TestRefusedAttemptsLedgered(t *testing.T) {
 	// Past the deadline, before the bid set is sealed.
 	rw.ta.clock.Set(rw.deadline.Add(time.Second))
 	rw.refusedAndLedgered(t, "an upload started after the deadline", c.id, "bid.upload_start", "bid.deadline_passed", func() error {
-		d := mustDigest(t, []byte("迟到"))
-		return c.c.Do(ctx, http.MethodPost, rw.path("/uploads"), opening.StartUploadRequest{Kind: "summary", Size: d.Size, SHA256: d.SHA256}, nil)
+		return c.c.Do(ctx, http.MethodPost, rw.path("/uploads"), declared([]byte("迟到"), "summary"), nil)
 	})
 	rw.refusedAndLedgeredChanging(t, "an upload completed after the deadline (aborted)", c.id, "bid.upload_complete", "bid.deadline_passed", 1, func() error {
 		return c.c.Do(ctx, http.MethodPost, "/api/v1/uploads/"+string(late.Upload.ID)+"/complete", opening.CompleteRequest{Parts: []opening.Part{{Number: 1, ETag: "x"}}}, nil)

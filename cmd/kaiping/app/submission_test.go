@@ -115,12 +115,15 @@ func (w *submissionWorld) binding(kind seal.EnvelopeKind) seal.Binding {
 	return seal.Binding{Tender: w.tender.ID, Section: w.section.ID, Bidder: w.bidderID, Kind: kind}
 }
 
+// submit submits file as a summary envelope on the raw API (what the server does with it,
+// whatever the bidder's tool would have said), declaring sum as its SHA-256 if not empty.
 func (w *submissionWorld) submit(c *apiclient.Client, file []byte, sum string) (opening.Receipt, error) {
-	d, _ := digestOf(file)
+	req := declared(file, "summary")
 	if sum != "" {
-		d.SHA256 = sum
+		req.SHA256 = sum
 	}
-	return bidder.NewSubmitter(c).Submit(context.Background(), string(w.tender.ID), "BD1", "summary", bytes.NewReader(file), d)
+	_, rc, err := rawSubmitAs(c, w.tender.ID, req, file)
+	return rc, err
 }
 
 func TestSubmitAndReceipt(t *testing.T) {
@@ -181,7 +184,7 @@ func TestSubmitRefusals(t *testing.T) {
 	start := func(c *apiclient.Client, req opening.StartUploadRequest) error {
 		return c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads", req, nil)
 	}
-	goodSum := mustDigest(t, good).SHA256
+	goodSum := sha256Hex(good)
 	tests := []struct {
 		name string
 		err  error
@@ -234,7 +237,7 @@ func TestDeadlineBoundary(t *testing.T) {
 	w := mustSubmissionWorld(t)
 	ctx := context.Background()
 	file := mustSeal(t, w.binding(seal.Summary), []byte("报价"), w.bidderCert)
-	sum := mustDigest(t, file).SHA256
+	sum := sha256Hex(file)
 	startAndPut := func() opening.UploadTicket {
 		var tk opening.UploadTicket
 		if err := w.bidder.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads",
@@ -246,11 +249,11 @@ func TestDeadlineBoundary(t *testing.T) {
 	early, late := startAndPut(), startAndPut()
 
 	w.ta.clock.Set(w.deadline.Add(-time.Nanosecond))
-	if _, err := bidder.NewSubmitter(w.bidder).Finish(ctx, early, bytes.NewReader(file)); err != nil {
+	if _, err := bidder.NewSubmitter(w.bidder).Finish(ctx, early, bytes.NewReader(file), mustChecked(t, file, w.bidderCert)); err != nil {
 		t.Fatalf("completed 1ns before the deadline: %v", err)
 	}
 	w.ta.clock.Set(w.deadline)
-	_, err := bidder.NewSubmitter(w.bidder).Finish(ctx, late, bytes.NewReader(file))
+	_, err := bidder.NewSubmitter(w.bidder).Finish(ctx, late, bytes.NewReader(file), mustChecked(t, file, w.bidderCert))
 	if apiCode(err) != "bid.deadline_passed" {
 		t.Fatalf("completed at the deadline: %v, want bid.deadline_passed", err)
 	}
@@ -264,19 +267,15 @@ func TestDeadlineBoundary(t *testing.T) {
 	}
 }
 
-// digestOf is bidder.Digest of an in-memory file, with SM3 when its header says SM4-GCM.
-func digestOf(file []byte) (bidder.FileDigest, error) {
-	suite := seal.AES256GCM
-	if h, _, err := seal.ParseHeader(bytes.NewReader(file)); err == nil {
-		suite = h.Suite
-	}
-	return bidder.Digest(bytes.NewReader(file), suite)
-}
-
-// mustDigest is digestOf, failing the test on error.
-func mustDigest(tb testing.TB, file []byte) bidder.FileDigest {
+// mustChecked is bidder.Check of an in-memory file with the key of cert, as the bidder's
+// tool checks it before sending anything.
+func mustChecked(tb testing.TB, file []byte, cert *devpki.Issued) bidder.FileDigest {
 	tb.Helper()
-	d, err := digestOf(file)
+	id, err := seal.NewCertIdentity(cert.Cert, cert.Key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := bidder.Check(bytes.NewReader(file), id)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -292,7 +291,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	w := mustSubmissionWorld(t)
 	ctx := context.Background()
 	file := mustSeal(t, w.binding(seal.Summary), []byte("报价"), w.bidderCert)
-	sum := mustDigest(t, file).SHA256
+	sum := sha256Hex(file)
 	var tk opening.UploadTicket
 	if err := w.bidder.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/uploads",
 		opening.StartUploadRequest{Kind: "summary", Size: int64(len(file)), SHA256: sum}, &tk); err != nil {
@@ -312,7 +311,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	if len(resumed.Done) != 1 || resumed.Done[0].Number != 1 || len(resumed.PartURLs) != 0 {
 		t.Fatalf("resume ticket: done %v, urls %v; want part 1 done and nothing to send", resumed.Done, resumed.PartURLs)
 	}
-	rc, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file))
+	rc, err := bidder.NewSubmitter(w.bidder).Resume(ctx, string(tk.Upload.ID), bytes.NewReader(file), mustChecked(t, file, w.bidderCert))
 	if err != nil || rc.Envelopes[0].SHA256 != sum {
 		t.Fatalf("resume: %+v, %v", rc, err)
 	}

@@ -34,7 +34,7 @@ func TestReceiptTimeStamps(t *testing.T) {
 		t.Helper()
 		file := sealTo(t, seal.Binding{Tender: w.tender.ID, Section: w.section.ID, Bidder: b.id, Kind: seal.Summary},
 			summaryJSON(price, 180), certRecipient(t, b.cert))
-		rc, err := bidder.NewSubmitter(b.c).Submit(ctx, string(w.tender.ID), "BD1", "summary", bytes.NewReader(file), mustDigest(t, file))
+		rc, err := bidder.NewSubmitter(b.c).Submit(ctx, string(w.tender.ID), "BD1", "summary", bytes.NewReader(file), mustChecked(t, file, b.cert))
 		if err != nil {
 			t.Fatalf("%s submits: %v", b.name, err)
 		}
