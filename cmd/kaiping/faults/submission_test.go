@@ -114,7 +114,7 @@ func TestSubmissionFaults(t *testing.T) {
 // startUpload opens an upload of b's summary, as the tool does before sending any part.
 func (w *world) startUpload(b *bidderT) opening.UploadTicket {
 	w.t.Helper()
-	d := w.digest(b.file)
+	d := w.digest(b)
 	var tk opening.UploadTicket
 	w.do(b.c, http.MethodPost, w.sectionPath("/uploads"), opening.StartUploadRequest{Kind: "summary", Size: d.Size, SHA256: d.SHA256}, &tk)
 	return tk
@@ -150,7 +150,7 @@ func (w *world) submitting(b *bidderT) (upload func() string, done <-chan error)
 	s := bidder.NewSubmitter(b.c)
 	s.OnStarted = func(tk opening.UploadTicket) { started <- string(tk.Upload.ID) }
 	file := b.file
-	d := w.digest(file)
+	d := w.digest(b)
 	go func() {
 		rc, err := s.Submit(context.Background(), string(w.tender.ID), "BD1", "summary", bytes.NewReader(file), d)
 		if err == nil {
