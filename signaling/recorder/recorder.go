@@ -52,8 +52,11 @@ type Config struct {
 	// StaleAfter is how old a catalog row still "uploading" must be before Recover
 	// completes it from the archive (another replica may be uploading it). Default 1 h.
 	StaleAfter time.Duration
-	// RecoverInterval is how often Run calls Recover. Default 10 min.
+	// RecoverInterval is how often Run calls Recover. Default 10 min. After a recording
+	// could not be stored, Run tries again sooner: after RetryMin, doubling up to
+	// RecoverInterval, while anything is left unstored. Default 1 s.
 	RecoverInterval time.Duration
+	RetryMin        time.Duration
 	// Loopback has the embedded backend's client gather loopback candidates (tests and the
 	// demo, where everything runs on one machine).
 	Loopback bool
@@ -72,6 +75,7 @@ func (c Config) withDefaults() Config {
 	def(&c.StoreTimeout, time.Hour)
 	def(&c.StaleAfter, time.Hour)
 	def(&c.RecoverInterval, 10*time.Minute)
+	def(&c.RetryMin, time.Second)
 	if c.GapSequenceThreshold <= 0 {
 		c.GapSequenceThreshold = 50
 	}
@@ -90,6 +94,9 @@ type Recorder struct {
 	mu     sync.Mutex
 	active map[kaiping.ID]*Recording
 	closed bool
+	// unstored wakes Run when a recording could not be stored at its end (storage down):
+	// it is tried again with backoff, not only at the next RecoverInterval.
+	unstored chan struct{}
 }
 
 var _ signaling.Recorder = (*Recorder)(nil)
@@ -120,7 +127,7 @@ func newRecorder(cfg Config, archive Archive, catalog Catalog, clock kaiping.Clo
 	}
 	r := &Recorder{
 		cfg: cfg.withDefaults(), archive: archive, catalog: catalog, clock: clock, log: log,
-		active: map[kaiping.ID]*Recording{},
+		active: map[kaiping.ID]*Recording{}, unstored: make(chan struct{}, 1),
 	}
 	r.joiners = map[string]Joiner{
 		embeddedBackend: embeddedJoiner{loopback: cfg.Loopback, log: log},
@@ -197,6 +204,10 @@ func (r *Recorder) forget(rec *Recording) {
 	r.mu.Lock()
 	delete(r.active, rec.id)
 	r.mu.Unlock()
+	if rec.err != nil {
+		// Not stored at its end and no longer active: Recover may take it now.
+		r.wakeRecover()
+	}
 }
 
 func (r *Recorder) isActive(id kaiping.ID) bool {

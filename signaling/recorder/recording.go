@@ -146,7 +146,7 @@ func (r *Recording) run() {
 	defer cancel()
 	r.stored, r.err = r.rec.storeDir(sctx, r.dir)
 	if r.err != nil {
-		r.log.Error("storing the recording failed; it stays in the spool for Recover", "dir", r.dir, "err", r.err)
+		r.log.Error("storing the recording failed; it stays in the spool and is tried again", "dir", r.dir, "err", r.err)
 	}
 }
 

@@ -82,10 +82,11 @@ func (r *Recorder) Recover(ctx context.Context) (RecoverReport, error) {
 }
 
 // Run calls Recover now and every Config.RecoverInterval until ctx ends, logging what it
-// found.
+// found. While a recording is left unstored (storage was down when it ended, or Recover
+// itself failed), it calls Recover again sooner, backing off from Config.RetryMin: a
+// recording kept only on this machine's disk for ten minutes is one disk failure from lost.
 func (r *Recorder) Run(ctx context.Context) {
-	t := time.NewTicker(r.cfg.RecoverInterval)
-	defer t.Stop()
+	var backoff time.Duration
 	for {
 		rep, err := r.Recover(ctx)
 		switch {
@@ -97,11 +98,31 @@ func (r *Recorder) Run(ctx context.Context) {
 		for _, f := range rep.Failed {
 			r.log.Error("recording not stored", "room", f.Room, "recording", f.Recording, "code", kaiping.CodeOf(f.Err), "err", f.Err)
 		}
+		wait := r.cfg.RecoverInterval
+		if err != nil || len(rep.Failed) > 0 {
+			backoff = min(max(2*backoff, r.cfg.RetryMin), r.cfg.RecoverInterval)
+			wait = backoff
+		} else {
+			backoff = 0
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
+		case <-r.unstored:
+			t.Stop()
+			backoff = 0
 		}
+	}
+}
+
+// wakeRecover tells Run that a recording is left in the spool.
+func (r *Recorder) wakeRecover() {
+	select {
+	case r.unstored <- struct{}{}:
+	default: // Run is already told
 	}
 }
 
