@@ -412,8 +412,8 @@ func (w *world) retrying(what string, do func() error) {
 const settle = 60 * time.Second
 
 // sealedBy is how long after the deadline the bid set is sealed at the latest when no
-// completion is under way (the longest the sealing has waited: a fixed 5-minute grace).
-const sealedBy = 5*time.Minute + time.Second
+// completion is under way (opening.SealSettle), and a second for the sealer to look.
+const sealedBy = opening.SealSettle + time.Second
 
 // sealSet moves kaiping's clock past the deadline and the time the sealing may wait, and
 // waits until the bid set is sealed.
@@ -421,7 +421,7 @@ func (w *world) sealSet() opening.BidSet {
 	w.t.Helper()
 	w.jumpTo(w.deadline.Add(sealedBy))
 	began := time.Now()
-	defer func() { w.t.Logf("bid set sealed %s after the grace", time.Since(began).Round(time.Millisecond)) }()
+	defer func() { w.t.Logf("bid set sealed %s after the settle", time.Since(began).Round(time.Millisecond)) }()
 	var set opening.BidSet
 	w.eventually("the bid set is sealed", settle, func() error {
 		return w.host.Do(context.Background(), http.MethodGet, w.sectionPath("/bid-set"), nil, &set)
