@@ -96,3 +96,7 @@ func ClockUnsynchronised(reason string) *Error {
 	return Errorf(KindUnavailable, "clock.unsynchronised",
 		"服务器时钟未同步（%s），暂不判定任何截止时间，请稍后重试；交易中心已收到告警", reason)
 }
+
+// BeijingTime is China Standard Time (UTC+8, no daylight saving): the zone in which times are
+// shown to people and calendar days are counted.
+var BeijingTime = time.FixedZone("CST", 8*3600)

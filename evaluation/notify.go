@@ -136,4 +136,4 @@ func assignedText(name, venue, address, seat string, s time.Time) string {
 		name, minute(s), venue, address, seat)
 }
 
-func minute(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04") }
+func minute(t time.Time) string { return t.In(kaiping.BeijingTime).Format("2006-01-02 15:04") }

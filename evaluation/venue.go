@@ -161,18 +161,15 @@ type DayBooking struct {
 	ExpertCode string     `json:"expert_code,omitempty"`
 }
 
-// chinaTime is China Standard Time: a venue's "today" is a day in Beijing time.
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // DayRange returns [start, end) of the day (YYYY-MM-DD, Beijing time) or, for "", of the
 // day containing now.
 func DayRange(day string, now time.Time) (time.Time, time.Time, error) {
 	var start time.Time
 	if day == "" {
-		y, m, d := now.In(chinaTime).Date()
-		start = time.Date(y, m, d, 0, 0, 0, 0, chinaTime)
+		y, m, d := now.In(kaiping.BeijingTime).Date()
+		start = time.Date(y, m, d, 0, 0, 0, 0, kaiping.BeijingTime)
 	} else {
-		t, err := time.ParseInLocation(time.DateOnly, day, chinaTime)
+		t, err := time.ParseInLocation(time.DateOnly, day, kaiping.BeijingTime)
 		if err != nil {
 			return time.Time{}, time.Time{}, invalid("booking.date", "日期格式须为 YYYY-MM-DD")
 		}

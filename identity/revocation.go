@@ -157,7 +157,7 @@ func (r *RevocationLists) Check(issuer, serial string) error {
 		}
 		if at, ok := l.revoked[serial]; ok {
 			return kaiping.Errorf(kaiping.KindUnauthenticated, "auth.cert_revoked",
-				"该证书已于 %s 被 CA 吊销，不能再使用，请使用 CA 新签发的证书", at.In(time.FixedZone("CST", 8*3600)).Format(time.DateTime))
+				"该证书已于 %s 被 CA 吊销，不能再使用，请使用 CA 新签发的证书", at.In(kaiping.BeijingTime).Format(time.DateTime))
 		}
 	}
 	return nil

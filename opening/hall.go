@@ -202,11 +202,8 @@ func (h HallStatus) checkInRan(minutes int, at time.Time) error {
 
 func windowClosed(at time.Time) error {
 	return kaiping.Errorf(kaiping.KindTooLate, "hall.window_closed", "解密窗口已于 %s 关闭，不再接受解密",
-		at.In(chinaTime).Format("2006-01-02 15:04:05"))
+		at.In(kaiping.BeijingTime).Format("2006-01-02 15:04:05"))
 }
-
-// chinaTime is the time zone messages show times in (UTC+8, no daylight saving).
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // SealOutcome is the state a hall starts in when its bid set is sealed: failed (流标) with
 // the reason when fewer than minBids bidders have a current envelope, sealed otherwise.

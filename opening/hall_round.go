@@ -336,5 +336,5 @@ func chinaDate(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.In(chinaTime).Format("2006-01-02 15:04:05")
+	return t.In(kaiping.BeijingTime).Format("2006-01-02 15:04:05")
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/kaiping/kaiping"
 )
 
 // Candidate is an expert of the pool with every fact avoidance (回避) looks at.
@@ -174,11 +176,8 @@ func Screen(pool []Candidate, c Conflicts, rules Rules) (Snapshot, []Exclusion) 
 	return NewSnapshot(entries), excluded
 }
 
-// chinaTime is China Standard Time, how the reasons show dates to people.
-var chinaTime = time.FixedZone("CST", 8*3600)
-
-func day(t time.Time) string    { return t.In(chinaTime).Format("2006-01-02") }
-func minute(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04") }
+func day(t time.Time) string    { return t.In(kaiping.BeijingTime).Format("2006-01-02") }
+func minute(t time.Time) string { return t.In(kaiping.BeijingTime).Format("2006-01-02 15:04") }
 func note(s string) string {
 	if s == "" {
 		return ""

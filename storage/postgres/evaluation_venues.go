@@ -184,10 +184,8 @@ func (s *EvaluationStore) Seats(ctx context.Context, venue kaiping.ID) ([]evalua
 // overlap is the refusal of a booking whose range another active booking of the seat holds.
 func overlapError(start, end time.Time) error {
 	return kaiping.Errorf(kaiping.KindConflict, "booking.overlap", "该工位在 %s 至 %s 期间已有预订，同一工位的预订时段不能重叠",
-		start.In(beijingTime).Format("2006-01-02 15:04"), end.In(beijingTime).Format("2006-01-02 15:04"))
+		start.In(kaiping.BeijingTime).Format("2006-01-02 15:04"), end.In(kaiping.BeijingTime).Format("2006-01-02 15:04"))
 }
-
-var beijingTime = time.FixedZone("CST", 8*3600)
 
 func isExclusion(err error) bool {
 	var pgErr *pgconn.PgError
