@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
-	"github.com/kaiping/kaiping/clients/token"
-	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -98,43 +96,12 @@ func login(ctx context.Context, cmd *cli.Command) (*bidderSession, error) {
 	return s, nil
 }
 
-// loadKey opens the private key the command names: a key on a PKCS#11 token (--pkcs11),
-// which never leaves the token, or a PEM key file (--key). The returned func releases it.
+// loadKey opens the private key the command names (see bidder.OpenKey).
 func loadKey(cmd *cli.Command) (crypto.Signer, func(), error) {
-	if uri := cmd.String("pkcs11"); uri != "" {
-		cfg, err := token.ParseURI(uri)
-		if err != nil {
-			return nil, nil, err
-		}
-		if m := cmd.String("pkcs11-module"); m != "" {
-			cfg.Module = m
-		}
-		if f := cmd.String("pkcs11-pin-file"); f != "" {
-			pin, err := os.ReadFile(f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("读取 UKEY 口令文件: %w", err)
-			}
-			cfg.PIN = strings.TrimSuffix(strings.TrimSuffix(string(pin), "\n"), "\r")
-		}
-		k, err := token.Open(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return k, func() { _ = k.Close() }, nil
-	}
-	path := cmd.String("key")
-	if path == "" {
-		return nil, nil, fmt.Errorf("请用 --key 指定私钥文件，或用 --pkcs11 指定 UKEY 中的私钥 (a private key is required)")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("读取私钥 --key: %w", err)
-	}
-	k, err := devpki.ParseKeyPEM(b)
-	if err != nil {
-		return nil, nil, fmt.Errorf("私钥 %s 无法解析: %w", path, err)
-	}
-	return k, func() {}, nil
+	return bidder.OpenKey(bidder.KeySource{
+		PKCS11: cmd.String("pkcs11"), PKCS11Module: cmd.String("pkcs11-module"),
+		PKCS11PINFile: cmd.String("pkcs11-pin-file"), KeyFile: cmd.String("key"),
+	})
 }
 
 // tender fetches the tender and resolves the section named on the command line.
@@ -152,13 +119,4 @@ func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// writeJSON writes v indented to path, readable only by its owner (receipts name the bid).
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
 }

@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/bidder"
-	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/timekeeping/tsa"
 )
@@ -32,13 +27,9 @@ func bidReceiptCommand() *cli.Command {
 				&cli.StringFlag{Name: "tsa-cert", Usage: "时间戳服务机构的证书或其 CA（PEM）：同时校验回执的时间戳 also check the receipt's RFC 3161 time-stamp"},
 			},
 			Action: func(ctx context.Context, cmd *cli.Command) error {
-				b, err := os.ReadFile(cmd.String("receipt"))
+				rc, err := bidder.ReadReceipt(cmd.String("receipt"))
 				if err != nil {
 					return err
-				}
-				var rc opening.Receipt
-				if err := json.Unmarshal(b, &rc); err != nil {
-					return fmt.Errorf("回执文件格式错误: %w", err)
 				}
 				pk, err := os.ReadFile(cmd.String("public-key"))
 				if err != nil {
@@ -78,28 +69,21 @@ func bidReceiptCommand() *cli.Command {
 			}, serverFlags()...),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				path := cmd.String("receipt")
-				b, err := os.ReadFile(path)
+				rc, err := bidder.ReadReceipt(path)
 				if err != nil {
 					return err
-				}
-				var rc opening.Receipt
-				if err := json.Unmarshal(b, &rc); err != nil {
-					return fmt.Errorf("回执文件格式错误: %w", err)
 				}
 				s, err := login(ctx, cmd)
 				if err != nil {
 					return err
 				}
 				defer s.Close()
-				var ts opening.TimeStamp
-				if err := s.api.Do(ctx, http.MethodGet, "/api/v1/receipts/"+strconv.FormatInt(rc.Ledger.Seq, 10)+"/time-stamp", nil, &ts); err != nil {
+				ts, err := bidder.FetchTimeStamp(ctx, s.api, rc)
+				if err != nil {
 					return err
 				}
-				if ts.Pending {
-					return kaiping.E(kaiping.KindConflict, "receipt.time_stamp_pending", "时间戳服务机构尚未签发该回执的时间戳，请稍后再试")
-				}
 				rc.TimeStamp = &ts
-				if err := writeJSON(path, rc); err != nil {
+				if err := bidder.SaveJSON(path, rc); err != nil {
 					return err
 				}
 				fmt.Printf("时间戳已写入回执：%s\n", path)

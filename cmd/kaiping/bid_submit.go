@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"sync"
@@ -34,13 +31,6 @@ func bidSubmitCommand() *cli.Command {
 	}
 }
 
-// uploadState is what submit keeps beside the sealed file while an upload is open, so that
-// running the same command again resumes it instead of starting over.
-type uploadState struct {
-	Upload string `json:"upload_id"`
-	SHA256 string `json:"sha256"`
-}
-
 func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 	s, err := login(ctx, cmd)
 	if err != nil {
@@ -53,7 +43,7 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer f.Close()
-	leaf, err := leafCertificate(s.cert)
+	leaf, err := bidder.LeafCertificate(s.cert)
 	if err != nil {
 		return err
 	}
@@ -68,9 +58,9 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 	}
 	sub := bidder.NewSubmitter(s.api)
 	sub.Parallel = cmd.Int("parallel")
-	statePath, receiptPath := path+".upload.json", path+".receipt.json"
+	statePath, receiptPath := bidder.StatePath(path), bidder.ReceiptPath(path)
 	sub.OnStarted = func(tk opening.UploadTicket) {
-		if err := writeJSON(statePath, uploadState{Upload: string(tk.Upload.ID), SHA256: d.SHA256}); err != nil {
+		if err := bidder.SaveJSON(statePath, bidder.UploadState{Upload: string(tk.Upload.ID), SHA256: d.SHA256}); err != nil {
 			fmt.Fprintf(os.Stderr, "警告：无法记录上传任务以便续传: %v\n", err)
 		}
 	}
@@ -79,7 +69,11 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 	}
 
 	var rc opening.Receipt
-	if st, ok := readUploadState(statePath); ok && st.SHA256 == d.SHA256 {
+	st, ok, err := bidder.ReadUploadState(statePath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "警告：无法读取续传记录 %s: %v\n", statePath, err)
+	}
+	if ok && st.SHA256 == d.SHA256 {
 		fmt.Fprintf(os.Stderr, "续传上传任务 %s\n", st.Upload)
 		rc, err = sub.Resume(ctx, st.Upload, f, d)
 	} else {
@@ -89,7 +83,7 @@ func bidSubmit(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	os.Remove(statePath)
-	if err := writeJSON(receiptPath, rc); err != nil {
+	if err := bidder.SaveJSON(receiptPath, rc); err != nil {
 		return fmt.Errorf("投标文件已递交，但回执未能保存（请用 kaiping bid status 查询）: %w", err)
 	}
 	fmt.Println(bidder.String(rc))
@@ -109,18 +103,6 @@ func progress() func(done, total int) {
 		})
 		_ = bar.Set(done)
 	}
-}
-
-func readUploadState(path string) (uploadState, bool) {
-	var st uploadState
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(os.Stderr, "警告：无法读取续传记录 %s: %v\n", path, err)
-		}
-		return st, false
-	}
-	return st, json.Unmarshal(b, &st) == nil && st.Upload != ""
 }
 
 func bidStatusCommand() *cli.Command {
@@ -160,7 +142,7 @@ func bidWithdrawCommand() *cli.Command {
 				return err
 			}
 			if p := cmd.String("receipt"); p != "" {
-				if err := writeJSON(p, rc); err != nil {
+				if err := bidder.SaveJSON(p, rc); err != nil {
 					return fmt.Errorf("已撤回，但回执未能保存: %w", err)
 				}
 			}
@@ -181,7 +163,7 @@ func bidRegisterCommand() *cli.Command {
 				return err
 			}
 			defer s.Close()
-			leaf, err := leafCertificate(s.cert)
+			leaf, err := bidder.LeafCertificate(s.cert)
 			if err != nil {
 				return err
 			}

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,10 +19,11 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/cmd/kaiping/app/apptest"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
-	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -38,32 +37,7 @@ func mustServe(t *testing.T, opts ...app.Option) (*app.App, *app.DevSetup) {
 // mustServeWith is mustServe with tune (if not nil) applied to the configuration.
 func mustServeWith(t *testing.T, tune func(*app.Config), opts ...app.Option) (*app.App, *app.DevSetup) {
 	t.Helper()
-	m := devenv.MinIOServer(t)
-	setup, err := app.NewDevSetup(t.TempDir(), app.DevServers{
-		DatabaseURL: devenv.Database(t), BlobEndpoint: m.Endpoint, BlobAccess: m.AccessKey, BlobSecret: m.SecretKey,
-	}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup.Config.Blob.BidsBucket, setup.Config.Blob.ArchiveBucket = devenv.BucketName(t), devenv.BucketName(t)
-	// Listen first, so that the URLs the app hands out (media grants) name the real port.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup.Config.PublicURL = "http://" + ln.Addr().String()
-	if tune != nil {
-		tune(&setup.Config)
-	}
-	quiet := app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	a, err := app.New(context.Background(), setup.Config, append([]app.Option{quiet}, opts...)...)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	go func() { _ = a.Serve(ln) }()
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	return a, setup
+	return apptest.Serve(t, tune, opts...)
 }
 
 // bidWorld is a running server with a tender, and a bidder whose key was made by the tool
@@ -234,7 +208,7 @@ func TestBidTool(t *testing.T) {
 		opening.StartUploadRequest{Kind: "summary", Size: d.Size, SHA256: d.SHA256}, &tk); err != nil {
 		t.Fatal(err)
 	}
-	writeJSON(second+".upload.json", uploadState{Upload: string(tk.Upload.ID), SHA256: d.SHA256})
+	bidder.SaveJSON(second+".upload.json", bidder.UploadState{Upload: string(tk.Upload.ID), SHA256: d.SHA256})
 	if _, err := w.bid(t, "submit", "--file", second, "--quiet"); err != nil {
 		t.Fatalf("resumed submit: %v", err)
 	}
@@ -298,7 +272,7 @@ func TestRescueVerifyShareCommand(t *testing.T) {
 	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &created); err != nil {
 		t.Fatal(err)
 	}
-	if err := assignStaff(ctx, w.admin, created.ID, kaiping.DutySupervisor, ids...); err != nil {
+	if err := w.admin.AssignStaff(ctx, created.ID, kaiping.DutySupervisor, ids...); err != nil {
 		t.Fatal(err)
 	}
 	verify := func(h holder) (string, error) {

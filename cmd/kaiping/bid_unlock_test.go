@@ -59,11 +59,11 @@ func TestBidUnlockCommand(t *testing.T) {
 	}, &tender); err != nil {
 		t.Fatal(err)
 	}
-	hostID, err := principalOf(ctx, host)
+	hostID, err := host.Me(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := assignStaff(ctx, admin, tender.ID, kaiping.DutyHost, hostID); err != nil {
+	if err := admin.AssignStaff(ctx, tender.ID, kaiping.DutyHost, hostID); err != nil {
 		t.Fatal(err)
 	}
 	type bidderFiles struct{ cert, key string }

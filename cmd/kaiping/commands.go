@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/internal/bench"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
 )
@@ -42,7 +43,7 @@ func newCommand() *cli.Command {
 			}}},
 			{Name: "version", Usage: "print the version", Action: printVersion},
 			demoCommand(),
-			benchCommand(),
+			bench.Command(),
 			bidCommand(),
 			rescueCommand(),
 			drawCommand(),
@@ -100,16 +101,14 @@ func ledgerVerify(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	verifier, err := loadVerifier(cfg, cmd.String("public-key"))
+	verifier, err := app.LoadVerifier(cfg, cmd.String("public-key"))
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.Database.URL, 2)
-	if err != nil {
-		return err
+	report, verr := app.VerifyLedger(ctx, cfg, verifier)
+	if report == nil {
+		return verr
 	}
-	defer db.Close()
-	report, verr := ledger.Verify(ctx, db.Pool, verifier, cfg.Ledger.Origin)
 	out, _ := json.MarshalIndent(report, "", "  ")
 	fmt.Println(string(out))
 	if verr != nil {
@@ -129,29 +128,4 @@ func printVersion(context.Context, *cli.Command) error {
 		fmt.Println(bi.GoVersion)
 	}
 	return nil
-}
-
-// loadVerifier reads the platform public key, or derives it from the signing key.
-func loadVerifier(cfg app.Config, publicKey string) (ledger.Verifier, error) {
-	if publicKey != "" {
-		b, err := os.ReadFile(publicKey)
-		if err != nil {
-			return nil, err
-		}
-		return ledger.ParseVerifier(b)
-	}
-	signer, err := loadSigner(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return ledger.VerifierFor(signer)
-}
-
-// loadSigner reads the ledger signing key the configuration names.
-func loadSigner(cfg app.Config) (ledger.Signer, error) {
-	b, err := os.ReadFile(cfg.Ledger.SigningKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	return ledger.ParseSigner(b)
 }

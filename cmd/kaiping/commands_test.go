@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/internal/clitest"
 	"github.com/kaiping/kaiping/internal/devenv"
 )
 
@@ -21,22 +21,7 @@ func TestMain(m *testing.M) { devenv.Main(m, devenv.NeedPostgres, devenv.NeedMin
 // run runs the kaiping command line in-process and returns what it printed.
 func run(tb testing.TB, args ...string) (string, error) {
 	tb.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		var b bytes.Buffer
-		_, _ = io.Copy(&b, r)
-		done <- b.String()
-	}()
-	err = newCommand().Run(context.Background(), append([]string{"kaiping"}, args...))
-	w.Close()
-	os.Stdout = stdout
-	return <-done, err
+	return clitest.Run(tb, newCommand(), args...)
 }
 
 // TestLedgerVerifyCommand builds a ledger through the app, verifies it with the command,

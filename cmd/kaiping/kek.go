@@ -60,7 +60,7 @@ func withFileKeys(ctx context.Context, cmd *cli.Command, f func(cfg app.Config, 
 		return err
 	}
 	defer closeKEK()
-	signer, err := loadSigner(cfg)
+	signer, err := app.LoadSigner(cfg)
 	if err != nil {
 		return err
 	}

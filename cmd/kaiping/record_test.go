@@ -19,13 +19,14 @@ import (
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
 
 // cliParty is a principal whose certificate and key are also files, as the tools use them.
 type cliParty struct {
-	*demoParty
+	*sim.Party
 	certFile, keyFile string
 }
 
@@ -59,14 +60,14 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &cliParty{demoParty: &demoParty{name: name, cert: issued, client: apiclient.New(w.base)},
+		p := &cliParty{Party: &sim.Party{Name: name, Cert: issued, Client: apiclient.New(w.base)},
 			certFile: filepath.Join(dir, name+".cert"), keyFile: filepath.Join(dir, name+".key")}
 		var principal kaiping.Principal
 		if err := admin.Do(ctx, http.MethodPost, "/api/v1/principals", identity.NewPrincipal{Name: name,
 			Roles: []kaiping.Role{role}, Certificate: string(issued.CertPEM())}, &principal); err != nil {
 			t.Fatal(err)
 		}
-		p.id = principal.ID
+		p.ID = principal.ID
 		keyPEM, _ := issued.KeyPEM()
 		if err := os.WriteFile(p.certFile, issued.CertPEM(), 0o644); err != nil {
 			t.Fatal(err)
@@ -78,7 +79,7 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 		return p
 	}
 	host := party("主持人", devpki.SM2, kaiping.RoleHost)
-	w.host = host.client
+	w.host = host.Client
 	for i, alg := range []devpki.Algorithm{devpki.SM2, devpki.ECDSA} {
 		w.supervisors = append(w.supervisors, party([]string{"监督员张", "监督员李"}[i], alg, kaiping.RoleSupervisor))
 	}
@@ -87,14 +88,14 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 		Code: "KP-RECORD-1", Title: "开标记录命令测试项目", Tenderer: "某单位", Deadline: deadline, CheckInMinutes: 1,
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
-		Rescue:        opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: []kaiping.ID{w.supervisors[0].id, w.supervisors[1].id}},
+		Rescue:        opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: []kaiping.ID{w.supervisors[0].ID, w.supervisors[1].ID}},
 	}, &w.tender); err != nil {
 		t.Fatal(err)
 	}
-	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutyHost, host.id); err != nil {
+	if err := admin.AssignStaff(ctx, w.tender.ID, kaiping.DutyHost, host.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutySupervisor, w.tender.Rescue.Holders...); err != nil {
+	if err := admin.AssignStaff(ctx, w.tender.ID, kaiping.DutySupervisor, w.tender.Rescue.Holders...); err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := ecdh.P256().NewPublicKey(w.tender.Rescue.PublicKey)
@@ -104,21 +105,21 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 	}
 	for i, alg := range []devpki.Algorithm{devpki.SM2, devpki.ECDSA, devpki.RSA} {
 		p := party([]string{"甲公司", "乙公司", "丙公司"}[i], alg, kaiping.RoleBidder)
-		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
-			opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
+		if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
+			opening.RegisterRequest{Certificate: identity.Fingerprint(p.Cert.Cert.Raw)}, nil); err != nil {
 			t.Fatal(err)
 		}
-		mine, err := seal.NewCertRecipient(p.cert.Cert)
+		mine, err := seal.NewCertRecipient(p.Cert.Cert)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var sealed bytes.Buffer
-		b := seal.Binding{Tender: w.tender.ID, Section: w.tender.Sections[0].ID, Bidder: p.id, Kind: seal.Summary}
+		b := seal.Binding{Tender: w.tender.ID, Section: w.tender.Sections[0].ID, Bidder: p.ID, Kind: seal.Summary}
 		if _, err := seal.Seal(&sealed, strings.NewReader(`{"price":"`+[]string{"1000.5", "990", "1010"}[i]+`"}`), b,
 			[]seal.Recipient{mine, rescueTo}); err != nil {
 			t.Fatal(err)
 		}
-		id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
+		id, err := seal.NewCertIdentity(p.Cert.Cert, p.Cert.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := bidder.NewSubmitter(p.client).Submit(ctx, string(w.tender.ID), "BD1", "summary", bytes.NewReader(sealed.Bytes()), d); err != nil {
+		if _, err := bidder.NewSubmitter(p.Client).Submit(ctx, string(w.tender.ID), "BD1", "summary", bytes.NewReader(sealed.Bytes()), d); err != nil {
 			t.Fatal(err)
 		}
 		w.bidders = append(w.bidders, p)
@@ -144,10 +145,10 @@ func mustHallCLIWorld(t *testing.T) *hallCLIWorld {
 
 func (p *cliParty) login(t *testing.T) *apiclient.Client {
 	t.Helper()
-	if _, err := p.client.Login(context.Background(), p.cert.CertPEM(), p.cert.Key); err != nil {
-		t.Fatalf("login %s: %v", p.name, err)
+	if _, err := p.Client.Login(context.Background(), p.Cert.CertPEM(), p.Cert.Key); err != nil {
+		t.Fatalf("login %s: %v", p.Name, err)
 	}
-	return p.client
+	return p.Client
 }
 
 func (w *hallCLIWorld) hall(rest string) string {
@@ -168,10 +169,10 @@ func (w *hallCLIWorld) mustMove(t *testing.T, to opening.HallState) {
 func (w *hallCLIWorld) mustUnlock(t *testing.T, ps ...*cliParty) {
 	t.Helper()
 	for _, p := range ps {
-		if err := p.client.Do(context.Background(), http.MethodPost, w.hall("/checkins"), nil, nil); err != nil {
+		if err := p.Client.Do(context.Background(), http.MethodPost, w.hall("/checkins"), nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := demoUnlock(context.Background(), p.demoParty, w.hall("")); err != nil {
+		if err := sim.Unlock(context.Background(), p.Party, w.hall("")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -263,7 +264,7 @@ func TestRecordCommands(t *testing.T) {
 		t.Fatalf("object: %v\n%s", err, out)
 	}
 	var board opening.BoardView
-	if err := w.host.Do(ctx, http.MethodGet, w.hall("/board"), nil, &board); err != nil || len(board.Objections) != 1 || board.Objections[0].Bidder != b.id {
+	if err := w.host.Do(ctx, http.MethodGet, w.hall("/board"), nil, &board); err != nil || len(board.Objections) != 1 || board.Objections[0].Bidder != b.ID {
 		t.Errorf("the host's board: %+v, %v", board.Objections, err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -22,6 +22,8 @@ import (
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/iox"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -109,8 +111,8 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	if err := os.MkdirAll(parties, 0o700); err != nil {
 		return err
 	}
-	party := func(name string, role kaiping.Role) (*demoParty, error) {
-		return newDemoParty(ctx, base, parties, setup, admin, devpki.SM2, name, role)
+	party := func(name string, role kaiping.Role) (*sim.Party, error) {
+		return sim.NewParty(ctx, base, parties, setup, admin, devpki.SM2, name, role)
 	}
 	experts, venues, err := demoEvalDirectory(ctx, admin, say)
 	if err != nil {
@@ -126,7 +128,7 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		return err
 	}
 	var tender opening.Tender
-	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
+	if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "KP-EVAL-" + time.Now().Format("20060102-150405"), Title: "开封市第二十五中学教学综合楼建设工程施工",
 		Tenderer: demoEvalTenderer, Deadline: time.Now().Add(demoEvalLead).Truncate(time.Second),
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
@@ -134,10 +136,10 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	}, &tender); err != nil {
 		return fmt.Errorf("create the evaluation tender: %w", err)
 	}
-	if err := assignStaff(ctx, admin, tender.ID, kaiping.DutyEvaluationHost, host.id); err != nil {
+	if err := admin.AssignStaff(ctx, tender.ID, kaiping.DutyEvaluationHost, host.ID); err != nil {
 		return err
 	}
-	if err := assignStaff(ctx, admin, tender.ID, kaiping.DutySupervisor, supervisor.id); err != nil {
+	if err := admin.AssignStaff(ctx, tender.ID, kaiping.DutySupervisor, supervisor.ID); err != nil {
 		return err
 	}
 	say("招标项目：%s（%s），招标人 %s；远程异地评标，主场开封，副场郑州、洛阳", tender.Title, tender.Code, tender.Tenderer)
@@ -150,7 +152,7 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	}
 	session := demoEvalSession(time.Now())
 	var d evaluation.Draw
-	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/draws", evaluation.DrawRequest{
+	if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/draws", evaluation.DrawRequest{
 		Tender: tender.ID, CommitteeSize: 7, OutsideSharePercent: 50, HostVenue: venues["410200"].ID, Session: session,
 		Quotas:                 []draw.Quota{{Specialty: "A01", Count: 3}, {Specialty: "A10", Count: 2}, {Specialty: "A04", Count: 1}, {Specialty: "D", Count: 1}},
 		SupervisingDepartments: []string{demoEvalSupervisor}, ConflictOrganisations: []string{demoEvalInterested},
@@ -163,24 +165,24 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	say("  种子承诺值 %s 已写入审计日志，随后生成候选快照：%d 名候选，%d 名回避，快照摘要 %.16s…", d.Commitment, d.SnapshotSize, d.Excluded, d.SnapshotDigest)
 	// Who stepped aside may name a potential bidder, so it is shown only after the deadline.
 	say("  回避情况可能涉及潜在投标人，投标截止（%s）后方可查看；等待截止（真实时间）…", tender.Deadline.Local().Format(time.TimeOnly))
-	if err := sleep(ctx, time.Until(tender.Deadline)+200*time.Millisecond); err != nil {
+	if err := iox.Sleep(ctx, time.Until(tender.Deadline)+200*time.Millisecond); err != nil {
 		return err
 	}
-	if err := demoEvalExclusions(ctx, host.client, d.ID, experts, say); err != nil {
+	if err := demoEvalExclusions(ctx, host.Client, d.ID, experts, say); err != nil {
 		return err
 	}
-	if err := supervisor.client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/reveal",
+	if err := supervisor.Client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/reveal",
 		evaluation.RevealRequest{Seed: hex.EncodeToString(seed)}, &d); err != nil {
 		return fmt.Errorf("reveal the seed: %w", err)
 	}
-	say("  %s揭示种子 %.16s…，与承诺值相符，按种子与快照确定性抽取", supervisor.name, d.Seed)
+	say("  %s揭示种子 %.16s…，与承诺值相符，按种子与快照确定性抽取", supervisor.Name, d.Seed)
 
-	first, err := demoEvalAnswers(ctx, host.client, admin, d.ID, experts, party, say)
+	first, err := demoEvalAnswers(ctx, host.Client, admin, d.ID, experts, party, say)
 	if err != nil {
 		return err
 	}
 	var as struct{ Assignments []evaluation.SeatAssignment }
-	if err := host.client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/dispatch", nil, &as); err != nil {
+	if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/dispatch", nil, &as); err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
 	byID := map[kaiping.ID]evaluation.Expert{}
@@ -205,16 +207,16 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		return err
 	}
 	if err := admin.Do(ctx, http.MethodPost, "/api/v1/venues/"+string(venues["410100"].ID)+"/staff",
-		evaluation.StaffRequest{Principal: staff.id}, nil); err != nil {
+		evaluation.StaffRequest{Principal: staff.ID}, nil); err != nil {
 		return err
 	}
 	day := session.Start.Format(time.DateOnly)
 	say("")
 	say("评标页面（登录链接含会话令牌，%d 分钟内有效，仅在打开它的标签页内保存）/ evaluation pages:",
 		int(time.Duration(setup.Config.Auth.SessionTTL).Minutes()))
-	say("  主持人 host          %s", web.LoginLink(base, "evaluation/host.html?draw="+string(d.ID), host.client.Token))
-	say("  专家 expert（%s）  %s", first.name, web.LoginLink(base, "evaluation/expert.html", first.client.Token))
-	say("  郑州场地 venue staff %s", web.LoginLink(base, "evaluation/venue.html?date="+day, staff.client.Token))
+	say("  主持人 host          %s", web.LoginLink(base, "evaluation/host.html?draw="+string(d.ID), host.Client.Token))
+	say("  专家 expert（%s）  %s", first.Name, web.LoginLink(base, "evaluation/expert.html", first.Client.Token))
+	say("  郑州场地 venue staff %s", web.LoginLink(base, "evaluation/venue.html?date="+day, staff.Client.Token))
 	say("  管理员 admin         %s", web.LoginLink(base, "evaluation/admin.html", admin.Token))
 	say("  抽取复核 verify      go run ./cmd/kaiping draw verify --config %s %s", setup.ConfigPath, d.ID)
 	return nil
@@ -318,12 +320,12 @@ func demoEvalExclusions(ctx context.Context, host *apiclient.Client, id kaiping.
 // declines, the replacement the sequence draws and everyone else accept. It returns a party
 // who accepted.
 func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaiping.ID, experts map[string]evaluation.Expert,
-	party func(string, kaiping.Role) (*demoParty, error), say func(string, ...any)) (*demoParty, error) {
+	party func(string, kaiping.Role) (*sim.Party, error), say func(string, ...any)) (*sim.Party, error) {
 	byID := map[kaiping.ID]evaluation.Expert{}
 	for _, e := range experts {
 		byID[e.ID] = e
 	}
-	var accepted *demoParty
+	var accepted *sim.Party
 	declined := false
 	for {
 		var ms struct{ Members []evaluation.Member }
@@ -346,7 +348,7 @@ func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaip
 			return nil, err
 		}
 		e := byID[m.Expert]
-		e.Principal = p.id
+		e.Principal = p.ID
 		if err := admin.Do(ctx, http.MethodPut, "/api/v1/experts/"+string(e.ID), e, nil); err != nil {
 			return nil, fmt.Errorf("link %s to a login: %w", e.Code, err)
 		}
@@ -360,14 +362,14 @@ func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaip
 		}
 		if !declined {
 			declined = true
-			if err := p.client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/decline",
+			if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/decline",
 				evaluation.ReasonRequest{Reason: "评标当日在外地出差，无法按时到场"}, nil); err != nil {
 				return nil, fmt.Errorf("%s declines: %w", e.Code, err)
 			}
 			say("  抽中 %s：拒绝参加（出差），按同一抽取序列递补", drawn)
 			continue
 		}
-		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/accept", nil, nil); err != nil {
+		if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/accept", nil, nil); err != nil {
 			return nil, fmt.Errorf("%s accepts: %w", e.Code, err)
 		}
 		say("  抽中 %s：登录确认参加（专业配额 %s）", drawn, m.Quota)

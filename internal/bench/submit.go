@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -26,6 +26,7 @@ import (
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/internal/iox"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
@@ -104,7 +105,7 @@ func startBenchServers(ctx context.Context, dir string, opts ...app.Option) (srv
 		defer cancel()
 		_ = a.Shutdown(shutdown)
 	})
-	if err := waitReady(ctx, base); err != nil {
+	if err := sim.WaitReady(ctx, base); err != nil {
 		return nil, stop, err
 	}
 	return &benchServers{minio: m, setup: setup, app: a, base: base}, stop, nil
@@ -115,7 +116,7 @@ func startBenchServers(ctx context.Context, dir string, opts ...app.Option) (srv
 type submitWorld struct {
 	tender   opening.Tender
 	binding  seal.Binding
-	bidder   *demoParty
+	bidder   *sim.Party
 	certFile string
 	keyFile  string
 }
@@ -128,8 +129,8 @@ func newSubmitWorld(ctx context.Context, srv *benchServers, dir string, maxEnvel
 	if _, err := admin.Login(ctx, srv.setup.Admin.CertPEM(), srv.setup.Admin.Key); err != nil {
 		return nil, fmt.Errorf("admin login: %w", err)
 	}
-	party := func(alg devpki.Algorithm, name string, role kaiping.Role) (*demoParty, error) {
-		return newDemoParty(ctx, srv.base, dir, srv.setup, admin, alg, name, role)
+	party := func(alg devpki.Algorithm, name string, role kaiping.Role) (*sim.Party, error) {
+		return sim.NewParty(ctx, srv.base, dir, srv.setup, admin, alg, name, role)
 	}
 	host, err := party(devpki.SM2, "性能测试主持人", kaiping.RoleHost)
 	if err != nil {
@@ -141,7 +142,7 @@ func newSubmitWorld(ctx context.Context, srv *benchServers, dir string, maxEnvel
 		if err != nil {
 			return nil, err
 		}
-		holders = append(holders, sup.id)
+		holders = append(holders, sup.ID)
 	}
 	// A P-256 certificate, so that the envelope's bidder stanza is the P-256 one.
 	b, err := party(devpki.ECDSA, "性能测试投标人", kaiping.RoleBidder)
@@ -149,7 +150,7 @@ func newSubmitWorld(ctx context.Context, srv *benchServers, dir string, maxEnvel
 		return nil, err
 	}
 	var t opening.Tender
-	err = host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
+	err = host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "BENCH-" + string(kaiping.NewID())[:8], Title: "性能测试：大文件投标", Tenderer: "性能测试招标人",
 		Deadline: time.Now().Add(6 * time.Hour), Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM),
 		SummaryFields:    []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
@@ -160,15 +161,15 @@ func newSubmitWorld(ctx context.Context, srv *benchServers, dir string, maxEnvel
 	if err != nil {
 		return nil, fmt.Errorf("create tender: %w", err)
 	}
-	err = b.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(t.ID)+"/sections/BD1/registrations",
-		opening.RegisterRequest{Certificate: identity.Fingerprint(b.cert.Cert.Raw)}, nil)
+	err = b.Client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(t.ID)+"/sections/BD1/registrations",
+		opening.RegisterRequest{Certificate: identity.Fingerprint(b.Cert.Cert.Raw)}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("register for the section: %w", err)
 	}
-	stem := filepath.Join(dir, string(b.id))
+	stem := filepath.Join(dir, string(b.ID))
 	return &submitWorld{
 		tender:  t,
-		binding: seal.Binding{Tender: t.ID, Section: t.Sections[0].ID, Bidder: b.id, Kind: seal.Technical},
+		binding: seal.Binding{Tender: t.ID, Section: t.Sections[0].ID, Bidder: b.ID, Kind: seal.Technical},
 		bidder:  b, certFile: stem + ".cert.pem", keyFile: stem + ".key.pem",
 	}, nil
 }
@@ -176,7 +177,7 @@ func newSubmitWorld(ctx context.Context, srv *benchServers, dir string, maxEnvel
 // sealFile seals plain into path as the bidder's tool would: to the bidder's certificate
 // and the tender's rescue key.
 func (w *submitWorld) sealFile(plain, path string) (*seal.Sealed, error) {
-	to, err := sealRecipients(w.tender, w.bidder.cert.Cert)
+	to, err := bidder.Recipients(w.tender, w.bidder.Cert.Cert)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +363,7 @@ func submitChildCommand() *cli.Command {
 				return err
 			}
 			defer f.Close()
-			leaf, err := leafCertificate(certPEM)
+			leaf, err := bidder.LeafCertificate(certPEM)
 			if err != nil {
 				return err
 			}

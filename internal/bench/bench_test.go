@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v3"
+
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/internal/clitest"
 	"github.com/kaiping/kaiping/internal/devenv"
 )
 
@@ -25,11 +28,24 @@ func init() {
 	if os.Getenv(benchChildEnv) != "1" || len(os.Args) < 3 || os.Args[1] != "bench" || os.Args[2] != "child" {
 		return
 	}
-	if err := newCommand().Run(context.Background(), os.Args); err != nil {
+	if err := rootCommand().Run(context.Background(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "kaiping:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+func TestMain(m *testing.M) { devenv.Main(m, devenv.NeedPostgres, devenv.NeedMinIO) }
+
+// rootCommand is the kaiping command line as far as the scenarios need it: `kaiping bench`.
+func rootCommand() *cli.Command {
+	return &cli.Command{Name: "kaiping", Commands: []*cli.Command{Command()}}
+}
+
+// run runs the kaiping command line in-process and returns what it printed.
+func run(tb testing.TB, args ...string) (string, error) {
+	tb.Helper()
+	return clitest.Run(tb, rootCommand(), args...)
 }
 
 // mustBenchDir is a folder for a scenario to work in, traversable by the postgres user,

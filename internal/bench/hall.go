@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -32,6 +32,7 @@ import (
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
@@ -199,8 +200,8 @@ type watchWorld struct {
 	dbURL   string
 	base    string
 	tender  opening.Tender
-	host    *demoParty
-	bidders []*demoParty // A, B and C watch; D objects
+	host    *sim.Party
+	bidders []*sim.Party // A, B and C watch; D objects
 	tokens  string       // the watchers' tokens, one per line
 
 	objection              kaiping.ID // the last objection raised, to be answered
@@ -238,11 +239,11 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 		return err
 	}
 	var err error
-	if w.host, err = newDemoParty(ctx, w.base, parties, setup, admin, devpki.SM2, "性能测试主持人", kaiping.RoleHost); err != nil {
+	if w.host, err = sim.NewParty(ctx, w.base, parties, setup, admin, devpki.SM2, "性能测试主持人", kaiping.RoleHost); err != nil {
 		return err
 	}
 	deadline := clock.Now().Add(time.Hour)
-	if err := w.host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
+	if err := w.host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "BENCH-HALL-" + string(kaiping.NewID())[:8], Title: "性能测试：开标大厅实时推送", Tenderer: "性能测试招标人",
 		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM), CheckInMinutes: 1,
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
@@ -250,19 +251,19 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 	}, &w.tender); err != nil {
 		return fmt.Errorf("create tender: %w", err)
 	}
-	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutyHost, w.host.id); err != nil {
+	if err := admin.AssignStaff(ctx, w.tender.ID, kaiping.DutyHost, w.host.ID); err != nil {
 		return err
 	}
 	for i, name := range []string{"性能测试投标人甲", "性能测试投标人乙", "性能测试投标人丙", "性能测试投标人丁"} {
-		p, err := newDemoParty(ctx, w.base, parties, setup, admin, devpki.ECDSA, name, kaiping.RoleBidder)
+		p, err := sim.NewParty(ctx, w.base, parties, setup, admin, devpki.ECDSA, name, kaiping.RoleBidder)
 		if err != nil {
 			return err
 		}
-		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
-			opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
+		if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
+			opening.RegisterRequest{Certificate: identity.Fingerprint(p.Cert.Cert.Raw)}, nil); err != nil {
 			return fmt.Errorf("register %s: %w", name, err)
 		}
-		if _, err := demoSubmit(ctx, w.tender, p, fmt.Sprintf(`{"price":"%d.00"}`, 1000000+i)); err != nil {
+		if _, err := sim.SubmitSummary(ctx, w.tender, p, fmt.Sprintf(`{"price":"%d.00"}`, 1000000+i)); err != nil {
 			return err
 		}
 		w.bidders = append(w.bidders, p)
@@ -271,8 +272,8 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 	if _, err := a.Submit.SealDue(ctx); err != nil {
 		return err
 	}
-	for _, p := range append([]*demoParty{w.host}, w.bidders...) { // the clock jumped past their sessions
-		if _, err := p.client.Login(ctx, p.cert.CertPEM(), p.cert.Key); err != nil {
+	for _, p := range append([]*sim.Party{w.host}, w.bidders...) { // the clock jumped past their sessions
+		if _, err := p.Client.Login(ctx, p.Cert.CertPEM(), p.Cert.Key); err != nil {
 			return err
 		}
 	}
@@ -280,7 +281,7 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 		return err
 	}
 	for _, p := range w.bidders {
-		if err := p.client.Do(ctx, http.MethodPost, w.hallPath("/checkins"), nil, nil); err != nil {
+		if err := p.Client.Do(ctx, http.MethodPost, w.hallPath("/checkins"), nil, nil); err != nil {
 			return err
 		}
 	}
@@ -302,7 +303,7 @@ func (w *watchWorld) open(ctx context.Context, dir string, setup *app.DevSetup, 
 		if i < hallOverseers {
 			p = w.host
 		}
-		lines.WriteString(p.client.Token + "\n")
+		lines.WriteString(p.Client.Token + "\n")
 	}
 	w.tokens = filepath.Join(dir, "tokens")
 	return os.WriteFile(w.tokens, []byte(lines.String()), 0o600)
@@ -313,25 +314,25 @@ func (w *watchWorld) hallPath(rest string) string {
 }
 
 func (w *watchWorld) move(ctx context.Context, to opening.HallState) error {
-	return w.host.client.Do(ctx, http.MethodPost, w.hallPath("/transitions"), opening.TransitionRequest{To: to}, nil)
+	return w.host.Client.Do(ctx, http.MethodPost, w.hallPath("/transitions"), opening.TransitionRequest{To: to}, nil)
 }
 
 // unlock hands in p's file key, unwrapped with its key, and waits until it is verified (the
 // host publishes before the window ends only when every bid is decrypted).
-func (w *watchWorld) unlock(ctx context.Context, p *demoParty) error {
-	if err := demoUnlock(ctx, p, w.hallPath("")); err != nil {
+func (w *watchWorld) unlock(ctx context.Context, p *sim.Party) error {
+	if err := sim.Unlock(ctx, p, w.hallPath("")); err != nil {
 		return err
 	}
 	for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(20 * time.Millisecond) {
 		var v opening.BidderHallView
-		if err := p.client.Do(ctx, http.MethodGet, w.hallPath(""), nil, &v); err != nil {
+		if err := p.Client.Do(ctx, http.MethodGet, w.hallPath(""), nil, &v); err != nil {
 			return err
 		}
 		if !slices.ContainsFunc(v.Envelopes, func(e opening.UnlockStatus) bool { return e.State != opening.EnvDecrypted }) {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s's envelopes not verified within a minute", p.name)
+	return fmt.Errorf("%s's envelopes not verified within a minute", p.Name)
 }
 
 // change makes the i-th measured change of the hall: an objection by the fourth bidder, or
@@ -339,12 +340,12 @@ func (w *watchWorld) unlock(ctx context.Context, p *demoParty) error {
 func (w *watchWorld) change(ctx context.Context, i int) error {
 	if i%2 == 0 {
 		var o opening.Objection
-		err := w.bidders[3].client.Do(ctx, http.MethodPost, w.hallPath("/objections"),
+		err := w.bidders[3].Client.Do(ctx, http.MethodPost, w.hallPath("/objections"),
 			opening.ObjectionRequest{Text: fmt.Sprintf("性能测试异议第 %d 条：请核对开标记录", i/2+1)}, &o)
 		w.objection = o.ID
 		return err
 	}
-	return w.host.client.Do(ctx, http.MethodPost, w.hallPath("/objections/"+string(w.objection)+"/answer"),
+	return w.host.Client.Do(ctx, http.MethodPost, w.hallPath("/objections/"+string(w.objection)+"/answer"),
 		opening.AnswerRequest{Answer: "已核对，开标记录无误"}, nil)
 }
 
@@ -438,7 +439,7 @@ func (w *watchWorld) measure(ctx context.Context, side string, anchor *fanoutAnc
 	}
 	if side == "ours" {
 		var v opening.BoardView
-		if err := w.host.client.Do(ctx, http.MethodGet, w.hallPath("/board"), nil, &v); err == nil {
+		if err := w.host.Client.Do(ctx, http.MethodGet, w.hallPath("/board"), nil, &v); err == nil {
 			b, _ := jsonSize(v)
 			w.boardBytes = b
 		}
@@ -449,7 +450,7 @@ func (w *watchWorld) measure(ctx context.Context, side string, anchor *fanoutAnc
 // sizes notes how big a change's event message is: the anchor sends as many bytes.
 func (w *watchWorld) sizes(ctx context.Context, version int64) error {
 	var evs struct{ Events []opening.HallEvent }
-	if err := w.host.client.Do(ctx, http.MethodGet, w.hallPath("/events?after="+strconv.FormatInt(version-1, 10)), nil, &evs); err != nil || len(evs.Events) == 0 {
+	if err := w.host.Client.Do(ctx, http.MethodGet, w.hallPath("/events?after="+strconv.FormatInt(version-1, 10)), nil, &evs); err != nil || len(evs.Events) == 0 {
 		return fmt.Errorf("read the event of version %d: %v", version, err)
 	}
 	var err error

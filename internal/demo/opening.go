@@ -1,7 +1,6 @@
-package main
+package demo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,13 +13,16 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/bidder"
+	"github.com/kaiping/kaiping/clients/holder"
 	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/iox"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/opening"
-	"github.com/kaiping/kaiping/opening/seal"
 	"github.com/kaiping/kaiping/signaling"
 )
 
@@ -65,7 +67,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	if err != nil {
 		return nil, err
 	}
-	var bidders, supervisors []*demoParty
+	var bidders, supervisors []*sim.Party
 	for _, b := range demoBidders {
 		p, err := parties.named(b.name)
 		if err != nil {
@@ -95,24 +97,24 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	live.Sections = []opening.Section{{Code: "BD1", Name: "一标段：绿化景观工程"}}
 	t.CheckInMinutes, live.CheckInMinutes = demoCheckIn, demoCheckIn
 	for _, x := range []*opening.Tender{&t, &live} {
-		if err := host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", *x, x); err != nil {
+		if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", *x, x); err != nil {
 			return nil, fmt.Errorf("create the opening demo's tender %s: %w", x.Code, err)
 		}
-		if err := assignStaff(ctx, admin, x.ID, kaiping.DutyHost, host.id); err != nil {
+		if err := admin.AssignStaff(ctx, x.ID, kaiping.DutyHost, host.ID); err != nil {
 			return nil, err
 		}
-		if err := assignStaff(ctx, admin, x.ID, kaiping.DutySupervisor, tender.Rescue.Holders...); err != nil {
+		if err := admin.AssignStaff(ctx, x.ID, kaiping.DutySupervisor, tender.Rescue.Holders...); err != nil {
 			return nil, err
 		}
 	}
 	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, t.Deadline.Local().Format(time.TimeOnly))
 	for i, p := range bidders {
 		for _, x := range []opening.Tender{t, live} {
-			if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(x.ID)+"/sections/BD1/registrations",
-				opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
-				return nil, fmt.Errorf("%s registers for %s: %w", p.name, x.Code, err)
+			if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(x.ID)+"/sections/BD1/registrations",
+				opening.RegisterRequest{Certificate: identity.Fingerprint(p.Cert.Cert.Raw)}, nil); err != nil {
+				return nil, fmt.Errorf("%s registers for %s: %w", p.Name, x.Code, err)
 			}
-			if _, err := demoSubmit(ctx, x, p, fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)); err != nil {
+			if _, err := sim.SubmitSummary(ctx, x, p, fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)); err != nil {
 				return nil, err
 			}
 		}
@@ -122,14 +124,14 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 
 	wait := time.Until(t.Deadline)
 	say("等待投标截止（%d 秒，真实时间）…", int(wait.Round(time.Second)/time.Second))
-	if err := sleep(ctx, wait+200*time.Millisecond); err != nil {
+	if err := iox.Sleep(ctx, wait+200*time.Millisecond); err != nil {
 		return nil, err
 	}
-	set, err := waitSealed(ctx, host.client, t)
+	set, err := waitSealed(ctx, host.Client, t)
 	if err != nil {
 		return nil, fmt.Errorf("the opening demo's bid set: %w", err)
 	}
-	if _, err := waitSealed(ctx, host.client, live); err != nil {
+	if _, err := waitSealed(ctx, host.Client, live); err != nil {
 		return nil, fmt.Errorf("the live demo's bid set: %w", err)
 	}
 	say("平台在截止 %v 后封存投标文件集合（截止前到达、仍在校验的递交完成后立即封存），用时 %.1f 秒；主持人即可开启签到",
@@ -139,7 +141,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	hall := "/api/v1/tenders/" + string(t.ID) + "/sections/BD1/hall"
 	move := func(to opening.HallState) (opening.HallStatus, error) {
 		var st opening.HallStatus
-		err := host.client.Do(ctx, http.MethodPost, hall+"/transitions", opening.TransitionRequest{To: to}, &st)
+		err := host.Client.Do(ctx, http.MethodPost, hall+"/transitions", opening.TransitionRequest{To: to}, &st)
 		if err != nil {
 			err = fmt.Errorf("host moves the hall to %s: %w", to, err)
 		}
@@ -150,12 +152,12 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		return nil, err
 	}
 	for _, p := range bidders {
-		if err := p.client.Do(ctx, http.MethodPost, hall+"/checkins", nil, nil); err != nil {
-			return nil, fmt.Errorf("%s checks in: %w", p.name, err)
+		if err := p.Client.Do(ctx, http.MethodPost, hall+"/checkins", nil, nil); err != nil {
+			return nil, fmt.Errorf("%s checks in: %w", p.Name, err)
 		}
 	}
 	say("主持人开启签到：5 家投标人以数字证书签到；签到须进行至少 %d 分钟后方可开启解密（等待，真实时间）…", demoCheckIn)
-	if err := sleep(ctx, time.Until(checkIn.CheckInOpenedAt.Add(demoCheckIn*time.Minute))+200*time.Millisecond); err != nil {
+	if err := iox.Sleep(ctx, time.Until(checkIn.CheckInOpenedAt.Add(demoCheckIn*time.Minute))+200*time.Millisecond); err != nil {
 		return nil, err
 	}
 	st, err := move(opening.HallDecrypting)
@@ -168,39 +170,39 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		if p == lost {
 			continue
 		}
-		if err := demoUnlock(ctx, p, hall); err != nil {
+		if err := sim.Unlock(ctx, p, hall); err != nil {
 			return nil, err
 		}
-		say("  %s 在本机用证书私钥解出文件密钥并提交，平台逐块验证", p.name)
+		say("  %s 在本机用证书私钥解出文件密钥并提交，平台逐块验证", p.Name)
 	}
-	say("  %s 的 UKEY 损坏，无法解密：两名监督员按解密失败补救方案各自在本机解开并校验份额，只对其投标文件做部分解密并提交（份额不离开本机）", lost.name)
+	say("  %s 的 UKEY 损坏，无法解密：两名监督员按解密失败补救方案各自在本机解开并校验份额，只对其投标文件做部分解密并提交（份额不离开本机）", lost.Name)
 	for _, s := range supervisors[:2] {
-		share, _, _, err := holderShare(ctx, s.client, string(t.ID), s.cert.Cert, s.cert.Key)
+		share, _, _, err := holder.Share(ctx, s.Client, string(t.ID), s.Cert.Cert, s.Cert.Key)
 		if err != nil {
-			return nil, fmt.Errorf("%s's share: %w", s.name, err)
+			return nil, fmt.Errorf("%s's share: %w", s.Name, err)
 		}
-		p, err := decryptForBid(ctx, s.client, hall, lost.id, share)
+		p, err := holder.DecryptForBid(ctx, s.Client, hall, lost.ID, share)
 		if err != nil {
-			return nil, fmt.Errorf("%s hands in partial decryptions: %w", s.name, err)
+			return nil, fmt.Errorf("%s hands in partial decryptions: %w", s.Name, err)
 		}
-		say("  %s 提交部分解密值及证明（%d/%d）", s.name, p.Shares, p.Threshold)
+		say("  %s 提交部分解密值及证明（%d/%d）", s.Name, p.Shares, p.Threshold)
 		if len(p.Opened) > 0 {
-			say("  部分解密值已够：只开启了 %s 的投标文件，补救私钥从未合成；提交与开启均记入审计日志", lost.name)
+			say("  部分解密值已够：只开启了 %s 的投标文件，补救私钥从未合成；提交与开启均记入审计日志", lost.Name)
 		}
 	}
-	if err := demoWaitDecrypted(ctx, host.client, hall); err != nil {
+	if err := demoWaitDecrypted(ctx, host.Client, hall); err != nil {
 		return nil, err
 	}
 	if _, err := move(opening.HallPublished); err != nil {
 		return nil, err
 	}
-	pr, rec, err := fetchRecord(ctx, host.client, hall)
+	pr, rec, err := bidder.FetchRecord(ctx, host.Client, hall)
 	if err != nil {
 		return nil, err
 	}
 	say("全部解密，主持人公布开标记录（唱标）：")
-	printRecord(sayWriter(say), pr, rec)
-	exports, err := demoWaitExports(ctx, host.client, hall, 2)
+	bidder.PrintRecord(sayWriter(say), pr, rec)
+	exports, err := demoWaitExports(ctx, host.Client, hall, 2)
 	if err != nil {
 		return nil, err
 	}
@@ -213,19 +215,19 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		return nil, err
 	}
 	var o opening.Objection
-	if err := lost.client.Do(ctx, http.MethodPost, hall+"/objections", opening.ObjectionRequest{
+	if err := lost.Client.Do(ctx, http.MethodPost, hall+"/objections", opening.ObjectionRequest{
 		Text: "我方 UKEY 故障，投标文件经监督人员补救解密，请确认补救过程已完整记录"}, &o); err != nil {
 		return nil, err
 	}
-	say("  %s 提出异议：%s", lost.name, o.Text)
+	say("  %s 提出异议：%s", lost.Name, o.Text)
 	answer := "补救由两名持有份额的监督员在解密时限内依方案完成，每份份额的提交与密钥合成均已记入审计日志，可随时核验"
-	if err := host.client.Do(ctx, http.MethodPost, hall+"/objections/"+string(o.ID)+"/answer", opening.AnswerRequest{Answer: answer}, nil); err != nil {
+	if err := host.Client.Do(ctx, http.MethodPost, hall+"/objections/"+string(o.ID)+"/answer", opening.AnswerRequest{Answer: answer}, nil); err != nil {
 		return nil, err
 	}
 	say("  主持人当场答复：%s", answer)
 	for _, p := range bidders {
-		if _, err := confirmRecord(ctx, p.client, p.cert.Key, hall, pr.Digest, io.Discard); err != nil {
-			return nil, fmt.Errorf("%s confirms: %w", p.name, err)
+		if _, err := bidder.ConfirmRecord(ctx, p.Client, p.Cert.Key, hall, pr.Digest, io.Discard); err != nil {
+			return nil, fmt.Errorf("%s confirms: %w", p.Name, err)
 		}
 	}
 	say("  5 家投标人以证书私钥对开标记录摘要签名确认")
@@ -233,7 +235,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		return nil, err
 	}
 	say("主持人宣布开标结束：开标大厅状态「%s」，共 %d 个事件，全部记入审计日志", st.State.Label(), st.Version)
-	if exports, err = demoWaitExports(ctx, host.client, hall, 4); err != nil {
+	if exports, err = demoWaitExports(ctx, host.Client, hall, 4); err != nil {
 		return nil, err
 	}
 	for _, e := range exports {
@@ -250,9 +252,9 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	say("  开标记录 JSON      %s%s/record.json", base, hall)
 	say("  最终开标记录       %s%s/record.pdf?stage=final", base, hall)
 	say("  开标记录公示（无需登录） %s/record/?%s", base, section)
-	say("  投标人大厅（%s） %s", first.name, web.LoginLink(base, "hall/bidder.html?"+section, first.client.Token))
-	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.client.Token))
-	stem := filepath.Join(dir, "parties", string(first.id))
+	say("  投标人大厅（%s） %s", first.Name, web.LoginLink(base, "hall/bidder.html?"+section, first.Client.Token))
+	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.Client.Token))
+	stem := filepath.Join(dir, "parties", string(first.ID))
 	say("  命令行查看记录     go run ./cmd/kaiping record show --server %s --cert %s --key %s --tender %s --section BD1",
 		base, stem+".cert.pem", stem+".key.pem", t.ID)
 	return startDemoLive(ctx, base, dir, setup, admin, live, host, bidders, say)
@@ -281,16 +283,16 @@ const demoLiveWait = 30 * time.Second
 // recording it, and has a second host account, the hall's camera (开标现场摄像机), publish
 // into the room with a grant from the hall's media route. Before it returns, the first
 // bidder checks, with a grant of its own, that the camera's audio and video reach it.
-func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, t opening.Tender, host *demoParty, bidders []*demoParty, say func(string, ...any)) (*demoLive, error) {
+func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, t opening.Tender, host *sim.Party, bidders []*sim.Party, say func(string, ...any)) (*demoLive, error) {
 	hall := "/api/v1/tenders/" + string(t.ID) + "/sections/" + string(t.Sections[0].ID) + "/hall"
-	if err := host.client.Do(ctx, http.MethodPost, hall+"/transitions", opening.TransitionRequest{To: opening.HallCheckingIn}, nil); err != nil {
+	if err := host.Client.Do(ctx, http.MethodPost, hall+"/transitions", opening.TransitionRequest{To: opening.HallCheckingIn}, nil); err != nil {
 		return nil, fmt.Errorf("host opens check-in of the live hall: %w", err)
 	}
-	camera, err := newDemoParty(ctx, base, filepath.Join(dir, "parties"), setup, admin, devpki.SM2, "开标现场摄像机", kaiping.RoleHost)
+	camera, err := sim.NewParty(ctx, base, filepath.Join(dir, "parties"), setup, admin, devpki.SM2, "开标现场摄像机", kaiping.RoleHost)
 	if err != nil {
 		return nil, err
 	}
-	if err := assignStaff(ctx, admin, t.ID, kaiping.DutyHost, camera.id); err != nil {
+	if err := admin.AssignStaff(ctx, t.ID, kaiping.DutyHost, camera.ID); err != nil {
 		return nil, err
 	}
 	cam, err := demoMediaAgent(ctx, camera, hall, nil)
@@ -300,7 +302,7 @@ func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, a
 	first := bidders[0]
 	watcher, err := demoMediaAgent(ctx, first, hall, func(s seat.Stats) bool {
 		audio, video := false, false
-		for _, tr := range s.From(string(camera.id)) {
+		for _, tr := range s.From(string(camera.ID)) {
 			audio = audio || tr.Kind == signaling.Audio && tr.Packets > 10
 			video = video || tr.Kind == signaling.Video && tr.Packets > 10
 		}
@@ -310,15 +312,15 @@ func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, a
 		err = watcher.Stop()
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("%s watches the live hall: %w", first.name, err), cam.Stop())
+		return nil, errors.Join(fmt.Errorf("%s watches the live hall: %w", first.Name, err), cam.Stop())
 	}
 	section := "tender=" + string(t.ID) + "&section=" + string(t.Sections[0].ID)
 	say("")
 	say("开标直播 / live opening hall：%s（%s）停在「%s」，%s以合成音视频直播，房间全程录像，演示结束时存档", t.Title, t.Code,
-		opening.HallCheckingIn.Label(), camera.name)
-	say("  %s 已收到现场音视频（自检）；投标人隐身观看，互不可见", first.name)
-	say("  投标人大厅（%s） %s", first.name, web.LoginLink(base, "hall/bidder.html?"+section, first.client.Token))
-	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.client.Token))
+		opening.HallCheckingIn.Label(), camera.Name)
+	say("  %s 已收到现场音视频（自检）；投标人隐身观看，互不可见", first.Name)
+	say("  投标人大厅（%s） %s", first.Name, web.LoginLink(base, "hall/bidder.html?"+section, first.Client.Token))
+	say("  主持人控制台       %s", web.LoginLink(base, "hall/host.html?"+section, host.Client.Token))
 	say("  主持人可在控制台开启自己的摄像头，与现场摄像机一同直播给投标人")
 	return cam, nil
 }
@@ -326,10 +328,10 @@ func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, a
 // demoMediaAgent joins the hall's broadcast room as p with a grant from the hall's media
 // route, publishing what the grant allows. With until it waits until the agent's statistics
 // satisfy it, otherwise until the agent has joined.
-func demoMediaAgent(ctx context.Context, p *demoParty, hall string, until func(seat.Stats) bool) (*demoLive, error) {
+func demoMediaAgent(ctx context.Context, p *sim.Party, hall string, until func(seat.Stats) bool) (*demoLive, error) {
 	var g opening.HallMediaGrant
-	if err := p.client.Do(ctx, http.MethodPost, hall+"/media", nil, &g); err != nil {
-		return nil, fmt.Errorf("%s's media grant: %w", p.name, err)
+	if err := p.Client.Do(ctx, http.MethodPost, hall+"/media", nil, &g); err != nil {
+		return nil, fmt.Errorf("%s's media grant: %w", p.Name, err)
 	}
 	cfg := seat.ConfigFromGrant(g.Grant)
 	cfg.Loopback = true // the demo's SFU listens on loopback only
@@ -354,20 +356,20 @@ func demoMediaAgent(ctx context.Context, p *demoParty, hall string, until func(s
 			}
 		case err := <-l.done:
 			cancel()
-			return nil, fmt.Errorf("%s left the live hall: %w", p.name, err)
+			return nil, fmt.Errorf("%s left the live hall: %w", p.Name, err)
 		case <-deadline:
-			return nil, errors.Join(fmt.Errorf("%s: no media in the live hall within %v", p.name, demoLiveWait), l.Stop())
+			return nil, errors.Join(fmt.Errorf("%s: no media in the live hall within %v", p.Name, demoLiveWait), l.Stop())
 		}
 	}
 }
 
 // demoParties are the parties demoBids wrote to its folder, by name and by ID.
 type demoParties struct {
-	byName map[string]*demoParty
-	byID   map[kaiping.ID]*demoParty
+	byName map[string]*sim.Party
+	byID   map[kaiping.ID]*sim.Party
 }
 
-func (ps demoParties) named(name string) (*demoParty, error) {
+func (ps demoParties) named(name string) (*sim.Party, error) {
 	p, ok := ps.byName[name]
 	if !ok {
 		return nil, fmt.Errorf("no certificate of %s among the demo's parties", name)
@@ -377,7 +379,7 @@ func (ps demoParties) named(name string) (*demoParty, error) {
 
 // loadDemoParties reads every "<id>.cert.pem" and its key from dir and logs each party in.
 func loadDemoParties(ctx context.Context, base, dir string) (demoParties, error) {
-	ps := demoParties{byName: map[string]*demoParty{}, byID: map[kaiping.ID]*demoParty{}}
+	ps := demoParties{byName: map[string]*sim.Party{}, byID: map[kaiping.ID]*sim.Party{}}
 	certs, err := filepath.Glob(filepath.Join(dir, "*.cert.pem"))
 	if err != nil {
 		return ps, err
@@ -392,7 +394,7 @@ func loadDemoParties(ctx context.Context, base, dir string) (demoParties, error)
 		if err != nil {
 			return ps, err
 		}
-		leaf, err := leafCertificate(certPEM)
+		leaf, err := bidder.LeafCertificate(certPEM)
 		if err != nil {
 			return ps, err
 		}
@@ -400,12 +402,12 @@ func loadDemoParties(ctx context.Context, base, dir string) (demoParties, error)
 		if err != nil {
 			return ps, err
 		}
-		p := &demoParty{name: leaf.Subject.CommonName, id: kaiping.ID(filepath.Base(stem)),
-			cert: &devpki.Issued{Cert: leaf, Key: key}, client: apiclient.New(base)}
-		if _, err := p.client.Login(ctx, certPEM, key); err != nil {
-			return ps, fmt.Errorf("login %s: %w", p.name, err)
+		p := &sim.Party{Name: leaf.Subject.CommonName, ID: kaiping.ID(filepath.Base(stem)),
+			Cert: &devpki.Issued{Cert: leaf, Key: key}, Client: apiclient.New(base)}
+		if _, err := p.Client.Login(ctx, certPEM, key); err != nil {
+			return ps, fmt.Errorf("login %s: %w", p.Name, err)
 		}
-		ps.byName[p.name], ps.byID[p.id] = p, p
+		ps.byName[p.Name], ps.byID[p.ID] = p, p
 	}
 	return ps, nil
 }
@@ -422,59 +424,10 @@ func waitSealed(ctx context.Context, c *apiclient.Client, t opening.Tender) (ope
 		if err == nil || !errors.As(err, &ae) || ae.Code != "bidset.not_sealed" {
 			return set, err
 		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := iox.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return set, fmt.Errorf("not sealed a minute after the deadline: %w", err)
 		}
 	}
-}
-
-// demoUnlock does what `kaiping bid unlock` does for p: fetch its envelopes' headers, unwrap
-// each file key with its certificate key and hand it in.
-func demoUnlock(ctx context.Context, p *demoParty, hall string) error {
-	keys, err := unwrapFileKeys(ctx, p, hall)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		err = p.client.Do(ctx, http.MethodPost, hall+"/unlocks", opening.UnlockRequest{Envelope: k.Envelope, FileKey: k.key}, nil)
-		clear(k.key)
-		if err != nil {
-			return fmt.Errorf("%s hands in its file key: %w", p.name, err)
-		}
-	}
-	return nil
-}
-
-// unwrappedKey is one of a bidder's envelopes with the file key it unwrapped locally.
-type unwrappedKey struct {
-	opening.EnvelopeHeader
-	key []byte
-}
-
-// unwrapFileKeys fetches p's envelopes' headers from the hall and unwraps each file key
-// with p's certificate key, as the bidder's tool does on its own machine.
-func unwrapFileKeys(ctx context.Context, p *demoParty, hall string) ([]unwrappedKey, error) {
-	var envs struct{ Envelopes []opening.EnvelopeHeader }
-	if err := p.client.Do(ctx, http.MethodGet, hall+"/envelopes", nil, &envs); err != nil {
-		return nil, fmt.Errorf("%s's envelopes: %w", p.name, err)
-	}
-	id, err := seal.NewCertIdentity(p.cert.Cert, p.cert.Key)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]unwrappedKey, 0, len(envs.Envelopes))
-	for _, e := range envs.Envelopes {
-		hdr, _, err := seal.ParseHeader(bytes.NewReader(e.Header))
-		if err != nil {
-			return nil, err
-		}
-		key, err := hdr.UnwrapFileKey(id)
-		if err != nil {
-			return nil, fmt.Errorf("%s unwraps its file key: %w", p.name, err)
-		}
-		out = append(out, unwrappedKey{EnvelopeHeader: e, key: key})
-	}
-	return out, nil
 }
 
 // demoWaitDecrypted waits until the host's board shows every envelope decrypted.
@@ -490,7 +443,7 @@ func demoWaitDecrypted(ctx context.Context, host *apiclient.Client, hall string)
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d of %d envelopes decrypted after a minute", b.Decrypted, b.Envelopes)
 		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+		if err := iox.Sleep(ctx, 100*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -510,7 +463,7 @@ func demoWaitExports(ctx context.Context, host *apiclient.Client, hall string, n
 		if time.Now().After(deadline) {
 			return nil, errors.New("the opening record was not archived within a minute")
 		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+		if err := iox.Sleep(ctx, 100*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}

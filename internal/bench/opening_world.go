@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -23,9 +23,12 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/iox"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
@@ -35,7 +38,7 @@ import (
 type openingWorld struct {
 	base    string
 	tender  opening.Tender
-	host    *demoParty
+	host    *sim.Party
 	bidders []*openingBidder
 	plan    openingPlan
 	busy    time.Duration // the server's retry hint with hall.busy
@@ -44,7 +47,7 @@ type openingWorld struct {
 
 // openingBidder is one simulated bidder and what happened to it.
 type openingBidder struct {
-	*demoParty
+	*sim.Party
 	offset time.Duration                  // when it starts unlocking, after the window opens
 	ws     atomic.Pointer[websocket.Conn] // the live connection now
 	// reconnects counts live connections the server dropped and the bidder opened again.
@@ -65,7 +68,7 @@ func (w *openingWorld) hallPath(rest string) string {
 }
 
 func (w *openingWorld) move(ctx context.Context, to opening.HallState) error {
-	return w.host.client.Do(ctx, http.MethodPost, w.hallPath("/transitions"), opening.TransitionRequest{To: to}, nil)
+	return w.host.Client.Do(ctx, http.MethodPost, w.hallPath("/transitions"), opening.TransitionRequest{To: to}, nil)
 }
 
 // newOpeningWorld creates the tender and its n bidders, each with a sealed bid submitted,
@@ -86,14 +89,14 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 		return nil, err
 	}
 	var err error
-	if w.host, err = newDemoParty(ctx, w.base, parties, srv.setup, admin, devpki.SM2, "性能测试主持人", kaiping.RoleHost); err != nil {
+	if w.host, err = sim.NewParty(ctx, w.base, parties, srv.setup, admin, devpki.SM2, "性能测试主持人", kaiping.RoleHost); err != nil {
 		return nil, err
 	}
-	w.host.client.HTTP = shared
+	w.host.Client.HTTP = shared
 	// The least lead the platform takes is a minute; the sessions (30 minutes) outlive the
 	// jump of the clock past it and the sealing grace.
 	deadline := clock.Now().Add(2 * time.Minute).Truncate(time.Second)
-	if err := w.host.client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
+	if err := w.host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "BENCH-OPEN-" + string(kaiping.NewID())[:8], Title: fmt.Sprintf("性能测试：%d 家投标人不见面开标", n), Tenderer: "性能测试招标人",
 		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM), CheckInMinutes: 1,
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
@@ -101,7 +104,7 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 	}, &w.tender); err != nil {
 		return nil, fmt.Errorf("create tender: %w", err)
 	}
-	if err := assignStaff(ctx, admin, w.tender.ID, kaiping.DutyHost, w.host.id); err != nil {
+	if err := admin.AssignStaff(ctx, w.tender.ID, kaiping.DutyHost, w.host.ID); err != nil {
 		return nil, err
 	}
 	offsets := arrivalOffsets(n, plan.spread)
@@ -109,14 +112,14 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 	var sealedBytes atomic.Int64
 	err = forEachBidder(ctx, n, plan.concurrency, "registered, sealed and submitted", func(i int) error {
 		name := fmt.Sprintf("性能测试投标人%05d", i+1)
-		p, err := newDemoParty(ctx, w.base, parties, srv.setup, admin, devpki.ECDSA, name, kaiping.RoleBidder)
+		p, err := sim.NewParty(ctx, w.base, parties, srv.setup, admin, devpki.ECDSA, name, kaiping.RoleBidder)
 		if err != nil {
 			return err
 		}
-		p.client.HTTP = shared
-		w.bidders[i] = &openingBidder{demoParty: p, offset: offsets[i], verified: make(chan struct{}), keys: map[string][]byte{}}
-		if err := p.client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
-			opening.RegisterRequest{Certificate: identity.Fingerprint(p.cert.Cert.Raw)}, nil); err != nil {
+		p.Client.HTTP = shared
+		w.bidders[i] = &openingBidder{Party: p, offset: offsets[i], verified: make(chan struct{}), keys: map[string][]byte{}}
+		if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(w.tender.ID)+"/sections/BD1/registrations",
+			opening.RegisterRequest{Certificate: identity.Fingerprint(p.Cert.Cert.Raw)}, nil); err != nil {
 			return fmt.Errorf("register %s: %w", name, err)
 		}
 		body, err := randomBytes(plan.bidSize)
@@ -127,7 +130,7 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 			kind  seal.EnvelopeKind
 			plain []byte
 		}{{seal.Summary, []byte(fmt.Sprintf(`{"price":"%d.00"}`, 10000000+i))}, {seal.Technical, body}} {
-			_, size, err := submitEnvelope(ctx, w.tender, p, env.kind, env.plain, shared)
+			_, size, err := sim.SubmitEnvelope(ctx, w.tender, p, env.kind, env.plain, shared)
 			if err != nil {
 				return err
 			}
@@ -148,7 +151,7 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 	}
 	secs, err := timeIt(func() error {
 		return forEachBidder(ctx, n, plan.concurrency, "checked in", func(i int) error {
-			return w.bidders[i].client.Do(ctx, http.MethodPost, w.hallPath("/checkins"), nil, nil)
+			return w.bidders[i].Client.Do(ctx, http.MethodPost, w.hallPath("/checkins"), nil, nil)
 		})
 	})
 	if err != nil {
@@ -232,11 +235,11 @@ func forEachBidder(ctx context.Context, n, conc int, what string, f func(i int) 
 // server drops is opened again at once, as the hall's page does (its first view brings the
 // current state), and counted.
 func (w *openingWorld) watch(ctx context.Context, b *openingBidder) error {
-	d := websocket.Dialer{HandshakeTimeout: time.Minute, Subprotocols: []string{opening.LiveProtocol, httpapi.BearerProtocol + b.client.Token}}
+	d := websocket.Dialer{HandshakeTimeout: time.Minute, Subprotocols: []string{opening.LiveProtocol, httpapi.BearerProtocol + b.Client.Token}}
 	url := "ws" + strings.TrimPrefix(w.base, "http") + w.hallPath("/live")
 	c, _, err := d.DialContext(ctx, url, nil)
 	if err != nil {
-		return fmt.Errorf("%s watches the hall: %w", b.name, err)
+		return fmt.Errorf("%s watches the hall: %w", b.Name, err)
 	}
 	b.ws.Store(c)
 	first := make(chan error, 1)
@@ -254,7 +257,7 @@ func (w *openingWorld) watch(ctx context.Context, b *openingBidder) error {
 				}
 				b.reconnects.Add(1)
 				if c, _, err = d.DialContext(ctx, url, nil); err != nil {
-					err = fmt.Errorf("%s's live connection was dropped and could not be opened again: %w", b.name, err)
+					err = fmt.Errorf("%s's live connection was dropped and could not be opened again: %w", b.Name, err)
 					b.failed.Store(&err)
 					return
 				}
@@ -272,13 +275,13 @@ func (w *openingWorld) watch(ctx context.Context, b *openingBidder) error {
 				View opening.BidderHallView `json:"view"`
 			}
 			if err := json.Unmarshal(data, &m); err != nil {
-				err = fmt.Errorf("%s's view: %w", b.name, err)
+				err = fmt.Errorf("%s's view: %w", b.Name, err)
 				b.failed.Store(&err)
 				continue
 			}
 			envs := m.View.Envelopes
 			if i := slices.IndexFunc(envs, func(e opening.UnlockStatus) bool { return e.State == opening.EnvCorrupt || e.State == opening.EnvError }); i >= 0 {
-				err := fmt.Errorf("%s's %s envelope ended %s (%s)", b.name, envs[i].Kind, envs[i].State, envs[i].ErrorCode)
+				err := fmt.Errorf("%s's %s envelope ended %s (%s)", b.Name, envs[i].Kind, envs[i].State, envs[i].ErrorCode)
 				b.failed.Store(&err)
 			}
 			if len(envs) > 0 && !slices.ContainsFunc(envs, func(e opening.UnlockStatus) bool { return e.State != opening.EnvDecrypted }) {
@@ -310,7 +313,7 @@ func (w *openingWorld) unlockAll(ctx context.Context, s *openingSample) error {
 	errs := make(chan error, len(w.bidders))
 	for _, b := range w.bidders {
 		go func() {
-			if err := sleep(ctx, time.Until(start.Add(b.offset))); err != nil {
+			if err := iox.Sleep(ctx, time.Until(start.Add(b.offset))); err != nil {
 				errs <- err
 				return
 			}
@@ -360,7 +363,7 @@ func (w *openingWorld) waitVerified(ctx context.Context, limit time.Duration) er
 					}
 				}
 				if time.Now().After(deadline) {
-					return fmt.Errorf("%s's envelopes were not shown verified within %s", b.name, limit)
+					return fmt.Errorf("%s's envelopes were not shown verified within %s", b.Name, limit)
 				}
 			}
 		}
@@ -371,26 +374,26 @@ func (w *openingWorld) waitVerified(ctx context.Context, limit time.Duration) er
 // unlock does what `kaiping bid unlock` does for b: unwrap each file key and hand it in,
 // waiting the server's hint and trying again while the queue is full.
 func (w *openingWorld) unlock(ctx context.Context, b *openingBidder) error {
-	keys, err := unwrapFileKeys(ctx, b.demoParty, w.hallPath(""))
+	keys, err := sim.UnwrapFileKeys(ctx, b.Party, w.hallPath(""))
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		b.keys[k.Kind] = k.key
+		b.keys[k.Kind] = k.Key
 		for {
 			if b.postAt.IsZero() {
 				b.postAt = time.Now()
 			}
-			err := b.client.Do(ctx, http.MethodPost, w.hallPath("/unlocks"), opening.UnlockRequest{Envelope: k.Envelope, FileKey: k.key}, nil)
+			err := b.Client.Do(ctx, http.MethodPost, w.hallPath("/unlocks"), opening.UnlockRequest{Envelope: k.Envelope, FileKey: k.Key}, nil)
 			if ae := (*apiclient.Error)(nil); errors.As(err, &ae) && ae.Code == "hall.busy" {
 				b.retries++
-				if err := sleep(ctx, w.busy); err != nil {
+				if err := iox.Sleep(ctx, w.busy); err != nil {
 					return err
 				}
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("%s hands in its file key: %w", b.name, err)
+				return fmt.Errorf("%s hands in its file key: %w", b.Name, err)
 			}
 			if b.acceptedAt.IsZero() {
 				b.acceptedAt = time.Now()
@@ -416,7 +419,7 @@ func (w *openingWorld) publish(ctx context.Context, s *openingSample) error {
 	answered := time.Now()
 	s.publishMs = float64(answered.Sub(last).Microseconds()) / 1e3
 	var board opening.BoardView
-	secs, err := timeIt(func() error { return w.host.client.Do(ctx, http.MethodGet, w.hallPath("/board"), nil, &board) })
+	secs, err := timeIt(func() error { return w.host.Client.Do(ctx, http.MethodGet, w.hallPath("/board"), nil, &board) })
 	if err != nil {
 		return err
 	}
@@ -424,7 +427,7 @@ func (w *openingWorld) publish(ctx context.Context, s *openingSample) error {
 	if board.Decrypted != 2*len(w.bidders) {
 		return fmt.Errorf("the board shows %d of %d envelopes decrypted", board.Decrypted, 2*len(w.bidders))
 	}
-	pr, rec, err := fetchRecord(ctx, w.bidders[0].client, w.hallPath(""))
+	pr, rec, err := bidder.FetchRecord(ctx, w.bidders[0].Client, w.hallPath(""))
 	if err != nil {
 		return fmt.Errorf("fetch the record: %w", err)
 	}
@@ -444,7 +447,7 @@ func (w *openingWorld) confirmAll(ctx context.Context, s *openingSample) error {
 	secs, err := timeIt(func() error {
 		return forEachBidder(ctx, len(w.bidders), w.plan.concurrency, "confirmed the record", func(i int) error {
 			b := w.bidders[i]
-			_, err := confirmRecord(ctx, b.client, b.cert.Key, w.hallPath(""), "", io.Discard)
+			_, err := bidder.ConfirmRecord(ctx, b.Client, b.Cert.Key, w.hallPath(""), "", io.Discard)
 			return err
 		})
 	})
@@ -467,7 +470,7 @@ func (w *openingWorld) anchor(ctx context.Context, srv *benchServers, s *opening
 	}
 	byID := map[kaiping.ID]int{}
 	for i, b := range w.bidders {
-		byID[b.id] = i
+		byID[b.ID] = i
 	}
 	perBidder := make([][]job, len(w.bidders))
 	bucket := srv.setup.Config.Blob.BidsBucket
@@ -522,7 +525,7 @@ func (w *openingWorld) anchor(ctx context.Context, srv *benchServers, s *opening
 	slices.SortFunc(order, func(a, b int) int { return int(w.bidders[a].offset - w.bidders[b].offset) })
 	arrived := make([]time.Time, len(w.bidders))
 	for _, i := range order {
-		if err := sleep(ctx, time.Until(start.Add(w.bidders[i].offset))); err != nil {
+		if err := iox.Sleep(ctx, time.Until(start.Add(w.bidders[i].offset))); err != nil {
 			close(jobs)
 			wg.Wait()
 			return err

@@ -1,4 +1,16 @@
-package main
+// Package bench holds the measured scenarios of `kaiping bench` (make bench): sealing and
+// opening files (seal), uploading them to a real server (submit), the opening hall under
+// load (hall-watchers, opening), the media plane (media, with the recorder), and the report
+// that writes their figures into BENCHMARKS.md (report).
+//
+// It is one package rather than one per family because the families share nearly all of
+// their machinery: the child processes each side runs in (runChild, the hidden `bench child`
+// commands, peak memory from /proc), the alternating runs, the figures with their goals and
+// anchors, CPU measurement and the report; and the opening and hall scenarios share their
+// simulated world. Split, each family would export most of that to the others. The scenarios
+// keep their own command definitions here because the `bench child` subcommands are the
+// protocol between a scenario and the processes it starts; cmd/kaiping mounts Command.
+package bench
 
 import (
 	"bytes"
@@ -23,11 +35,11 @@ import (
 	"github.com/kaiping/kaiping"
 )
 
-// benchCommand is `kaiping bench ...`: the larger measured scenarios that `make bench` runs.
+// Command is `kaiping bench ...`: the larger measured scenarios that `make bench` runs.
 // Each scenario measures our work and its anchor (the same work done by a well-known tool)
 // in the same run, alternating them, each in a child process of its own so that its peak
 // memory is its own.
-func benchCommand() *cli.Command {
+func Command() *cli.Command {
 	return &cli.Command{
 		Name:  "bench",
 		Usage: "run a measured scenario and print its figures (make bench)",
