@@ -1,0 +1,108 @@
+package draw
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kaiping/kaiping"
+)
+
+// The tests in this file pin validation at its edges (make mutate found these unpinned).
+
+// TestNewValidatesRules: New refuses every malformed rule set with its code, so a draw can
+// never run under rules Validate would refuse; and the seed is exactly 32 bytes.
+func TestNewValidatesRules(t *testing.T) {
+	if SeedSize != 32 {
+		t.Fatalf("SeedSize = %d, want 32", SeedSize)
+	}
+	snap := NewSnapshot([]Entry{{Expert: testID(1), City: "410100", Specialties: []string{"A01"}}})
+	ok := func() Rules { return testRules(Quota{"A01", 3}, Quota{"B", 2}) }
+	for _, c := range []struct {
+		name string
+		edit func(*Rules)
+		code string
+	}{
+		{"version", func(r *Rules) { r.Version = "kaiping-draw/v2" }, "draw.version"},
+		{"no experts", func(r *Rules) { r.Experts = 0; r.Quotas = []Quota{{"A01", 0}} }, "draw.experts"},
+		{"negative experts", func(r *Rules) { r.Experts = -1 }, "draw.experts"},
+		{"no quotas", func(r *Rules) { r.Quotas = nil }, "draw.quotas"},
+		{"empty specialty", func(r *Rules) { r.Quotas[0].Specialty = "" }, "draw.quota"},
+		{"zero count", func(r *Rules) { r.Quotas[0].Count = 0; r.Experts = 2 }, "draw.quota"},
+		{"negative count", func(r *Rules) { r.Quotas[1].Count = -1; r.Experts = 2 }, "draw.quota"},
+		{"same specialty twice", func(r *Rules) { r.Quotas[1].Specialty = "A01" }, "draw.quota_overlap"},
+		{"a later quota inside an earlier one", func(r *Rules) { r.Quotas[1].Specialty = "A0101" }, "draw.quota_overlap"},
+		{"a later quota around an earlier one", func(r *Rules) { r.Quotas[1].Specialty = "A" }, "draw.quota_overlap"},
+		{"sum below", func(r *Rules) { r.Experts = 4 }, "draw.quota_sum"},
+		{"sum above", func(r *Rules) { r.Experts = 6 }, "draw.quota_sum"},
+		{"outside negative", func(r *Rules) { r.MinOutside = -1 }, "draw.min_outside"},
+		{"outside above experts", func(r *Rules) { r.MinOutside = 6 }, "draw.min_outside"},
+		{"outside without host city", func(r *Rules) { r.MinOutside = 1; r.HostCity = "" }, "draw.host_city"},
+	} {
+		r := ok()
+		r.Quotas = append([]Quota(nil), r.Quotas...)
+		c.edit(&r)
+		if err := r.Validate(); kaiping.CodeOf(err) != c.code || kaiping.KindOf(err) != kaiping.KindInvalid {
+			t.Errorf("Validate, %s: %v, want %s", c.name, err, c.code)
+		}
+		d, err := New(testSeed("rules"), snap, r)
+		if kaiping.CodeOf(err) != c.code || d != nil {
+			t.Errorf("New, %s: %v, want %s", c.name, err, c.code)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*Rules)
+	}{
+		{"as given", func(*Rules) {}},
+		{"every expert from outside", func(r *Rules) { r.MinOutside = 5 }},
+		{"no outside minimum, no host city", func(r *Rules) { r.MinOutside = 0; r.HostCity = "" }},
+		{"one expert", func(r *Rules) { r.Experts = 1; r.Quotas = []Quota{{"A01", 1}} }},
+		{"siblings, not nested", func(r *Rules) { r.Quotas[1].Specialty = "A02" }},
+	} {
+		r := ok()
+		r.Quotas = append([]Quota(nil), r.Quotas...)
+		c.edit(&r)
+		if err := r.Validate(); err != nil {
+			t.Errorf("Validate, %s: %v", c.name, err)
+		}
+		if _, err := New(testSeed("rules"), snap, r); err != nil {
+			t.Errorf("New, %s: %v", c.name, err)
+		}
+	}
+	for _, n := range []int{0, 31, 33, 64} {
+		if _, err := New(make([]byte, n), snap, ok()); kaiping.CodeOf(err) != "draw.seed_size" {
+			t.Errorf("a %d-byte seed: %v", n, err)
+		}
+		if err := CheckReveal(Commitment(make([]byte, n)), make([]byte, n)); kaiping.CodeOf(err) != "draw.seed_size" {
+			t.Errorf("revealing a %d-byte seed: %v", n, err)
+		}
+	}
+}
+
+// TestDecodeSnapshotRefusesEmptyFields: every field of a snapshot line is required.
+func TestDecodeSnapshotRefusesEmptyFields(t *testing.T) {
+	a := testID(1)
+	for name, line := range map[string]string{
+		"empty expert":      "\t410100\tA0101\n",
+		"empty city":        a + "\t\tA0101\n",
+		"empty specialties": a + "\t410100\t\n",
+		"four fields":       a + "\t410100\tA0101\tx\n",
+		"empty line":        "\n",
+	} {
+		_, err := DecodeSnapshot([]byte(snapshotHeader + line))
+		if kaiping.CodeOf(err) != "draw.snapshot_format" || kaiping.KindOf(err) != kaiping.KindInvalid {
+			t.Errorf("%s: %v, want draw.snapshot_format", name, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "第 2 行") {
+			t.Errorf("%s: %v does not name line 2", name, err)
+		}
+	}
+	s, err := DecodeSnapshot([]byte(snapshotHeader + a + "\t410100\tA0101,B01\n" + testID(2) + "\t510100\tC\n"))
+	if err != nil || len(s.Entries) != 2 || s.Entries[1].City != "510100" || len(s.Entries[0].Specialties) != 2 {
+		t.Fatalf("a good snapshot: %+v, %v", s, err)
+	}
+	_, err = DecodeSnapshot([]byte(snapshotHeader + a + "\t410100\tA0101\n" + a + "\t410100\tB\n"))
+	if err == nil || !strings.Contains(err.Error(), "第 3 行") {
+		t.Errorf("a duplicate on line 3: %v", err)
+	}
+}
