@@ -11,7 +11,7 @@
 // Each package gets a deterministic sample (seeded) of -n mutants that compile and are not
 // listed as equivalent. Run it from the module root:
 //
-//	go run ./internal/mutate [-n 60] [-seed 1] [-j 2] [-min 90] [-only opening/seal]
+//	go run ./internal/mutate [-n 60] [-seed 1] [-j 2] [-min 90] [-only opening/seal] [-match REGEXP] [-list]
 package main
 
 import (
@@ -25,37 +25,57 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 )
 
+// config is the command line.
+type config struct {
+	targets, equivalent string
+	n                   int
+	seed                uint64
+	jobs                int
+	out                 string
+	min                 float64
+	only                string
+	match               *regexp.Regexp
+	list                bool
+}
+
 func main() {
-	targetsFile := flag.String("targets", "internal/mutate/targets.txt", "the packages to mutate")
-	equivFile := flag.String("equivalent", "internal/mutate/equivalent.txt", "the mutants known to be equivalent, with reasons")
-	n := flag.Int("n", 60, "mutants to count per package")
-	seed := flag.Uint64("seed", 1, "the sampling seed")
-	jobs := flag.Int("j", 2, "mutants tested at once")
-	out := flag.String("out", "MUTATION.md", "the report to write")
-	minScore := flag.Float64("min", 0, "fail unless every package kills at least this percentage")
-	only := flag.String("only", "", "mutate only this package directory (the report then holds only it)")
-	list := flag.Bool("list", false, "print every mutant of the targets and exit")
+	var c config
+	var match string
+	flag.StringVar(&c.targets, "targets", "internal/mutate/targets.txt", "the packages to mutate")
+	flag.StringVar(&c.equivalent, "equivalent", "internal/mutate/equivalent.txt", "the mutants known to be equivalent, with reasons")
+	flag.IntVar(&c.n, "n", 60, "mutants to count per package")
+	flag.Uint64Var(&c.seed, "seed", 1, "the sampling seed")
+	flag.IntVar(&c.jobs, "j", 2, "mutants tested at once")
+	flag.StringVar(&c.out, "out", "MUTATION.md", "the report to write")
+	flag.Float64Var(&c.min, "min", 0, "fail unless every package kills at least this percentage")
+	flag.StringVar(&c.only, "only", "", "mutate only this package directory (the report then holds only it)")
+	flag.StringVar(&match, "match", "", "instead of a sample, test every mutant whose ID matches this regular expression (to check a new test)")
+	flag.BoolVar(&c.list, "list", false, "print every mutant of the targets and exit")
 	flag.Parse()
+	if match != "" {
+		c.match = regexp.MustCompile(match)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *targetsFile, *equivFile, *n, *seed, *jobs, *out, *minScore, *only, *list); err != nil {
+	if err := run(ctx, c); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, targetsFile, equivFile string, n int, seed uint64, jobs int, out string, minScore float64, only string, list bool) error {
+func run(ctx context.Context, c config) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(targetsFile)
+	data, err := os.ReadFile(c.targets)
 	if err != nil {
 		return err
 	}
@@ -63,32 +83,13 @@ func run(ctx context.Context, targetsFile, equivFile string, n int, seed uint64,
 	if err != nil {
 		return err
 	}
-	data, err = os.ReadFile(equivFile)
+	data, err = os.ReadFile(c.equivalent)
 	if err != nil {
 		return err
 	}
 	equiv, err := parseEquivalent(data)
 	if err != nil {
 		return err
-	}
-	if list {
-		for _, t := range targets {
-			if only != "" && t.Dir != only {
-				continue
-			}
-			ms, _, err := enumerate(root, t)
-			if errors.Is(err, fs.ErrNotExist) && t.Optional {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			for _, m := range ms {
-				_, eq := equiv[m.ID()]
-				fmt.Printf("%s:%d\t%s\tequivalent=%v\n", m.File, m.Line, m.ID(), eq)
-			}
-		}
-		return nil
 	}
 	tmp, err := os.MkdirTemp("", "kaiping-mutate-*")
 	if err != nil {
@@ -97,13 +98,13 @@ func run(ctx context.Context, targetsFile, equivFile string, n int, seed uint64,
 	defer os.RemoveAll(tmp)
 	r := &runner{root: root, tmp: tmp, logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }}
 
-	rep := report{N: n, Seed: seed, Jobs: jobs, Equivalent: equiv}
+	rep := report{N: c.n, Seed: c.seed, Jobs: c.jobs, Equivalent: equiv}
 	start := time.Now()
 	for _, t := range targets {
-		if only != "" && t.Dir != only {
+		if c.only != "" && t.Dir != c.only {
 			continue
 		}
-		p, err := mutatePackage(ctx, r, t, equiv, n, seed, jobs)
+		p, err := mutatePackage(ctx, r, t, equiv, c)
 		if err != nil {
 			return err
 		}
@@ -112,26 +113,34 @@ func run(ctx context.Context, targetsFile, equivFile string, n int, seed uint64,
 			return ctx.Err()
 		}
 	}
+	if c.list {
+		return nil
+	}
 	rep.Took = time.Since(start)
-	if err := os.WriteFile(out, rep.markdown(), 0o644); err != nil {
+	if c.match != nil {
+		fmt.Fprint(os.Stderr, rep.summary())
+		return nil // a check of chosen mutants is no sample: no report
+	}
+	if err := os.WriteFile(c.out, rep.markdown(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprint(os.Stderr, rep.summary())
 	var low []string
 	for _, p := range rep.Packages {
-		if !p.Absent && p.score() < minScore {
+		if !p.Absent && p.score() < c.min {
 			low = append(low, fmt.Sprintf("%s %.1f %%", p.Dir, p.score()))
 		}
 	}
 	if len(low) > 0 {
-		return fmt.Errorf("below %.0f %%: %s", minScore, strings.Join(low, ", "))
+		return fmt.Errorf("below %.0f %%: %s", c.min, strings.Join(low, ", "))
 	}
 	return nil
 }
 
-// mutatePackage enumerates t's mutants, shuffles them with a generator seeded by seed and
-// the package, and tests them until n count.
-func mutatePackage(ctx context.Context, r *runner, t target, equiv map[string]string, n int, seed uint64, jobs int) (pkgReport, error) {
+// mutatePackage enumerates t's mutants, shuffles them with a generator seeded by the seed
+// and the package, and tests them until c.n count (with -list, prints them instead; with
+// -match, tests those that match).
+func mutatePackage(ctx context.Context, r *runner, t target, equiv map[string]string, c config) (pkgReport, error) {
 	p := pkgReport{Dir: t.Dir, Args: t.Args}
 	all, files, err := enumerate(r.root, t)
 	if errors.Is(err, fs.ErrNotExist) && t.Optional {
@@ -143,7 +152,18 @@ func mutatePackage(ctx context.Context, r *runner, t target, equiv map[string]st
 	}
 	p.Files = files
 	p.Total = len(all)
-	order := shuffled(all, seed, t.Dir)
+	if c.list {
+		for _, m := range all {
+			_, eq := equiv[m.ID()]
+			fmt.Printf("%s:%d\t%s\tequivalent=%v\n", m.File, m.Line, m.ID(), eq)
+		}
+		return p, nil
+	}
+	order, n := shuffled(all, c.seed, t.Dir), c.n
+	if c.match != nil {
+		order = slices.DeleteFunc(all, func(m mutant) bool { return !c.match.MatchString(m.ID()) })
+		n = len(order)
+	}
 
 	start := time.Now()
 	base, err := r.baseline(ctx, t)
@@ -152,7 +172,7 @@ func mutatePackage(ctx context.Context, r *runner, t target, equiv map[string]st
 	}
 	r.timeout = 3*base + 20*time.Second
 	r.logf("%s: %d mutants, baseline %s", t.Dir, len(all), base.Round(time.Millisecond))
-	p.Counted, p.Uncounted, p.Equivalent = r.sample(ctx, t, order, equiv, n, jobs)
+	p.Counted, p.Uncounted, p.Equivalent = r.sample(ctx, t, order, equiv, n, c.jobs)
 	p.Took = time.Since(start)
 	return p, nil
 }
