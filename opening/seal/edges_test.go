@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -480,4 +481,22 @@ func TestMessagesClipText(t *testing.T) {
 	if !errors.As(err, &ke) || !strings.Contains(ke.Message, `"kaiping.org/seal/`+strings.Repeat("v", 23)+`…"`) {
 		t.Errorf("a long version line: %v", err)
 	}
+}
+
+// TestRescueKeyMustBeP256: a rescue identity or recipient on another curve is refused when
+// made, not when a stanza fails to open.
+func TestRescueKeyMustBeP256(t *testing.T) {
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := NewRescueIdentity(x)
+	wantCode(t, err, CodeRecipientUnsupported)
+	if id != nil {
+		t.Fatal("an X25519 rescue identity was made")
+	}
+	_, err = NewRescueRecipient(x.PublicKey())
+	wantCode(t, err, CodeRecipientUnsupported)
+	_, err = NewRescueIdentity(nil)
+	wantCode(t, err, CodeWrongKey)
 }
