@@ -1,8 +1,11 @@
 package draw
 
 import (
+	"math"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaiping/kaiping"
 )
@@ -104,5 +107,46 @@ func TestDecodeSnapshotRefusesEmptyFields(t *testing.T) {
 	_, err = DecodeSnapshot([]byte(snapshotHeader + a + "\t410100\tA0101\n" + a + "\t410100\tB\n"))
 	if err == nil || !strings.Contains(err.Error(), "第 3 行") {
 		t.Errorf("a duplicate on line 3: %v", err)
+	}
+}
+
+// TestUniformLimit: uniform keeps exactly the values below the largest multiple of n that
+// fits in 64 bits, so every outcome in [0, n) has the same number of values behind it.
+func TestUniformLimit(t *testing.T) {
+	two64 := new(big.Int).Lsh(big.NewInt(1), 64)
+	for _, n := range []uint64{1, 2, 3, 5, 6, 7, 10, 200, 1000, 1 << 32, 1<<63 - 1, 1 << 63, 1<<63 + 1, math.MaxUint64} {
+		bn := new(big.Int).SetUint64(n)
+		want := new(big.Int).Div(two64, bn)
+		want.Mul(want, bn).Sub(want, big.NewInt(1))
+		if got := uniformLimit(n); new(big.Int).SetUint64(got).Cmp(want) != 0 {
+			t.Errorf("uniformLimit(%d) = %d, want %s", n, got, want)
+		}
+	}
+}
+
+// TestReasonTimesAreBeijingTime: the dates and minutes in exclusion reasons are Beijing
+// time (UTC+8), to the second: a period starting 5 s before a Beijing minute and ending
+// 3 s after one, and a penalty ending at Beijing midnight.
+func TestReasonTimesAreBeijingTime(t *testing.T) {
+	c := Candidate{Expert: testID(1), City: "410100", Specialties: []string{"A0101"}, Status: "active",
+		Unavailable: []Period{{Start: time.Date(2026, 6, 1, 0, 59, 55, 0, time.UTC), End: time.Date(2026, 6, 1, 9, 0, 3, 0, time.UTC)}},
+		Penalties:   []Penalty{{Until: time.Date(2026, 6, 30, 16, 0, 0, 0, time.UTC), Reason: "迟到"}},
+	}
+	_, ex := Screen([]Candidate{c}, Conflicts{Session: testSession}, testRules(Quota{"A", 1}))
+	if len(ex) != 1 || len(ex[0].Reasons) != 2 {
+		t.Fatalf("exclusions %+v", ex)
+	}
+	for i, want := range []string{"受处理禁止评标至 2026-07-01：迟到", "已申报 2026-06-01 08:59 至 2026-06-01 17:00 不能参加评标"} {
+		if got := ex[0].Reasons[i].Message; got != want {
+			t.Errorf("reason %d: %q, want %q", i, got, want)
+		}
+	}
+}
+
+// TestDecodeSnapshotNamesLineOne: a snapshot without its version line is refused at line 1.
+func TestDecodeSnapshotNamesLineOne(t *testing.T) {
+	_, err := DecodeSnapshot([]byte(testID(1) + "\t410100\tA0101\n"))
+	if kaiping.CodeOf(err) != "draw.snapshot_format" || !strings.Contains(err.Error(), "第 1 行") {
+		t.Errorf("no version line: %v", err)
 	}
 }
