@@ -3,15 +3,18 @@ package ledger_test
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/kaiping/kaiping"
@@ -227,3 +230,39 @@ func TestParseVerifierRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestSignersRefuseBadKeys: a signer is made only from a whole Ed25519 key or an SM2 key;
+// VerifierFor passes on the signer's own failure.
+func TestSignersRefuseBadKeys(t *testing.T) {
+	for _, n := range []int{0, 32, 63, 65} {
+		s, err := ledger.NewEd25519Signer(make(ed25519.PrivateKey, n))
+		wantKind(t, err, kaiping.KindInvalid, "ledger.bad_key")
+		if s != nil {
+			t.Fatalf("a %d-byte Ed25519 key made a signer", n)
+		}
+	}
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]*sm2.PrivateKey{"nil": nil, "P-256": {PrivateKey: *p256}} {
+		s, err := ledger.NewSM2Signer(k)
+		wantKind(t, err, kaiping.KindInvalid, "ledger.bad_key")
+		if s != nil {
+			t.Fatalf("%s made an SM2 signer", name)
+		}
+	}
+	v, err := ledger.VerifierFor(brokenSigner{})
+	if !errors.Is(err, errNoPublicKey) || v != nil {
+		t.Fatalf("VerifierFor(a signer without a public key) = %v, %v", v, err)
+	}
+}
+
+var errNoPublicKey = errors.New("the token lost its public key")
+
+// brokenSigner is a Signer whose public key cannot be read.
+type brokenSigner struct{}
+
+func (brokenSigner) Algorithm() string             { return ledger.AlgEd25519 }
+func (brokenSigner) Sign([]byte) ([]byte, error)   { return nil, errNoPublicKey }
+func (brokenSigner) PublicKeyPEM() ([]byte, error) { return nil, errNoPublicKey }
