@@ -45,7 +45,12 @@ func TestParseLeafEdges(t *testing.T) {
 			e.Operator, e.Address, e.Action, e.Subject = strings.Repeat("o", 4096), strings.Repeat("1", 4096), strings.Repeat("a", 4096), strings.Repeat("s", 4096)
 		}),
 		"a 1 MiB detail": entry(func(e *ledger.Entry) { e.Detail = bytes.Repeat([]byte("d"), 1<<20) }),
-		"Chinese text":   entry(func(e *ledger.Entry) { e.Subject = "第一标段" }),
+		// Each field alone far longer than the rest: LeafData sizes its buffer from all of them.
+		"a long operator": entry(func(e *ledger.Entry) { e.Operator, e.Action = strings.Repeat("o", 4096), "a" }),
+		"a long address":  entry(func(e *ledger.Entry) { e.Operator, e.Address, e.Action = "", strings.Repeat("1", 4096), "a" }),
+		"a long action":   entry(func(e *ledger.Entry) { e.Operator, e.Action = "", strings.Repeat("a", 4096) }),
+		"a long subject":  entry(func(e *ledger.Entry) { e.Operator, e.Action, e.Subject = "", "a", strings.Repeat("s", 4096) }),
+		"Chinese text":    entry(func(e *ledger.Entry) { e.Subject = "第一标段" }),
 		"a 1-byte action": entry(func(e *ledger.Entry) {
 			e.Action = "a"
 		}),
