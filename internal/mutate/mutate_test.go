@@ -207,9 +207,9 @@ func TestRunClassifies(t *testing.T) {
 	if len(uncounted) != 1 || uncounted[0].status != notBuilt || len(equivalent) != 1 {
 		t.Errorf("uncounted %v, equivalent %v", uncounted, equivalent)
 	}
-	rep := report{N: 2, Seed: 1, Jobs: 2, Equivalent: equiv, Packages: []pkgReport{{Dir: "sample", Total: len(ms), Counted: counted, Uncounted: uncounted, Equivalent: equivalent}}}
+	rep := report{N: 2, Seed: 1, Jobs: 2, Equivalent: equiv, Packages: []pkgReport{{Dir: "sample", Args: []string{"-run=^Test(Clamp|Sum)"}, Total: len(ms), Counted: counted, Uncounted: uncounted, Equivalent: equivalent}}}
 	md := string(rep.markdown())
-	for _, s := range []string{"**50.0 %**", "- line 7: `` sample.go Clamp: `v < 0` < → <= ``", "both return max at v == max"} {
+	for _, s := range []string{"**50.0 %**", "- line 7: `` sample.go Clamp: `v < 0` < → <= ``", "both return max at v == max", "`-run=^Test(Clamp\\|Sum)`"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("the report lacks %q:\n%s", s, md)
 		}

@@ -67,7 +67,8 @@ func (r report) markdown() []byte {
 		}
 		tests := "all"
 		if len(p.Args) > 0 {
-			tests = "`" + strings.Join(p.Args, " ") + "`"
+			// A table cell ends at any unescaped |, inside backticks too.
+			tests = "`" + strings.ReplaceAll(strings.Join(p.Args, " "), "|", `\|`) + "`"
 		}
 		fmt.Fprintf(&b, "| `%s` %s | %s | %d | %d | %d | %d | %d | %d | %d | **%.1f %%** | %s |\n",
 			p.Dir, strings.Join(p.Files, ", "), tests, p.Total, len(p.Counted), p.count(killed), p.count(timedOut), p.count(survived),
