@@ -456,7 +456,12 @@ func TestBase64Alphabet(t *testing.T) {
 		}
 	}
 	var st Stanza
-	wantCode(t, st.UnmarshalText([]byte("-> future-kem id\ne\rA\n")), CodeHeaderMalformed)
+	for _, body := range []string{"e\rA", "eB", "eA==", "e-", "e_", "e A", "e!"} {
+		wantCode(t, st.UnmarshalText([]byte("-> future-kem id\n"+body+"\n")), CodeHeaderMalformed)
+	}
+	if err := st.UnmarshalText([]byte("-> future-kem id\neA\n")); err != nil || string(st.Body) != "x" {
+		t.Fatalf("a canonical body: %q, %v", st.Body, err)
+	}
 }
 
 // TestMessagesClipText: a header's own text quoted in an error message is cut at 40 bytes,
