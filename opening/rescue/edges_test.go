@@ -268,11 +268,22 @@ func TestVerifyPartialSaysWhy(t *testing.T) {
 		{"a response not below the order", edit(func(p *Partial) { copy(p.Proof[32:], bytes.Repeat([]byte{0xff}, 32)) }), "不是有效的 P-256 标量"},
 		{"a challenge not below the order", edit(func(p *Partial) { copy(p.Proof, bytes.Repeat([]byte{0xff}, 32)) }), "不是有效的 P-256 标量"},
 		{"a 65-byte proof", edit(func(p *Partial) { p.Proof = append(p.Proof, 0) }), "证明长度不对"},
+		{"a compressed D_i", edit(func(p *Partial) { p.Point = p.Point[:33] }), "部分解密值不是 65 字节的未压缩 P-256 点"},
+		{"D_i off the curve", edit(func(p *Partial) { p.Point[64] ^= 1 }), "部分解密值不是 65 字节的未压缩 P-256 点"},
 	} {
 		err := VerifyPartial(c.p, eph, s.Commitments, s.PublicKey)
 		var ke *kaiping.Error
 		if !errors.As(err, &ke) || ke.Code != CodePartialInvalid || !strings.Contains(ke.Message, c.why) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.why)
+		}
+	}
+	badE := bytes.Clone(eph)
+	badE[64] ^= 1
+	for _, e := range [][]byte{badE, eph[:33], nil} {
+		err := VerifyPartial(good, e, s.Commitments, s.PublicKey)
+		var ke *kaiping.Error
+		if !errors.As(err, &ke) || ke.Code != CodePartialInvalid || !strings.Contains(ke.Message, "临时公钥不是有效的 P-256 点") {
+			t.Errorf("a bad E of %d bytes: %v", len(e), err)
 		}
 	}
 	for _, index := range []int{0, 33} {
