@@ -160,13 +160,26 @@ func TestErrorsNameTheIndex(t *testing.T) {
 	}
 }
 
+// twoOfTwo is a 2-of-2 split with both holders' shares and an E to decrypt for.
+func twoOfTwo(tb testing.TB) (Setup, []Share, []byte) {
+	tb.Helper()
+	ths := mustHolders(tb, 2)
+	s := mustSplit(tb, 2, ths)
+	return s, mustShares(tb, s, ths), mustPeer(tb).PublicKey().Bytes()
+}
+
+// editPartial is p with f applied to a copy of it.
+func editPartial(p Partial, f func(*Partial)) Partial {
+	p.Point, p.Proof = bytes.Clone(p.Point), bytes.Clone(p.Proof)
+	f(&p)
+	return p
+}
+
 // TestPartialDecryptRefuses: a share out of range, a value that is not a non-zero scalar,
 // an envelope ID empty or over 64 bytes, or a bad E is rescue.partial_invalid.
 func TestPartialDecryptRefuses(t *testing.T) {
-	ths := mustHolders(t, 2)
-	s := mustSplit(t, 2, ths)
-	share := mustShares(t, s, ths)[0]
-	eph := mustPeer(t).PublicKey().Bytes()
+	_, shares, eph := twoOfTwo(t)
+	share := shares[0]
 	env := kaiping.NewID()
 	with := func(f func(*Share)) Share {
 		c := share
@@ -211,10 +224,8 @@ func TestPartialDecryptRefuses(t *testing.T) {
 // TestPartialNonce: the proof's nonce is r = H(s_i || 32 random bytes || statement) under
 // the nonce tag (RESCUE.md §2.2), recovered here from the proof as r = z - c·s_i.
 func TestPartialNonce(t *testing.T) {
-	ths := mustHolders(t, 2)
-	s := mustSplit(t, 2, ths)
-	share := mustShares(t, s, ths)[1]
-	eph := mustPeer(t).PublicKey().Bytes()
+	s, shares, eph := twoOfTwo(t)
+	share := shares[1]
 	env := kaiping.NewID()
 	noise := bytes.Repeat([]byte{0x5a}, 32)
 	p, err := PartialDecrypt(bytes.NewReader(noise), share, env, eph)
@@ -246,16 +257,9 @@ func TestPartialNonce(t *testing.T) {
 // TestVerifyPartialSaysWhy: an index out of range and a proof scalar not below the order
 // are refused for what they are, before any proof arithmetic.
 func TestVerifyPartialSaysWhy(t *testing.T) {
-	ths := mustHolders(t, 2)
-	s := mustSplit(t, 2, ths)
-	eph := mustPeer(t).PublicKey().Bytes()
-	good := mustPartials(t, mustShares(t, s, ths), kaiping.NewID(), eph)[0]
-	edit := func(f func(*Partial)) Partial {
-		p := good
-		p.Point, p.Proof = bytes.Clone(good.Point), bytes.Clone(good.Proof)
-		f(&p)
-		return p
-	}
+	s, shares, eph := twoOfTwo(t)
+	good := mustPartials(t, shares, kaiping.NewID(), eph)[0]
+	edit := func(f func(*Partial)) Partial { return editPartial(good, f) }
 	for _, c := range []struct {
 		name string
 		p    Partial
@@ -299,9 +303,8 @@ func TestVerifyPartialSaysWhy(t *testing.T) {
 // TestVerifyShareSaysWhy: a decrypted share with an index out of range is refused for that,
 // before the Feldman check.
 func TestVerifyShareSaysWhy(t *testing.T) {
-	ths := mustHolders(t, 2)
-	s := mustSplit(t, 2, ths)
-	share := mustShares(t, s, ths)[0]
+	s, shares, _ := twoOfTwo(t)
+	share := shares[0]
 	keyID, points, err := parseSetup(s.Commitments, s.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -323,9 +326,7 @@ func TestVerifyShareSaysWhy(t *testing.T) {
 // TestStanzaPointRefuses: only a rescue-p256 stanza with the key's ID and a decodable E
 // gives a point.
 func TestStanzaPointRefuses(t *testing.T) {
-	ths := mustHolders(t, 2)
-	s := mustSplit(t, 2, ths)
-	eph := mustPeer(t).PublicKey().Bytes()
+	s, _, eph := twoOfTwo(t)
 	b64 := base64.RawStdEncoding.EncodeToString
 	fp := strings.Repeat("0", 64)
 	for name, st := range map[string]seal.Stanza{
