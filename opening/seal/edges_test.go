@@ -505,3 +505,25 @@ func TestRescueKeyMustBeP256(t *testing.T) {
 	_, err = NewRescueIdentity(nil)
 	wantCode(t, err, CodeWrongKey)
 }
+
+// TestConcurrencyAtLeastOne: a concurrency of zero or less means one goroutine, for sealing
+// and for opening, whichever way the payload is read.
+func TestConcurrencyAtLeastOne(t *testing.T) {
+	fx := mustFixtures(t)
+	plain := pattern(2*ChunkSize + 3)
+	for _, n := range []int{0, -3} {
+		env := mustSeal(t, plain, testBinding(), []*party{fx["p256"]}, WithConcurrency(n))
+		key := mustFileKey(t, env, fx["p256"])
+		var out bytes.Buffer
+		if _, err := Decrypt(&out, bytes.NewReader(env), key, WithConcurrency(n)); err != nil || !bytes.Equal(out.Bytes(), plain) {
+			t.Fatalf("WithConcurrency(%d): Decrypt: %v", n, err)
+		}
+		r, err := Open(bytes.NewReader(env), key, WithConcurrency(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(onlyReader{r}); err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("WithConcurrency(%d): Read: %v", n, err)
+		}
+	}
+}
