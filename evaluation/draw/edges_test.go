@@ -1,6 +1,7 @@
 package draw
 
 import (
+	"errors"
 	"math"
 	"math/big"
 	"strings"
@@ -96,8 +97,8 @@ func TestDecodeSnapshotRefusesEmptyFields(t *testing.T) {
 		if kaiping.CodeOf(err) != "draw.snapshot_format" || kaiping.KindOf(err) != kaiping.KindInvalid {
 			t.Errorf("%s: %v, want draw.snapshot_format", name, err)
 		}
-		if err != nil && !strings.Contains(err.Error(), "第 2 行") {
-			t.Errorf("%s: %v does not name line 2", name, err)
+		if err != nil && (!strings.Contains(err.Error(), "第 2 行") || !strings.Contains(err.Error(), "每行须为")) {
+			t.Errorf("%s: %v does not name line 2 and what it must hold", name, err)
 		}
 	}
 	s, err := DecodeSnapshot([]byte(snapshotHeader + a + "\t410100\tA0101,B01\n" + testID(2) + "\t510100\tC\n"))
@@ -148,5 +149,58 @@ func TestDecodeSnapshotNamesLineOne(t *testing.T) {
 	_, err := DecodeSnapshot([]byte(testID(1) + "\t410100\tA0101\n"))
 	if kaiping.CodeOf(err) != "draw.snapshot_format" || !strings.Contains(err.Error(), "第 1 行") {
 		t.Errorf("no version line: %v", err)
+	}
+}
+
+// TestDrawEdges: a pool of exactly the committee is drawn whole, position 0 included;
+// Initial runs once, even after every member was replaced away; replacing someone who is
+// not a member is refused with ok false.
+func TestDrawEdges(t *testing.T) {
+	entries := []Entry{
+		{Expert: testID(1), City: "410100", Specialties: []string{"A01"}},
+		{Expert: testID(2), City: "410100", Specialties: []string{"A01"}},
+		{Expert: testID(3), City: "410100", Specialties: []string{"A01"}},
+	}
+	d, err := New(testSeed("whole pool"), NewSnapshot(entries), testRules(Quota{"A01", 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := d.Initial()
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("Initial: %+v, %v", ms, err)
+	}
+	positions := map[int]bool{}
+	for _, m := range ms {
+		positions[m.Position] = true
+	}
+	if !positions[0] || !positions[1] || !positions[2] {
+		t.Fatalf("positions %v, want 0, 1 and 2", positions)
+	}
+	m, ok, err := d.Replace(testID(9))
+	if kaiping.CodeOf(err) != "draw.not_member" || ok || m != (Member{}) {
+		t.Fatalf("Replace(a stranger) = %+v, %v, %v", m, ok, err)
+	}
+
+	one, err := New(testSeed("one"), NewSnapshot(entries[:1]), testRules(Quota{"A01", 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := one.Initial(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := one.Replace(testID(1)); ok || err != nil {
+		t.Fatalf("Replace with nobody left: %v, %v", ok, err)
+	}
+	if _, err := one.Initial(); kaiping.CodeOf(err) != "internal" {
+		t.Fatalf("Initial after its only member left: %v", err)
+	}
+}
+
+// TestRevealSaysHowLong: a seed of the wrong size is told its size in bytes and hex digits.
+func TestRevealSaysHowLong(t *testing.T) {
+	err := CheckReveal(Commitment(make([]byte, 16)), make([]byte, 16))
+	var ke *kaiping.Error
+	if !errors.As(err, &ke) || !strings.Contains(ke.Message, "32 字节（64 位十六进制）") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -2,6 +2,7 @@ package rescue
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -406,4 +407,82 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// TestStanzaKeyAnswersOnlyItsE: the combined secret answers ECDH for its own E only, with
+// rescue.wrong_stanza for any other point or none, and Wipe zeroes it in place.
+func TestStanzaKeyAnswersOnlyItsE(t *testing.T) {
+	s, shares, eph := twoOfTwo(t)
+	key, err := CombinePartials(mustPartials(t, shares, kaiping.NewID(), eph), eph, s.Commitments, s.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := ecdh.P256().NewPublicKey(eph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, err := key.ECDH(own); err != nil || len(x) != 32 {
+		t.Fatalf("ECDH with its own E: %x, %v", x, err)
+	}
+	for name, peer := range map[string]*ecdh.PublicKey{"another E": mustPeer(t).PublicKey(), "no E": nil} {
+		x, err := key.ECDH(peer)
+		wantCode(t, err, kaiping.KindInvalid, CodeWrongStanza)
+		if x != nil {
+			t.Fatalf("%s: a secret was returned", name)
+		}
+	}
+	x := key.x
+	key.Wipe()
+	if !bytes.Equal(x, make([]byte, len(x))) {
+		t.Fatal("Wipe left the secret in memory")
+	}
+	_, err = key.ECDH(own)
+	wantCode(t, err, kaiping.KindConflict, CodeKeyWiped)
+}
+
+// TestSplitPassesTheSourceError: a random source that fails at once fails Split with that
+// error in the chain.
+func TestSplitPassesTheSourceError(t *testing.T) {
+	unplugged := errors.New("unplugged")
+	_, err := Split(errReader{unplugged}, 2, 2, holdersOf(mustHolders(t, 2)))
+	if !errors.Is(err, unplugged) || kaiping.CodeOf(err) != "internal" {
+		t.Fatalf("Split: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestVerifyShareKeepsTheCause: a share that does not decrypt names seal's reason in its
+// ShareError.
+func TestVerifyShareKeepsTheCause(t *testing.T) {
+	ths := mustHolders(t, 2)
+	s := mustSplit(t, 2, ths)
+	_, err := VerifyShare(s.Shares[0], mustIdentity(t, ths[1]), s.Commitments, s.PublicKey)
+	wantCode(t, err, kaiping.KindInvalid, CodeShareInvalid)
+	var se *ShareError
+	if !errors.As(err, &se) || se.Index != 1 || se.Err == nil || !strings.HasPrefix(kaiping.CodeOf(se.Err), "seal.") {
+		t.Fatalf("%v: ShareError %+v", err, se)
+	}
+}
+
+// TestSetupCommitmentMessages: a commitment off the curve is named by its position and
+// reason; ShareError says the cause when there is one.
+func TestSetupCommitmentMessages(t *testing.T) {
+	s, _, _ := twoOfTwo(t)
+	off := Commitments{Points: [][]byte{s.Commitments.Points[0], bytes.Clone(s.Commitments.Points[1])}}
+	off.Points[1][64] ^= 1
+	_, _, err := parseSetup(off, s.PublicKey)
+	var ke *kaiping.Error
+	if !errors.As(err, &ke) || ke.Code != CodeSetupInvalid || !strings.Contains(ke.Message, "第 1 个承诺值不在 P-256 曲线上") {
+		t.Fatalf("%v", err)
+	}
+	cause := errors.New("cause")
+	if got := (&ShareError{Index: 3, Err: cause}).Error(); got != "share 3: cause" {
+		t.Errorf("ShareError with a cause: %q", got)
+	}
+	if got := (&ShareError{Index: 3}).Error(); got != "share 3" {
+		t.Errorf("ShareError without a cause: %q", got)
+	}
 }

@@ -527,3 +527,44 @@ func TestConcurrencyAtLeastOne(t *testing.T) {
 		}
 	}
 }
+
+// TestLineLengthBoundary: a header line may be 1024 bytes with its newline, not 1025.
+func TestLineLengthBoundary(t *testing.T) {
+	line := func(n int) []byte { // a stanza line of n bytes with its newline, and an empty body
+		prefix := "-> future-kem "
+		return []byte(prefix + strings.Repeat("a", n-len(prefix)-1) + "\n\n")
+	}
+	var st Stanza
+	if err := st.UnmarshalText(line(1024)); err != nil {
+		t.Fatalf("a 1024-byte line: %v", err)
+	}
+	wantCode(t, st.UnmarshalText(line(1025)), CodeHeaderMalformed)
+}
+
+// TestHeaderFieldMessages: a nonce or key check of the wrong length is refused for what it
+// is, not only as a non-canonical header.
+func TestHeaderFieldMessages(t *testing.T) {
+	hdr, _ := sampleHeader(t)
+	lines := strings.SplitAfter(hdr, "\n")
+	for i, want := range map[int]string{6: "nonce 应为 16 字节的 base64", 7: "keycheck 应为 16 字节的 base64"} {
+		name := strings.Fields(lines[i])[0]
+		for _, v := range []string{"AAAA", "AAAAAAAAAAAAAAAAAAAAAAA", "!!"} {
+			l := append([]string(nil), lines...)
+			l[i] = name + " " + v + "\n"
+			_, _, err := ParseHeader(strings.NewReader(strings.Join(l, "")))
+			var ke *kaiping.Error
+			if !errors.As(err, &ke) || ke.Code != CodeHeaderMalformed || !strings.Contains(ke.Message, want) {
+				t.Errorf("%s %q: %v, want %q", name, v, err, want)
+			}
+		}
+	}
+}
+
+// TestNewCertIdentityWithoutCertificate: no certificate is refused, not a nil dereference.
+func TestNewCertIdentityWithoutCertificate(t *testing.T) {
+	id, err := NewCertIdentity(nil, mustFixtures(t)["p256"].key)
+	wantCode(t, err, CodeRecipientUnsupported)
+	if id != nil {
+		t.Fatal("an identity without a certificate")
+	}
+}
