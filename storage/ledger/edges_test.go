@@ -271,3 +271,19 @@ type brokenSigner struct{}
 func (brokenSigner) Algorithm() string             { return ledger.AlgEd25519 }
 func (brokenSigner) Sign([]byte) ([]byte, error)   { return nil, errNoPublicKey }
 func (brokenSigner) PublicKeyPEM() ([]byte, error) { return nil, errNoPublicKey }
+
+// TestParseCheckpointSaysWhichLine: a refused line is quoted in the error.
+func TestParseCheckpointSaysWhichLine(t *testing.T) {
+	root := tlog.RecordHash([]byte("x")).String()
+	for line, text := range map[string]string{
+		`"x42"`:                             testOrigin + "\nx42\n" + root + "\ntime 2026-11-21T09:30:00.120000Z\n",
+		`"AAAA"`:                            testOrigin + "\n42\nAAAA\ntime 2026-11-21T09:30:00.120000Z\n",
+		`"2026-11-21T09:30:00.120000Z"`:     testOrigin + "\n42\n" + root + "\n2026-11-21T09:30:00.120000Z\n",
+		`"time 2026-11-21 09:30:00.120000"`: testOrigin + "\n42\n" + root + "\ntime 2026-11-21 09:30:00.120000\n",
+	} {
+		_, err := ledger.ParseCheckpoint([]byte(text))
+		if err == nil || !strings.Contains(err.Error(), line) {
+			t.Errorf("%v does not quote %s", err, line)
+		}
+	}
+}
