@@ -191,7 +191,7 @@ func TestDrawEdges(t *testing.T) {
 	if _, ok, err := one.Replace(testID(1)); ok || err != nil {
 		t.Fatalf("Replace with nobody left: %v, %v", ok, err)
 	}
-	if _, err := one.Initial(); kaiping.CodeOf(err) != "internal" {
+	if _, err := one.Initial(); err == nil || kaiping.CodeOf(err) != "internal" {
 		t.Fatalf("Initial after its only member left: %v", err)
 	}
 }
@@ -201,6 +201,31 @@ func TestRevealSaysHowLong(t *testing.T) {
 	err := CheckReveal(Commitment(make([]byte, 16)), make([]byte, 16))
 	var ke *kaiping.Error
 	if !errors.As(err, &ke) || !strings.Contains(ke.Message, "32 字节（64 位十六进制）") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// TestRecentTendererNeedsBoth: the rest period applies only with a tenderer and a window;
+// an empty tenderer never matches an expert's history with no tenderer recorded.
+func TestRecentTendererNeedsBoth(t *testing.T) {
+	c := Candidate{Expert: testID(1), City: "410100", Specialties: []string{"A0101"}, Status: "active",
+		History: []Service{{Tender: "KF-1", Tenderer: "", At: testSession.Start.AddDate(0, 0, -1)},
+			{Tender: "KF-2", Tenderer: "某中学", At: testSession.Start.AddDate(0, 0, -1)}}}
+	for name, conf := range map[string]Conflicts{
+		"no tenderer": {Session: testSession, RecentWindow: 180 * 24 * time.Hour},
+		"no window":   {Session: testSession, Tenderer: "某中学"},
+	} {
+		snap, ex := Screen([]Candidate{c}, conf, testRules(Quota{"A", 1}))
+		if len(ex) != 0 || len(snap.Entries) != 1 {
+			t.Errorf("%s: excluded %+v", name, ex)
+		}
+	}
+}
+
+// TestQuotaMessageCountsFromOne: a bad quota is named by its position counted from 1.
+func TestQuotaMessageCountsFromOne(t *testing.T) {
+	r := testRules(Quota{"A01", 1}, Quota{"", 1})
+	if err := r.Validate(); kaiping.CodeOf(err) != "draw.quota" || !strings.Contains(err.Error(), "第 2 个专业配额") {
 		t.Fatalf("%v", err)
 	}
 }

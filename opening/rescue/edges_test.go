@@ -250,7 +250,7 @@ func TestPartialNonce(t *testing.T) {
 	if want := len(transcriptLabel) + 2 + 64 + 2 + len(env) + 1 + 4*65; len(enc) != want {
 		t.Fatalf("statement of %d bytes, want %d", len(enc), want)
 	}
-	if _, err := PartialDecrypt(io.LimitReader(bytes.NewReader(noise), 31), share, env, eph); kaiping.CodeOf(err) != "internal" {
+	if _, err := PartialDecrypt(io.LimitReader(bytes.NewReader(noise), 31), share, env, eph); err == nil || kaiping.CodeOf(err) != "internal" {
 		t.Fatalf("a random source that runs dry: %v", err)
 	}
 }
@@ -484,5 +484,39 @@ func TestSetupCommitmentMessages(t *testing.T) {
 	}
 	if got := (&ShareError{Index: 3}).Error(); got != "share 3" {
 		t.Errorf("ShareError without a cause: %q", got)
+	}
+}
+
+// TestRescueMessages: a share that decrypts to something else, a compressed commitment and
+// bad public parameters given to CombinePartials are each refused for what they are.
+func TestRescueMessages(t *testing.T) {
+	ths := mustHolders(t, 2)
+	s := mustSplit(t, 2, ths)
+	garbage := s.Shares[0]
+	st, err := seal.WrapSecret(rand.Reader, ths[0].Certificate, []byte("not a share"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage.Stanza = st
+	_, err = VerifyShare(garbage, mustIdentity(t, ths[0]), s.Commitments, s.PublicKey)
+	wantMessage(t, err, CodeShareInvalid, "解密后的份额格式错误")
+
+	compressed := Commitments{Points: [][]byte{s.Commitments.Points[0], s.Commitments.Points[1][:33]}}
+	compressed.Points[1] = append([]byte{2 + s.Commitments.Points[1][64]&1}, s.Commitments.Points[1][1:33]...)
+	_, _, err = parseSetup(compressed, s.PublicKey)
+	wantMessage(t, err, CodeSetupInvalid, "第 1 个承诺值不是 65 字节的未压缩 P-256 点")
+
+	eph := mustPeer(t).PublicKey().Bytes()
+	ps := mustPartials(t, mustShares(t, s, ths), kaiping.NewID(), eph)
+	_, err = CombinePartials(ps, eph, Commitments{Points: s.Commitments.Points[:1]}, s.PublicKey)
+	wantCode(t, err, kaiping.KindInvalid, CodeSetupInvalid)
+}
+
+// wantMessage fails unless err has the code and its message contains want.
+func wantMessage(tb testing.TB, err error, code, want string) {
+	tb.Helper()
+	var ke *kaiping.Error
+	if !errors.As(err, &ke) || ke.Code != code || !strings.Contains(ke.Message, want) {
+		tb.Fatalf("%v: want %s saying %q", err, code, want)
 	}
 }

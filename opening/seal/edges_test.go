@@ -568,3 +568,43 @@ func TestNewCertIdentityWithoutCertificate(t *testing.T) {
 		t.Fatal("an identity without a certificate")
 	}
 }
+
+// TestHeaderLineMessages: a line that is neither a stanza nor the MAC line, however short,
+// and a carriage return anywhere in a line, first byte included, are refused for what
+// they are.
+func TestHeaderLineMessages(t *testing.T) {
+	hdr, _ := sampleHeader(t)
+	lines := strings.SplitAfter(hdr, "\n")
+	for _, garbage := range []string{"x\n", "\n", "hello\n", "->x\n"} {
+		l := append([]string(nil), lines...)
+		l[11] = garbage
+		_, _, err := ParseHeader(strings.NewReader(strings.Join(l, "")))
+		var ke *kaiping.Error
+		if !errors.As(err, &ke) || ke.Code != CodeHeaderMalformed || !strings.Contains(ke.Message, "此处应为接收方段落") {
+			t.Errorf("line %q: %v", garbage, err)
+		}
+	}
+	var st Stanza
+	for _, text := range []string{"-> future-kem id\n\r\n", "\r-> future-kem id\n\n"} {
+		err := st.UnmarshalText([]byte(text))
+		var ke *kaiping.Error
+		if !errors.As(err, &ke) || !strings.Contains(ke.Message, "回车符") {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
+
+// TestSealSaysWhichRandomFailed: a random source that fails at once fails Seal on the file
+// key, and one that fails after it on the nonce.
+func TestSealSaysWhichRandomFailed(t *testing.T) {
+	p256 := mustFixtures(t)["p256"].recipient
+	for want, r := range map[string]io.Reader{
+		"random file key": errReader{io.ErrUnexpectedEOF},
+		"random nonce":    io.MultiReader(bytes.NewReader(make([]byte, 32)), errReader{io.ErrUnexpectedEOF}),
+	} {
+		_, err := Seal(io.Discard, strings.NewReader("x"), testBinding(), []Recipient{p256}, WithRand(r))
+		if err == nil || kaiping.CodeOf(err) != "internal" || !strings.Contains(err.Error(), want) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+}
