@@ -121,6 +121,12 @@ func run(ctx context.Context, c config) error {
 		fmt.Fprint(os.Stderr, rep.summary())
 		return nil // a check of chosen mutants is no sample: no report
 	}
+	if c.only == "" {
+		rep.Stale = stale(equiv, rep.Packages)
+		for _, id := range rep.Stale {
+			r.logf("stale equivalent entry: %s", id)
+		}
+	}
 	if err := os.WriteFile(c.out, rep.markdown(), 0o644); err != nil {
 		return err
 	}
@@ -152,6 +158,10 @@ func mutatePackage(ctx context.Context, r *runner, t target, equiv map[string]st
 	}
 	p.Files = files
 	p.Total = len(all)
+	p.ids = map[string]bool{}
+	for _, m := range all {
+		p.ids[m.ID()] = true
+	}
 	if c.list {
 		for _, m := range all {
 			_, eq := equiv[m.ID()]
@@ -175,6 +185,22 @@ func mutatePackage(ctx context.Context, r *runner, t target, equiv map[string]st
 	p.Counted, p.Uncounted, p.Equivalent = r.sample(ctx, t, order, equiv, n, c.jobs)
 	p.Took = time.Since(start)
 	return p, nil
+}
+
+// stale lists the equivalent entries that name no mutant of the packages, sorted.
+func stale(equiv map[string]string, ps []pkgReport) []string {
+	var out []string
+	for id := range equiv {
+		found := false
+		for _, p := range ps {
+			found = found || p.ids[id]
+		}
+		if !found {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // enumerate lists every mutant of t's files (all its non-test files unless it names some),

@@ -215,3 +215,16 @@ func TestRunClassifies(t *testing.T) {
 		}
 	}
 }
+
+// TestStale: an equivalent entry naming no mutant is reported, one naming a mutant is not.
+func TestStale(t *testing.T) {
+	ps := []pkgReport{{ids: map[string]bool{"a": true}}, {ids: map[string]bool{"b": true}}}
+	got := stale(map[string]string{"a": "x", "b": "y", "gone": "z", "also gone": "w"}, ps)
+	if !slices.Equal(got, []string{"also gone", "gone"}) {
+		t.Fatalf("stale = %q", got)
+	}
+	md := string(report{Stale: got}.markdown())
+	if !strings.Contains(md, "## Stale equivalent entries") || !strings.Contains(md, "`` gone ``") {
+		t.Fatalf("the report does not list them:\n%s", md)
+	}
+}

@@ -19,6 +19,7 @@ type pkgReport struct {
 	Uncounted  []result // did not compile
 	Equivalent []mutant // drawn but listed as equivalent
 	Took       time.Duration
+	ids        map[string]bool // every mutant's ID, to find stale equivalent entries
 }
 
 func (p pkgReport) count(s status) int {
@@ -45,6 +46,7 @@ type report struct {
 	Seed       uint64
 	Packages   []pkgReport
 	Equivalent map[string]string
+	Stale      []string // equivalent entries that name no mutant any more
 	Took       time.Duration
 }
 
@@ -100,6 +102,12 @@ func (r report) markdown() []byte {
 	}
 	if !any {
 		b.WriteString("None.\n")
+	}
+	if len(r.Stale) > 0 {
+		b.WriteString("\n## Stale equivalent entries\n\nThese lines of `internal/mutate/equivalent.txt` name no mutant of today's code: delete or update them.\n\n")
+		for _, id := range r.Stale {
+			fmt.Fprintf(&b, "- `` %s ``\n", id)
+		}
 	}
 	return b.Bytes()
 }
