@@ -5,9 +5,11 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -226,5 +228,26 @@ func TestStale(t *testing.T) {
 	md := string(report{Stale: got}.markdown())
 	if !strings.Contains(md, "## Stale equivalent entries") || !strings.Contains(md, "`` gone ``") {
 		t.Fatalf("the report does not list them:\n%s", md)
+	}
+}
+
+// TestReap: a process left running with the scratch directory on its command line is
+// killed; another is not.
+func TestReap(t *testing.T) {
+	dir := t.TempDir()
+	left := exec.Command("sleep", "60", dir)
+	other := exec.Command("sleep", "60")
+	for _, c := range []*exec.Cmd{left, other} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer other.Process.Kill()
+	reap(dir)
+	if err := left.Wait(); err == nil {
+		t.Fatal("the process naming the directory was not killed")
+	}
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the other process: %v", err)
 	}
 }

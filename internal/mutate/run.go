@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,7 +55,9 @@ var (
 // baseline runs the unmutated tests; they must pass, and their time sets the deadline.
 func (r *runner) baseline(ctx context.Context, t target) (time.Duration, error) {
 	start := time.Now()
-	out, err := r.goTest(ctx, t, "", 10*time.Minute)
+	scratch := filepath.Join(r.tmp, "baseline")
+	defer os.RemoveAll(scratch)
+	out, err := r.goTest(ctx, t, "", scratch, 10*time.Minute)
 	if err != nil {
 		return 0, fmt.Errorf("%s: the tests fail without any mutant:\n%s", t.Dir, out)
 	}
@@ -86,7 +89,7 @@ func (r *runner) run(ctx context.Context, t target, m mutant, id int) result {
 		res.status = notBuilt
 		return res
 	}
-	out, err := r.goTest(ctx, t, overlay, r.timeout)
+	out, err := r.goTest(ctx, t, overlay, filepath.Join(dir, "tmp"), r.timeout)
 	switch {
 	case err == nil:
 		res.status = survived
@@ -106,10 +109,23 @@ func (r *runner) run(ctx context.Context, t target, m mutant, id int) result {
 }
 
 // goTest runs go test on t with the overlay (none if empty). The test binary gets the
-// timeout; the whole command, which also compiles, gets two minutes more.
-func (r *runner) goTest(ctx context.Context, t target, overlay string, timeout time.Duration) ([]byte, error) {
+// timeout; the whole command, which also compiles, gets two minutes more. Its temporary
+// files go to scratch, and whatever it left running there is killed when it ends: a
+// mutant that panics or hangs a test binary skips the deferred stop of the PostgreSQL
+// server devenv started (in its own process group) for it.
+func (r *runner) goTest(ctx context.Context, t target, overlay, scratch string, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Minute)
 	defer cancel()
+	// devenv runs PostgreSQL as the postgres user when we are root: it must reach scratch.
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		return nil, err
+	}
+	for d := scratch; d != filepath.Dir(r.tmp) && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	defer reap(scratch)
 	args := []string{"test", "-count=1", "-vet=off", "-failfast", "-timeout=" + timeout.String()}
 	if overlay != "" {
 		args = append(args, "-overlay="+overlay)
@@ -118,6 +134,7 @@ func (r *runner) goTest(ctx context.Context, t target, overlay string, timeout t
 	args = append(args, "./"+t.Dir)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = r.root
+	cmd.Env = append(os.Environ(), "TMPDIR="+scratch)
 	// go test starts the test binary as a child: kill the whole group on the deadline.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -168,4 +185,23 @@ func (r *runner) sample(ctx context.Context, t target, order []mutant, equiv map
 		}
 	}
 	return counted, uncounted, equivalent
+}
+
+// reap kills every process whose command line names dir, with its process group.
+func reap(dir string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+			continue
+		}
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
