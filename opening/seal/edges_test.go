@@ -608,3 +608,19 @@ func TestSealSaysWhichRandomFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSizeBoundary: a header (here one stanza) may be exactly 65536 bytes, not one
+// more.
+func TestHeaderSizeBoundary(t *testing.T) {
+	text := func(id string) []byte {
+		return []byte("-> future-kem " + id + "\n" + strings.Repeat(strings.Repeat("A", 64)+"\n", 1007) + strings.Repeat("A", 63) + "\n")
+	}
+	if n := len(text("id")); n != 65536 {
+		t.Fatalf("the test stanza is %d bytes", n)
+	}
+	var st Stanza
+	if err := st.UnmarshalText(text("id")); err != nil {
+		t.Fatalf("65536 bytes: %v", err)
+	}
+	wantCode(t, st.UnmarshalText(text("id2")), CodeHeaderMalformed)
+}
