@@ -8,7 +8,7 @@ export KAIPING_CACHE ?= $(HOME)/.cache/kaiping
 # servers.sh prints MINIO_BIN=... LIVEKIT_BIN=...; building them the first time takes minutes.
 SERVERS = set -a && eval "$$(bash deploy/dev/servers.sh)" && set +a
 
-.PHONY: all deps servers test check demo build vet bench clean
+.PHONY: all deps servers test check demo build vet bench mutate clean
 all: build
 
 ## deps: install the Debian packages tests and the demo need (PostgreSQL, Chromium, SoftHSM, fonts)
@@ -37,6 +37,10 @@ demo: servers
 ## bench: every Go benchmark and the measured scenarios at 1 GiB (each against its anchor); writes BENCHMARKS.md
 bench: servers
 	@$(SERVERS) && bash deploy/dev/bench.sh
+
+## mutate: mutation testing of the pure packages (internal/mutate/targets.txt), 60 mutants each, 2 at a time; writes MUTATION.md and fails below 90 % killed (about half an hour on 2 cores; not part of test). Needs PostgreSQL only (the ledger's TestMain starts it)
+mutate: deps
+	@$(GO) run ./internal/mutate -n 60 -j 2 -min 90 -out MUTATION.md
 
 ## build: the kaiping binary in bin/
 build:

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/timekeeping/tsa"
@@ -57,7 +57,7 @@ func bidReceiptCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Printf("时间戳有效 (time-stamp verified)：%s\n", at.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05 MST"))
+					fmt.Printf("时间戳有效 (time-stamp verified)：%s\n", at.In(kaiping.BeijingTime).Format("2006-01-02 15:04:05 MST"))
 				}
 				return nil
 			},

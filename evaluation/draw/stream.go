@@ -68,10 +68,14 @@ func (s *stream) next() uint64 {
 // uniform returns a uniform integer in [0, n) for n ≥ 1, by rejection: values at or above
 // the largest multiple of n that fits in 64 bits are discarded, so no outcome is favoured.
 func (s *stream) uniform(n uint64) uint64 {
-	limit := math.MaxUint64 - (math.MaxUint64%n+1)%n // largest multiple of n, minus one
+	limit := uniformLimit(n)
 	for {
 		if v := s.next(); v <= limit {
 			return v % n
 		}
 	}
 }
+
+// uniformLimit is the largest value uniform keeps for n: the largest multiple of n that
+// fits in 64 bits (2^64 itself for a power of two), minus one.
+func uniformLimit(n uint64) uint64 { return math.MaxUint64 - (math.MaxUint64%n+1)%n }

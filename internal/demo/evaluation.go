@@ -228,7 +228,7 @@ const demoEvalLead = 75 * time.Second
 
 // demoEvalSession is tomorrow's session, 09:00 to 17:30 Beijing time.
 func demoEvalSession(now time.Time) draw.Period {
-	cst := time.FixedZone("CST", 8*3600)
+	cst := kaiping.BeijingTime
 	y, m, dd := now.In(cst).AddDate(0, 0, 1).Date()
 	start := time.Date(y, m, dd, 9, 0, 0, 0, cst)
 	return draw.Period{Start: start, End: start.Add(8*time.Hour + 30*time.Minute)}

@@ -96,11 +96,7 @@ func TestVerifyPartialRefuses(t *testing.T) {
 	env, env2 := kaiping.NewID(), kaiping.NewID()
 	good := mustPartials(t, shares, env, eph)
 	forOther := mustPartials(t, shares, env2, eph2)
-	edit := func(p Partial, f func(*Partial)) Partial {
-		p.Point, p.Proof = bytes.Clone(p.Point), bytes.Clone(p.Proof)
-		f(&p)
-		return p
-	}
+	edit := editPartial
 	for _, tt := range []struct {
 		name string
 		p    Partial
