@@ -106,7 +106,7 @@ func completeAsync(c *apiclient.Client, tk opening.UploadTicket, file []byte, d 
 	return done
 }
 
-// TestCrashBetweenStorageAndCommit (issue 12, finding 8): the server dies after object
+// TestCrashBetweenStorageAndCommit: the server dies after object
 // storage completed two bidders' uploads and before the database recorded them. A new
 // server on the same database and storage finishes both: the first bidder's tool resumes
 // and gets its receipt at once (nothing is sent again); the second never comes back, and
@@ -253,7 +253,7 @@ func TestCrashBetweenStorageAndCommit(t *testing.T) {
 	}
 }
 
-// TestCompletionAcrossDeadline (issue 12, finding 2): the bid set is sealed as soon as the
+// TestCompletionAcrossDeadline: the bid set is sealed as soon as the
 // deadline has passed and the completions that arrived before it have finished, not five
 // minutes later. A completion that arrives a millisecond before the deadline and is still
 // being checked when it passes holds the seal back, however long it takes, and is accepted;
@@ -312,7 +312,7 @@ func TestCompletionAcrossDeadline(t *testing.T) {
 	}
 }
 
-// TestSealAtDeadline (issue 12, finding 2): with nothing in flight the server's own sealer
+// TestSealAtDeadline: with nothing in flight the server's own sealer
 // seals the set SealSettle after the deadline, and the host opens check-in then. The test
 // moves the clock there and measures how long the sealer takes to see it (its idle sleep;
 // on the real clock it sleeps until exactly that instant).
@@ -393,7 +393,7 @@ func putOnlyParts(tb testing.TB, tk opening.UploadTicket, file []byte) []blob.Pa
 	return parts
 }
 
-// TestReconcileStorage (issue 12, finding 8): the reconciler matches the bids bucket against
+// TestReconcileStorage: the reconciler matches the bids bucket against
 // the database. An accepted envelope is accounted for. A locked object with no upload, and
 // the state the crash of the finding left before completions were recorded (upload open,
 // object complete and locked until 2041), are orphans: recorded and ledgered once, never

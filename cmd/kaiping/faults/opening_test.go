@@ -84,7 +84,7 @@ func TestOpeningKilledAtEachStep(t *testing.T) {
 
 // TestOpeningStorageFaultsMidUnlock: each bidder hands in its key while object storage
 // fails in another way — its connections reset for 5 seconds, slowed, cut for 20 seconds
-// (the outage that failed a tender, finding 9). Every envelope is verified once storage
+// (the outage that once failed a tender). Every envelope is verified once storage
 // answers again, none is classified against its bidder, and the opening is valid.
 func TestOpeningStorageFaultsMidUnlock(t *testing.T) {
 	w := newWorld(t, worldOptions{bidders: 3})
@@ -136,9 +136,9 @@ func outage(t *testing.T, w *world, d time.Duration) {
 }
 
 // TestOpeningStorageCutMidPublication: A and B are decrypted; C hands in its key just as
-// object storage is cut for 20 seconds (the outage of finding 9), and the window ends during
+// object storage is cut for 20 seconds (the outage that once failed a tender), and the window ends during
 // the outage, when the platform is to publish the record. The publication waits for C's envelope rather than classify it
-// against C for the platform's outage (finding 9); once storage is back, C's bid is
+// against C for the platform's outage; once storage is back, C's bid is
 // decrypted, the record is published and archived under the lock, and every bid opens.
 func TestOpeningStorageCutMidPublication(t *testing.T) {
 	w := newWorld(t, worldOptions{bidders: 3})
