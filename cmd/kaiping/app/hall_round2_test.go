@@ -142,7 +142,7 @@ func TestHallSecondRound(t *testing.T) {
 		h.c = w.ta.mustLogin(t, h.cert)
 	}
 	first := w.mustCloseRound(t, a, b, c, d)
-	w.waitExports(t, 2) // the exporter's event, then nothing moves the closed hall
+	w.waitExports(t, 4) // the published and the final record, each as PDF and JSON; then nothing moves the closed hall
 	_, rec1 := w.record(t, w.host)
 	if rec1.ValidBids != 4 || rec1.Outcome != opening.BidOpened || len(rec1.Fields) != 0 {
 		t.Fatalf("round 1: %d valid, %s, fields %+v", rec1.ValidBids, rec1.Outcome, rec1.Fields)
@@ -296,7 +296,7 @@ func TestHallSecondRound(t *testing.T) {
 	}
 
 	// Both rounds' records are archived; round 1's stays downloadable.
-	w.waitExports(t, 4)
+	w.waitExports(t, 6) // round 1 published and final, round 2 published
 	if body, _, code := download(t, e.c, w.hallPath("/record.json?round=1")); code != "" || string(body) != string(first.Record) {
 		t.Errorf("round 1's record after round 2: %q", code)
 	}
