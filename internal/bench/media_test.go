@@ -243,9 +243,12 @@ func TestDescribeProfile(t *testing.T) {
 func TestBenchMediaGivesUp(t *testing.T) {
 	t.Setenv(benchChildEnv, "1")
 	out, err := run(t, "bench", "media", "--seats", "2", "--hidden", "0", "--seconds", "1", "--runs", "1", "--join-timeout", "1ms", "--tmpdir", mustBenchDir(t))
-	// Either side may be the one to fail: on a quiet machine the embedded SFU can deliver the
-	// first frames before the first 1 ms check, and then LiveKit is the side that cannot.
-	if err == nil || !strings.Contains(err.Error(), ", run 1, attempt 3: bench: ") || !strings.Contains(err.Error(), "still without a frame after 1ms") {
+	// Either side, and either the seats' or the recorder's run, may be the one to fail: on a
+	// quiet machine the embedded SFU can deliver the first frames before the first 1 ms check,
+	// and then LiveKit, or the recorder whose subscriber the 1 ms bound cuts short, is the one
+	// that cannot. What is pinned is that the third failed attempt ends the run, with its cause.
+	if err == nil || !strings.Contains(err.Error(), ", run 1, attempt 3: ") ||
+		!strings.Contains(err.Error(), "still without a frame after 1ms") && !strings.Contains(err.Error(), "bench.no_store: the recording ended before it was stopped") {
 		t.Fatalf("bench media = %v\n%s", err, out)
 	}
 }
