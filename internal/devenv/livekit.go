@@ -97,7 +97,7 @@ webhook:
 		return nil, err
 	}
 	err = waitReady(ctx, lk.proc, logPath, 30*time.Second, func(ctx context.Context) error {
-		return httpOK(ctx, lk.HTTPURL+"/")
+		return HTTPOK(ctx, lk.HTTPURL+"/")
 	})
 	if err != nil {
 		lk.Stop()

@@ -74,7 +74,7 @@ func (m *MinIO) start(ctx context.Context) error {
 		return err
 	}
 	err = waitReady(ctx, m.proc, logPath, 60*time.Second, func(ctx context.Context) error {
-		if err := httpOK(ctx, "http://"+m.Endpoint+"/minio/health/ready"); err != nil {
+		if err := HTTPOK(ctx, "http://"+m.Endpoint+"/minio/health/ready"); err != nil {
 			return err
 		}
 		// The health endpoint answers a moment before the S3 API does ("Server not

@@ -142,8 +142,8 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// httpOK checks that GET url answers 200.
-func httpOK(ctx context.Context, url string) error {
+// HTTPOK checks that GET url answers 200: whether a server started on loopback is up.
+func HTTPOK(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

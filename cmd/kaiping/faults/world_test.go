@@ -226,21 +226,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // ready is kaiping answering HTTP.
-func (w *world) ready(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/healthz", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthz: %s", resp.Status)
-	}
-	return nil
-}
+func (w *world) ready(ctx context.Context) error { return devenv.HTTPOK(ctx, w.base+"/healthz") }
 
 // setClock moves kaiping's clock to the wall clock plus offset (written whole, then renamed,
 // so that the server never reads half a number).
