@@ -415,25 +415,13 @@ func TestReconcileStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Completed in storage behind the server's back, as the crash of the finding left it.
-	oldFile := mustSeal(t, w.binding(seal.Summary), []byte("99"), w.bidderCert)
-	old := w.startUpload(t, w.bidder, oldFile)
-	oldKey, oldStorage := uploadInStorage(t, w.ta, old.Upload.ID)
-	oldInfo, err := w.ta.Blob.CompleteMultipart(ctx, bucket, oldKey, oldStorage, putOnlyParts(t, old, oldFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, oldKey, oldInfo := completeBehindServer(t, w, bucket, "99")
 	if err := w.ta.Blob.SetRetention(ctx, bucket, oldKey, oldInfo.VersionID,
 		blob.Retention{Mode: blob.Compliance, RetainUntil: until}); err != nil {
 		t.Fatal(err)
 	}
 	// Completed behind the server's back, unlocked, and the upload then abandoned.
-	endedFile := mustSeal(t, w.binding(seal.Summary), []byte("98"), w.bidderCert)
-	ended := w.startUpload(t, w.bidder, endedFile)
-	endedKey, endedStorage := uploadInStorage(t, w.ta, ended.Upload.ID)
-	endedInfo, err := w.ta.Blob.CompleteMultipart(ctx, bucket, endedKey, endedStorage, putOnlyParts(t, ended, endedFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ended, endedKey, endedInfo := completeBehindServer(t, w, bucket, "98")
 	if err := w.bidder.Do(ctx, http.MethodDelete, "/api/v1/uploads/"+string(ended.Upload.ID), nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -513,4 +501,19 @@ func TestCompleteWithWrongParts(t *testing.T) {
 	if len(parts) != 1 {
 		t.Errorf("%d parts sent; want 1", len(parts))
 	}
+}
+
+// completeBehindServer seals a summary priced price, starts its upload, sends its parts and
+// completes the multipart upload in storage directly, as a crash between storage and the
+// database leaves it: the server has not recorded it.
+func completeBehindServer(t *testing.T, w *submissionWorld, bucket, price string) (opening.UploadTicket, string, blob.ObjectInfo) {
+	t.Helper()
+	file := mustSeal(t, w.binding(seal.Summary), []byte(price), w.bidderCert)
+	tk := w.startUpload(t, w.bidder, file)
+	key, storageUpload := uploadInStorage(t, w.ta, tk.Upload.ID)
+	info, err := w.ta.Blob.CompleteMultipart(context.Background(), bucket, key, storageUpload, putOnlyParts(t, tk, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk, key, info
 }
