@@ -359,6 +359,10 @@ func stateLabel(s MemberState) string {
 		return "登记为未应答或缺席"
 	case MemberAccepted:
 		return "确认参加"
+	case MemberRecused:
+		return "在评标现场声明回避"
+	case MemberLeft:
+		return "在评标中离席"
 	}
 	return "待应答"
 }

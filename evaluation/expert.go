@@ -54,9 +54,14 @@ type Expert struct {
 	Lon         float64      `json:"lon"`
 	Status      ExpertStatus `json:"status"`
 	// StatusReason says why an expert is suspended or on leave.
-	StatusReason string    `json:"status_reason,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	StatusReason string `json:"status_reason,omitempty"`
+	// IDNumber is the expert's resident ID card number (居民身份证号码), which venue staff
+	// compare, masked, with the card at the seat.
+	IDNumber string `json:"id_number,omitempty"`
+	// HasPhoto says the pool holds the expert's photo for the identity check at the seat.
+	HasPhoto  bool      `json:"has_photo"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 var (
@@ -101,6 +106,10 @@ func (e *Expert) Validate() error {
 		return invalid("expert.employer", "工作单位不能为空，且不超过 %d 字", maxOrgRunes)
 	case e.Principal != "" && !e.Principal.Valid():
 		return invalid("expert.principal", "登录账号 ID 格式错误")
+	}
+	e.IDNumber = strings.ToUpper(strings.TrimSpace(e.IDNumber))
+	if e.IDNumber != "" && !ValidIDNumber(e.IDNumber) {
+		return invalid("expert.id_number", "身份证号码须为 18 位且校验码正确")
 	}
 	if err := validateTitles(e.Titles); err != nil {
 		return err
@@ -331,4 +340,21 @@ type ExpertFilter struct {
 	Status    ExpertStatus // empty: any
 	Limit     int
 	Offset    int
+}
+
+// ValidIDNumber reports whether n is an 18-character resident ID number whose last character
+// is the GB 11643 check digit of the first 17.
+func ValidIDNumber(n string) bool {
+	if len(n) != 18 {
+		return false
+	}
+	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		if n[i] < '0' || n[i] > '9' {
+			return false
+		}
+		sum += int(n[i]-'0') * w
+	}
+	return n[17] == "10X98765432"[sum%11]
 }

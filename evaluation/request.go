@@ -174,6 +174,10 @@ const (
 	MemberAccepted MemberState = "accepted" // 确认参加
 	MemberDeclined MemberState = "declined" // 拒绝 (replaced)
 	MemberNoShow   MemberState = "no_show"  // 未应答或缺席 (replaced)
+	// MemberRecused stepped aside at the session (回避) and was replaced.
+	MemberRecused MemberState = "recused"
+	// MemberLeft left the post or fell ill during the session (擅离职守、因病) and was replaced.
+	MemberLeft MemberState = "left"
 )
 
 // current reports whether the member still holds a seat on the committee.

@@ -22,10 +22,23 @@ type Config struct {
 	RecentWindow time.Duration
 	// RespondWithin is how long a drawn expert has to accept when a request does not say.
 	RespondWithin time.Duration
+	// CheckInLead is how long before a session's start check-in may open and a member's
+	// login counts for it.
+	CheckInLead time.Duration
+	// SuspendBeforeReview and SuspendDuringReview bound a suspension on a fault: a session
+	// not resumed within them can only be voided (a provincial rule; typically 2 and 4 hours).
+	SuspendBeforeReview, SuspendDuringReview time.Duration
+	// SeatGrace is how long a seat may be gone from the session's room before the host may
+	// record its member as having left (擅离职守).
+	SeatGrace time.Duration
 }
 
-// DefaultConfig is a centre's usual setting: 180 days' rest, 30 minutes to answer.
-var DefaultConfig = Config{RecentWindow: 180 * 24 * time.Hour, RespondWithin: 30 * time.Minute}
+// DefaultConfig is a centre's usual setting: 180 days' rest, 30 minutes to answer, check-in
+// an hour before the start, 2 hours' wait on a fault before review and 4 during it, 10
+// minutes' grace for a seat gone from the room.
+var DefaultConfig = Config{RecentWindow: 180 * 24 * time.Hour, RespondWithin: 30 * time.Minute,
+	CheckInLead: time.Hour, SuspendBeforeReview: 2 * time.Hour, SuspendDuringReview: 4 * time.Hour,
+	SeatGrace: 10 * time.Minute}
 
 // Service runs the expert pool, draws, venues and dispatch.
 type Service struct {
@@ -34,6 +47,7 @@ type Service struct {
 	clock    kaiping.Clock
 	log      *slog.Logger
 	cfg      Config
+	bids     OpenedBids
 }
 
 // NewService returns a Service on store that tells experts through notifier.

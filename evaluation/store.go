@@ -15,6 +15,7 @@ type Store interface {
 	ExpertStore
 	VenueStore
 	DrawStore
+	SessionStore
 }
 
 // ExpertStore keeps the expert pool.
@@ -133,6 +134,10 @@ type TenderFacts struct {
 	// Bidders are the names (and organisations) of every principal registered for any
 	// section of the tender.
 	Bidders []string `json:"bidders"`
+	// GovernmentProcurement is the tender's kind (see opening.Tender).
+	GovernmentProcurement bool `json:"government_procurement"`
+	// Sections are the tender's sections, by code.
+	Sections []GroupSection `json:"sections"`
 }
 
 // DrawState is a draw as Respond hands it to the decision, under the draw's lock.

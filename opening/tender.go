@@ -43,8 +43,12 @@ type Tender struct {
 	// SilenceConsents says, as the tender documents may (招标文件约定), that a bidder who
 	// neither confirms the opening record nor objects within the confirmation period is
 	// deemed to accept it (视为认可); otherwise it is recorded only as not having confirmed.
-	SilenceConsents bool      `json:"silence_consents"`
-	Sections        []Section `json:"sections"`
+	SilenceConsents bool `json:"silence_consents"`
+	// GovernmentProcurement says the tender is a government procurement (政府采购, under
+	// 《政府采购法》 rather than 《招标投标法》): the purchaser's representative on the
+	// evaluation committee may not be its chair (财政部令第87号 Art. 45).
+	GovernmentProcurement bool      `json:"government_procurement"`
+	Sections              []Section `json:"sections"`
 
 	CreatedBy kaiping.ID `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`

@@ -22,7 +22,8 @@ func (s *EvaluationStore) TenderFacts(ctx context.Context, tender kaiping.ID) (e
 		return evaluation.TenderFacts{}, notFoundTender()
 	}
 	f := evaluation.TenderFacts{ID: tender}
-	err := s.db.Pool.QueryRow(ctx, `SELECT code, title, tenderer, deadline FROM tenders WHERE id = $1`, tender).Scan(&f.Code, &f.Title, &f.Tenderer, &f.Deadline)
+	err := s.db.Pool.QueryRow(ctx, `SELECT code, title, tenderer, deadline, government_procurement FROM tenders WHERE id = $1`,
+		tender).Scan(&f.Code, &f.Title, &f.Tenderer, &f.Deadline, &f.GovernmentProcurement)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, notFoundTender()
 	}
@@ -34,6 +35,14 @@ func (s *EvaluationStore) TenderFacts(ctx context.Context, tender kaiping.ID) (e
 	f.Bidders, err = collectRows(rows, err, func(r pgx.Rows) (string, error) {
 		var n string
 		return n, r.Scan(&n)
+	})
+	if err != nil {
+		return f, translate("pg.TenderFacts", err)
+	}
+	rows, err = s.db.Pool.Query(ctx, `SELECT id, code, name FROM tender_sections WHERE tender_id = $1 ORDER BY code`, tender)
+	f.Sections, err = collectRows(rows, err, func(r pgx.Rows) (evaluation.GroupSection, error) {
+		var g evaluation.GroupSection
+		return g, r.Scan(&g.ID, &g.Code, &g.Name)
 	})
 	return f, translate("pg.TenderFacts", err)
 }

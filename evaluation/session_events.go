@@ -1,0 +1,121 @@
+package evaluation
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/kaiping/kaiping"
+)
+
+// The ledger actions of a session; each is also the type of the event written with it.
+const (
+	ActionSessionCreate         = "session.create"
+	ActionSessionCheckIn        = "session.checkin"           // 开始签到
+	ActionSessionConfirm        = "session.confirm"           // 场地人员现场核验身份
+	ActionSessionPledge         = "session.pledge"            // 签署承诺书
+	ActionSessionDeclare        = "session.declare"           // 回避声明
+	ActionSessionReplace        = "session.replace"           // 递补专家加入
+	ActionSessionVote           = "session.vote"              // 推选组长投票
+	ActionSessionVoteVoid       = "session.vote_void"         // 被替换成员的投票作废
+	ActionSessionChair          = "session.chair"             // 组长选出
+	ActionSessionChairVoid      = "session.chair_void"        // 组长被替换，重新推选
+	ActionSessionRevote         = "session.revote"            // 无人过半，重新投票
+	ActionSessionReview         = "session.review"            // 开始评审
+	ActionSessionSigning        = "session.signing"           // 进入报告签署
+	ActionSessionClose          = "session.close"             // 结束
+	ActionSessionSuspend        = "session.suspend"           // 故障暂停
+	ActionSessionResume         = "session.resume"            // 恢复
+	ActionSessionVoid           = "session.void"              // 作废
+	ActionSessionExtensionAsk   = "session.extension_request" // 成员认为时间不够
+	ActionSessionExtensionDue   = "session.extension_due"     // 超过三分之一成员申请延长
+	ActionSessionExtend         = "session.extend"            // 延长评标时间
+	ActionSessionLeft           = "session.left"              // 成员离席
+	ActionSessionBidRead        = "session.bid_read"          // 成员阅读投标文件
+	ActionSessionSupervisorRead = "session.supervisor_read"   // 监督人员经登记调阅投标文件内容
+	ActionSessionMessage        = "session.message"           // 主持人向工位发送消息
+)
+
+// SessionAudience is who may read an event of a session.
+type SessionAudience string
+
+// The audiences.
+const (
+	// AudienceSession: everyone taking part (members, the venue staff of its seats) and the
+	// overseers (assigned host staff and supervisors).
+	AudienceSession SessionAudience = "all"
+	// AudienceOverseers: host staff and supervisors only (who read which bid, votes cast).
+	AudienceOverseers SessionAudience = "overseers"
+	// AudienceMember: one member (and the overseers).
+	AudienceMember SessionAudience = "member"
+	// AudienceVenue: the staff of one venue (and the overseers).
+	AudienceVenue SessionAudience = "venue"
+)
+
+// SessionAudiences is the audience of every event kind. A kind missing here cannot be
+// written (the store refuses it), so a new kind must decide who sees it.
+var SessionAudiences = map[string]SessionAudience{
+	ActionSessionCreate:         AudienceSession,
+	ActionSessionCheckIn:        AudienceSession,
+	ActionSessionConfirm:        AudienceSession,
+	ActionSessionPledge:         AudienceSession,
+	ActionSessionDeclare:        AudienceSession,
+	ActionSessionReplace:        AudienceSession,
+	ActionSessionVote:           AudienceOverseers,
+	ActionSessionVoteVoid:       AudienceOverseers,
+	ActionSessionChair:          AudienceSession,
+	ActionSessionChairVoid:      AudienceSession,
+	ActionSessionRevote:         AudienceSession,
+	ActionSessionReview:         AudienceSession,
+	ActionSessionSigning:        AudienceSession,
+	ActionSessionClose:          AudienceSession,
+	ActionSessionSuspend:        AudienceSession,
+	ActionSessionResume:         AudienceSession,
+	ActionSessionVoid:           AudienceSession,
+	ActionSessionExtensionAsk:   AudienceOverseers,
+	ActionSessionExtensionDue:   AudienceOverseers,
+	ActionSessionExtend:         AudienceSession,
+	ActionSessionLeft:           AudienceSession,
+	ActionSessionBidRead:        AudienceOverseers,
+	ActionSessionSupervisorRead: AudienceOverseers,
+	ActionSessionMessage:        AudienceSession,
+}
+
+// SessionEvent is a recorded change of a session as watchers read it.
+type SessionEvent struct {
+	Version  int64           `json:"version"`
+	Type     string          `json:"type"`
+	Audience SessionAudience `json:"audience"`
+	Member   kaiping.ID      `json:"member_id,omitempty"`
+	Venue    kaiping.ID      `json:"venue_id,omitempty"`
+	Payload  json.RawMessage `json:"payload"`
+	At       time.Time       `json:"at"`
+	// LedgerSeq is the ledger entry written with the event.
+	LedgerSeq int64 `json:"ledger_seq"`
+}
+
+// SessionReader is who reads a session's events: an overseer reads all of them; a member
+// those for the session and its own; venue staff those for the session and their venues'.
+type SessionReader struct {
+	Overseer bool
+	Member   kaiping.ID
+	Venues   []kaiping.ID
+}
+
+// Sees reports whether r may read an event of audience a about member m or venue v.
+func (r SessionReader) Sees(a SessionAudience, m, v kaiping.ID) bool {
+	switch {
+	case r.Overseer:
+		return true
+	case a == AudienceSession:
+		return true
+	case a == AudienceMember:
+		return r.Member != "" && m == r.Member
+	case a == AudienceVenue:
+		for _, x := range r.Venues {
+			if x == v {
+				return true
+			}
+		}
+	}
+	return false
+}
