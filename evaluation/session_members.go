@@ -90,7 +90,8 @@ func (s *Session) sync(cur map[string]groupDraw, now time.Time) []SessionChange 
 				out = append(out, c)
 				continue
 			}
-			m.Accepted = x.Accepted
+			// The login may be linked after the replacement was drawn.
+			m.Accepted, m.Principal = x.Accepted, x.Principal
 			if m.Seat != x.Seat && x.Seat != "" {
 				// Moved by the host (Override): the identity check was at the old seat.
 				m.Venue, m.VenueCode, m.City, m.Seat, m.SeatCode, m.HostSite = x.Venue, x.VenueCode, x.City, x.Seat, x.SeatCode, x.HostSite

@@ -83,10 +83,6 @@ func (s *Session) sectionsOf(group string) []kaiping.ID {
 // Bids lists the opened bids of the sections of the group of the member logged in as
 // a.Principal, once they pledged and declared no conflict.
 func (s *Service) Bids(ctx context.Context, a kaiping.Actor, id kaiping.ID) ([]OpenedEnvelope, error) {
-	bids, err := s.opened()
-	if err != nil {
-		return nil, err
-	}
 	sess, err := s.store.Session(ctx, id)
 	if err != nil {
 		return nil, err
@@ -96,6 +92,10 @@ func (s *Service) Bids(ctx context.Context, a kaiping.Actor, id kaiping.ID) ([]O
 		return nil, err
 	}
 	if err := readyReader(&sess, m); err != nil {
+		return nil, err
+	}
+	bids, err := s.opened()
+	if err != nil {
 		return nil, err
 	}
 	out := []OpenedEnvelope{}
@@ -112,18 +112,18 @@ func (s *Service) Bids(ctx context.Context, a kaiping.Actor, id kaiping.ID) ([]O
 // ReadBid opens one bid of the member's group for the member logged in as a.Principal, and
 // ledgers the read (who, which envelope, when) before a byte goes out.
 func (s *Service) ReadBid(ctx context.Context, a kaiping.Actor, id, envelope kaiping.ID) (OpenedEnvelope, io.ReadCloser, error) {
-	bids, err := s.opened()
-	if err != nil {
-		return OpenedEnvelope{}, nil, err
-	}
 	var env OpenedEnvelope
 	var body io.ReadCloser
-	_, err = s.store.ChangeSession(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
+	_, err := s.store.ChangeSession(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
 		m, err := s.expertActing(sess, a)
 		if err != nil {
 			return nil, err
 		}
 		if err := readyReader(sess, m); err != nil {
+			return nil, err
+		}
+		bids, err := s.opened()
+		if err != nil {
 			return nil, err
 		}
 		closeBody(&body) // a retried transaction opens it again

@@ -8,6 +8,7 @@ package evaltest
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
@@ -185,6 +187,50 @@ func (e *Env) ExpertLogin(tb testing.TB, x evaluation.Expert) kaiping.Principal 
 		tb.Fatalf("link expert %s: %v", x.Code, err)
 	}
 	return p
+}
+
+// Signer is a login with a real certificate and its key, for what must be signed (the
+// integrity pledge).
+type Signer struct {
+	kaiping.Principal
+	Key         crypto.Signer
+	Fingerprint string
+}
+
+// ca issues the certificates of CertifiedPrincipal.
+var ca = sync.OnceValues(func() (*devpki.CA, error) { return devpki.NewCA(devpki.ECDSA, "evaltest CA", T0.AddDate(-1, 0, 0)) })
+
+// CertifiedPrincipal registers a principal with a real ECDSA certificate.
+func (e *Env) CertifiedPrincipal(tb testing.TB, name, org string, roles ...kaiping.Role) Signer {
+	tb.Helper()
+	authority, err := ca()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	issued, err := authority.Issue(devpki.ECDSA, name, org, T0.AddDate(-1, 0, 0), T0.AddDate(2, 0, 0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := kaiping.Principal{ID: kaiping.NewID(), Name: name, Org: org, Roles: roles}
+	fp := identity.Fingerprint(issued.Cert.Raw)
+	if err := e.identity.CreatePrincipal(context.Background(), kaiping.SystemActor(e.Clock.Now()), p, identity.RegisteredCertificate{
+		Fingerprint: fp, Subject: issued.Cert.Subject.String(), Issuer: issued.Cert.Issuer.String(),
+		Serial: issued.Cert.SerialNumber.Text(16), NotAfter: issued.Cert.NotAfter, DER: issued.Cert.Raw,
+	}); err != nil {
+		tb.Fatalf("principal %s: %v", name, err)
+	}
+	return Signer{Principal: p, Key: issued.Key, Fingerprint: fp}
+}
+
+// CertifiedExpert gives expert x a login with the expert role and a real certificate.
+func (e *Env) CertifiedExpert(tb testing.TB, x evaluation.Expert) Signer {
+	tb.Helper()
+	s := e.CertifiedPrincipal(tb, x.Name, x.Employer, kaiping.RoleExpert)
+	x.Principal = s.ID
+	if _, err := e.Service.UpdateExpert(context.Background(), e.Actor(e.Admin), x.ID, x); err != nil {
+		tb.Fatalf("link expert %s: %v", x.Code, err)
+	}
+	return s
 }
 
 // Notices records every notice sent, in order: a Notifier for tests.
