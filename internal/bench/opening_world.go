@@ -101,8 +101,8 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM), CheckInMinutes: 1,
 		// Room for the sealed technical envelope: its plaintext, a tag a chunk and the header.
 		MaxEnvelopeBytes: max(opening.DefaultMaxEnvelope, plan.bidSize+plan.bidSize/1024+1<<20),
-		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
-		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
+		SummaryFields:    []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
+		Sections:         []opening.Section{{Code: "BD1", Name: "一标段"}},
 	}, &w.tender); err != nil {
 		return nil, fmt.Errorf("create tender: %w", err)
 	}
