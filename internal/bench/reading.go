@@ -114,7 +114,7 @@ func benchReading(ctx context.Context, cmd *cli.Command) error {
 			"technical envelope to io.Discard, and each member's MB/s is the plaintext over its own time; the figure is the median member of each run, then the median over the runs. "+
 			"Ours: opening.OpenedBids.Read (the envelope, hall, tender and record read from PostgreSQL, the bid.read ledger entry committed, the file key unwrapped by the KEK, the object "+
 			"opened from MinIO, its header checked against the bid) then io.Copy from the stream (every chunk authenticated). "+
-			"Anchor: seal.Decrypt straight from a MinIO GetObject of the same object version with the file key the bidder handed in. The sides alternate which goes first. "+
+			"Anchor: seal.Decrypt straight from a MinIO GetObject of the same object version with the file key the bidder handed in. seal.Decrypt also hashes the plaintext (its Result's digest), which Read does not: the stream is authenticated chunk by chunk and its length checked against the opening's. The sides alternate which goes first. "+
 			"No HTTP on either side (the evaluation's routes serve the stream).",
 		max(members, 3), formatSize(b.size), members))
 	r.Figures = append(r.Figures,
