@@ -48,6 +48,7 @@ func Command() *cli.Command {
 			benchSubmitCommand(),
 			benchHallWatchersCommand(),
 			benchOpeningCommand(),
+			benchReadingCommand(),
 			benchMediaCommand(),
 			benchReportCommand(),
 			{

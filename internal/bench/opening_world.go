@@ -99,8 +99,10 @@ func newOpeningWorld(ctx context.Context, dir string, srv *benchServers, clock *
 	if err := w.host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
 		Code: "BENCH-OPEN-" + string(kaiping.NewID())[:8], Title: fmt.Sprintf("性能测试：%d 家投标人不见面开标", n), Tenderer: "性能测试招标人",
 		Deadline: deadline, Plan: opening.SingleEnvelope, Suite: string(seal.AES256GCM), CheckInMinutes: 1,
-		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
-		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
+		// Room for the sealed technical envelope: its plaintext, a tag a chunk and the header.
+		MaxEnvelopeBytes: max(opening.DefaultMaxEnvelope, plan.bidSize+plan.bidSize/1024+1<<20),
+		SummaryFields:    []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
+		Sections:         []opening.Section{{Code: "BD1", Name: "一标段"}},
 	}, &w.tender); err != nil {
 		return nil, fmt.Errorf("create tender: %w", err)
 	}

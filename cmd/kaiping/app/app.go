@@ -58,6 +58,9 @@ type App struct {
 	closeKEK func() error
 	// Records exports every published opening record to the archive bucket (PDF and JSON).
 	Records *opening.RecordExporter
+	// OpenedBids streams the opened bids, decrypted, to the evaluation committee (its
+	// routes and who may read are the evaluation's).
+	OpenedBids *opening.OpenedBids
 	// Live pushes the halls to browsers over WebSocket; hallNotices tells it of changes
 	// committed by any process on the database.
 	Live        *opening.HallLive
@@ -239,10 +242,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Submit.StampWith(a.TimeStamps)
-	a.Hall = opening.NewHall(openingStore, func(ctx context.Context, key, version string) (io.ReadCloser, error) {
+	openBid := func(ctx context.Context, key, version string) (io.ReadCloser, error) {
 		r, _, err := a.Blob.GetVersion(ctx, cfg.Blob.BidsBucket, key, version)
 		return r, err
-	}, a.KEK, a.clock, a.log, a.hallConfig)
+	}
+	a.Hall = opening.NewHall(openingStore, openBid, a.KEK, a.clock, a.log, a.hallConfig)
+	a.OpenedBids = opening.NewOpenedBids(openingStore, openBid, a.KEK, a.log)
 	a.Hall.CheckStorageWith(a.Blob.Ping)
 	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
 	if err != nil {

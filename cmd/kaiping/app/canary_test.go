@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/internal/leakscan"
 	"github.com/kaiping/kaiping/opening"
@@ -298,7 +300,8 @@ func (w *canaryWorld) scanObjects(t *testing.T, needles []leakscan.Needle) []lea
 // and once the bid set is sealed. After the opening the summary's canary is only where the
 // design puts what is read out (开标记录): the decrypted summary values, the published
 // record, the archived record, and the WAL that wrote them; the technical envelope's canary
-// is still nowhere. A secret planted in each place is found, so a blind scanner cannot pass.
+// is still nowhere, even after the committee has read every opened envelope back through
+// OpenedBids. A secret planted in each place is found, so a blind scanner cannot pass.
 //
 // What the files cannot show: PostgreSQL compresses a value of more than about 2 kB (the
 // record's body is one), so the raw scan misses it there, and in a dead row version of it;
@@ -340,6 +343,23 @@ func TestCanary(t *testing.T) {
 		t.Fatalf("the record reads %q from the summary, want the canary", line.Values["quality"])
 	}
 	w.waitExports(t, 2) // the PDF and the JSON are archived
+
+	// The committee reads every opened envelope back, streamed from storage: whatever the
+	// read keeps (the ledger entry, the log) must hold neither canary.
+	opened, err := w.ta.OpenedBids.List(ctx, w.section.ID)
+	if err != nil || len(opened) != 4 {
+		t.Fatalf("opened bids: %d, %v; want 4", len(opened), err)
+	}
+	member := kaiping.ActorAt(principalID(t, w.host), netip.MustParseAddr("127.0.0.1"), w.ta.clock.Now())
+	for _, o := range opened {
+		_, plain, err := readAll(ctx, w.ta.OpenedBids, member, o.Envelope)
+		if err != nil {
+			t.Fatalf("read %s's %s: %v", o.BidderName, o.Kind, err)
+		}
+		if o.Bidder == a.id && o.Kind == string(seal.Technical) && bytes.Count(plain, []byte(technicalCanary)) != 2 {
+			t.Errorf("the technical envelope read back does not hold its canary twice")
+		}
+	}
 
 	// Where the design keeps what was read out at the opening: the decrypted summary values
 	// (evaluation reads them) and the record; the events and ledger entries that publish
