@@ -23,9 +23,10 @@ type OpenedBids interface {
 	// Envelopes lists the envelopes of section the opening verified, once its record is out;
 	// before, a KindConflict error says the opening has not finished.
 	Envelopes(ctx context.Context, section kaiping.ID) ([]OpenedEnvelope, error)
-	// Open streams the plaintext of one such envelope. A stream whose object fails
-	// authentication ends with an error, never with a short plaintext presented as whole.
-	Open(ctx context.Context, envelope kaiping.ID) (OpenedEnvelope, io.ReadCloser, error)
+	// Open streams the plaintext of one such envelope to a's principal, and ledgers that it
+	// did before a byte goes out. A stream whose object fails authentication ends with an
+	// error, never with a short plaintext presented as whole.
+	Open(ctx context.Context, a kaiping.Actor, envelope kaiping.ID) (OpenedEnvelope, io.ReadCloser, error)
 }
 
 // OpenedEnvelope is an opened envelope of a bid, as the committee's list shows it.
@@ -109,12 +110,22 @@ func (s *Service) Bids(ctx context.Context, a kaiping.Actor, id kaiping.ID) ([]O
 	return out, nil
 }
 
-// ReadBid opens one bid of the member's group for the member logged in as a.Principal, and
-// ledgers the read (who, which envelope, when) before a byte goes out.
+// ReadBid opens one bid of the member's group for the member logged in as a.Principal. The
+// opening ledgers the read (who, which envelope, when) before a byte goes out, and the session
+// records it for the overseers, who see who read what, never the content.
 func (s *Service) ReadBid(ctx context.Context, a kaiping.Actor, id, envelope kaiping.ID) (OpenedEnvelope, io.ReadCloser, error) {
-	var env OpenedEnvelope
-	var body io.ReadCloser
-	_, err := s.store.ChangeSession(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		return OpenedEnvelope{}, nil, err
+	}
+	m, err := s.expertActing(&sess, a)
+	if err != nil {
+		return OpenedEnvelope{}, nil, err
+	}
+	if err := readyReader(&sess, m); err != nil {
+		return OpenedEnvelope{}, nil, err
+	}
+	return s.open(ctx, a, id, sess.sectionsOf(m.Group), envelope, func(sess *Session, env OpenedEnvelope) ([]SessionChange, error) {
 		m, err := s.expertActing(sess, a)
 		if err != nil {
 			return nil, err
@@ -122,38 +133,36 @@ func (s *Service) ReadBid(ctx context.Context, a kaiping.Actor, id, envelope kai
 		if err := readyReader(sess, m); err != nil {
 			return nil, err
 		}
-		bids, err := s.opened()
-		if err != nil {
-			return nil, err
-		}
-		closeBody(&body) // a retried transaction opens it again
-		if env, body, err = s.openIn(ctx, bids, sess.sectionsOf(m.Group), envelope); err != nil {
-			return nil, err
-		}
 		return []SessionChange{readChange(ActionSessionBidRead, m.ID, env, "")}, nil
 	})
-	if err != nil {
-		closeBody(&body)
-	}
-	return env, body, err
 }
 
-func closeBody(body *io.ReadCloser) {
-	if *body != nil {
-		(*body).Close()
-		*body = nil
-	}
-}
-
-// openIn opens envelope if it belongs to one of sections.
-func (s *Service) openIn(ctx context.Context, bids OpenedBids, sections []kaiping.ID, envelope kaiping.ID) (OpenedEnvelope, io.ReadCloser, error) {
-	env, body, err := bids.Open(ctx, envelope)
+// open opens envelope if it is one of sections' opened bids, then records the read on the
+// session with record; should that fail, the stream is closed unread.
+func (s *Service) open(ctx context.Context, a kaiping.Actor, id kaiping.ID, sections []kaiping.ID, envelope kaiping.ID,
+	record func(*Session, OpenedEnvelope) ([]SessionChange, error)) (OpenedEnvelope, io.ReadCloser, error) {
+	bids, err := s.opened()
 	if err != nil {
 		return OpenedEnvelope{}, nil, err
 	}
-	if !slices.Contains(sections, env.Section) {
-		body.Close()
+	found := false
+	for _, sec := range sections {
+		es, err := bids.Envelopes(ctx, sec)
+		if err != nil {
+			return OpenedEnvelope{}, nil, err
+		}
+		found = found || slices.ContainsFunc(es, func(e OpenedEnvelope) bool { return e.ID == envelope })
+	}
+	if !found {
 		return OpenedEnvelope{}, nil, kaiping.E(kaiping.KindNotFound, "session.bid_not_found", "本评标小组评审的标段中没有该投标文件")
+	}
+	env, body, err := bids.Open(ctx, a, envelope)
+	if err != nil {
+		return OpenedEnvelope{}, nil, err
+	}
+	if _, err := s.store.ChangeSession(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return record(sess, env) }); err != nil {
+		body.Close()
+		return OpenedEnvelope{}, nil, err
 	}
 	return env, body, nil
 }
@@ -168,33 +177,23 @@ func readChange(typ string, reader kaiping.ID, env OpenedEnvelope, reason string
 }
 
 // SupervisorRead opens a bid of the session for a supervisor assigned to its tender, with the
-// reason ledgered before a byte goes out (监督调阅).
+// reason recorded (监督调阅).
 func (s *Service) SupervisorRead(ctx context.Context, a kaiping.Actor, id, envelope kaiping.ID, reason string) (OpenedEnvelope, io.ReadCloser, error) {
-	bids, err := s.opened()
-	if err != nil {
-		return OpenedEnvelope{}, nil, err
-	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" || runes(reason) > maxReasonRunes {
 		return OpenedEnvelope{}, nil, invalid("session.reason", "调阅投标文件须写明原因（不超过 %d 字）", maxReasonRunes)
 	}
-	var env OpenedEnvelope
-	var body io.ReadCloser
-	_, err = s.store.ChangeSession(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
-		var all []kaiping.ID
-		for _, g := range sess.Groups {
-			all = append(all, sess.sectionsOf(g.ID)...)
-		}
-		closeBody(&body)
-		if env, body, err = s.openIn(ctx, bids, all, envelope); err != nil {
-			return nil, err
-		}
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		return OpenedEnvelope{}, nil, err
+	}
+	var all []kaiping.ID
+	for _, g := range sess.Groups {
+		all = append(all, sess.sectionsOf(g.ID)...)
+	}
+	return s.open(ctx, a, id, all, envelope, func(_ *Session, env OpenedEnvelope) ([]SessionChange, error) {
 		return []SessionChange{readChange(ActionSessionSupervisorRead, a.Principal, env, reason)}, nil
 	})
-	if err != nil {
-		closeBody(&body)
-	}
-	return env, body, err
 }
 
 // Read is one ledgered read of a bid, as overseers list them.

@@ -21,6 +21,7 @@ import (
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/internal/evaltest"
+	"github.com/kaiping/kaiping/storage/postgres"
 )
 
 // api serves the evaluation routes on loopback behind the real authentication and role
@@ -38,7 +39,7 @@ func mustAPI(tb testing.TB, s *scene) *api {
 	auth := identity.NewService(nil, nil, tokens, s.Clock, time.Hour, time.Minute)
 	f := fiber.New(fiber.Config{ErrorHandler: httpapi.ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		DisableStartupMessage: true})
-	reg := httpapi.Registry{Staff: s.Staff}
+	reg := httpapi.Registry{Staff: s.Staff, Refusals: postgres.NewRefusalLog(s.DB, s.Ledger, s.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	reg.Mount(f, auth, s.Service.Routes()...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(tb, err)

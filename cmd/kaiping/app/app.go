@@ -261,6 +261,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.hallNotices, a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
+	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
 	if a.Media, err = a.newMedia(cfg); err != nil {
 		return nil, err
 	}

@@ -192,8 +192,8 @@ var webPage = func(method, path string) bool {
 // tender-scoped routes, as the host, supervisor and evaluation host assigned to it. Each
 // cell's answer must be the table's: refused by role (auth.role_forbidden), refused for want
 // of an assignment (tender.not_assigned), or let through to the handler, whatever it then
-// answers. Draw routes name an unknown draw, so for them only the role gate is walked; the
-// evaluation package's API test covers their assignment checks on a real draw.
+// answers. Draw and session routes name an unknown draw or session, so for them only the role
+// gate is walked; internal/evaltest's API tests cover their assignment checks on real ones.
 func TestAuthorizationMatrix(t *testing.T) {
 	w := mustHallWorld(t, 3, nil)
 	ta := w.ta
@@ -248,7 +248,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			url = strings.ReplaceAll(url, p, string(kaiping.NewID()))
 		}
 		url = strings.ReplaceAll(url, "?", "")
-		if method == http.MethodGet && strings.HasSuffix(path, "/api/v1/draws") {
+		if method == http.MethodGet && (strings.HasSuffix(path, "/api/v1/draws") || strings.HasSuffix(path, "/api/v1/sessions")) {
 			url += "?tender=" + string(w.tender.ID)
 		}
 		var body io.Reader
@@ -288,7 +288,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if !ok || rt.Public {
 			continue
 		}
-		drawScoped := strings.HasPrefix(rt.Path, "/api/v1/draws/:id")
+		drawScoped := strings.HasPrefix(rt.Path, "/api/v1/draws/:id") || strings.HasPrefix(rt.Path, "/api/v1/sessions/:id")
 		for _, r := range kaiping.Roles {
 			expect := "through"
 			switch {
