@@ -63,16 +63,20 @@ func (p *participant) offerLocked() {
 
 // resendOffer sends again the server's offer the client has not answered: after a resume,
 // the client may never have received it (the socket dropped), and the server sends no other
-// offer until it is answered. An offer already received is simply answered again.
-func (p *participant) resendOffer() {
+// offer until it is answered. An offer already received is simply answered again. It
+// reports whether there was one.
+func (p *participant) resendOffer() bool {
 	p.neg.Lock()
 	defer p.neg.Unlock()
 	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-		return
+		return false
 	}
-	if d := p.pc.LocalDescription(); d != nil {
-		p.send(wire.Offer{SDP: d.SDP, Tracks: p.offerTracks})
+	d := p.pc.LocalDescription()
+	if d == nil {
+		return false
 	}
+	p.send(wire.Offer{SDP: d.SDP, Tracks: p.offerTracks})
+	return true
 }
 
 // midTracks maps the mid of every m-line the server sends on to the track it carries.

@@ -211,11 +211,12 @@ func (s *Server) resume(token string, fresh, offerFirst bool, sess *session) (*p
 		}
 		return p, nil
 	}
-	p.resendOffer()
 	p.neg.Lock()
 	restart := p.pc.RemoteDescription() != nil
 	p.neg.Unlock()
-	p.requestOffer(restart)
+	if !p.resendOffer() || restart {
+		p.requestOffer(restart)
+	}
 	return p, nil
 }
 
