@@ -351,6 +351,26 @@ func (c *peerClient) publish() {
 	}
 }
 
+// publishAndOffer publishes and has the server answer the offer.
+func (c *peerClient) publishAndOffer() {
+	c.tb.Helper()
+	c.publish()
+	c.offer(nil)
+	c.expectAnswer(5 * time.Second)
+}
+
+// replacePC gives the client a new peer connection, as one that lost its own would make.
+func (c *peerClient) replacePC() {
+	c.tb.Helper()
+	pc := c.newPC()
+	c.mu.Lock()
+	old := c.pc
+	c.pc, c.pending, c.ufrag = pc, nil, ""
+	c.mu.Unlock()
+	c.tb.Cleanup(func() { _ = pc.Close() })
+	_ = old.Close()
+}
+
 // received is how many packets of kind have arrived from identity.
 func (c *peerClient) received(identity string, kind signaling.TrackKind) int {
 	c.mu.Lock()

@@ -70,9 +70,7 @@ func TestFreshResumeKeepsTracks(t *testing.T) {
 	s := startSeat(t, gs)
 	gp := mustGrant(t, srv, "r", "p", publisher)
 	p := newPeerClient(t, srv.cfg.URL, wire.Join{V: wire.Version, Token: gp.Token, OfferFirst: true})
-	p.publish()
-	p.offer(nil)
-	p.expectAnswer(5 * time.Second)
+	p.publishAndOffer()
 	p.answerUntil(20*time.Second, "media both ways", func() bool {
 		return receivesFrom(s.Agent, gp.Identity, 20) && p.received(gs.Identity, signaling.Video) > 20
 	})
@@ -101,18 +99,13 @@ func TestFreshResumeKeepsTracks(t *testing.T) {
 		t.Fatalf("tracks while the connection is lost %v, want still %v", got, ids)
 	}
 
-	pc := p.newPC()
-	p.mu.Lock()
-	p.pc = pc
-	p.mu.Unlock()
+	p.replacePC()
 	start := p.markNow()
 	if j := p.connect(wire.Join{V: wire.Version, Resume: p.resume, Fresh: true, OfferFirst: true}); !j.Resumed {
 		t.Fatalf("joined %+v, want resumed", j)
 	}
 	sFrom := packetsFrom(s.Agent, gp.Identity)
-	p.publish()
-	p.offer(nil)
-	p.expectAnswer(5 * time.Second)
+	p.publishAndOffer()
 	p.answerUntil(10*time.Second, "s's video on the new connection", func() bool {
 		return !p.firstSince(gs.Identity, signaling.Video).IsZero()
 	})
@@ -148,16 +141,11 @@ func TestLostTrackExpires(t *testing.T) {
 	mustRoom(t, srv, "r")
 	gp := mustGrant(t, srv, "r", "p", publisher)
 	p := newPeerClient(t, srv.cfg.URL, wire.Join{V: wire.Version, Token: gp.Token, OfferFirst: true})
-	p.publish()
-	p.offer(nil)
-	p.expectAnswer(5 * time.Second)
+	p.publishAndOffer()
 	waitFor(t, 10*time.Second, "two tracks published", func() bool { return len(trackIDs(t, srv, gp.Identity)) == 2 })
 	p.drop()
 	start := time.Now()
-	pc := p.newPC()
-	p.mu.Lock()
-	p.pc = pc
-	p.mu.Unlock()
+	p.replacePC()
 	p.connect(wire.Join{V: wire.Version, Resume: p.resume, Fresh: true})
 	if got := trackIDs(t, srv, gp.Identity); len(got) != 2 {
 		t.Fatalf("tracks just after the fresh resume %v, want both kept", got)
@@ -175,9 +163,7 @@ func TestEarlyCandidatesOfRestartKept(t *testing.T) {
 	mustRoom(t, srv, "r")
 	gp := mustGrant(t, srv, "r", "p", publisher)
 	p := newPeerClient(t, srv.cfg.URL, wire.Join{V: wire.Version, Token: gp.Token, OfferFirst: true})
-	p.publish()
-	p.offer(nil)
-	p.expectAnswer(5 * time.Second)
+	p.publishAndOffer()
 	sp := serverPeer(t, srv, "r", gp.Identity)
 	waitFor(t, 10*time.Second, "the media connection", func() bool {
 		return sp.peer().ICEConnectionState() == webrtc.ICEConnectionStateConnected
