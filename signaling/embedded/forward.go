@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -14,14 +15,22 @@ import (
 
 // publishedTrack is one incoming track and its subscribers. Its reader goroutine hands every
 // packet to each subscriber's queue without waiting: fan-out is parallel, one writer per
-// subscriber track.
+// subscriber track. The track outlives the connection it arrived on: when the publisher's
+// connection is lost, the track stays published (and subscribed) until the publisher sends
+// a track of the same kind on a new connection, which takes it over (its source changes).
 type publishedTrack struct {
-	id     string
-	kind   signaling.TrackKind
-	owner  *participant
-	remote *webrtc.TrackRemote
-	recv   *webrtc.RTPReceiver
-	muted  atomic.Bool
+	id    string
+	kind  signaling.TrackKind
+	owner *participant
+	codec webrtc.RTPCodecCapability
+	// clientID is the publisher's own id for the track (its msid), preferred when a new
+	// connection's track takes over one of several of the same kind.
+	clientID string
+	src      atomic.Pointer[trackSource]
+	muted    atomic.Bool
+	// lostAt is when the track's connection was lost, zero while it has one (owner.mu).
+	lostAt time.Time
+	cont   continuity
 
 	mu     sync.Mutex // serialises changes to downs
 	closed bool
@@ -84,15 +93,24 @@ func (t *publishedTrack) end() []*downTrack {
 	return *cur
 }
 
-// readLoop forwards packets until the track ends (the publisher stopped it or left).
-func (t *publishedTrack) readLoop() {
+// trackSource is where a published track's packets come from: one remote track of one peer
+// connection.
+type trackSource struct {
+	pc     *webrtc.PeerConnection
+	remote *webrtc.TrackRemote
+	recv   *webrtc.RTPReceiver
+}
+
+// readLoop forwards src's packets until it ends (the publisher stopped the track, left, or
+// lost its connection) or another source has taken the track over.
+func (t *publishedTrack) readLoop(src *trackSource) {
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := t.remote.Read(buf)
+		n, _, err := src.remote.Read(buf)
 		if err != nil {
 			return
 		}
-		if t.muted.Load() {
+		if t.muted.Load() || t.src.Load() != src {
 			continue
 		}
 		// One copy per packet, shared read-only by every subscriber queue.
@@ -105,6 +123,7 @@ func (t *publishedTrack) readLoop() {
 		// Header extension IDs are negotiated per connection: the publisher's mean nothing
 		// to a subscriber, whose own interceptors add what it negotiated.
 		pkt.Extension, pkt.Extensions, pkt.ExtensionProfile = false, nil, 0
+		t.cont.rewrite(src, pkt, time.Now(), t.codec.ClockRate)
 		t.loss.observe(pkt.SequenceNumber)
 		if downs := t.downs.Load(); downs != nil {
 			for _, d := range *downs {
@@ -121,6 +140,7 @@ type downTrack struct {
 	sub    *participant
 	local  *boundTrack
 	sender *webrtc.RTPSender
+	mid    string
 	q      chan *rtp.Packet
 	done   chan struct{}
 	once   sync.Once
@@ -166,8 +186,10 @@ func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	return c, err
 }
 
-// onTrack publishes a track the client started sending and subscribes everyone allowed.
-func (p *participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+// onTrack publishes a track the client started sending on pc and subscribes everyone
+// allowed; or, if one of p's tracks of that kind lost its connection, the new one takes it
+// over and its subscribers receive again without renegotiating.
+func (p *participant) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	kind := signaling.TrackKind(remote.Kind().String())
 	if !p.perms.CanPublish(kind) {
 		// checkOffer refuses such offers; this only guards against a path it missed.
@@ -175,20 +197,28 @@ func (p *participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 		_ = recv.Stop()
 		return
 	}
-	t := &publishedTrack{id: string(kind) + "-" + randomToken()[:12], kind: kind, owner: p, remote: remote, recv: recv}
+	src := &trackSource{pc: pc, remote: remote, recv: recv}
 	p.mu.Lock()
-	if p.gone {
+	if p.gone || p.pc != pc {
 		p.mu.Unlock()
 		return
 	}
+	if t := p.lostTrackLocked(kind, remote.ID()); t != nil && t.codec.MimeType == remote.Codec().MimeType {
+		t.lostAt = time.Time{}
+		t.src.Store(src)
+		p.mu.Unlock()
+		p.log.Info("track taken over by the new connection", "track", t.id, "kind", kind)
+		p.startSource(t, src)
+		t.requestKeyframe()
+		return
+	}
+	t := &publishedTrack{id: string(kind) + "-" + randomToken()[:12], kind: kind, owner: p,
+		codec: remote.Codec().RTPCodecCapability, clientID: remote.ID()}
+	t.src.Store(src)
 	t.muted.Store(p.muted[kind])
 	p.published[t.id] = t
 	p.mu.Unlock()
-	p.srv.goTracked(func() {
-		t.readLoop()
-		p.unpublish(t)
-	})
-	p.srv.goTracked(t.readRTCP)
+	p.startSource(t, src)
 	p.srv.emit(signaling.RoomEvent{Type: signaling.EventTrackPublished, Room: p.room.name, Participant: p.identity, Track: ptr(t.info())})
 	p.log.Info("track published", "track", t.id, "kind", kind)
 	for _, q := range p.room.others(p) {
@@ -231,7 +261,7 @@ func (p *participant) subscribe(t *publishedTrack) {
 	if dup || gone {
 		return
 	}
-	static, err := webrtc.NewTrackLocalStaticRTP(t.remote.Codec().RTPCodecCapability, t.id, t.owner.identity)
+	static, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.id, t.owner.identity)
 	if err != nil {
 		p.log.Error("new local track", "err", err)
 		return
@@ -249,7 +279,7 @@ func (p *participant) subscribe(t *publishedTrack) {
 	}
 	p.nameMid(tr)
 	sender := tr.Sender()
-	d := &downTrack{track: t, sub: p, local: local, sender: sender,
+	d := &downTrack{track: t, sub: p, local: local, sender: sender, mid: tr.Mid(),
 		q: make(chan *rtp.Packet, p.srv.cfg.QueuePackets), done: make(chan struct{})}
 	p.mu.Lock()
 	if p.gone {
@@ -275,13 +305,14 @@ func (p *participant) subscribe(t *publishedTrack) {
 func (p *participant) unsubscribe(d *downTrack) {
 	d.stop()
 	p.mu.Lock()
-	if p.downs[d.track] == d {
+	mine := p.downs[d.track] == d
+	if mine {
 		delete(p.downs, d.track)
 	}
 	gone := p.gone
 	p.mu.Unlock()
-	if gone {
-		return
+	if gone || !mine {
+		return // p is gone, or d was on a connection a fresh resume replaced
 	}
 	p.neg.Lock()
 	defer p.neg.Unlock()

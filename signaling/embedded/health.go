@@ -42,8 +42,12 @@ func (h *health) update(p *participant, now time.Time) {
 	}
 }
 
-func (p *participant) iceStateChanged(s webrtc.ICEConnectionState) {
+func (p *participant) iceStateChanged(pc *webrtc.PeerConnection, s webrtc.ICEConnectionState) {
 	p.mu.Lock()
+	if p.pc != pc {
+		p.mu.Unlock()
+		return // a connection a fresh resume replaced, closing
+	}
 	p.health.iceState = s
 	if iceUp(s) {
 		p.health.everConnected = true
@@ -86,9 +90,8 @@ func (p *participant) watch() {
 				p.room.remove(p, "connection_lost", byeMessages["connection_lost"])
 				return
 			}
-			if now.Sub(p.joinedMono) > cfg.JoinWait {
-				p.releaseHold()
-			}
+			p.releaseHold(now)
+			p.expireLostTracks(now)
 			if now.After(nextQuality) {
 				nextQuality = now.Add(qualityInterval)
 				p.evaluateQuality()
@@ -136,10 +139,10 @@ func (p *participant) evaluateQuality() {
 
 // releaseHold stops holding server offers for a client that said it would offer first but
 // has not within the join wait.
-func (p *participant) releaseHold() {
+func (p *participant) releaseHold(now time.Time) {
 	p.neg.Lock()
 	defer p.neg.Unlock()
-	if p.holdOffers {
+	if p.holdOffers && now.After(p.holdUntil) {
 		p.holdOffers = false
 		p.offerLocked()
 	}

@@ -15,9 +15,6 @@ import (
 // screen, with room to spare).
 const maxPublished = 4
 
-// maxPendingCandidates bounds the candidates kept while no remote description is set.
-const maxPendingCandidates = 64
-
 // The server is the impolite peer of "perfect negotiation": when both sides offer at once the
 // server keeps its offer and refuses the client's (signaling.glare); the client rolls back,
 // answers, and offers again. A client that cannot roll back (pion) joins with offer_first:
@@ -48,6 +45,8 @@ func (p *participant) offerLocked() {
 		p.wantOffer, p.wantRestart = false, false
 		return
 	}
+	p.closeGate()
+	defer p.openGate()
 	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: p.wantRestart})
 	if err != nil {
 		p.log.Error("create offer", "err", err)
@@ -58,7 +57,26 @@ func (p *participant) offerLocked() {
 		return
 	}
 	p.wantOffer, p.wantRestart = false, false
-	p.send(wire.Offer{SDP: offer.SDP, Tracks: p.midTracks()})
+	p.offerTracks = p.midTracks()
+	p.send(wire.Offer{SDP: offer.SDP, Tracks: p.offerTracks})
+}
+
+// resendOffer sends again the server's offer the client has not answered: after a resume,
+// the client may never have received it (the socket dropped), and the server sends no other
+// offer until it is answered. An offer already received is simply answered again. It
+// reports whether there was one.
+func (p *participant) resendOffer() bool {
+	p.neg.Lock()
+	defer p.neg.Unlock()
+	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return false
+	}
+	d := p.pc.LocalDescription()
+	if d == nil {
+		return false
+	}
+	p.send(wire.Offer{SDP: d.SDP, Tracks: p.offerTracks})
+	return true
 }
 
 // midTracks maps the mid of every m-line the server sends on to the track it carries.
@@ -94,6 +112,7 @@ func (p *participant) handleAnswer(sdpText string) error {
 		p.log.Info("refused answer", "err", err)
 		return errBroken(kaiping.E(kaiping.KindInvalid, wire.CodeSDPInvalid, "answer 无法应用："+truncateErr(err)))
 	}
+	p.ufrags.applied(sdpText)
 	p.negotiated()
 	p.offerLocked()
 	return nil
@@ -120,11 +139,14 @@ func (p *participant) handleOffer(sdpText string) error {
 		}
 		return refusal
 	}
+	p.ufrags.applied(sdpText)
 	for _, tr := range p.pc.GetTransceivers() {
 		if refused[tr.Mid()] {
 			_ = tr.Stop()
 		}
 	}
+	p.closeGate()
+	defer p.openGate()
 	answer, err := p.pc.CreateAnswer(nil)
 	if err == nil {
 		err = p.pc.SetLocalDescription(answer)
@@ -200,34 +222,9 @@ func direction(attrs []sdp.Attribute, def string) string {
 	return def
 }
 
-// addCandidate applies a trickled client candidate, or keeps it until a remote description
-// exists.
-func (p *participant) addCandidate(c *wire.CandidateInit) {
-	if c == nil || c.Candidate == "" {
-		return // end of candidates
-	}
-	init := fromWireCandidate(c)
-	p.neg.Lock()
-	defer p.neg.Unlock()
-	if p.pc.RemoteDescription() == nil {
-		if len(p.pending) < maxPendingCandidates {
-			p.pending = append(p.pending, init)
-		}
-		return
-	}
-	if err := p.pc.AddICECandidate(init); err != nil {
-		p.log.Debug("refused candidate", "err", err)
-	}
-}
-
 // negotiated runs after each completed offer/answer exchange (p.neg held).
 func (p *participant) negotiated() {
-	for _, c := range p.pending {
-		if err := p.pc.AddICECandidate(c); err != nil {
-			p.log.Debug("refused candidate", "err", err)
-		}
-	}
-	p.pending = nil
+	p.flushCandidates()
 	p.mu.Lock()
 	if p.health.negotiatedAt.IsZero() {
 		p.health.negotiatedAt = time.Now()

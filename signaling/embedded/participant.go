@@ -23,11 +23,13 @@ type participant struct {
 	joinedAt time.Time
 	// joinedMono is joinedAt on the monotonic clock, for the watchdog's timeouts.
 	joinedMono time.Time
-	pc         *webrtc.PeerConnection
 	log        *slog.Logger
 	done       chan struct{} // closed when the participant is gone
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// pc is the participant's current peer connection. A resume with "fresh" replaces it
+	// (holding both neg and mu), so it may be read holding either.
+	pc        *webrtc.PeerConnection
 	sess      *session // nil while detached
 	resume    string
 	gone      bool
@@ -41,33 +43,60 @@ type participant struct {
 	wantOffer   bool
 	wantRestart bool
 	pending     []webrtc.ICECandidateInit
-	mids        int  // server mids named so far
-	holdOffers  bool // offer_first: no server offer before the client's first offer
+	ufrags      ufrags // the client's ICE username fragments, for routing its candidates
+	mids        int    // server mids named so far
+	holdOffers  bool   // offer_first: no server offer before the client's first offer
+	holdUntil   time.Time
+	// offerTracks is what the server's last offer carried, sent again with it when the client
+	// resumes before answering.
+	offerTracks map[string]wire.Track
+
+	// gate holds the server's ICE candidates while an offer or answer is being set and sent:
+	// candidates of a new ICE generation must not reach the client before the description
+	// that introduces them (participant.mu guards it).
+	gate gate
 }
 
 func newParticipant(srv *Server, r *room, c claims, sess *session) (*participant, error) {
-	pc, err := srv.net.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return nil, err
-	}
 	p := &participant{
 		srv: srv, room: r, identity: c.Identity, name: c.Name, perms: c.Perms,
-		joinedAt: srv.clock.Now(), joinedMono: time.Now(), pc: pc,
+		joinedAt: srv.clock.Now(), joinedMono: time.Now(),
 		log:  srv.log.With("room", r.name, "participant", c.Identity),
 		done: make(chan struct{}), sess: sess, resume: randomToken(),
 		published: map[string]*publishedTrack{}, downs: map[*publishedTrack]*downTrack{},
 		muted: map[signaling.TrackKind]bool{},
 	}
 	p.health.quality = signaling.QualityExcellent
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		p.send(wire.Candidate{Candidate: toWireCandidate(c.ToJSON())})
-	})
-	pc.OnICEConnectionStateChange(p.iceStateChanged)
-	pc.OnTrack(p.onTrack)
+	pc, err := p.newPeer()
+	if err != nil {
+		return nil, err
+	}
+	p.pc = pc
 	return p, nil
+}
+
+// newPeer creates a peer connection for p. Its callbacks act only while it is p's current
+// connection: a connection replaced by a fresh resume may still report as it closes.
+func (p *participant) newPeer() (*webrtc.PeerConnection, error) {
+	pc, err := p.srv.net.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			p.localCandidate(pc, c.ToJSON())
+		}
+	})
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) { p.iceStateChanged(pc, s) })
+	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) { p.onTrack(pc, remote, recv) })
+	return pc, nil
+}
+
+// peer returns p's current peer connection.
+func (p *participant) peer() *webrtc.PeerConnection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pc
 }
 
 // send queues m to the participant's current session, if it has one.
@@ -138,7 +167,7 @@ func (p *participant) close(reason, message string) bool {
 		return false
 	}
 	p.gone = true
-	sess, token := p.sess, p.resume
+	sess, token, pc := p.sess, p.resume, p.pc
 	p.sess = nil
 	pubs := make([]*publishedTrack, 0, len(p.published))
 	for _, t := range p.published {
@@ -163,7 +192,7 @@ func (p *participant) close(reason, message string) bool {
 		d.track.remove(d)
 		d.stop()
 	}
-	if err := p.pc.Close(); err != nil {
+	if err := pc.Close(); err != nil {
 		p.log.Debug("close peer connection", "err", err)
 	}
 	p.log.Info("participant gone", "reason", reason)

@@ -145,6 +145,8 @@ func TestBadMessagesBeforeJoin(t *testing.T) {
 		}, wire.CodeMessageTooLarge},
 		{"silence", func(c *rawClient) {}, wire.CodeJoinTimeout},
 		{"unknown resume token", func(c *rawClient) { c.send(wire.Join{V: 1, Resume: "nope"}) }, signaling.CodeResumeInvalid},
+		{"offer_first on a resume without fresh", func(c *rawClient) { c.sendText(`{"type":"join","v":1,"resume":"x","offer_first":true}`) }, wire.CodeMessageInvalid},
+		{"fresh on a new join", func(c *rawClient) { c.sendText(`{"type":"join","v":1,"token":"x","fresh":true}`) }, wire.CodeMessageInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +173,8 @@ func TestBadMessagesAfterJoin(t *testing.T) {
 		{"answer without offer", publisher, `{"type":"answer","sdp":"v=0\r\n"}`, wire.CodeMessageUnexpected, false},
 		{"unparsable offer", publisher, `{"type":"offer","sdp":"v=0\r\nnonsense"}`, wire.CodeSDPInvalid, false},
 		{"sdp without v=0", publisher, `{"type":"offer","sdp":"hello"}`, wire.CodeMessageInvalid, true},
+		{"answer without v=0", publisher, `{"type":"answer","sdp":"hello"}`, wire.CodeMessageInvalid, true},
+		{"candidate too long", publisher, `{"type":"candidate","candidate":{"candidate":"candidate:` + strings.Repeat("1", 1024) + `"}}`, wire.CodeMessageInvalid, true},
 		{"data without permission", subscriber, `{"type":"data","payload":"hi"}`, signaling.CodeDataForbidden, false},
 		{"data too large", publisher, `{"type":"data","payload":"` + strings.Repeat("x", wire.MaxDataBytes+1) + `"}`, wire.CodeMessageTooLarge, true},
 		{"malformed JSON", publisher, `{"type":"offer",`, wire.CodeMessageInvalid, true},

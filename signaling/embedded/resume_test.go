@@ -123,7 +123,12 @@ func TestResumeAfterDrop(t *testing.T) {
 	}
 
 	nb.restore()
+	restored := time.Now()
 	fromA := packetsFrom(b.Agent, ga.Identity)
+	waitFor(t, 20*time.Second, "the first packet from a after the network returns", func() bool {
+		return packetsFrom(b.Agent, ga.Identity) > fromA
+	})
+	t.Logf("network back to the first packet forwarded again: %s (polled every 50 ms)", time.Since(restored).Round(time.Millisecond))
 	waitFor(t, 20*time.Second, "media to flow again both ways", func() bool {
 		return packetsFrom(a.Agent, gb.Identity) > before+50 && packetsFrom(b.Agent, ga.Identity) > fromA+50
 	})

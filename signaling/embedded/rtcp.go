@@ -70,17 +70,18 @@ func (t *publishedTrack) requestKeyframe() {
 // sendPLI sends a Picture Loss Indication for the track; once the publisher has gone it
 // fails, which is harmless.
 func (t *publishedTrack) sendPLI() {
-	pli := &rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}
-	if err := t.owner.pc.WriteRTCP([]rtcp.Packet{pli}); err != nil {
+	src := t.src.Load()
+	pli := &rtcp.PictureLossIndication{MediaSSRC: uint32(src.remote.SSRC())}
+	if err := src.pc.WriteRTCP([]rtcp.Packet{pli}); err != nil {
 		t.owner.log.Debug("send PLI", "err", err)
 	}
 }
 
-// readRTCP drains the publisher's RTCP for this track: reading is what drives pion's
+// readRTCP drains the publisher's RTCP for this source: reading is what drives pion's
 // interceptors (sender reports for the receiver-report generator).
-func (t *publishedTrack) readRTCP() {
+func readRTCP(src *trackSource) {
 	for {
-		if _, _, err := t.recv.ReadRTCP(); err != nil {
+		if _, _, err := src.recv.ReadRTCP(); err != nil {
 			return
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/signaling"
@@ -45,7 +46,7 @@ func (s *Server) serve(conn *websocket.Conn, remoteIP string) {
 	}
 	var p *participant
 	if join.Resume != "" {
-		p, err = s.resume(join.Resume, sess)
+		p, err = s.resume(join.Resume, join.Fresh, join.OfferFirst, sess)
 	} else {
 		p, err = s.join(join.Token, join.OfferFirst, sess)
 	}
@@ -129,7 +130,7 @@ func (s *Server) join(token string, offerFirst bool, sess *session) (*participan
 	if err != nil {
 		return nil, kaiping.Internal("embedded.join", err)
 	}
-	p.holdOffers = offerFirst
+	p.holdOffers, p.holdUntil = offerFirst, time.Now().Add(s.cfg.JoinWait)
 	s.mu.Lock()
 	s.resumes[p.resume] = p
 	s.mu.Unlock()
@@ -168,8 +169,11 @@ func (s *Server) join(token string, offerFirst bool, sess *session) (*participan
 	return p, nil
 }
 
-// resume reattaches a dropped participant to a new socket and restarts ICE.
-func (s *Server) resume(token string, sess *session) (*participant, error) {
+// resume reattaches a dropped participant to a new socket. A client that kept its peer
+// connection gets the server's unanswered offer again, then an ICE restart; one that brings
+// a new peer connection (fresh, or the server's side was closed by the client's closing its
+// own) has the server's side replaced and negotiates anew.
+func (s *Server) resume(token string, fresh, offerFirst bool, sess *session) (*participant, error) {
 	s.mu.Lock()
 	p, ok := s.resumes[token]
 	s.mu.Unlock()
@@ -198,11 +202,21 @@ func (s *Server) resume(token string, sess *session) (*participant, error) {
 	if old != nil {
 		old.finish(wire.Bye{Reason: "replaced", Message: byeMessages["replaced"]})
 	}
-	p.log.Info("participant resumed")
+	closed := p.peer().SignalingState() == webrtc.SignalingStateClosed
+	p.log.Info("participant resumed", "fresh", fresh, "peer_closed", closed)
+	if fresh || closed {
+		if err := p.renew(offerFirst); err != nil {
+			r.remove(p, "protocol_error", byeMessages["protocol_error"])
+			return nil, kaiping.Internal("embedded.resume", err)
+		}
+		return p, nil
+	}
 	p.neg.Lock()
 	restart := p.pc.RemoteDescription() != nil
 	p.neg.Unlock()
-	p.requestOffer(restart)
+	if !p.resendOffer() || restart {
+		p.requestOffer(restart)
+	}
 	return p, nil
 }
 

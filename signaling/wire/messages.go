@@ -52,8 +52,13 @@ type Join struct {
 	Token  string `json:"token,omitempty"`
 	Resume string `json:"resume,omitempty"`
 	// OfferFirst asks the server to hold its own offers until the client's first offer has
-	// been answered (for clients that cannot roll back an offer).
+	// been answered (for clients that cannot roll back an offer). On a resume only with Fresh:
+	// a resumed connection that keeps its peer connection has negotiated already.
 	OfferFirst bool `json:"offer_first,omitempty"`
+	// Fresh (resumes only) says the client has lost its peer connection and brings a new one:
+	// the server drops its side of the old connection and negotiates anew, keeping the
+	// participant's published tracks for the new connection to take over.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // Joined answers a join.

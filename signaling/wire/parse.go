@@ -127,6 +127,12 @@ func validate(m Message) error {
 		if len(v.Token) > maxTokenBytes || len(v.Resume) > maxTokenBytes {
 			return invalid("令牌过长")
 		}
+		if v.Fresh && v.Resume == "" {
+			return invalid("fresh 仅用于携带 resume 的恢复")
+		}
+		if v.OfferFirst && v.Resume != "" && !v.Fresh {
+			return invalid("恢复时沿用原有连接，offer_first 仅可与 fresh 一同使用")
+		}
 	case Offer:
 		return checkSDP(v.SDP)
 	case Answer:

@@ -15,7 +15,9 @@ func TestParseAccepts(t *testing.T) {
 		want Message
 	}{
 		{`{"type":"join","v":1,"token":"g1.a.b"}`, Join{Type: TypeJoin, V: 1, Token: "g1.a.b"}},
-		{`{"type":"join","v":1,"resume":"r","offer_first":true}`, Join{Type: TypeJoin, V: 1, Resume: "r", OfferFirst: true}},
+		{`{"type":"join","v":1,"token":"t","offer_first":true}`, Join{Type: TypeJoin, V: 1, Token: "t", OfferFirst: true}},
+		{`{"type":"join","v":1,"resume":"r","fresh":true}`, Join{Type: TypeJoin, V: 1, Resume: "r", Fresh: true}},
+		{`{"type":"join","v":1,"resume":"r","fresh":true,"offer_first":true}`, Join{Type: TypeJoin, V: 1, Resume: "r", Fresh: true, OfferFirst: true}},
 		{`{"type":"offer","sdp":"v=0\r\n"}`, Offer{Type: TypeOffer, SDP: "v=0\r\n"}},
 		{`{"type":"answer","sdp":"v=0\r\n"}`, Answer{Type: TypeAnswer, SDP: "v=0\r\n"}},
 		{`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0"}}`,
@@ -56,6 +58,8 @@ func TestParseRefuses(t *testing.T) {
 		{"version 2", `{"type":"join","v":2,"token":"x"}`, CodeVersionUnsupported},
 		{"neither token nor resume", `{"type":"join","v":1}`, CodeMessageInvalid},
 		{"both token and resume", `{"type":"join","v":1,"token":"a","resume":"b"}`, CodeMessageInvalid},
+		{"offer_first on a resume without fresh", `{"type":"join","v":1,"resume":"r","offer_first":true}`, CodeMessageInvalid},
+		{"fresh on a new join", `{"type":"join","v":1,"token":"t","fresh":true}`, CodeMessageInvalid},
 		{"token too long", `{"type":"join","v":1,"token":"` + strings.Repeat("a", maxTokenBytes+1) + `"}`, CodeMessageInvalid},
 		{"sdp not SDP", `{"type":"offer","sdp":"hello"}`, CodeMessageInvalid},
 		{"answer empty", `{"type":"answer","sdp":""}`, CodeMessageInvalid},
