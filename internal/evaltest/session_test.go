@@ -17,7 +17,7 @@ import (
 type sessionScene struct {
 	*scene
 	draw    evaluation.Draw
-	logins  map[kaiping.ID]evaltest.Signer // by member ID (expert ID, or the representative's principal)
+	logins  map[kaiping.ID]evaltest.Signer   // by member ID (expert ID, or the representative's principal)
 	staff   map[kaiping.ID]kaiping.Principal // by venue
 	reps    []evaltest.Signer
 	request evaluation.CreateSessionRequest
