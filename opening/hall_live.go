@@ -79,7 +79,7 @@ const LiveProtocol = "kaiping.hall.v1"
 // hallProtocol is how the hall's live connection names itself.
 var hallProtocol = live.Protocol{Name: LiveProtocol, Area: "hall", Place: "开标大厅", Actions: "签到、确认、异议等"}
 
-// LiveConfig tunes the live hall (live.Config). Its QueueViewInterval is how often at most
+// LiveConfig tunes the live hall (live.Config). Its SoonInterval is how often at most
 // a bidder waiting in the verification queue has its view computed again because the queue
 // moved (its place in line).
 type LiveConfig = live.Config
@@ -110,7 +110,7 @@ func (e HallEvent) LiveVersion() int64 { return e.Version }
 // overseers' assignments, again at every ping; notes tells it of changes. Connections are
 // served as soon as its routes are mounted; Run must run for changes to reach them.
 func NewHallLive(h *Hall, auth httpapi.Authenticator, staff httpapi.Staffing, notes live.Notifications, clock kaiping.Clock, log *slog.Logger, cfg LiveConfig) *HallLive {
-	cfg.Page = maxEventsPage
+	cfg.Page = maxEventsPage // the page of GET …/hall/events, which ?after=N answers alike
 	return &HallLive{hall: h, staff: staff, clock: clock,
 		hub: live.New(hallProtocol, hallSource{h.store}, auth, notes, clock, log, cfg)}
 }

@@ -89,7 +89,7 @@ func (w *hallWatcher) Sees(e HallEvent) bool {
 // view (not only its version): any event it may read (those for all, so that a kind of
 // change added later refreshes the views rather than leaving them stale, and its own), and
 // any change at all while it has an envelope in the queue, whose place in line moves as
-// others are verified (refreshed at most once per QueueViewInterval). Another bidder's
+// others are verified (refreshed at most once per SoonInterval). Another bidder's
 // events and the overseers' leave its view as it was.
 func (w *hallWatcher) Concerned(batch []HallEvent) live.Concern {
 	w.mu.Lock()

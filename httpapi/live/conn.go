@@ -150,7 +150,7 @@ func (c *conn[E]) refresh() {
 }
 
 // refreshSoon asks the watcher's goroutine to compute its view again within
-// QueueViewInterval of the last one.
+// SoonInterval of the last one.
 func (c *conn[E]) refreshSoon() {
 	select {
 	case c.soon <- struct{}{}:
@@ -177,7 +177,7 @@ func (c *conn[E]) writeLoop(first [][]byte) {
 	}
 	ping := time.NewTicker(h.cfg.PingInterval)
 	defer ping.Stop()
-	// A change that may wait waits for soonDue, at most QueueViewInterval after the last view.
+	// A change that may wait waits for soonDue, at most SoonInterval after the last view.
 	var lastView time.Time
 	var soonDue <-chan time.Time
 	view := func() bool {
@@ -200,7 +200,7 @@ func (c *conn[E]) writeLoop(first [][]byte) {
 				return
 			}
 		case <-c.soon:
-			if wait := h.cfg.QueueViewInterval - time.Since(lastView); wait > 0 {
+			if wait := h.cfg.SoonInterval - time.Since(lastView); wait > 0 {
 				if soonDue == nil {
 					soonDue = time.After(wait)
 				}

@@ -121,10 +121,11 @@ type Config struct {
 	// ViewWorkers bounds the watchers' own views computed at once, after changes that
 	// concern many of them.
 	ViewWorkers int
-	// QueueViewInterval is how often at most a watcher's view is computed again for a
-	// change that may wait (ChangedSoon): with a thousand bidders queued, every change
-	// would otherwise recompute a thousand views. A Changed view is pushed at once.
-	QueueViewInterval time.Duration
+	// SoonInterval is how often at most a watcher's view is computed again for changes
+	// that may wait (ChangedSoon): the hall's bidders waiting in the verification queue, whose
+	// place moves with every other bidder verified (with a thousand bidders queued, every
+	// change would otherwise recompute a thousand views). A Changed view is pushed at once.
+	SoonInterval time.Duration
 	// Poll is how often each watched topic is read again even without a notice: a safety
 	// net should a notice be lost.
 	Poll time.Duration
@@ -138,7 +139,7 @@ type Config struct {
 // changes that may wait pushed at most once a second.
 var DefaultConfig = Config{
 	SendBuffer: 64, PingInterval: 20 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-	PerPrincipal: 4, MaxConnections: 20000, ViewWorkers: 4, Poll: 30 * time.Second, QueueViewInterval: time.Second,
+	PerPrincipal: 4, MaxConnections: 20000, ViewWorkers: 4, Poll: 30 * time.Second, SoonInterval: time.Second,
 }
 
 // Message is one message of a live connection, as the server writes it (see the package

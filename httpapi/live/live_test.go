@@ -75,11 +75,11 @@ func TestFanOut(t *testing.T) {
 	}
 }
 
-// TestChangedSoon: changes that may wait are pushed at most once per QueueViewInterval,
+// TestChangedSoon: changes that may wait are pushed at most once per SoonInterval,
 // whatever their number; a change of the watcher's own is pushed at once.
 func TestChangedSoon(t *testing.T) {
 	cfg := quietConfig
-	cfg.QueueViewInterval = 2 * time.Second
+	cfg.SoonInterval = 2 * time.Second
 	w := mustWorld(t, cfg)
 	topic := kaiping.NewID()
 	bob := w.mustDial("bob", topic, "")

@@ -475,7 +475,7 @@ func (w *world) viewsOf(name string) int {
 
 // quietConfig: nothing happens by time within a test unless it says so.
 var quietConfig = Config{SendBuffer: 64, PingInterval: time.Minute, PongTimeout: time.Minute, WriteTimeout: 5 * time.Second,
-	PerPrincipal: 4, MaxConnections: 100, ViewWorkers: 2, Poll: time.Hour, QueueViewInterval: time.Hour}
+	PerPrincipal: 4, MaxConnections: 100, ViewWorkers: 2, Poll: time.Hour, SoonInterval: time.Hour}
 
 // noUpgrade sends a plain GET, with a valid token, where a WebSocket is expected, and
 // returns the code of the refusal.
