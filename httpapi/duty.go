@@ -91,14 +91,9 @@ func requireDuty(staff Staffing, rt Route) fiber.Handler {
 func checkDuty(c *fiber.Ctx, staff Staffing, p kaiping.Principal, tender kaiping.ID, roles []kaiping.Role, accepted []kaiping.Duty) error {
 	var held []kaiping.Duty
 	if holdsAny(p, staffRoles) {
-		duties, err := staff.Duties(c.UserContext(), tender, p.ID)
-		if err != nil {
+		var err error
+		if held, err = HeldDuties(c.UserContext(), staff, tender, p, accepted); err != nil {
 			return err
-		}
-		for _, d := range duties {
-			if slices.Contains(accepted, d) && p.Has(d.Role()) {
-				held = append(held, d)
-			}
 		}
 	}
 	c.Locals(dutiesKey, held)
@@ -113,6 +108,23 @@ func checkDuty(c *fiber.Ctx, staff Staffing, p kaiping.Principal, tender kaiping
 		}
 	}
 	return NotAssigned(accepted)
+}
+
+// HeldDuties returns the duties among accepted that p holds on tender: assigned and not
+// revoked, with the role the duty needs. A live connection asks again at every ping, so
+// that an assignment revoked while watching ends the watch as it refuses the next request.
+func HeldDuties(ctx context.Context, staff Staffing, tender kaiping.ID, p kaiping.Principal, accepted []kaiping.Duty) ([]kaiping.Duty, error) {
+	duties, err := staff.Duties(ctx, tender, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var held []kaiping.Duty
+	for _, d := range duties {
+		if slices.Contains(accepted, d) && p.Has(d.Role()) {
+			held = append(held, d)
+		}
+	}
+	return held, nil
 }
 
 // NotAssigned is the refusal of a staff member who holds none of duties on the tender.

@@ -2,60 +2,28 @@ package opening
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
-
-	"github.com/gofiber/contrib/websocket"
+	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/httpapi/live"
 )
 
-func TestClientPing(t *testing.T) {
-	tests := []struct {
-		name string
-		typ  int
-		data string
-		t    string
-		ok   bool
-	}{
-		{"a ping", websocket.TextMessage, `{"type":"ping"}`, "", true},
-		{"a ping with the client's time", websocket.TextMessage, `{"type":"ping","t":1767225600123}`, "1767225600123", true},
-		{"a ping with a fraction", websocket.TextMessage, ` {"type":"ping","t":12.5} `, "12.5", true},
-		{"not JSON", websocket.TextMessage, `ping`, "", false},
-		{"binary", websocket.BinaryMessage, `{"type":"ping"}`, "", false},
-		{"another type", websocket.TextMessage, `{"type":"pong"}`, "", false},
-		{"no type", websocket.TextMessage, `{}`, "", false},
-		{"an unknown field", websocket.TextMessage, `{"type":"ping","token":"x"}`, "", false},
-		{"t not a number", websocket.TextMessage, `{"type":"ping","t":"now"}`, "", false},
-		{"two messages", websocket.TextMessage, `{"type":"ping"}{"type":"ping"}`, "", false},
-		{"an array", websocket.TextMessage, `[{"type":"ping"}]`, "", false},
-		{"null", websocket.TextMessage, `null`, "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := clientPing(tt.typ, []byte(tt.data))
-			if tt.ok != (err == nil) || string(got) != tt.t {
-				t.Fatalf("clientPing(%q) = %q, %v; want ok %v, t %q", tt.data, got, err, tt.ok, tt.t)
-			}
-			if err != nil && kaiping.CodeOf(err) != "hall.live_bad_message" {
-				t.Errorf("code %s, want hall.live_bad_message", kaiping.CodeOf(err))
-			}
-		})
-	}
-}
-
-// TestWatcherFilters: which events a watcher is handed, and which batches make a bidder's
-// own view be computed again.
+// TestWatcherFilters: which events a watcher of the hall may read, and which batches make
+// a bidder's own view be computed again. (What a watcher already has, below its floor, is
+// left out by httpapi/live before these are asked.)
 func TestWatcherFilters(t *testing.T) {
 	me, other := kaiping.NewID(), kaiping.NewID()
-	ev := func(version int64, typ string, bidder kaiping.ID) batchEvent {
-		return batchEvent{HallEvent: HallEvent{Version: version, Type: typ, Audience: HallEventAudiences[typ], Bidder: bidder}}
+	ev := func(version int64, typ string, bidder kaiping.ID) HallEvent {
+		return HallEvent{Version: version, Type: typ, Audience: HallEventAudiences[typ], Bidder: bidder}
 	}
-	bidder := &watcher{principal: kaiping.Principal{ID: me}, floor: 10, reader: EventReader{Bidder: me}}
-	outsider := &watcher{principal: kaiping.Principal{ID: kaiping.NewID()}, floor: 10}
-	host := &watcher{principal: kaiping.Principal{ID: kaiping.NewID()}, overseer: true, floor: 10, reader: EventReader{Overseer: true}}
+	bidder := &hallWatcher{principal: kaiping.Principal{ID: me}, reader: EventReader{Bidder: me}}
+	outsider := &hallWatcher{principal: kaiping.Principal{ID: kaiping.NewID()}}
+	host := &hallWatcher{principal: kaiping.Principal{ID: kaiping.NewID()}, overseer: true, reader: EventReader{Overseer: true}}
 	seesTests := []struct {
 		name                       string
-		e                          batchEvent
+		e                          HallEvent
 		bidder, outsider, overseer bool
 	}{
 		{"public", ev(11, "hall.transition", ""), true, true, true},
@@ -65,60 +33,76 @@ func TestWatcherFilters(t *testing.T) {
 		{"the answer to another bidder's objection", ev(11, "hall.objection_answer", other), false, false, true},
 		{"another bidder's rescue", ev(11, "hall.rescue_combine", other), false, false, true},
 		{"the overseers'", ev(11, "hall.record_export", ""), false, false, true},
-		{"of no audience", batchEvent{HallEvent: HallEvent{Version: 11, Type: "hall.something_new"}}, false, false, true},
-		{"already in its view", ev(10, "hall.transition", ""), false, false, false},
+		{"of no audience", HallEvent{Version: 11, Type: "hall.something_new"}, false, false, true},
 	}
 	for _, tt := range seesTests {
 		for _, w := range []struct {
 			name string
-			w    *watcher
+			w    *hallWatcher
 			want bool
 		}{{"bidder", bidder, tt.bidder}, {"outsider", outsider, tt.outsider}, {"overseer", host, tt.overseer}} {
-			if got := w.w.sees(w.w.reader, &tt.e); got != w.want {
+			if got := w.w.Sees(tt.e); got != w.want {
 				t.Errorf("%s: %s sees %v, want %v", tt.name, w.name, got, w.want)
 			}
 		}
 	}
+	if host.Class() != boardClass || bidder.Class() != "" || outsider.Class() != "" {
+		t.Errorf("classes: host %q, bidder %q, outsider %q; want the overseers to share the board, nobody else", host.Class(), bidder.Class(), outsider.Class())
+	}
 	concernTests := []struct {
 		name  string
-		batch []batchEvent
-		want  concern
+		batch []HallEvent
+		want  live.Concern
 	}{
-		{"its check-in", []batchEvent{ev(11, "hall.checkin", me)}, concernOwn},
-		{"another's check-in", []batchEvent{ev(11, "hall.checkin", other)}, concernNone},
-		{"a move of the hall", []batchEvent{ev(11, "hall.transition", "")}, concernOwn},
-		{"the record", []batchEvent{ev(11, "hall.publish", "")}, concernOwn},
-		{"an answer to its objection", []batchEvent{ev(11, "hall.objection_answer", me)}, concernOwn},
-		{"an answer to another's objection", []batchEvent{ev(11, "hall.objection_answer", other)}, concernNone},
-		{"another's objection", []batchEvent{ev(11, "hall.objection", other)}, concernNone},
-		{"the overseers' bookkeeping", []batchEvent{ev(11, "hall.record_export", "")}, concernNone},
-		{"a change for all of a kind added later", []batchEvent{{HallEvent: HallEvent{Version: 11, Type: "hall.something_new", Audience: AudienceAll}}}, concernOwn},
-		{"old news", []batchEvent{ev(9, "hall.checkin", me)}, concernNone},
+		{"its check-in", []HallEvent{ev(11, "hall.checkin", me)}, live.Changed},
+		{"another's check-in", []HallEvent{ev(11, "hall.checkin", other)}, live.Unchanged},
+		{"a move of the hall", []HallEvent{ev(11, "hall.transition", "")}, live.Changed},
+		{"the record", []HallEvent{ev(11, "hall.publish", "")}, live.Changed},
+		{"an answer to its objection", []HallEvent{ev(11, "hall.objection_answer", me)}, live.Changed},
+		{"an answer to another's objection", []HallEvent{ev(11, "hall.objection_answer", other)}, live.Unchanged},
+		{"another's objection", []HallEvent{ev(11, "hall.objection", other)}, live.Unchanged},
+		{"the overseers' bookkeeping", []HallEvent{ev(11, "hall.record_export", "")}, live.Unchanged},
+		{"a change for all of a kind added later", []HallEvent{{Version: 11, Type: "hall.something_new", Audience: AudienceAll}}, live.Changed},
 	}
 	for _, tt := range concernTests {
-		if got := bidder.concerned(tt.batch); got != tt.want {
+		if got := bidder.Concerned(tt.batch); got != tt.want {
 			t.Errorf("%s: concerned %v, want %v", tt.name, got, tt.want)
 		}
 	}
 	bidder.queued = true
-	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other)}); got != concernQueue {
-		t.Errorf("a bidder in the queue, another's verification: %v, want its place only (concernQueue)", got)
+	if got := bidder.Concerned([]HallEvent{ev(11, "hall.verified", other)}); got != live.ChangedSoon {
+		t.Errorf("a bidder in the queue, another's verification: %v, want its place only (ChangedSoon)", got)
 	}
-	if got := bidder.concerned([]batchEvent{ev(11, "hall.verified", other), ev(12, "hall.verified", me)}); got != concernOwn {
-		t.Errorf("a bidder in the queue, its own verification after another's: %v, want concernOwn", got)
+	if got := bidder.Concerned([]HallEvent{ev(11, "hall.verified", other), ev(12, "hall.verified", me)}); got != live.Changed {
+		t.Errorf("a bidder in the queue, its own verification after another's: %v, want Changed", got)
 	}
 }
 
-// TestViewFrame: the view message built by hand is what encoding it as a LiveMessage gives.
-func TestViewFrame(t *testing.T) {
-	v := BoardView{HallView: HallView{HallStatus: HallStatus{Version: 42, State: HallConfirming}, TenderTitle: "某工程<施工>&监理"}}
-	got, err := viewFrame(v.Version, v)
+// TestHallEventFrame: an event message is what a client decodes as a LiveMessage with the
+// event, and what encoding live.Message would give.
+func TestHallEventFrame(t *testing.T) {
+	e := HallEvent{Section: kaiping.NewID(), Version: 7, Type: "hall.objection", Audience: AudienceBidder, Bidder: kaiping.NewID(),
+		Payload: json.RawMessage(`{"text":"报价<有误>&"}`), At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), LedgerSeq: 99}
+	got, err := live.EventFrame(e.Version, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(v)
-	want, _ := json.Marshal(LiveMessage{Type: LiveView, Version: 42, View: raw})
+	raw, _ := json.Marshal(e)
+	want, _ := json.Marshal(live.Message{Type: LiveEvent, Version: 7, Event: raw})
 	if string(got) != string(want) {
-		t.Errorf("viewFrame:\n%s\nwant\n%s", got, want)
+		t.Errorf("EventFrame:\n%s\nwant\n%s", got, want)
+	}
+	var m LiveMessage
+	if err := json.Unmarshal(got, &m); err != nil || m.Type != LiveEvent || m.Version != 7 || m.Event == nil {
+		t.Fatalf("decoded %+v, %v", m, err)
+	}
+	// The payload comes back HTML-escaped, as the API writes it: compared by its text.
+	var text struct{ Text string }
+	if err := json.Unmarshal(m.Event.Payload, &text); err != nil || text.Text != "报价<有误>&" {
+		t.Errorf("payload %s, %v", m.Event.Payload, err)
+	}
+	m.Event.Payload, e.Payload = nil, nil
+	if !reflect.DeepEqual(*m.Event, e) {
+		t.Errorf("decoded event %+v, want %+v", *m.Event, e)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/httpapi"
+	"github.com/kaiping/kaiping/httpapi/live"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/sim"
@@ -453,8 +454,9 @@ func (w *watchWorld) sizes(ctx context.Context, version int64) error {
 	if err := w.host.Client.Do(ctx, http.MethodGet, w.hallPath("/events?after="+strconv.FormatInt(version-1, 10)), nil, &evs); err != nil || len(evs.Events) == 0 {
 		return fmt.Errorf("read the event of version %d: %v", version, err)
 	}
-	var err error
-	w.frameBytes, err = jsonSize(opening.LiveMessage{Type: opening.LiveEvent, Version: version, Event: &evs.Events[0]})
+	// The very frame the server sends.
+	frame, err := live.EventFrame(version, evs.Events[0])
+	w.frameBytes = len(frame)
 	return err
 }
 

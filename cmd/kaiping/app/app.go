@@ -61,10 +61,10 @@ type App struct {
 	// OpenedBids streams the opened bids, decrypted, to the evaluation committee (its
 	// routes and who may read are the evaluation's).
 	OpenedBids *opening.OpenedBids
-	// Live pushes the halls to browsers over WebSocket; hallNotices tells it of changes
-	// committed by any process on the database.
-	Live        *opening.HallLive
-	hallNotices *postgres.HallListener
+	// Live pushes the halls to browsers over WebSocket; notices tells it (and any other
+	// live hub, one channel each) of changes committed by any process on the database.
+	Live    *opening.HallLive
+	notices *postgres.Listener
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
 	// Media is the media plane (media.backend): rooms of live audio and video on the
@@ -257,8 +257,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}}, fonts, a.clock, a.log)
 	a.Hall.ExportRecords(a.Records)
 	a.TimeStamps.StampRecordsOf(a.Records)
-	a.hallNotices = postgres.NewHallListener(cfg.Database.URL, a.log)
-	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.hallNotices, a.clock, a.log, a.liveConfig)
+	a.notices = postgres.NewListener(cfg.Database.URL, a.log)
+	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.notices.Channel(postgres.HallChannel), a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
@@ -380,7 +380,7 @@ func (a *App) Serve(ln net.Listener) error {
 	// Stores what a crash left in the spool, at start and periodically.
 	a.jobs.Go(func() { a.Recorder.Run(ctx) })
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
-	a.jobs.Go(func() { a.hallNotices.Run(ctx) })
+	a.jobs.Go(func() { a.notices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	if a.ClockSync != nil {
 		a.jobs.Go(func() { a.ClockSync.Run(ctx) })

@@ -462,7 +462,7 @@ func liveGoroutines() int {
 	_ = pprof.Lookup("goroutine").WriteTo(&buf, 2)
 	n := 0
 	for _, g := range strings.Split(buf.String(), "\n\n") {
-		if strings.Contains(g, "opening.(*watcher)") || strings.Contains(g, "opening.(*liveRoom)") || strings.Contains(g, "opening.(*HallLive).serve") {
+		if strings.Contains(g, "httpapi/live.(*conn[") || strings.Contains(g, "httpapi/live.(*room[") || strings.Contains(g, "httpapi/live.(*Hub[...]).serve") {
 			n++
 		}
 	}
@@ -474,8 +474,8 @@ func liveGoroutines() int {
 func mustLive(t *testing.T, ta *testApp, cfg opening.LiveConfig) (*opening.HallLive, string) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	notes := postgres.NewHallListener(ta.setup.Config.Database.URL, quiet)
-	live := opening.NewHallLive(ta.Hall, ta.Identity, ta.Routes.Staff, notes, ta.clock, quiet, cfg)
+	notes := postgres.NewListener(ta.setup.Config.Database.URL, quiet)
+	live := opening.NewHallLive(ta.Hall, ta.Identity, ta.Routes.Staff, notes.Channel(postgres.HallChannel), ta.clock, quiet, cfg)
 	f := fiber.New(fiber.Config{ErrorHandler: httpapi.ErrorHandler(quiet), DisableStartupMessage: true})
 	reg := httpapi.Registry{Staff: ta.Routes.Staff}
 	reg.Mount(f, ta.Identity, live.Routes()...)
@@ -742,7 +742,7 @@ func TestHallTwoProcesses(t *testing.T) {
 
 	var killed int
 	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE application_name = 'kaiping-hall-listener' AND datname = current_database()`).Scan(&killed); err != nil || killed != 2 {
+		WHERE application_name = 'kaiping-listener' AND datname = current_database()`).Scan(&killed); err != nil || killed != 2 {
 		t.Fatalf("terminated %d listening sessions, %v; want both processes'", killed, err)
 	}
 	start = time.Now()
