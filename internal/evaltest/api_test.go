@@ -34,6 +34,12 @@ type api struct {
 
 func mustAPI(tb testing.TB, s *scene) *api {
 	tb.Helper()
+	return mustAPIWith(tb, s, nil)
+}
+
+// mustAPIWith is mustAPI with the routes more(auth) mounted too.
+func mustAPIWith(tb testing.TB, s *scene, more func(httpapi.Authenticator) []httpapi.Route) *api {
+	tb.Helper()
 	tokens, err := identity.NewTokens(bytes.Repeat([]byte("s"), 32))
 	must(tb, err)
 	auth := identity.NewService(nil, nil, tokens, s.Clock, time.Hour, time.Minute)
@@ -41,6 +47,9 @@ func mustAPI(tb testing.TB, s *scene) *api {
 		DisableStartupMessage: true})
 	reg := httpapi.Registry{Staff: s.Staff, Refusals: postgres.NewRefusalLog(s.DB, s.Ledger, s.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	reg.Mount(f, auth, s.Service.Routes()...)
+	if more != nil {
+		reg.Mount(f, auth, more(auth)...)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(tb, err)
 	go func() { _ = f.Listener(ln) }()

@@ -36,6 +36,8 @@ const Origin = "ggzy.example.gov.cn/kaiping/ledger"
 
 // Env is a migrated database with the evaluation service on it.
 type Env struct {
+	// URL is the database's, for what needs a connection of its own (LISTEN).
+	URL     string
 	DB      *postgres.DB
 	Ledger  *ledger.Ledger
 	Store   *postgres.EvaluationStore
@@ -75,7 +77,7 @@ func New(tb testing.TB, url string, signer ledger.Signer, origin string, cfg eva
 		}
 		origin = Origin
 	}
-	e := &Env{DB: db, Ledger: ledger.New(signer, origin), Clock: kaiping.NewManualClock(T0), Notices: &Notices{}}
+	e := &Env{URL: url, DB: db, Ledger: ledger.New(signer, origin), Clock: kaiping.NewManualClock(T0), Notices: &Notices{}}
 	e.Store = postgres.NewEvaluationStore(db, e.Ledger)
 	e.identity = postgres.NewIdentityStore(db, e.Ledger)
 	e.Staff = postgres.NewOpeningStore(db, e.Ledger)

@@ -85,7 +85,7 @@ func TestSessionAPI(t *testing.T) {
 		mine.Me.Stage() != evaluation.StageConfirmed {
 		t.Fatalf("member view: %+v %v", mine.Me, err)
 	}
-	stranger := s.CertifiedExpert(t, s.experts["KF05"])
+	stranger := s.stranger(t)
 	if err := a.as(stranger.Principal).Do(ctx, http.MethodGet, "/api/v1/expert/sessions/"+string(sess.ID), nil, nil); !hasCode(err, 403, "session.not_member") {
 		t.Fatalf("a stranger reads the session: %v", err)
 	}

@@ -21,6 +21,10 @@ import (
 // payload "<section_id>:<version>".
 const HallChannel = "kaiping_hall"
 
+// SessionChannel is the channel the eval_session_events trigger (migration 019) notifies on,
+// with the payload "<session_id>:<version>".
+const SessionChannel = "kaiping_session"
+
 // listenerName is the application_name of the listening connection, so that an operator
 // (or a test) can find it in pg_stat_activity.
 const listenerName = "kaiping-listener"

@@ -65,6 +65,8 @@ type App struct {
 	// live hub, one channel each) of changes committed by any process on the database.
 	Live    *opening.HallLive
 	notices *postgres.Listener
+	// SessionLive pushes the evaluation sessions the same way.
+	SessionLive *evaluation.SessionLive
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
 	// Media is the media plane (media.backend): rooms of live audio and video on the
@@ -262,6 +264,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
+	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
+		a.clock, a.log, a.liveConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {
 		return nil, err
 	}
@@ -382,6 +386,7 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.notices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
+	a.jobs.Go(func() { a.SessionLive.Run(ctx) })
 	if a.ClockSync != nil {
 		a.jobs.Go(func() { a.ClockSync.Run(ctx) })
 	}

@@ -153,6 +153,7 @@ var authzMatrix = map[string]access{
 	"GET /api/v1/sessions":                                    onTender(asDraw, rHost, rSupervisor),
 	"GET /api/v1/sessions/:id":                                onTender(asDraw, rHost, rSupervisor),
 	"GET /api/v1/sessions/:id/events":                         onTender(asDraw, rHost, rSupervisor),
+	"GET /api/v1/sessions/:id/live":                           onTender(asDraw, rHost, rSupervisor, rExpert, rVenue),
 	"GET /api/v1/sessions/:id/reads":                          onTender(asDraw, rHost, rSupervisor),
 	"POST /api/v1/sessions/:id/checkin":                       onTender(asEval, rHost),
 	"POST /api/v1/sessions/:id/review":                        onTender(asEval, rHost),
