@@ -38,6 +38,10 @@ var (
 //	POST /api/v1/sessions/:id/members/:member/remove       evaluation host†  record a member left; draw the replacement
 //	POST /api/v1/sessions/:id/members/:member/replace      evaluation host†  finish a replacement the process left undone
 //	POST /api/v1/sessions/:id/groups/:group/representatives  evaluation host†  name a representative in place of one gone
+//	POST /api/v1/sessions/:id/messages                     evaluation host†  a message to every seat, or to one member's
+//	GET  /api/v1/sessions/:id/members/:member/photo        evaluation host†, supervisor†  the expert's photo from the pool
+//	PUT  /api/v1/experts/:id/photo                         admin        store an expert's photo (JPEG or PNG, ≤ 256 KB)
+//	GET  /api/v1/venue/sessions/:id/members/:member/photo  venue staff of the member's venue  the photo, for the identity check
 //	GET  /api/v1/sessions/:id/reads                        evaluation host†, supervisor†  who read which bid, when (not the content)
 //	POST /api/v1/sessions/:id/bids/:envelope/supervision   supervisor†  read a bid's content, with the reason ledgered
 //	GET  /api/v1/expert/pledge                             expert       the pledge text and its digest
@@ -58,7 +62,7 @@ var (
 // († a host or supervisor assigned to the session's tender with that duty.) What a member or
 // venue staff may do is checked on the session itself: membership, seat, venue.
 func (s *Service) SessionRoutes() []httpapi.Route {
-	get, post := fiber.MethodGet, fiber.MethodPost
+	get, post, put := fiber.MethodGet, fiber.MethodPost, fiber.MethodPut
 	host := func(path, action string, h fiber.Handler) httpapi.Route {
 		return httpapi.Route{Method: post, Path: path, Roles: drawHosts, Duties: evalHostDuty, Tender: s.sessionTender, Ledgered: action, Handler: h}
 	}
@@ -86,6 +90,10 @@ func (s *Service) SessionRoutes() []httpapi.Route {
 		host("/api/v1/sessions/:id/members/:member/remove", ActionSessionLeft, s.handleRemove),
 		host("/api/v1/sessions/:id/members/:member/replace", ActionSessionReplace, s.handleReplace),
 		host("/api/v1/sessions/:id/groups/:group/representatives", ActionSessionReplace, s.handleAddRepresentative),
+		host("/api/v1/sessions/:id/messages", "", bodyTo(s, sessionID, fiber.StatusOK, s.SendMessage)),
+		watch("/api/v1/sessions/:id/members/:member/photo", s.handleHostPhoto),
+		{Method: put, Path: "/api/v1/experts/:id/photo", Roles: admins, Handler: s.handleSetPhoto},
+		{Method: get, Path: "/api/v1/venue/sessions/:id/members/:member/photo", Roles: venueStaff, Handler: s.handleVenuePhoto},
 		{Method: post, Path: "/api/v1/sessions/:id/bids/:envelope/supervision", Roles: supervisors, Duties: supervision,
 			Tender: s.sessionTender, Ledgered: ActionSessionSupervisorRead, Handler: s.handleSupervisorRead},
 

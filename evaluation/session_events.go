@@ -78,6 +78,7 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionSessionBidRead:        AudienceOverseers,
 	ActionSessionSupervisorRead: AudienceOverseers,
 	ActionSessionMessage:        AudienceSession,
+	ActionSessionMemberMessage:  AudienceMember,
 }
 
 // SessionEvent is a recorded change of a session as watchers read it.

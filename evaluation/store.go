@@ -43,6 +43,10 @@ type ExpertStore interface {
 	AddAssessment(ctx context.Context, a kaiping.Actor, as Assessment) error
 	AddHistory(ctx context.Context, a kaiping.Actor, h HistoryEntry) error
 	AddUnavailability(ctx context.Context, a kaiping.Actor, u Unavailability) error
+	// SetExpertPhoto stores the expert's photo (JPEG or PNG) with its expert.photo entry.
+	SetExpertPhoto(ctx context.Context, a kaiping.Actor, id kaiping.ID, data []byte, contentType, digest string) error
+	// ExpertPhoto returns the expert's photo and its type ("expert.no_photo" if none).
+	ExpertPhoto(ctx context.Context, id kaiping.ID) ([]byte, string, error)
 	// RemoveUnavailability deletes one of the expert's periods ("calendar.not_found").
 	RemoveUnavailability(ctx context.Context, a kaiping.Actor, expert, id kaiping.ID) error
 	// Candidates reads the whole pool with what avoidance needs for a session: relations,

@@ -69,9 +69,28 @@ func (a *api) as(p kaiping.Principal) *apiclient.Client {
 // raw posts body with content type as p and returns the status and the body.
 func (a *api) raw(tb testing.TB, p kaiping.Principal, path, contentType string, body []byte) (int, []byte) {
 	tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, a.base+path, bytes.NewReader(body))
+	return a.send(tb, p, http.MethodPost, path, contentType, body)
+}
+
+// rawPut puts body with content type as p.
+func (a *api) rawPut(tb testing.TB, p kaiping.Principal, path, contentType string, body []byte) (int, []byte) {
+	tb.Helper()
+	return a.send(tb, p, http.MethodPut, path, contentType, body)
+}
+
+// get reads path as p.
+func (a *api) get(tb testing.TB, p kaiping.Principal, path string) (int, []byte) {
+	tb.Helper()
+	return a.send(tb, p, http.MethodGet, path, "", nil)
+}
+
+func (a *api) send(tb testing.TB, p kaiping.Principal, method, path, contentType string, body []byte) (int, []byte) {
+	tb.Helper()
+	req, err := http.NewRequest(method, a.base+path, bytes.NewReader(body))
 	must(tb, err)
-	req.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("Authorization", "Bearer "+a.as(p).Token)
 	resp, err := http.DefaultClient.Do(req)
 	must(tb, err)

@@ -1,6 +1,7 @@
 package evaltest_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"testing"
@@ -98,4 +99,53 @@ func TestSessionAPI(t *testing.T) {
 func hasCode(err error, status int, code string) bool {
 	st, c := apiCode(err)
 	return st == status && c == code
+}
+
+// TestSeatPhotoAndMessages stores an expert's photo, which only the staff of the venue where
+// they sit (and the session's overseers) can fetch, and sends the seats a message.
+func TestSeatPhotoAndMessages(t *testing.T) {
+	s := mustSessionScene(t)
+	a := mustAPI(t, s.scene)
+	ctx := context.Background()
+	sess := s.mustSession(t)
+	var m evaluation.SessionMember
+	for _, x := range sess.Members {
+		if x.Kind == evaluation.MemberDrawn {
+			m = x
+		}
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
+	status, body := a.rawPut(t, s.Admin, "/api/v1/experts/"+string(m.ID)+"/photo", "image/png", []byte("GIF89a"))
+	if status != 400 || !bytes.Contains(body, []byte("expert.photo_type")) {
+		t.Fatalf("a GIF: %d %s", status, body)
+	}
+	if status, body = a.rawPut(t, s.Admin, "/api/v1/experts/"+string(m.ID)+"/photo", "image/png", png); status != 204 {
+		t.Fatalf("photo: %d %s", status, body)
+	}
+	path := "/api/v1/venue/sessions/" + string(sess.ID) + "/members/" + string(m.ID) + "/photo"
+	for v, p := range s.staff {
+		status, body := a.get(t, p, path)
+		switch {
+		case v == m.Venue && (status != 200 || !bytes.Equal(body, png)):
+			t.Errorf("staff of the member's venue: %d", status)
+		case v != m.Venue && status != 403:
+			t.Errorf("staff of another venue: %d %s", status, body)
+		}
+	}
+	if status, _ := a.get(t, s.Supervisor, "/api/v1/sessions/"+string(sess.ID)+"/members/"+string(m.ID)+"/photo"); status != 200 {
+		t.Errorf("the supervisor: %d", status)
+	}
+
+	var out evaluation.Session
+	if err := a.as(s.Host).Do(ctx, http.MethodPost, "/api/v1/sessions/"+string(sess.ID)+"/messages",
+		evaluation.MessageRequest{Text: "请各工位检查摄像头", Member: m.ID}, &out); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := s.Service.SessionEvents(ctx, sess.ID, 0, evaluation.SessionReader{Member: m.ID}, 100)
+	must(t, err)
+	other, err := s.Service.SessionEvents(ctx, sess.ID, 0, evaluation.SessionReader{Member: sess.Members[0].ID}, 100)
+	must(t, err)
+	if mine[len(mine)-1].Type != evaluation.ActionSessionMemberMessage || len(other) != len(mine)-1 {
+		t.Fatalf("a message to one member: they see %s, another sees %d of %d", mine[len(mine)-1].Type, len(other), len(mine))
+	}
 }

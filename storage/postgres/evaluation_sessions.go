@@ -249,3 +249,32 @@ func (s *EvaluationStore) PrincipalCertificate(ctx context.Context, principal ka
 func (s *EvaluationStore) Principal(ctx context.Context, id kaiping.ID) (kaiping.Principal, error) {
 	return (&IdentityStore{db: s.db}).Principal(ctx, id)
 }
+
+// SetExpertPhoto implements evaluation.ExpertStore.
+func (s *EvaluationStore) SetExpertPhoto(ctx context.Context, a kaiping.Actor, id kaiping.ID, data []byte, contentType, digest string) error {
+	if !id.Valid() {
+		return notFoundExpert()
+	}
+	return s.db.InTx(ctx, "pg.SetExpertPhoto", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE experts SET photo = $2, photo_type = $3, updated_at = $4 WHERE id = $1`, id, data, contentType, a.At)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return notFoundExpert()
+		}
+		_, err = s.ledger.Append(ctx, tx, a, evaluation.ActionExpertPhoto, string(id), map[string]any{"sha256": digest, "type": contentType, "bytes": len(data)})
+		return err
+	})
+}
+
+// ExpertPhoto implements evaluation.ExpertStore.
+func (s *EvaluationStore) ExpertPhoto(ctx context.Context, id kaiping.ID) ([]byte, string, error) {
+	var data []byte
+	var ct string
+	err := s.db.Pool.QueryRow(ctx, `SELECT photo, photo_type FROM experts WHERE id = $1 AND photo IS NOT NULL`, id).Scan(&data, &ct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", kaiping.E(kaiping.KindNotFound, "expert.no_photo", "专家库中没有该专家的照片")
+	}
+	return data, ct, translate("pg.ExpertPhoto", err)
+}

@@ -262,7 +262,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.notices = postgres.NewListener(cfg.Database.URL, a.log)
 	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.notices.Channel(postgres.HallChannel), a.clock, a.log, a.liveConfig)
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
-		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, evaluation.DefaultConfig)
+		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/kek"
 )
@@ -50,6 +51,8 @@ type Config struct {
 	TimeStamp TimeStampConfig `yaml:"timestamp"`
 	// Submission tunes sealed-bid uploads.
 	Submission SubmissionConfig `yaml:"submission"`
+	// Evaluation is the centre's rules for evaluation sessions.
+	Evaluation EvaluationConfig `yaml:"evaluation"`
 	Media      MediaConfig      `yaml:"media"`
 	Log        LogConfig        `yaml:"log"`
 }
@@ -245,6 +248,19 @@ type SubmissionConfig struct {
 	MaxOpenUploads int `yaml:"max_open_uploads"`
 }
 
+// EvaluationConfig is what a centre sets for its evaluation sessions (evaluation.Config).
+type EvaluationConfig struct {
+	// CheckInLead is how long before a session's start check-in may open.
+	CheckInLead Duration `yaml:"checkin_lead"`
+	// SuspendBeforeReview and SuspendDuringReview bound a suspension on a fault before and
+	// during review (typically 2 and 4 hours): past them a session can only be voided.
+	SuspendBeforeReview Duration `yaml:"suspend_before_review"`
+	SuspendDuringReview Duration `yaml:"suspend_during_review"`
+	// SeatGrace is how long a seat may be gone from the session's room before the host may
+	// record its member as having left.
+	SeatGrace Duration `yaml:"seat_grace"`
+}
+
 // LogConfig is logging.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -292,6 +308,10 @@ func DefaultConfig() Config {
 		Media:      MediaConfig{UDPAddr: ":7882"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 		Submission: SubmissionConfig{MaxOpenUploads: opening.DefaultSubmitConfig.MaxOpenUploads},
+		Evaluation: EvaluationConfig{CheckInLead: Duration(evaluation.DefaultConfig.CheckInLead),
+			SuspendBeforeReview: Duration(evaluation.DefaultConfig.SuspendBeforeReview),
+			SuspendDuringReview: Duration(evaluation.DefaultConfig.SuspendDuringReview),
+			SeatGrace:           Duration(evaluation.DefaultConfig.SeatGrace)},
 	}
 }
 
@@ -573,6 +593,9 @@ func (c Config) Validate() error {
 			bad("timestamp.interval: must be between 5s and 10m, got %s", d)
 		}
 	}
+	if err := c.Evaluation.validate(); err != nil {
+		return err
+	}
 	if n := c.Submission.MaxOpenUploads; n < 1 || n > 100 {
 		bad("submission.max_open_uploads: must be between 1 and 100, got %d", n)
 	}
@@ -658,4 +681,31 @@ func redact(u string) string {
 		}
 	}
 	return u
+}
+
+// validate checks the session rules are in the ranges a centre can mean.
+func (e EvaluationConfig) validate() error {
+	for _, r := range []struct {
+		name     string
+		v        Duration
+		min, max time.Duration
+	}{
+		{"evaluation.checkin_lead", e.CheckInLead, 0, 24 * time.Hour},
+		{"evaluation.suspend_before_review", e.SuspendBeforeReview, time.Minute, 24 * time.Hour},
+		{"evaluation.suspend_during_review", e.SuspendDuringReview, time.Minute, 24 * time.Hour},
+		{"evaluation.seat_grace", e.SeatGrace, time.Minute, 2 * time.Hour},
+	} {
+		if d := time.Duration(r.v); d < r.min || d > r.max {
+			return fmt.Errorf("%s: %s is outside %s to %s", r.name, d, r.min, r.max)
+		}
+	}
+	return nil
+}
+
+// rules are the session rules of e on top of evaluation's defaults.
+func (e EvaluationConfig) rules() evaluation.Config {
+	c := evaluation.DefaultConfig
+	c.CheckInLead, c.SuspendBeforeReview = time.Duration(e.CheckInLead), time.Duration(e.SuspendBeforeReview)
+	c.SuspendDuringReview, c.SeatGrace = time.Duration(e.SuspendDuringReview), time.Duration(e.SeatGrace)
+	return c
 }

@@ -120,3 +120,25 @@ func removeAllRetry(dir string) error {
 	}
 	return err
 }
+
+func TestEvaluationConfigBounds(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Evaluation.validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for name, bad := range map[string]func(*EvaluationConfig){
+		"a suspension limit of zero": func(e *EvaluationConfig) { e.SuspendDuringReview = 0 },
+		"a lead over a day":          func(e *EvaluationConfig) { e.CheckInLead = Duration(25 * time.Hour) },
+		"a grace under a minute":     func(e *EvaluationConfig) { e.SeatGrace = Duration(time.Second) },
+	} {
+		e := c.Evaluation
+		bad(&e)
+		if err := e.validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c.Evaluation.SuspendBeforeReview = Duration(90 * time.Minute)
+	if got := c.Evaluation.rules().SuspendBeforeReview; got != 90*time.Minute {
+		t.Errorf("rules carry %s", got)
+	}
+}
