@@ -1,0 +1,99 @@
+package evaltest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/storage/postgres"
+)
+
+// lostDraws is the real store whose draw transactions fail while cut is set, as they do when
+// the database connection is lost (or the process dies) between the session's transaction
+// and the draw's.
+type lostDraws struct {
+	*postgres.EvaluationStore
+	cut atomic.Bool
+}
+
+func (l *lostDraws) Respond(ctx context.Context, a kaiping.Actor, id kaiping.ID, decide func(evaluation.DrawState) (evaluation.Decision, error)) (evaluation.Decision, error) {
+	if l.cut.Load() {
+		return evaluation.Decision{}, kaiping.E(kaiping.KindUnavailable, "db.unavailable", "数据库暂时不可用")
+	}
+	return l.EvaluationStore.Respond(ctx, a, id, decide)
+}
+
+// TestReplacementInterrupted declares a conflict while the draw's transaction cannot commit:
+// the member is off the committee at once (recusing), nothing is drawn, and once the database
+// is back the host's ReplaceMember draws the replacement exactly once.
+func TestReplacementInterrupted(t *testing.T) {
+	s := mustSessionScene(t)
+	ctx := context.Background()
+	sess := s.mustSession(t)
+	store := &lostDraws{EvaluationStore: s.Store}
+	svc := evaluation.NewService(store, s.Notices, s.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)), evaluation.DefaultConfig)
+	var m evaluation.SessionMember
+	for _, x := range sess.Members {
+		if x.Kind == evaluation.MemberDrawn {
+			m = x
+		}
+	}
+	sess = s.confirm(t, sess, m)
+	sess, err := s.pledge(t, sess, m)
+	must(t, err)
+	store.cut.Store(true)
+	_, err = svc.Declare(ctx, s.Actor(s.logins[m.ID].Principal), sess.ID, evaluation.DeclarationRequest{Conflict: true, Reason: "与投标人存在亲属关系"})
+	wantCode(t, err, kaiping.KindUnavailable, "db.unavailable")
+	sess, err = svc.Session(ctx, sess.ID)
+	must(t, err)
+	if got := memberOf(t, sess, m.ID).Stage(); got != evaluation.StageRecusing || len(sess.Members) != 7 {
+		t.Fatalf("after the lost transaction: %s, %d members", got, len(sess.Members))
+	}
+	// The member cannot act meanwhile: they declared a conflict.
+	_, err = svc.Vote(ctx, s.Actor(s.logins[m.ID].Principal), sess.ID, m.ID)
+	wantCode(t, err, kaiping.KindForbidden, "session.not_declared")
+
+	store.cut.Store(false)
+	sess, err = svc.ReplaceMember(ctx, s.Actor(s.Host), sess.ID, m.ID)
+	must(t, err)
+	if got := memberOf(t, sess, m.ID).Stage(); got != evaluation.StageReplaced || len(sess.Members) != 8 {
+		t.Fatalf("after ReplaceMember: %s, %d members", got, len(sess.Members))
+	}
+	_, err = svc.ReplaceMember(ctx, s.Actor(s.Host), sess.ID, m.ID)
+	wantCode(t, err, kaiping.KindConflict, "session.nothing_to_replace")
+	if rep := mustVerify(t, s.Env, s.draw.ID); rep.Replacements != 1 {
+		t.Fatalf("%d replacements drawn, want 1", rep.Replacements)
+	}
+}
+
+// TestDrawReleaseReachesSession records a member's no-show through the draw's own route
+// (the host, by phone): the session's next change marks them replaced and seats the
+// newcomer.
+func TestDrawReleaseReachesSession(t *testing.T) {
+	s := mustSessionScene(t)
+	ctx := context.Background()
+	sess := s.mustSession(t)
+	var m evaluation.SessionMember
+	for _, x := range sess.Members {
+		if x.Kind == evaluation.MemberDrawn {
+			m = x
+		}
+	}
+	_, err := s.Service.Release(ctx, s.Actor(s.Host), s.draw.ID, m.ID, evaluation.MemberNoShow, "电话告知因病不能到场")
+	must(t, err)
+	_, err = s.Service.Dispatch(ctx, s.Actor(s.Host), s.draw.ID)
+	must(t, err)
+	sess, err = s.Service.SendMessage(ctx, s.Actor(s.Host), sess.ID, evaluation.MessageRequest{Text: "递补专家正在赶来"})
+	must(t, err)
+	gone := memberOf(t, sess, m.ID)
+	if gone.Stage() != evaluation.StageReplaced || gone.Replaced.Outcome != evaluation.MemberNoShow || len(sess.Members) != 8 {
+		t.Fatalf("after the release: %s (%v), %d members", gone.Stage(), gone.Replaced, len(sess.Members))
+	}
+	if n := sess.Members[7]; n.Seat == "" || n.Stage() != evaluation.StageAwaiting {
+		t.Fatalf("newcomer %+v", n)
+	}
+}
