@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Go benchmark in the repository and the measured scenarios (`kaiping bench seal`,
-# `submit`, `hall-watchers`, `opening`, `media`), then writes BENCHMARKS.md from what they
+# `submit`, `hall-watchers`, `opening`, `reading`, `media`), then writes BENCHMARKS.md from what they
 # measured. `make bench` calls it with MINIO_BIN and LIVEKIT_BIN set (deploy/dev/servers.sh).
 #
 #   BENCH_SIZE   plaintext per scenario run     (default 1GiB)
@@ -47,6 +47,8 @@ echo "== kaiping bench opening --ramp $opening_ramp --spread 60s" >&2
 "$work/kaiping" bench opening --bid-size 1MiB --ramp "$opening_ramp" --spread 60s --runs 1 --json "$work/opening.json"
 echo "== kaiping bench opening --bidders 1000 --spread 0 (all at once: verification capacity)" >&2
 "$work/kaiping" bench opening --bid-size 1MiB --bidders 1000 --spread 0 --runs 1 --json "$work/opening-burst.json"
+echo "== kaiping bench reading --members 9 --size 200MiB --runs $runs (the committee reading bids)" >&2
+"$work/kaiping" bench reading --members 9 --size 200MiB --runs "$runs" --json "$work/reading.json"
 media_seconds=${BENCH_MEDIA_SECONDS:-30}
 broadcast=${BENCH_BROADCAST:-300}
 echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $runs" >&2
@@ -54,5 +56,5 @@ echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $ru
 echo "== kaiping bench media --scenario broadcast --subscribers $broadcast --seconds $media_seconds --runs $runs" >&2
 "$work/kaiping" bench media --scenario broadcast --subscribers "$broadcast" --seconds "$media_seconds" --runs "$runs" --profile "$work/profiles" --json "$work/media-broadcast.json"
 
-"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/media-room.json" "$work/media-broadcast.json"
+"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/reading.json" "$work/media-room.json" "$work/media-broadcast.json"
 echo "== wrote $out" >&2
