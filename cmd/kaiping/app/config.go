@@ -14,9 +14,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
-	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/storage/kek"
 )
