@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/evaluation/draw"
 	"github.com/kaiping/kaiping/httpapi"
 )
 
@@ -355,7 +356,7 @@ type VenueSessionView struct {
 	TenderCode  string       `json:"tender_code"`
 	TenderTitle string       `json:"tender_title"`
 	State       SessionState `json:"state"`
-	Window      any          `json:"window"`
+	Window      draw.Period  `json:"window"`
 	Version     int64        `json:"version"`
 	Seats       []SeatCheck  `json:"seats"`
 }
