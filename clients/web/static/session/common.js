@@ -53,6 +53,18 @@ export function seatText(pl, m) {
   return venueText(pl, m) + ' 工位 ' + (m.seat_code || '—') + (m.host_site ? '（主场）' : '（副场）');
 }
 
+const drawnFor = new WeakMap();
+
+/**
+ * Fills el with build() unless it was last filled for the same key: a page redraws only what
+ * changed, so a button is not replaced under the pointer and typed text stays.
+ */
+export function put(el, key, build) {
+  if (drawnFor.get(el) === key) return;
+  drawnFor.set(el, key);
+  el.replaceChildren(...[build()].flat().filter((x) => x !== null && x !== undefined));
+}
+
 /** The query parameter name of this page's address. */
 export function param(name) {
   return new URLSearchParams(location.search).get(name) || '';

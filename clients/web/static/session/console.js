@@ -5,7 +5,7 @@
 // replaced, who read which bid, the video wall and the timeline, kept current from the
 // session's events. With ?tender=<tender> it lists the tender's sessions.
 import { api, boot, fmtTime, fromInput, h, okBox, serverNow, table, toInput } from '/assets/kaiping.js';
-import { confirmStep, param, run, sessionVideo, stateBadge } from './common.js';
+import { confirmStep, param, put, run, sessionVideo, stateBadge } from './common.js';
 import { drawCommon, followSession } from './overseer.js';
 
 const $ = (id) => document.getElementById(id);
@@ -36,6 +36,8 @@ const steps = [
     fields: [{ name: 'reason', label: '作废原因', type: 'textarea', required: true }] },
 ];
 
+let video = null;
+let current = null; // the latest view: buttons drawn earlier act on it
 const id = param('id');
 const tender = param('tender');
 const me = await boot(['host']);
@@ -58,14 +60,13 @@ async function listSessions() {
     h('a', { href: '/session/console/?id=' + encodeURIComponent(s.id) }, '打开主持台')])));
 }
 
-let video = null;
-
 function draw(view) {
   const { sess } = view;
-  drawCommon(view, (m, stage) => memberActions(view, m, stage));
-  $('controls').replaceChildren(...steps.filter((s) => s.states.includes(sess.state)).map((s) =>
+  current = view;
+  drawCommon(view, (m, stage) => memberActions(m, stage));
+  put($('controls'), sess.state, () => steps.filter((s) => s.states.includes(sess.state)).map((s) =>
     h('button', { type: 'button', id: 'step-' + s.id, class: s.danger ? 'danger' : s.secondary ? 'secondary' : '',
-      onclick: (ev) => step(view, s, ev.target) }, s.label)));
+      onclick: (ev) => step(current, s, ev.target) }, s.label)));
   if (!video) {
     video = sessionVideo($('video'), view.base + '/media', { label: '视频墙' });
     video.idle('各工位的画面在此显示', '打开视频墙');
@@ -86,13 +87,13 @@ async function step(view, s, button) {
   }, button);
 }
 
-function memberActions(view, m, stage) {
+function memberActions(m, stage) {
   const out = [];
-  if (['arrived', 'confirmed', 'pledged', 'declared'].includes(stage) && !['closed', 'void'].includes(view.sess.state)) {
-    out.push(h('button', { type: 'button', class: 'secondary member-remove', onclick: (ev) => remove(view, m, ev.target) }, '记录离席'));
+  if (['arrived', 'confirmed', 'pledged', 'declared'].includes(stage) && !['closed', 'void'].includes(current.sess.state)) {
+    out.push(h('button', { type: 'button', class: 'secondary member-remove', onclick: (ev) => remove(current, m, ev.target) }, '记录离席'));
   }
   if (stage === 'recusing' || stage === 'left') {
-    out.push(h('button', { type: 'button', class: 'secondary member-replace', onclick: (ev) => replace(view, m, ev.target) }, '递补'));
+    out.push(h('button', { type: 'button', class: 'secondary member-replace', onclick: (ev) => replace(current, m, ev.target) }, '递补'));
   }
   return out.length ? h('div', { class: 'row' }, out) : '—';
 }

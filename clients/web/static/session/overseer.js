@@ -4,7 +4,7 @@
 // kept current from the session's events.
 import { api, countdown, h } from '/assets/kaiping.js';
 import {
-  bj, kindLabel, liveEvents, namesOf, places, readsTable, run, sitting, stageBadge, stageOf, stateBadge,
+  bj, kindLabel, liveEvents, namesOf, places, put, readsTable, run, sitting, stageBadge, stageOf, stateBadge,
   timeline, venueText,
 } from './common.js';
 
@@ -131,9 +131,11 @@ export function seatsTable(sess, pl, actions) {
 
 /** Draws what console and watch both show. */
 export function drawCommon({ sess, events, reads, places: pl }, actions) {
-  $('facts').replaceChildren(...facts(sess));
-  $('groups').replaceChildren(groupsTable(sess));
-  $('seats').replaceChildren(seatsTable(sess, pl, actions));
-  $('reads').replaceChildren(readsTable(reads, namesOf(sess)));
-  $('events').replaceChildren(timeline(events, namesOf(sess)));
+  const j = JSON.stringify;
+  const names = j(sess.members.map((m) => [m.id, m.name]));
+  put($('facts'), j([sess.state, sess.window, sess.suspension, sess.suspensions, sess.review_started_at, sess.end_reason]), () => facts(sess));
+  put($('groups'), j([sess.groups, sess.members]), () => groupsTable(sess));
+  put($('seats'), j([sess.state, sess.groups.map((g) => g.chair), sess.members]), () => seatsTable(sess, pl, actions));
+  put($('reads'), j([reads, names]), () => readsTable(reads, namesOf(sess)));
+  put($('events'), j([events.length, names]), () => timeline(events, namesOf(sess)));
 }

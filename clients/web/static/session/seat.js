@@ -8,7 +8,7 @@
 // parts whose facts changed, so what the expert is typing or has chosen stays.
 import { api, ApiError, boot, field, fmtTime, h, okBox, table } from '/assets/kaiping.js';
 import {
-  bidKind, bj, confirmStep, places, seatText as seatOf, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
+  bidKind, bj, confirmStep, places, put, seatText as seatOf, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
   sitting, stageBadge, stageOf, stateBadge, timeline,
 } from './common.js';
 import { sha256Hex, signPledge } from './pledge.js';
@@ -24,6 +24,8 @@ let sess = null;
 let video = null;
 let videoOn = false;
 let openURL = ''; // the object URL of the bid being read
+let pledgeText = null; // GET /api/v1/expert/pledge, once read
+let pl = null; // venues and cities, once read
 
 const me = await boot(['expert']);
 if (me) pl = await places();
@@ -39,8 +41,6 @@ async function listSessions() {
       fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end), seatText(s.me),
       h('a', { href: '/session/?id=' + encodeURIComponent(s.id), class: 'enter' }, '进入评标工位')])));
 }
-
-let pl = null; // venues and cities, once read
 
 function seatText(m) {
   return seatOf(pl, m);
@@ -82,7 +82,7 @@ function render(s) {
   const m = s.me;
   const stage = stageOf(m);
   const g = myGroup();
-  $('summary').replaceChildren(summary(s, m, stage, g));
+  put($('summary'), JSON.stringify([s.state, s.window, s.suspension, s.end_reason, m, g.chair]), () => summary(s, m, stage, g));
   part('checkin', s.state + stage, () => checkin(s, m, stage));
   part('pledge', stage + (m.pledge ? m.pledge.at : ''), () => pledge(m, stage));
   part('declare', stage, () => declare(m, stage));
@@ -96,7 +96,7 @@ function render(s) {
     if (wantVideo) video.start();
     else video.idle(s.state === 'scheduled' ? '签到开始后开启工位音视频' : '评标会议已结束，音视频已关闭');
   }
-  $('events').replaceChildren(timeline(events, namesOf(s)));
+  put($('events'), JSON.stringify([events.length, s.members.map((x) => x.name)]), () => timeline(events, namesOf(s)));
 }
 
 function summary(s, m, stage, g) {
@@ -129,8 +129,6 @@ function checkin(s, m, stage) {
   else body = h('p', {}, stageBadge(stage));
   $('checkin').replaceChildren(body);
 }
-
-let pledgeText = null;
 
 async function pledge(m, stage) {
   if (m.pledge) {

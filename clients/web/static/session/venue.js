@@ -6,7 +6,7 @@
 // their venues.
 import { api, boot, fmtTime, h, okBox, table } from '/assets/kaiping.js';
 import {
-  bj, confirmStep, kindLabel, liveEvents, namesOf, param, places, run, sessionVideo, stageBadge, stateBadge, timeline,
+  bj, confirmStep, kindLabel, liveEvents, namesOf, param, places, put, run, sessionVideo, stageBadge, stateBadge, timeline,
   venueText,
 } from './common.js';
 
@@ -52,12 +52,12 @@ async function start() {
 }
 
 function render(v) {
-  $('facts').replaceChildren(h('dl', { class: 'facts' },
+  put($('facts'), JSON.stringify([v.state, v.window]), () => [h('dl', { class: 'facts' },
     h('dt', {}, '项目'), h('dd', {}, v.tender_code + ' ' + v.tender_title),
     h('dt', {}, '会议状态'), h('dd', {}, stateBadge(v.state)),
     h('dt', {}, '评标时间'), h('dd', {}, bj(v.window.start) + ' 至 ' + bj(v.window.end))),
-  v.state === 'scheduled' ? h('p', { class: 'hint' }, '主持人开始签到后才能核验。') : null);
-  $('seats').replaceChildren(h('table', { class: 'grid seats' },
+  v.state === 'scheduled' ? h('p', { class: 'hint' }, '主持人开始签到后才能核验。') : null]);
+  put($('seats'), JSON.stringify([v.state, v.seats]), () => h('table', { class: 'grid seats' },
     h('thead', {}, h('tr', {}, ['工位', '场地', '姓名', '专家编号', '工作单位', '身份证号码（部分隐藏）', '进度', '工位画面', ''].map((x) => h('th', {}, x)))),
     h('tbody', {}, v.seats.map((s) => h('tr', { 'data-member': s.id, 'data-stage': s.stage },
       h('td', {}, s.seat_code || '—'),
@@ -71,7 +71,7 @@ function render(v) {
       h('td', {}, s.stage === 'arrived' && CHECKING.has(v.state)
         ? h('button', { type: 'button', class: 'seat-confirm', onclick: (ev) => confirmSeat(s, ev.target) }, '核验通过')
         : ''))))));
-  $('events').replaceChildren(timeline(events, namesOf(v)));
+  put($('events'), JSON.stringify([events.length, v.seats.map((s) => s.name)]), () => timeline(events, namesOf(v)));
 }
 
 async function confirmSeat(s, button) {
