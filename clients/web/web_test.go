@@ -58,6 +58,10 @@ func TestPagesServed(t *testing.T) {
 		{"/evaluation/venue.html", "text/html; charset=utf-8", "当日工位"},
 		{"/evaluation/expert.html", "text/html; charset=utf-8", "我的抽取通知"},
 		{"/evaluation/host.js", "text/javascript; charset=utf-8", "/api/v1/draws"},
+		{"/session/", "text/html; charset=utf-8", "评标工位"},
+		{"/session/console/", "text/html; charset=utf-8", "评标会议主持台"},
+		{"/session/venue/", "text/html; charset=utf-8", "现场核验"},
+		{"/session/watch/", "text/html; charset=utf-8", "评标会议监督"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -49,6 +49,7 @@ if (me && id) {
 
 async function listSessions() {
   $('list-card').hidden = false;
+  $('live').hidden = true;
   if (!tender) {
     $('sessions').replaceChildren(h('p', {}, '请从评标会议的链接打开主持台（地址中带有 ?id=…），或从项目的链接打开会议列表（?tender=…）。'));
     return;

@@ -34,6 +34,7 @@ else if (me) start();
 
 async function listSessions() {
   $('list-card').hidden = false;
+  $('live').hidden = true;
   const res = await run($('page-msg'), () => api('GET', '/api/v1/expert/sessions'));
   if (!res) return;
   $('sessions').replaceChildren(table(['项目', '状态', '评标时间（北京时间）', '我的工位', ''],

@@ -26,6 +26,7 @@ else if (me) start();
 
 async function listSessions() {
   $('list-card').hidden = false;
+  $('live').hidden = true;
   const res = await run($('page-msg'), () => api('GET', '/api/v1/venue/sessions'));
   if (!res) return;
   $('sessions').replaceChildren(table(['项目', '状态', '评标时间（北京时间）', '本场地工位', ''], res.sessions.map((s) => [

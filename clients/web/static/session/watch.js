@@ -12,6 +12,7 @@ let video = null;
 const id = param('id');
 const me = await boot(['supervisor', 'host']);
 if (me && !id) {
+  $('live').hidden = true;
   $('page-msg').textContent = '请从评标会议的链接打开本页（地址中带有 ?id=…）。';
 } else if (me && await followSession(id, draw)) {
   $('session').hidden = false;
