@@ -1,7 +1,7 @@
 // common.js: what the evaluation session's pages (评标会议) share: the Chinese names of states
 // and stages, the timeline of events, the live feed, the confirmation dialog, errors shown
 // to people (the Chinese message; the stable code only in a tooltip), and the video panel.
-import { api, ApiError, fmtTime, h, token } from '/assets/kaiping.js';
+import { act, api, ApiError, fmtTime, h, table, token } from '/assets/kaiping.js';
 import { grantFragment } from '/hall/media.js';
 
 export const stateLabels = {
@@ -65,6 +65,19 @@ export function put(el, key, build) {
   el.replaceChildren(...[build()].flat().filter((x) => x !== null && x !== undefined));
 }
 
+/**
+ * Lists sessions in el: project, state, window (Beijing time), what column names of each
+ * (extra: [heading, s => cell]), and a link to open it (href(s), with text).
+ */
+export function sessionList(el, sessions, extra, href, text) {
+  const heads = ['项目', '状态', '评标时间（北京时间）'];
+  if (extra) heads.push(extra[0]);
+  el.replaceChildren(table([...heads, ''], sessions.map((s) => [
+    s.tender_code + ' ' + s.tender_title, stateBadge(s.state), fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end),
+    ...(extra ? [extra[1](s)] : []),
+    h('a', { href: href(s), class: 'enter' }, text)])));
+}
+
 /** The query parameter name of this page's address. */
 export function param(name) {
   return new URLSearchParams(location.search).get(name) || '';
@@ -119,18 +132,9 @@ export function problem(err) {
     h('span', { class: 'message' }, err.message));
 }
 
-/** Runs fn, showing its error in out (cleared first), the button disabled meanwhile. */
-export async function run(out, fn, button) {
-  out.replaceChildren();
-  if (button) button.disabled = true;
-  try {
-    return await fn();
-  } catch (e) {
-    out.replaceChildren(problem(e));
-    return undefined;
-  } finally {
-    if (button) button.disabled = false;
-  }
+/** act() of kaiping.js with the error shown by problem(): the code in the tooltip only. */
+export function run(out, fn, button) {
+  return act(out, fn, button, problem);
 }
 
 // ---- the confirmation dialog ----------------------------------------------------------------

@@ -4,8 +4,8 @@
 // void, extend), each step behind a dialog saying what it does, members removed and
 // replaced, who read which bid, the video wall and the timeline, kept current from the
 // session's events. With ?tender=<tender> it lists the tender's sessions.
-import { api, boot, fmtTime, fromInput, h, okBox, serverNow, table, toInput } from '/assets/kaiping.js';
-import { confirmStep, param, put, run, sessionVideo, stateBadge } from './common.js';
+import { api, boot, fromInput, h, okBox, serverNow, toInput } from '/assets/kaiping.js';
+import { confirmStep, param, put, run, sessionList, sessionVideo } from './common.js';
 import { drawCommon, followSession } from './overseer.js';
 
 const $ = (id) => document.getElementById(id);
@@ -56,9 +56,7 @@ async function listSessions() {
   }
   const res = await run($('page-msg'), () => api('GET', '/api/v1/sessions?tender=' + encodeURIComponent(tender)));
   if (!res) return;
-  $('sessions').replaceChildren(table(['项目', '状态', '评标时间（北京时间）', ''], res.sessions.map((s) => [
-    s.tender_code + ' ' + s.tender_title, stateBadge(s.state), fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end),
-    h('a', { href: '/session/console/?id=' + encodeURIComponent(s.id) }, '打开主持台')])));
+  sessionList($('sessions'), res.sessions, null, (s) => '/session/console/?id=' + encodeURIComponent(s.id), '打开主持台');
 }
 
 function draw(view) {

@@ -6,9 +6,9 @@
 //
 // The page re-reads the session whenever an event arrives (liveEvents), and redraws only the
 // parts whose facts changed, so what the expert is typing or has chosen stays.
-import { api, ApiError, boot, field, fmtTime, h, okBox, table } from '/assets/kaiping.js';
+import { api, ApiError, boot, field, h, okBox, table } from '/assets/kaiping.js';
 import {
-  bidKind, bj, confirmStep, places, put, seatText as seatOf, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
+  bidKind, bj, confirmStep, places, put, seatText as seatOf, sessionList, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
   sitting, stageBadge, stageOf, stateBadge, timeline,
 } from './common.js';
 import { sha256Hex, signPledge } from './pledge.js';
@@ -37,10 +37,7 @@ async function listSessions() {
   $('live').hidden = true;
   const res = await run($('page-msg'), () => api('GET', '/api/v1/expert/sessions'));
   if (!res) return;
-  $('sessions').replaceChildren(table(['项目', '状态', '评标时间（北京时间）', '我的工位', ''],
-    res.sessions.map((s) => [s.tender_code + ' ' + s.tender_title, stateBadge(s.state),
-      fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end), seatText(s.me),
-      h('a', { href: '/session/?id=' + encodeURIComponent(s.id), class: 'enter' }, '进入评标工位')])));
+  sessionList($('sessions'), res.sessions, ['我的工位', (s) => seatText(s.me)], (s) => '/session/?id=' + encodeURIComponent(s.id), '进入评标工位');
 }
 
 function seatText(m) {

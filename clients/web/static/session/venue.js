@@ -4,9 +4,9 @@
 // last four digits), each seat's stage, and 核验通过 per seat, behind a dialog asking the staff
 // to say they checked the ID card in person. /session/venue/ lists the sessions seated at
 // their venues.
-import { api, boot, fmtTime, h, okBox, table } from '/assets/kaiping.js';
+import { api, boot, fmtTime, h, okBox } from '/assets/kaiping.js';
 import {
-  bj, confirmStep, kindLabel, liveEvents, namesOf, param, places, put, run, sessionVideo, stageBadge, stateBadge, timeline,
+  bj, confirmStep, kindLabel, liveEvents, namesOf, param, places, put, run, sessionList, sessionVideo, stageBadge, stateBadge, timeline,
   venueText,
 } from './common.js';
 
@@ -29,10 +29,8 @@ async function listSessions() {
   $('live').hidden = true;
   const res = await run($('page-msg'), () => api('GET', '/api/v1/venue/sessions'));
   if (!res) return;
-  $('sessions').replaceChildren(table(['项目', '状态', '评标时间（北京时间）', '本场地工位', ''], res.sessions.map((s) => [
-    s.tender_code + ' ' + s.tender_title, stateBadge(s.state), fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end),
-    s.seats.length + ' 个',
-    h('a', { href: '/session/venue/?id=' + encodeURIComponent(s.id), class: 'enter' }, '进入现场核验')])));
+  sessionList($('sessions'), res.sessions, ['本场地工位', (s) => s.seats.length + ' 个'],
+    (s) => '/session/venue/?id=' + encodeURIComponent(s.id), '进入现场核验');
 }
 
 async function start() {
