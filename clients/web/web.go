@@ -40,10 +40,13 @@ var headTemplate string
 // ContentSecurityPolicy is sent with every page and asset: scripts, styles and API calls
 // from this origin only, no inline script. Frames only from and into this origin: the hall
 // pages embed the media room (/room/room.html?embed=1) so that one client of the signaling
-// protocol serves every page, and no other site may frame a page (clickjacking). A page
-// that needs more must widen it here, for all pages, where it can be reviewed.
+// protocol serves every page, and no other site may frame a page (clickjacking). Frames may
+// also show blob: URLs: the evaluation session's bid reader fetches a PDF bid with the
+// session token (a frame cannot send it) and shows it from an object URL, which only a
+// script of this origin can make; it frames PDFs only, never a page. A page that needs more
+// must widen it here, for all pages, where it can be reviewed.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+	"connect-src 'self'; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 
 // file is one embedded file as served.
 type file struct {

@@ -58,6 +58,10 @@ func TestPagesServed(t *testing.T) {
 		{"/evaluation/venue.html", "text/html; charset=utf-8", "当日工位"},
 		{"/evaluation/expert.html", "text/html; charset=utf-8", "我的抽取通知"},
 		{"/evaluation/host.js", "text/javascript; charset=utf-8", "/api/v1/draws"},
+		{"/session/", "text/html; charset=utf-8", "评标工位"},
+		{"/session/console/", "text/html; charset=utf-8", "评标会议主持台"},
+		{"/session/venue/", "text/html; charset=utf-8", "现场核验"},
+		{"/session/watch/", "text/html; charset=utf-8", "评标会议监督"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -91,6 +95,10 @@ func TestCSPAllowsOnlySelf(t *testing.T) {
 			t.Fatalf("directive %q has no source", d)
 		}
 		for _, src := range fields[1:] {
+			// The bid reader frames a PDF from an object URL (blob:), made by this origin only.
+			if fields[0] == "frame-src" && src == "blob:" {
+				continue
+			}
 			if src != "'self'" && src != "'none'" {
 				t.Errorf("directive %q allows %s", fields[0], src)
 			}
@@ -107,7 +115,7 @@ func TestCSPFraming(t *testing.T) {
 		directives[name] = value
 	}
 	for name, want := range map[string]string{
-		"frame-ancestors": "'self'", "frame-src": "'self'", "default-src": "'self'", "script-src": "'self'",
+		"frame-ancestors": "'self'", "frame-src": "'self' blob:", "default-src": "'self'", "script-src": "'self'",
 		"object-src": "'none'", "base-uri": "'none'",
 	} {
 		if got := directives[name]; got != want {

@@ -175,16 +175,17 @@ export function loginNotice() {
 }
 
 /**
- * Runs fn, showing its error in out (cleared first); the button is disabled meanwhile so an
- * action is never sent twice. Resolves to fn's result, or undefined after an error.
+ * Runs fn, showing its error in out (cleared first) as box(err) makes it; the button is
+ * disabled meanwhile so an action is never sent twice. Resolves to fn's result, or undefined
+ * after an error.
  */
-export async function act(out, fn, button) {
+export async function act(out, fn, button, box = errorBox) {
   out.replaceChildren();
   if (button) button.disabled = true;
   try {
     return await fn();
   } catch (e) {
-    out.replaceChildren(errorBox(e));
+    out.replaceChildren(box(e));
     return undefined;
   } finally {
     if (button) button.disabled = false;

@@ -25,7 +25,7 @@ export function videoPhase(state) {
 }
 
 // grantFragment is the room page's #grant=: base64url of the grant's JSON.
-function grantFragment(g) {
+export function grantFragment(g) {
   let bin = '';
   for (const b of new TextEncoder().encode(JSON.stringify(g))) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

@@ -1,0 +1,400 @@
+// common.js: what the evaluation session's pages (评标会议) share: the Chinese names of states
+// and stages, the timeline of events, the live feed, the confirmation dialog, errors shown
+// to people (the Chinese message; the stable code only in a tooltip), and the video panel.
+import { act, api, ApiError, fmtTime, h, table, token } from '/assets/kaiping.js';
+import { grantFragment } from '/hall/media.js';
+
+export const stateLabels = {
+  scheduled: '待开始', checking_in: '签到中', in_review: '评审中', signing: '签署评标报告',
+  closed: '已结束', suspended: '已暂停', void: '已作废',
+};
+
+export const stageLabels = {
+  awaiting: '待到场（递补专家待确认参加）', arrived: '待核验身份', confirmed: '已核验，待签署承诺书',
+  pledged: '已承诺，待回避声明', declared: '已声明无须回避，可以评审', recusing: '声明回避，待递补',
+  replaced: '已由递补专家替换', left: '已离席',
+};
+
+const outcomeLabels = { recused: '回避', left: '离席', declined: '拒绝参加', no_show: '未到场' };
+
+const kindLabels = { drawn: '抽取专家', representative: '招标人代表' };
+
+/** The Chinese name of a member kind. */
+export function kindLabel(k) {
+  return kindLabels[k] || k;
+}
+
+let placesRead;
+
+/**
+ * The venues and cities, read once: {venues: Map by ID, cities: Map by code}, so a seat is
+ * shown by its venue's name and city, not by codes. Empty maps when they cannot be read.
+ */
+export function places() {
+  if (!placesRead) {
+    placesRead = Promise.all([api('GET', '/api/v1/venues'), api('GET', '/api/v1/cities')])
+      .then(([v, c]) => ({ venues: new Map(v.venues.map((x) => [x.id, x])), cities: new Map(c.cities.map((x) => [x.code, x])) }))
+      .catch(() => ({ venues: new Map(), cities: new Map() }));
+  }
+  return placesRead;
+}
+
+/** The venue of member m as people name it: its name, or its city and code. */
+export function venueText(pl, m) {
+  const v = pl && pl.venues.get(m.venue_id);
+  if (v) return v.name;
+  const c = pl && pl.cities.get(m.city);
+  return [c ? c.name : '', m.venue_code || ''].filter((x) => x).join(' ') || '—';
+}
+
+/** Where m sits: venue, seat, host or remote site. */
+export function seatText(pl, m) {
+  if (!m.seat_id && !m.seat_code) return '尚未分派工位';
+  return venueText(pl, m) + ' 工位 ' + (m.seat_code || '—') + (m.host_site ? '（主场）' : '（副场）');
+}
+
+const drawnFor = new WeakMap();
+
+/**
+ * Fills el with build() unless it was last filled for the same key: a page redraws only what
+ * changed, so a button is not replaced under the pointer and typed text stays.
+ */
+export function put(el, key, build) {
+  if (drawnFor.get(el) === key) return;
+  drawnFor.set(el, key);
+  el.replaceChildren(...[build()].flat().filter((x) => x !== null && x !== undefined));
+}
+
+/**
+ * Lists sessions in el: project, state, window (Beijing time), what column names of each
+ * (extra: [heading, s => cell]), and a link to open it (href(s), with text).
+ */
+export function sessionList(el, sessions, extra, href, text) {
+  const heads = ['项目', '状态', '评标时间（北京时间）'];
+  if (extra) heads.push(extra[0]);
+  el.replaceChildren(table([...heads, ''], sessions.map((s) => [
+    s.tender_code + ' ' + s.tender_title, stateBadge(s.state), fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end),
+    ...(extra ? [extra[1](s)] : []),
+    h('a', { href: href(s), class: 'enter' }, text)])));
+}
+
+/** The query parameter name of this page's address. */
+export function param(name) {
+  return new URLSearchParams(location.search).get(name) || '';
+}
+
+/**
+ * Where member m stands, as evaluation.SessionMember.Stage() says: the JSON of a session has
+ * the facts (confirmed, pledge, declared, replaced, left), the venue's view the stage itself.
+ */
+export function stageOf(m) {
+  if (m.stage) return m.stage;
+  if (m.replaced) return 'replaced';
+  if (m.left) return 'left';
+  if (!m.accepted) return 'awaiting';
+  if (m.declared && m.declared.conflict) return 'recusing';
+  if (m.declared) return 'declared';
+  if (m.pledge) return 'pledged';
+  if (m.confirmed) return 'confirmed';
+  return 'arrived';
+}
+
+/** Whether m holds a place on the committee now. */
+export function sitting(m) {
+  return !m.replaced && !m.left;
+}
+
+/** A coloured label of a session state. */
+export function stateBadge(s) {
+  return h('span', { class: 'badge state-' + s, 'data-state': s }, stateLabels[s] || s);
+}
+
+/** A coloured label of a member's stage. */
+export function stageBadge(stage) {
+  return h('span', { class: 'badge stage-' + stage, 'data-stage': stage }, stageLabels[stage] || stage);
+}
+
+/** "2026-06-01 08:00（北京时间）". */
+export function bj(v, seconds) {
+  return v ? fmtTime(v, seconds) + '（北京时间）' : '—';
+}
+
+/**
+ * The box showing an error to a person: the Chinese message; the stable code only in the
+ * tooltip (a help desk can ask for it), never in the text.
+ */
+export function problem(err) {
+  if (!(err instanceof ApiError)) {
+    console.error(err);
+    err = new ApiError(0, 'page', '页面出错，请刷新后重试', null);
+  }
+  return h('div', { class: 'error', role: 'alert', title: '错误代码：' + err.code, 'data-code': err.code },
+    h('span', { class: 'message' }, err.message));
+}
+
+/** act() of kaiping.js with the error shown by problem(): the code in the tooltip only. */
+export function run(out, fn, button) {
+  return act(out, fn, button, problem);
+}
+
+// ---- the confirmation dialog ----------------------------------------------------------------
+
+/**
+ * Asks the person to confirm a step, saying what it does. fields are extra inputs
+ * ([{name, label, type: 'text'|'textarea'|'datetime-local', required}]). Resolves to the
+ * values by name (an empty object without fields) on 确认, or null on 取消. The dialog is
+ * #confirm-dialog; its buttons are .dialog-ok and .dialog-cancel.
+ */
+export function confirmStep({ title, text, ok = '确认', danger = false, fields = [] }) {
+  document.getElementById('confirm-dialog')?.remove();
+  const inputs = fields.map((f) => {
+    const attrs = { name: f.name, id: 'dialog-' + f.name, required: !!f.required, value: f.value || '' };
+    const el = f.type === 'textarea' ? h('textarea', attrs) : h('input', { ...attrs, type: f.type || 'text' });
+    return [f, el];
+  });
+  const msg = h('div', { class: 'dialog-msg' });
+  return new Promise((resolve) => {
+    const done = (v) => {
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    const okBtn = h('button', { type: 'button', class: 'dialog-ok' + (danger ? ' danger' : ''), onclick: () => {
+      const out = {};
+      for (const [f, el] of inputs) {
+        const v = el.value.trim();
+        if (f.required && !v) {
+          msg.replaceChildren(h('div', { class: 'error', role: 'alert' }, '请填写' + f.label));
+          el.focus();
+          return;
+        }
+        out[f.name] = v;
+      }
+      done(out);
+    } }, ok);
+    const dlg = h('dialog', { id: 'confirm-dialog', class: 'confirm' },
+      h('h3', {}, title),
+      (Array.isArray(text) ? text : [text]).map((t) => h('p', {}, t)),
+      inputs.map(([f, el]) => h('label', { class: 'field' }, h('span', {}, f.label), el)),
+      msg,
+      h('div', { class: 'row' }, okBtn,
+        h('button', { type: 'button', class: 'secondary dialog-cancel', onclick: () => done(null) }, '取消')));
+    dlg.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      done(null);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+// ---- live events ----------------------------------------------------------------------------
+
+/** How often the poll asks for new events. */
+export const POLL_MS = 2000;
+
+/**
+ * Delivers the session's events after version after, in order, by calling deliver(events)
+ * with each non-empty batch, and onError(err) when a poll fails (it keeps trying). This is
+ * the one source of events of the session pages: a WebSocket can replace the poll here
+ * without the pages changing. Returns stop().
+ */
+export function liveEvents(path, after, deliver, onError = () => {}) {
+  let stopped = false;
+  let timer = 0;
+  const tick = async () => {
+    try {
+      for (;;) {
+        const res = await api('GET', path + '?after=' + after);
+        if (stopped) return;
+        const evs = res.events || [];
+        if (!evs.length) break;
+        after = evs[evs.length - 1].version;
+        await deliver(evs);
+        if (evs.length < 500) break;
+      }
+      onError(null);
+    } catch (e) {
+      if (!stopped) onError(e);
+    }
+    if (!stopped) timer = setTimeout(tick, POLL_MS);
+  };
+  tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/** Names to read events with: members and groups of session by ID. */
+export function namesOf(sess) {
+  const members = new Map((sess.members || sess.seats || []).map((m) => [m.id, m]));
+  const groups = new Map((sess.groups || []).map((g) => [g.id, g]));
+  const sections = new Map();
+  for (const g of sess.groups || []) for (const s of g.sections || []) sections.set(s.id, s);
+  return { members, groups, sections };
+}
+
+function who(names, id) {
+  const m = names.members.get(id);
+  return m ? m.name : '一名成员';
+}
+
+function groupName(names, id) {
+  const g = names.groups.get(id);
+  return g ? g.name : '评标小组';
+}
+
+const bidKinds = { summary: '开标一览表', technical: '技术标', commercial: '商务标' };
+
+/** The Chinese name of an envelope kind. */
+export function bidKind(k) {
+  return bidKinds[k] || '投标文件';
+}
+
+/** The bid a read names, as people read it: section and kind, no identifiers. */
+export function bidLabel(names, p) {
+  const s = names.sections.get(p.section);
+  return (s ? s.code + ' ' + s.name : '本项目') + ' ' + bidKind(p.kind);
+}
+
+/** The sentence of one event, in Chinese, with names for IDs. */
+export function eventText(ev, names) {
+  const p = ev.payload || {};
+  switch (ev.type) {
+    case 'session.create': return '主持人创建了评标会议';
+    case 'session.checkin': return '开始签到：身份核验、签署承诺书、回避声明、推选组长';
+    case 'session.confirm': return '场地工作人员现场核验了 ' + who(names, p.member) + ' 的身份（工位 ' + (p.seat || '—') + '）';
+    case 'session.pledge': return who(names, p.member) + ' 签署了评标承诺书';
+    case 'session.declare':
+      return p.conflict ? who(names, p.member) + ' 声明回避：' + (p.reason || '') : who(names, p.member) + ' 声明与投标人无利害关系，无须回避';
+    case 'session.replace':
+      if (p.out) return who(names, p.out) + ' 因' + (outcomeLabels[p.outcome] || '其他原因') + '退出评标委员会' + (p.reason ? '：' + p.reason : '');
+      return who(names, p.in || p.member) + ' 递补加入' + groupName(names, p.group);
+    case 'session.vote': return '第 ' + p.round + ' 轮推选组长：' + who(names, p.voter) + ' 已投票';
+    case 'session.vote_void': return who(names, p.member) + ' 在第 ' + p.round + ' 轮的投票因其退出而作废';
+    case 'session.chair': return groupName(names, p.group) + '推选 ' + who(names, p.chair) + ' 为组长（' + p.votes + ' 票）';
+    case 'session.chair_void': return '组长 ' + who(names, p.member) + ' 已退出，' + groupName(names, p.group) + '重新推选组长';
+    case 'session.revote': return '无人获得过半数票，' + groupName(names, p.group) + '进行第 ' + p.round + ' 轮推选';
+    case 'session.review': return '开始评审';
+    case 'session.signing': return '评审结束，进入评标报告签署';
+    case 'session.close': return '评标会议结束';
+    case 'session.suspend': return '评标会议暂停：' + (p.reason || '') + '（最迟须于 ' + bj(p.limit) + ' 前恢复）';
+    case 'session.resume': return '评标会议恢复，暂停了 ' + Math.round((p.paused_seconds || 0) / 60) + ' 分钟';
+    case 'session.void': return '评标会议作废：' + (p.reason || '') + '，须重新组建评标委员会';
+    case 'session.extension_request':
+      return who(names, p.member) + ' 申请延长评标时间：' + (p.reason || '') + '（已有 ' + p.count + ' / ' + p.size + ' 人申请）';
+    case 'session.extension_due': return '超过三分之一的成员申请延长评标时间（' + p.count + ' / ' + p.size + '），须延长';
+    case 'session.extend': return '评标时间延长至 ' + bj(p.until) + '：' + (p.reason || '');
+    case 'session.left': return who(names, p.member) + ' 离席：' + (p.reason || '') + '，不得返回';
+    case 'session.bid_read': return who(names, p.reader) + ' 查阅了 ' + bidLabel(names, p);
+    case 'session.supervisor_read': return '监督人员调阅了 ' + bidLabel(names, p) + '，原因：' + (p.reason || '');
+    case 'session.message': return '主持人消息：' + (p.text || p.message || '');
+  }
+  return '会议记录更新';
+}
+
+/** The timeline of events, newest first. */
+export function timeline(events, names) {
+  if (!events.length) return h('p', { class: 'hint' }, '暂无记录');
+  return h('ol', { class: 'timeline', reversed: true },
+    [...events].reverse().map((ev) => h('li', { 'data-type': ev.type },
+      h('time', {}, fmtTime(ev.at, true)), ' ', eventText(ev, names))));
+}
+
+/** The table of who read which bid and when: never the content. */
+export function readsTable(reads, names) {
+  if (!reads.length) return h('p', { class: 'hint' }, '尚无人查阅投标文件');
+  return h('table', { class: 'grid reads' },
+    h('thead', {}, h('tr', {}, ['查阅人', '投标文件', '时间（北京时间）', '说明'].map((x) => h('th', {}, x)))),
+    h('tbody', {}, reads.map((r) => h('tr', {},
+      h('td', {}, r.supervisor ? '监督人员' : who(names, r.reader)),
+      h('td', {}, bidLabel(names, r)),
+      h('td', {}, fmtTime(r.at, true)),
+      h('td', {}, r.supervisor ? '监督调阅：' + (r.reason || '') : '评审查阅')))));
+}
+
+// ---- the bid reader ---------------------------------------------------------------------------
+
+/**
+ * Fetches path with the session token as a Blob: a frame cannot send the Authorization
+ * header, so the page fetches the stream itself. The plaintext is then in this tab's memory
+ * only (never in a file or a cache: the answer is no-store).
+ */
+export async function fetchBlob(path) {
+  let resp;
+  try {
+    resp = await fetch(path, { headers: { Authorization: 'Bearer ' + token() }, cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试', null);
+  }
+  if (!resp.ok) {
+    let p = {};
+    try {
+      p = (await resp.json()).error || {};
+    } catch (e) {
+      p = {};
+    }
+    throw new ApiError(resp.status, p.code || 'http_' + resp.status, p.message || '读取失败（HTTP ' + resp.status + '）', null);
+  }
+  return resp.blob();
+}
+
+// ---- video ----------------------------------------------------------------------------------
+
+/**
+ * The session's video in box: POST grantPath gives a grant ({grant, role}) for the session's
+ * media room, which plays in the room page embedded (/room/room.html?embed=1#grant=…), like
+ * the hall's video. A 404 means the session has no audio and video: “本场评标未开启音视频”.
+ * start() connects; with publish the room joins at once (the seat's camera). box.dataset.video
+ * says where it is: idle, starting, live, off, error.
+ */
+export function sessionVideo(box, grantPath, { label = '音视频', publish = false } = {}) {
+  let frame = null;
+  let seq = 0;
+  const note = (state, text, ...more) => {
+    box.dataset.video = state;
+    box.replaceChildren(h('p', { class: 'video-note' }, text), ...more);
+  };
+  async function start() {
+    const my = ++seq;
+    stop();
+    note('starting', '音视频连接中…');
+    let r;
+    try {
+      r = await api('POST', grantPath);
+    } catch (e) {
+      if (my !== seq) return;
+      if (e.status === 404) note('off', '本场评标未开启音视频');
+      else {
+        box.dataset.video = 'error';
+        box.replaceChildren(problem(e), h('button', { type: 'button', class: 'secondary video-retry', onclick: start }, '重新连接'));
+      }
+      return;
+    }
+    if (my !== seq) return;
+    const f = h('iframe', {
+      src: '/room/room.html?embed=1#grant=' + grantFragment(r.grant), allow: 'camera; microphone; autoplay',
+      title: label, class: 'room-frame', 'data-role': r.role || '',
+    });
+    if (publish) {
+      f.addEventListener('load', () => {
+        const room = f.contentWindow && f.contentWindow.kaipingRoom;
+        if (room && frame === f) room.join();
+      }, { once: true });
+    }
+    frame = f;
+    box.dataset.video = 'live';
+    box.replaceChildren(f);
+  }
+  function stop() {
+    if (frame) frame.remove();
+    frame = null;
+  }
+  function idle(text, button) {
+    seq++;
+    stop();
+    note('idle', text, button ? h('button', { type: 'button', class: 'secondary video-start', onclick: start }, button) : null);
+  }
+  return { start, idle, get live() { return !!frame; } };
+}
