@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/kaiping/kaiping"
@@ -249,6 +250,15 @@ func (m SessionMember) Stage() MemberStage {
 		return StageConfirmed
 	}
 	return StageArrived
+}
+
+// MarshalJSON writes the member with its stage, so that no client derives it again.
+func (m SessionMember) MarshalJSON() ([]byte, error) {
+	type plain SessionMember
+	return json.Marshal(struct {
+		plain
+		Stage MemberStage `json:"stage"`
+	}{plain(m), m.Stage()})
 }
 
 // sitting reports whether m holds a place on the committee now.

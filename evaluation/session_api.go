@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -364,12 +365,23 @@ type VenueSessionView struct {
 // SeatCheck is one member at a venue's seat, as the venue staff check them in person.
 type SeatCheck struct {
 	SessionMember
-	Stage    MemberStage `json:"stage"`
-	Employer string      `json:"employer,omitempty"`
+	Employer string `json:"employer,omitempty"`
 	// IDNumber is the member's ID card number with all but the first six and last four
 	// digits masked: enough to compare with the card in hand.
 	IDNumber string `json:"id_number_masked,omitempty"`
 	HasPhoto bool   `json:"has_photo"`
+}
+
+// MarshalJSON writes the member (with its stage) and the check's fields in one object.
+func (c SeatCheck) MarshalJSON() ([]byte, error) {
+	type plain SessionMember
+	return json.Marshal(struct {
+		plain
+		Stage    MemberStage `json:"stage"`
+		Employer string      `json:"employer,omitempty"`
+		IDNumber string      `json:"id_number_masked,omitempty"`
+		HasPhoto bool        `json:"has_photo"`
+	}{plain(c.SessionMember), c.Stage(), c.Employer, c.IDNumber, c.HasPhoto})
 }
 
 func (s *Service) venueView(ctx context.Context, sess Session, venues []kaiping.ID) (VenueSessionView, error) {
@@ -379,7 +391,7 @@ func (s *Service) venueView(ctx context.Context, sess Session, venues []kaiping.
 		if !containsID(venues, m.Venue) {
 			continue
 		}
-		sc := SeatCheck{SessionMember: m, Stage: m.Stage()}
+		sc := SeatCheck{SessionMember: m}
 		if m.Kind == MemberDrawn {
 			e, err := s.store.Expert(ctx, m.ID)
 			if err != nil {

@@ -169,7 +169,7 @@ func (s *Service) open(ctx context.Context, a kaiping.Actor, id kaiping.ID, sect
 
 func readChange(typ string, reader kaiping.ID, env OpenedEnvelope, reason string) SessionChange {
 	c := change(typ, map[string]any{"reader": reader, "envelope": env.ID, "section": env.Section,
-		"bidder": env.Bidder, "kind": env.Kind})
+		"bidder": env.Bidder, "bidder_name": env.BidderName, "kind": env.Kind})
 	if reason != "" {
 		c.Payload["reason"] = reason
 	}
@@ -198,12 +198,13 @@ func (s *Service) SupervisorRead(ctx context.Context, a kaiping.Actor, id, envel
 
 // Read is one ledgered read of a bid, as overseers list them.
 type Read struct {
-	Reader   kaiping.ID `json:"reader"`
-	Envelope kaiping.ID `json:"envelope"`
-	Section  kaiping.ID `json:"section"`
-	Bidder   kaiping.ID `json:"bidder"`
-	Kind     string     `json:"kind"`
-	Reason   string     `json:"reason,omitempty"`
+	Reader     kaiping.ID `json:"reader"`
+	Envelope   kaiping.ID `json:"envelope"`
+	Section    kaiping.ID `json:"section"`
+	Bidder     kaiping.ID `json:"bidder"`
+	BidderName string     `json:"bidder_name"`
+	Kind       string     `json:"kind"`
+	Reason     string     `json:"reason,omitempty"`
 	// Supervisor says a supervisor read it through the ledgered route.
 	Supervisor bool      `json:"supervisor"`
 	At         time.Time `json:"at"`

@@ -86,7 +86,9 @@ export function hallCountdown(el, deadline, over) {
 /** Error codes after which reconnecting cannot help: the person must log in or may not watch. */
 function final(code) {
   return code.startsWith('auth.') || code === 'hall.not_bidder' || code === 'tender.not_found' ||
-    code === 'tender.section_not_found' || code === 'hall.live_too_many';
+    code === 'tender.section_not_found' || code === 'hall.live_too_many' || code === 'tender.not_assigned' ||
+    code === 'session.not_found' || code === 'session.not_member' || code === 'session.not_venue_staff' ||
+    code === 'session.live_too_many';
 }
 
 /** Shows (or clears) why the server's clock is not trusted, in the hall's heading: every
@@ -114,8 +116,10 @@ function showClockProblem(problem) {
  * on.view(view), on.event(event) and on.status(state, error, retryMs)
  * with state "open", "retry" or "stopped". viewPath is the REST view asked when the
  * connection is refused, to learn why (browsers do not show a refused upgrade's answer).
+ * The evaluation session's live connection speaks the same protocol under its own name
+ * (protocol "kaiping.session.v1", path /api/v1/sessions/<id>).
  */
-export function connectLive(path, viewPath, on) {
+export function connectLive(path, viewPath, on, protocol = PROTOCOL) {
   let version = -1; // of the newest view shown
   let lastEvent = 0; // the first connection asks for the hall's recent events, for the log
   let retry = 1000;
@@ -132,7 +136,7 @@ export function connectLive(path, viewPath, on) {
       case 'view':
         if (m.version >= version) {
           version = m.version;
-          noteView(m.view.server_time);
+          noteView(m.view && m.view.server_time);
           on.view(m.view);
         }
         break;
@@ -158,7 +162,7 @@ export function connectLive(path, viewPath, on) {
     const after = '?after=' + lastEvent;
     let heard = false;
     lastError = null;
-    ws = new WebSocket(scheme + location.host + path + '/live' + after, [PROTOCOL, 'bearer.' + token()]);
+    ws = new WebSocket(scheme + location.host + path + '/live' + after, [protocol, 'bearer.' + token()]);
     ws.onopen = () => {
       retry = 1000;
       on.status('open');

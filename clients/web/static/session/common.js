@@ -2,6 +2,7 @@
 // and stages, the timeline of events, the live feed, the confirmation dialog, errors shown
 // to people (the Chinese message; the stable code only in a tooltip), and the video panel.
 import { act, api, ApiError, fmtTime, h, table, token } from '/assets/kaiping.js';
+import { connectLive } from '/hall/live.js';
 import { grantFragment } from '/hall/media.js';
 
 export const stateLabels = {
@@ -84,19 +85,11 @@ export function param(name) {
 }
 
 /**
- * Where member m stands, as evaluation.SessionMember.Stage() says: the JSON of a session has
- * the facts (confirmed, pledge, declared, replaced, left), the venue's view the stage itself.
+ * Where member m stands: evaluation.SessionMember.Stage(), which the server writes into every
+ * member it sends.
  */
 export function stageOf(m) {
-  if (m.stage) return m.stage;
-  if (m.replaced) return 'replaced';
-  if (m.left) return 'left';
-  if (!m.accepted) return 'awaiting';
-  if (m.declared && m.declared.conflict) return 'recusing';
-  if (m.declared) return 'declared';
-  if (m.pledge) return 'pledged';
-  if (m.confirmed) return 'confirmed';
-  return 'arrived';
+  return m.stage; // evaluation.SessionMember.Stage, in every member the server sends
 }
 
 /** Whether m holds a place on the committee now. */
@@ -190,40 +183,20 @@ export function confirmStep({ title, text, ok = '确认', danger = false, fields
 
 // ---- live events ----------------------------------------------------------------------------
 
-/** How often the poll asks for new events. */
-export const POLL_MS = 2000;
-
 /**
- * Delivers the session's events after version after, in order, by calling deliver(events)
- * with each non-empty batch, and onError(err) when a poll fails (it keeps trying). This is
- * the one source of events of the session pages: a WebSocket can replace the poll here
- * without the pages changing. Returns stop().
+ * Delivers the events of session id as they are committed, in order, by calling
+ * deliver(events) with each batch, and onError(err) with null when connected and the error
+ * while it reconnects. The source is the session's WebSocket (evaluation/session_live.go, the
+ * same protocol as the opening hall's: live.js), which asks for what it missed after a drop;
+ * viewPath is the caller's REST view of the session, asked to learn why a connection was
+ * refused.
  */
-export function liveEvents(path, after, deliver, onError = () => {}) {
-  let stopped = false;
-  let timer = 0;
-  const tick = async () => {
-    try {
-      for (;;) {
-        const res = await api('GET', path + '?after=' + after);
-        if (stopped) return;
-        const evs = res.events || [];
-        if (!evs.length) break;
-        after = evs[evs.length - 1].version;
-        await deliver(evs);
-        if (evs.length < 500) break;
-      }
-      onError(null);
-    } catch (e) {
-      if (!stopped) onError(e);
-    }
-    if (!stopped) timer = setTimeout(tick, POLL_MS);
-  };
-  tick();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+export function liveEvents(id, viewPath, deliver, onError = () => {}) {
+  connectLive('/api/v1/sessions/' + encodeURIComponent(id), viewPath, {
+    view: () => {},
+    event: (ev) => deliver([ev]),
+    status: (state, err) => onError(state === 'open' ? null : err || new Error('reconnecting')),
+  }, 'kaiping.session.v1');
 }
 
 /** Names to read events with: members and groups of session by ID. */
@@ -255,7 +228,7 @@ export function bidKind(k) {
 /** The bid a read names, as people read it: section and kind, no identifiers. */
 export function bidLabel(names, p) {
   const s = names.sections.get(p.section);
-  return (s ? s.code + ' ' + s.name : '本项目') + ' ' + bidKind(p.kind);
+  return (s ? s.code + ' ' + s.name : '本项目') + ' ' + (p.bidder_name ? p.bidder_name + ' ' : '') + bidKind(p.kind);
 }
 
 /** The sentence of one event, in Chinese, with names for IDs. */

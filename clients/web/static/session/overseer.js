@@ -34,7 +34,7 @@ export async function followSession(id, render) {
     draw();
   }
   draw();
-  liveEvents(base + '/events', 0, async (evs) => {
+  liveEvents(id, base, async (evs) => {
     events.push(...evs);
     if (evs.some((e) => e.type === 'session.bid_read' || e.type === 'session.supervisor_read')) await readReads();
     await reload();

@@ -50,7 +50,7 @@ async function start() {
   $('seat').hidden = false;
   video = sessionVideo($('video'), base + '/media', { label: '评标工位音视频', publish: true });
   render(first);
-  liveEvents(base + '/events', 0, async (evs) => {
+  liveEvents(id, base, async (evs) => {
     events.push(...evs);
     await reload();
   }, (err) => {

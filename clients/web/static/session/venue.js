@@ -40,7 +40,7 @@ async function start() {
   video = sessionVideo($('video'), base + '/media', { label: '本场地工位画面' });
   video.idle('本场地各工位的画面在此显示', '打开工位画面');
   render(v);
-  liveEvents(base + '/events', 0, async (evs) => {
+  liveEvents(id, base, async (evs) => {
     events.push(...evs);
     const next = await run($('page-msg'), () => api('GET', base));
     if (next) render(next);
