@@ -36,7 +36,13 @@ const (
 
 func mustScene(tb testing.TB) *scene {
 	tb.Helper()
-	env := evaltest.New(tb, devenv.Database(tb), nil, "", evaluation.DefaultConfig)
+	return mustSceneAt(tb, devenv.Database(tb))
+}
+
+// mustSceneAt is the scene on the database at url.
+func mustSceneAt(tb testing.TB, url string) *scene {
+	tb.Helper()
+	env := evaltest.New(tb, url, nil, "", evaluation.DefaultConfig)
 	s := &scene{Env: env, experts: map[string]evaluation.Expert{}}
 	s.tender = env.Tender(tb, "KF-2026-031", tenderer, bidderA, bidderB, "丙建筑有限公司")
 	s.kf = env.Venue(tb, "410200-001", "开封市公共资源交易中心", 34.7973, 114.3076, true, 4)

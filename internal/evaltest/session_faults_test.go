@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/httpapi"
+	"github.com/kaiping/kaiping/httpapi/live"
+	"github.com/kaiping/kaiping/internal/devenv"
 	"github.com/kaiping/kaiping/storage/postgres"
 )
 
@@ -95,5 +99,60 @@ func TestDrawReleaseReachesSession(t *testing.T) {
 	}
 	if n := sess.Members[7]; n.Seat == "" || n.Stage() != evaluation.StageAwaiting {
 		t.Fatalf("newcomer %+v", n)
+	}
+}
+
+// TestSessionSurvivesPostgresStop stops PostgreSQL in immediate mode in the middle of check-in:
+// a member's pledge is refused as unavailable (never half-written), the live connection holds
+// or comes back, and once PostgreSQL is back the same pledge goes through and reaches the
+// watcher, with nothing lost of what was committed before.
+func TestSessionSurvivesPostgresStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pg := devenv.OwnPostgres(t)
+	// What PostgreSQL acknowledged must survive an immediate stop, as in production.
+	must(t, pg.StopImmediate(ctx))
+	must(t, pg.Restart(ctx, "synchronous_commit=on"))
+	must(t, pg.CreateDatabase(ctx, "kaiping"))
+	s := mustSessionSceneOn(t, mustSceneAt(t, pg.URL("kaiping")))
+	var sl *evaluation.SessionLive
+	a := mustAPIWith(t, s.scene, func(auth httpapi.Authenticator) []httpapi.Route {
+		listener := postgres.NewListener(s.URL, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		listener.MinBackoff, listener.MaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+		sl = evaluation.NewSessionLive(s.Service, auth, s.Staff, listener.Channel(postgres.SessionChannel), s.Clock,
+			slog.New(slog.NewTextHandler(io.Discard, nil)), live.DefaultConfig)
+		go listener.Run(ctx)
+		go sl.Run(ctx)
+		return sl.Routes()
+	})
+	sess := s.mustSession(t)
+	m := sess.Members[0]
+	sess = s.confirm(t, sess, m)
+	sup := dialSession(t, a, s.Supervisor, sess.ID)
+	sup.next(live.TypeView, "")
+	before := sess.Version
+
+	must(t, pg.StopImmediate(ctx))
+	_, err := s.pledge(t, sess, m)
+	if kaiping.KindOf(err) != kaiping.KindUnavailable {
+		t.Fatalf("pledge with PostgreSQL stopped: %v, want unavailable", err)
+	}
+	must(t, pg.Restart(ctx, "synchronous_commit=on"))
+
+	after, err := s.Service.Session(ctx, sess.ID)
+	must(t, err)
+	if after.Version != before || memberOf(t, after, m.ID).Stage() != evaluation.StageConfirmed {
+		t.Fatalf("after the outage: version %d (was %d), stage %s", after.Version, before, memberOf(t, after, m.ID).Stage())
+	}
+	sess, err = s.pledge(t, after, m)
+	must(t, err)
+	if memberOf(t, sess, m.ID).Stage() != evaluation.StagePledged {
+		t.Fatalf("stage %s after the pledge", memberOf(t, sess, m.ID).Stage())
+	}
+	// The watcher learns of it: on its connection if it held (the listener resyncs), or on a
+	// new one asking for what it missed.
+	if got := sup.tryNext(live.TypeEvent, evaluation.ActionSessionPledge); got == nil {
+		again := dialSessionAfter(t, a, s.Supervisor, sess.ID, before)
+		again.next(live.TypeEvent, evaluation.ActionSessionPledge)
 	}
 }

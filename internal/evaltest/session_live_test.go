@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +28,19 @@ type sessionSocket struct {
 
 func dialSession(tb testing.TB, a *api, p kaiping.Principal, id kaiping.ID) *sessionSocket {
 	tb.Helper()
+	return dialSessionAfter(tb, a, p, id, -1)
+}
+
+// dialSessionAfter connects asking for the events after version after (none if negative).
+func dialSessionAfter(tb testing.TB, a *api, p kaiping.Principal, id kaiping.ID, after int64) *sessionSocket {
+	tb.Helper()
 	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second,
 		Subprotocols: []string{evaluation.SessionLiveProtocol, httpapi.BearerProtocol + a.as(p).Token}}
-	conn, resp, err := d.Dial(strings.Replace(a.base, "http", "ws", 1)+"/api/v1/sessions/"+string(id)+"/live", nil)
+	url := strings.Replace(a.base, "http", "ws", 1) + "/api/v1/sessions/" + string(id) + "/live"
+	if after >= 0 {
+		url += "?after=" + strconv.FormatInt(after, 10)
+	}
+	conn, resp, err := d.Dial(url, nil)
 	if err != nil {
 		body := ""
 		if resp != nil {
@@ -45,11 +56,26 @@ func dialSession(tb testing.TB, a *api, p kaiping.Principal, id kaiping.ID) *ses
 // next reads messages until one of type typ (and, for events, of event type kind) arrives.
 func (s *sessionSocket) next(typ, kind string) live.Message {
 	s.tb.Helper()
+	m, err := s.read(typ, kind)
+	if err != nil {
+		s.tb.Fatalf("waiting for %s %s: %v", typ, kind, err)
+	}
+	return *m
+}
+
+// tryNext is next, or nil if the connection ends first.
+func (s *sessionSocket) tryNext(typ, kind string) *live.Message {
+	s.tb.Helper()
+	m, _ := s.read(typ, kind)
+	return m
+}
+
+func (s *sessionSocket) read(typ, kind string) (*live.Message, error) {
 	for {
 		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, data, err := s.conn.ReadMessage()
 		if err != nil {
-			s.tb.Fatalf("waiting for %s %s: %v", typ, kind, err)
+			return nil, err
 		}
 		var m live.Message
 		if err := json.Unmarshal(data, &m); err != nil {
@@ -67,7 +93,7 @@ func (s *sessionSocket) next(typ, kind string) live.Message {
 				continue
 			}
 		}
-		return m
+		return &m, nil
 	}
 }
 

@@ -25,7 +25,13 @@ type sessionScene struct {
 
 func mustSessionScene(tb testing.TB) *sessionScene {
 	tb.Helper()
-	s := &sessionScene{scene: mustScene(tb), logins: map[kaiping.ID]evaltest.Signer{}, staff: map[kaiping.ID]kaiping.Principal{}}
+	return mustSessionSceneOn(tb, mustScene(tb))
+}
+
+// mustSessionSceneOn builds the session scene on sc.
+func mustSessionSceneOn(tb testing.TB, sc *scene) *sessionScene {
+	tb.Helper()
+	s := &sessionScene{scene: sc, logins: map[kaiping.ID]evaltest.Signer{}, staff: map[kaiping.ID]kaiping.Principal{}}
 	ctx := context.Background()
 	s.draw = s.mustDraw(tb)
 	members, err := s.Store.Members(ctx, s.draw.ID)

@@ -8,8 +8,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -178,11 +181,23 @@ func translate(op string, err error) error {
 		}
 		return kaiping.Internal(op, err)
 	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) {
+	if connectionLost(err) {
 		return unavailable(op, err)
 	}
 	return kaiping.Internal(op, err)
+}
+
+// connectionLost reports whether err is the connection to PostgreSQL failing rather than a
+// statement: refused, reset, cut mid-answer (a pooled connection whose server stopped ends
+// with an unexpected EOF), or timed out. The caller gets 503 and tries again; what a
+// transaction cut at its commit did is then read back, never guessed.
+func connectionLost(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &netErr)
 }
 
 func unavailable(op string, err error) error {

@@ -2,11 +2,19 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kaiping/kaiping"
 )
 
 // TestInTxRetriesDeadlock: two transactions lock two rows in opposite orders, so PostgreSQL
@@ -52,5 +60,25 @@ func TestInTxRetriesDeadlock(t *testing.T) {
 	var n1, n2 int
 	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT n FROM deadlock_pair WHERE id = 1), (SELECT n FROM deadlock_pair WHERE id = 2)`).Scan(&n1, &n2); err != nil || n1 != 2 || n2 != 2 {
 		t.Errorf("rows %d, %d, %v: want both bumped twice, each exactly once per transaction", n1, n2, err)
+	}
+}
+
+// TestTranslateLostConnection: a connection that fails (refused, reset, cut mid-answer as a
+// pooled connection to a stopped server is) is the database being unavailable, 503, never
+// an internal error; a statement's own failure is not.
+func TestTranslateLostConnection(t *testing.T) {
+	for name, err := range map[string]error{
+		"cut mid-answer":  fmt.Errorf("failed to receive message: %w", io.ErrUnexpectedEOF),
+		"reset":           &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)},
+		"refused":         fmt.Errorf("dial: %w", syscall.ECONNREFUSED),
+		"closed":          fmt.Errorf("write: %w", net.ErrClosed),
+		"deadline passed": context.DeadlineExceeded,
+	} {
+		if k := kaiping.KindOf(translate("op", err)); k != kaiping.KindUnavailable {
+			t.Errorf("%s: kind %v, want unavailable", name, k)
+		}
+	}
+	if k := kaiping.KindOf(translate("op", errors.New("syntax error at or near"))); k != kaiping.KindInternal {
+		t.Errorf("a statement's error: kind %v, want internal", k)
 	}
 }
