@@ -69,11 +69,13 @@ func (s *Session) seatPresence(group string, principal kaiping.ID, p SeatPresenc
 }
 
 // The seat watcher's timing. A seat whose connection drops shows reconnecting at once; back
-// within seatGoneAfter it shows online again, else gone since the drop. The states of one
+// within seatGoneAfter it shows online again, else gone since the drop. The embedded backend
+// reports a connection's loss and return at its quality evaluations, every 5 s: a seat back
+// within a few seconds may be reported back 5 s late, hence two evaluations' wait. The states of one
 // seat are written at most once per seatWriteGap (the latest wins), so a flapping connection
 // makes a few events, not a flood.
 const (
-	seatGoneAfter = 5 * time.Second
+	seatGoneAfter = 10 * time.Second
 	seatWriteGap  = 2 * time.Second
 	// seatResubscribe is the pause before following the rooms' events again after the
 	// stream ended (the watcher fell behind, or the backend restarted).
