@@ -1,0 +1,262 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/seat"
+	"github.com/kaiping/kaiping/signaling"
+)
+
+// The session scenario: a committee group's room as an evaluation session runs it (evaluation/
+// session_media.go): 9 seats in 3 cities, each publishing camera and microphone and receiving
+// the others, 3 hidden supervisors, and the recorder, for --duration of synthetic media, on the
+// embedded SFU and on LiveKit in the same run; then a seat's network dropped and returned.
+
+// seatDropFor is how long the dropped seat's network stays down.
+const seatDropFor = 3 * time.Second
+
+func benchSessionCommand() *cli.Command {
+	return &cli.Command{
+		Name: "session",
+		Usage: "an evaluation session's room (9 seats across 3 cities, 3 hidden supervisors, the recorder) on the embedded SFU and on " +
+			"livekit-server: server CPU per forwarded packet, join-to-first-frame, loss, and a dropped seat's return",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "duration", Value: 10 * time.Minute, Usage: "the measured window of synthetic media on each side"},
+			&cli.IntFlag{Name: "bitrate", Value: 500_000, Usage: "each seat's video, bits a second"},
+			&cli.IntFlag{Name: "drops", Value: 5, Usage: "times the dropped seat's network is cut and returns (embedded SFU)"},
+			&cli.StringFlag{Name: "tmpdir", Usage: "folder to work in (default: the system's temporary folder); everything written is removed at the end"},
+			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file (for `kaiping bench report`)"},
+		},
+		Action: benchSession,
+	}
+}
+
+func benchSession(ctx context.Context, cmd *cli.Command) error {
+	load := mediaLoad{scenario: "session", title: "(c) an evaluation session across 3 cities", seats: 9, hidden: 3,
+		bitrate: int(cmd.Int("bitrate")), warmup: 2 * time.Second, window: cmd.Duration("duration"), joinWait: 2 * time.Minute}
+	drops := int(cmd.Int("drops"))
+	if load.window < time.Second || drops < 1 {
+		return kaiping.E(kaiping.KindInvalid, "bench.duration", "--duration 须至少 1 秒，--drops 须至少为 1")
+	}
+	dir, err := os.MkdirTemp(cmd.String("tmpdir"), "kaiping-bench-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b := &benchSetup{runs: 1, dir: dir, loadStart: loadAverage()}
+	// The recorder joins every room as it is created, as in a session.
+	var recs []*recorderChild
+	var mu sync.Mutex
+	join := func(ctx context.Context, grant func(string) (signaling.Grant, error)) error {
+		g, err := grant(signaling.RecorderName)
+		if err != nil {
+			return err
+		}
+		rc, err := startRecorderChild(ctx, recorderStart{Grant: g, Spool: filepath.Join(dir, "spool-"+g.Room)})
+		if err == nil {
+			mu.Lock()
+			recs = append(recs, rc)
+			mu.Unlock()
+		}
+		return err
+	}
+	stopRecorders := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		var err error
+		for _, rc := range recs {
+			err = errors.Join(err, rc.stop())
+		}
+		recs = nil
+		return err
+	}
+	emb, err := benchEmbedded(ctx, load, "session-emb", nil, join)
+	if err = errors.Join(err, stopRecorders()); err != nil {
+		return fmt.Errorf("embedded SFU: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "bench: session embedded %7.2f µs CPU/packet, first frame p50 %.0f ms p99 %.0f ms, loss %.0f ppm\n", emb.cpuPerPacket, emb.p50, emb.p99, emb.lossPPM)
+	lk, err := benchLiveKit(ctx, load, "session-lk", filepath.Join(dir, "livekit"), join)
+	if err = errors.Join(err, stopRecorders()); err != nil {
+		return fmt.Errorf("LiveKit: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "bench: session livekit  %7.2f µs CPU/packet, first frame p50 %.0f ms p99 %.0f ms, loss %.0f ppm\n", lk.cpuPerPacket, lk.p50, lk.p99, lk.lossPPM)
+	back, err := seatDrops(ctx, drops)
+	if err != nil {
+		return fmt.Errorf("dropped seat: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "bench: session embedded dropped seat back with video after %v\n", back)
+
+	r := mediaResult(b, load, []mediaRun{emb}, []mediaRun{lk})
+	r.Scenario = fmt.Sprintf("Evaluation session: 9 seats across 3 cities, 3 hidden supervisors and the recorder, %s of synthetic media", load.window)
+	backMS := make([]float64, len(back))
+	for i, d := range back {
+		backMS[i] = ms(d)
+	}
+	r.Figures = append(r.Figures, newFigure("a dropped seat back with video, after its network returns (max over the drops)", "ms",
+		"LiveKit: a seat joining again, join-to-first-frame p99", "max", backMS, []float64{lk.p99}, &benchGoal{Below: 3000}))
+	r.Notes = append(r.Notes, fmt.Sprintf("The session's room holds the recorder (signaling/recorder in a child process, as `kaiping bench media`'s recorder runs) beside the 9 seats and 3 hidden supervisors on both sides; "+
+		"the 3 cities are labels only here, every participant being on loopback. A dropped seat (embedded SFU): a seat agent whose UDP socket and TCP connections are cut for %s, %d times, while another seat watches; "+
+		"the figure runs from the network's return to the watcher's next video packet from it (the seat resumes its session, signaling/PROTOCOL.md section 7; no staff action). "+
+		"LiveKit's client resumes inside server-sdk-go, whose sockets this harness cannot cut: its anchor is a seat joining again (the load's join-to-first-frame p99), which is what a seat page does after LiveKit gives up.", seatDropFor, drops))
+	return emitResult(cmd, r)
+}
+
+// seatDrops runs a watcher and a seat on a fresh embedded SFU, cuts the seat's network drops
+// times for seatDropFor, and returns, for each, the time from the network's return to the
+// watcher's next video packet from the seat.
+func seatDrops(ctx context.Context, drops int) ([]time.Duration, error) {
+	sfu, err := startSFUChild(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer sfu.stop()
+	room := "session-drop"
+	if err := sfu.CreateRoom(ctx, room, signaling.RoomOptions{}); err != nil {
+		return nil, err
+	}
+	perms := signaling.Permissions{PublishAudio: true, PublishVideo: true, Subscribe: signaling.Subscription{All: true}}
+	gw, err := sfu.Grant(ctx, room, kaiping.Principal{ID: kaiping.NewID(), Name: "主场"}, perms)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := sfu.Grant(ctx, room, kaiping.Principal{ID: kaiping.NewID(), Name: "副场工位"}, perms)
+	if err != nil {
+		return nil, err
+	}
+	nb, err := newCutNet()
+	if err != nil {
+		return nil, err
+	}
+	defer nb.udp.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	start := func(g signaling.Grant, adjust func(*seat.Config)) *seat.Agent {
+		cfg := seat.ConfigFromGrant(g)
+		cfg.Loopback = true
+		if adjust != nil {
+			adjust(&cfg)
+		}
+		a := seat.New(cfg)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = a.Run(runCtx) }()
+		return a
+	}
+	watcher := start(gw, nil)
+	start(gs, func(c *seat.Config) {
+		c.UDPConn, c.Dial = nb.udp, nb.dial
+		c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
+	})
+	video := func() uint64 {
+		var n uint64
+		for _, t := range watcher.Stats().From(gs.Identity) {
+			if t.Kind == signaling.Video {
+				n += t.Packets
+			}
+		}
+		return n
+	}
+	wait := func(what string, timeout time.Duration, ok func() bool) error {
+		for deadline := time.Now().Add(timeout); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("no %s within %s", what, timeout)
+			}
+		}
+		return nil
+	}
+	if err := wait("first video from the seat", time.Minute, func() bool { return video() > 0 }); err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for range drops {
+		nb.set(true)
+		time.Sleep(seatDropFor)
+		n := video()
+		nb.set(false)
+		back := time.Now()
+		if err := wait("video after the network returned", 30*time.Second, func() bool { return video() > n }); err != nil {
+			return out, err
+		}
+		out = append(out, time.Since(back))
+		time.Sleep(2 * time.Second) // settled before the next drop
+	}
+	return out, nil
+}
+
+// cutNet is a seat's network the benchmark cuts: its one UDP socket drops every datagram
+// while down, and its TCP connections are closed and refused.
+type cutNet struct {
+	mu   sync.Mutex
+	down bool
+	udp  *cutUDP
+	tcp  []net.Conn
+}
+
+type cutUDP struct {
+	net.PacketConn
+	down atomic.Bool
+}
+
+// ReadFrom implements net.PacketConn, discarding what arrives while down.
+func (c *cutUDP) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := c.PacketConn.ReadFrom(b)
+		if err != nil || !c.down.Load() {
+			return n, a, err
+		}
+	}
+}
+
+// WriteTo implements net.PacketConn, sending nothing while down.
+func (c *cutUDP) WriteTo(b []byte, a net.Addr) (int, error) {
+	if c.down.Load() {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, a)
+}
+
+func newCutNet() (*cutNet, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	return &cutNet{udp: &cutUDP{PacketConn: pc}}, nil
+}
+
+func (n *cutNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.down {
+		return nil, errors.New("network is down")
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err == nil {
+		n.tcp = append(n.tcp, c)
+	}
+	return c, err
+}
+
+func (n *cutNet) set(down bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.down = down
+	n.udp.down.Store(down)
+	if down {
+		for _, c := range n.tcp {
+			c.Close()
+		}
+		n.tcp = nil
+	}
+}
