@@ -4,27 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/seat"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/signaling"
 )
 
 // The session scenario: a committee group's room as an evaluation session runs it (evaluation/
 // session_media.go): 9 seats in 3 cities, each publishing camera and microphone and receiving
 // the others, 3 hidden supervisors, and the recorder, for --duration of synthetic media, on the
-// embedded SFU and on LiveKit in the same run; then a seat's network dropped and returned.
-
-// seatDropFor is how long the dropped seat's network stays down.
-const seatDropFor = 3 * time.Second
+// embedded SFU and on LiveKit in the same run (the embedded first; one run each: the duration
+// is long); then a seat's network dropped and returned.
 
 func benchSessionCommand() *cli.Command {
 	return &cli.Command{
@@ -35,6 +33,7 @@ func benchSessionCommand() *cli.Command {
 			&cli.DurationFlag{Name: "duration", Value: 10 * time.Minute, Usage: "the measured window of synthetic media on each side"},
 			&cli.IntFlag{Name: "bitrate", Value: 500_000, Usage: "each seat's video, bits a second"},
 			&cli.IntFlag{Name: "drops", Value: 5, Usage: "times the dropped seat's network is cut and returns (embedded SFU)"},
+			&cli.DurationFlag{Name: "drop-for", Value: 8 * time.Second, Usage: "how long the dropped seat's network stays down each time (past the agent's ICE failure, 2 s: the seat must resume)"},
 			&cli.StringFlag{Name: "tmpdir", Usage: "folder to work in (default: the system's temporary folder); everything written is removed at the end"},
 			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file (for `kaiping bench report`)"},
 		},
@@ -45,9 +44,9 @@ func benchSessionCommand() *cli.Command {
 func benchSession(ctx context.Context, cmd *cli.Command) error {
 	load := mediaLoad{scenario: "session", title: "(c) an evaluation session across 3 cities", seats: 9, hidden: 3,
 		bitrate: int(cmd.Int("bitrate")), warmup: 2 * time.Second, window: cmd.Duration("duration"), joinWait: 2 * time.Minute}
-	drops := int(cmd.Int("drops"))
-	if load.window < time.Second || drops < 1 {
-		return kaiping.E(kaiping.KindInvalid, "bench.duration", "--duration 须至少 1 秒，--drops 须至少为 1")
+	drops, dropFor := int(cmd.Int("drops")), cmd.Duration("drop-for")
+	if load.window < time.Second || drops < 1 || dropFor <= 0 {
+		return kaiping.E(kaiping.KindInvalid, "bench.duration", "--duration 须至少 1 秒，--drops 须至少为 1，--drop-for 须为正")
 	}
 	dir, err := os.MkdirTemp(cmd.String("tmpdir"), "kaiping-bench-*")
 	if err != nil {
@@ -91,7 +90,7 @@ func benchSession(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("LiveKit: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "bench: session livekit  %7.2f µs CPU/packet, first frame p50 %.0f ms p99 %.0f ms, loss %.0f ppm\n", lk.cpuPerPacket, lk.p50, lk.p99, lk.lossPPM)
-	back, err := seatDrops(ctx, drops)
+	back, err := seatDrops(ctx, drops, dropFor)
 	if err != nil {
 		return fmt.Errorf("dropped seat: %w", err)
 	}
@@ -99,6 +98,8 @@ func benchSession(ctx context.Context, cmd *cli.Command) error {
 
 	r := mediaResult(b, load, []mediaRun{emb}, []mediaRun{lk})
 	r.Scenario = fmt.Sprintf("Evaluation session: 9 seats across 3 cities, 3 hidden supervisors and the recorder, %s of synthetic media", load.window)
+	r.Method = strings.Replace(r.Method, "A fresh server for every run; the sides alternate which goes first.",
+		"One run of each side on a fresh server, the embedded SFU first.", 1)
 	backMS := make([]float64, len(back))
 	for i, d := range back {
 		backMS[i] = ms(d)
@@ -106,16 +107,16 @@ func benchSession(ctx context.Context, cmd *cli.Command) error {
 	r.Figures = append(r.Figures, newFigure("a dropped seat back with video, after its network returns (max over the drops)", "ms",
 		"LiveKit: a seat joining again, join-to-first-frame p99", "max", backMS, []float64{lk.p99}, &benchGoal{Below: 3000}))
 	r.Notes = append(r.Notes, fmt.Sprintf("The session's room holds the recorder (signaling/recorder in a child process, as `kaiping bench media`'s recorder runs) beside the 9 seats and 3 hidden supervisors on both sides; "+
-		"the 3 cities are labels only here, every participant being on loopback. A dropped seat (embedded SFU): a seat agent whose UDP socket and TCP connections are cut for %s, %d times, while another seat watches; "+
+		"the 3 cities are labels only here, every participant being on loopback. A dropped seat (embedded SFU): a seat agent whose UDP socket and TCP connections are cut for %s, %d times, while another seat watches (past the agent's ICE failure at 2 s, so that it restarts ICE and resumes its signaling on a new socket); "+
 		"the figure runs from the network's return to the watcher's next video packet from it (the seat resumes its session, signaling/PROTOCOL.md section 7; no staff action). "+
-		"LiveKit's client resumes inside server-sdk-go, whose sockets this harness cannot cut: its anchor is a seat joining again (the load's join-to-first-frame p99), which is what a seat page does after LiveKit gives up.", seatDropFor, drops))
+		"LiveKit's client resumes inside server-sdk-go, whose sockets this harness cannot cut: its anchor is a seat joining again (the load's join-to-first-frame p99), which is what a seat page does after LiveKit gives up.", dropFor, drops))
 	return emitResult(cmd, r)
 }
 
 // seatDrops runs a watcher and a seat on a fresh embedded SFU, cuts the seat's network drops
-// times for seatDropFor, and returns, for each, the time from the network's return to the
+// times for dropFor, and returns, for each, the time from the network's return to the
 // watcher's next video packet from the seat.
-func seatDrops(ctx context.Context, drops int) ([]time.Duration, error) {
+func seatDrops(ctx context.Context, drops int, dropFor time.Duration) ([]time.Duration, error) {
 	sfu, err := startSFUChild(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -134,11 +135,11 @@ func seatDrops(ctx context.Context, drops int) ([]time.Duration, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb, err := newCutNet()
+	nb, err := sim.NewCutNet()
 	if err != nil {
 		return nil, err
 	}
-	defer nb.udp.Close()
+	defer nb.Close()
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -154,10 +155,7 @@ func seatDrops(ctx context.Context, drops int) ([]time.Duration, error) {
 		return a
 	}
 	watcher := start(gw, nil)
-	start(gs, func(c *seat.Config) {
-		c.UDPConn, c.Dial = nb.udp, nb.dial
-		c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
-	})
+	start(gs, nb.Tune)
 	video := func() uint64 {
 		var n uint64
 		for _, t := range watcher.Stats().From(gs.Identity) {
@@ -180,10 +178,10 @@ func seatDrops(ctx context.Context, drops int) ([]time.Duration, error) {
 	}
 	var out []time.Duration
 	for range drops {
-		nb.set(true)
-		time.Sleep(seatDropFor)
+		nb.Set(true)
+		time.Sleep(dropFor)
 		n := video()
-		nb.set(false)
+		nb.Set(false)
 		back := time.Now()
 		if err := wait("video after the network returned", 30*time.Second, func() bool { return video() > n }); err != nil {
 			return out, err
@@ -192,71 +190,4 @@ func seatDrops(ctx context.Context, drops int) ([]time.Duration, error) {
 		time.Sleep(2 * time.Second) // settled before the next drop
 	}
 	return out, nil
-}
-
-// cutNet is a seat's network the benchmark cuts: its one UDP socket drops every datagram
-// while down, and its TCP connections are closed and refused.
-type cutNet struct {
-	mu   sync.Mutex
-	down bool
-	udp  *cutUDP
-	tcp  []net.Conn
-}
-
-type cutUDP struct {
-	net.PacketConn
-	down atomic.Bool
-}
-
-// ReadFrom implements net.PacketConn, discarding what arrives while down.
-func (c *cutUDP) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, a, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.down.Load() {
-			return n, a, err
-		}
-	}
-}
-
-// WriteTo implements net.PacketConn, sending nothing while down.
-func (c *cutUDP) WriteTo(b []byte, a net.Addr) (int, error) {
-	if c.down.Load() {
-		return len(b), nil
-	}
-	return c.PacketConn.WriteTo(b, a)
-}
-
-func newCutNet() (*cutNet, error) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	return &cutNet{udp: &cutUDP{PacketConn: pc}}, nil
-}
-
-func (n *cutNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.down {
-		return nil, errors.New("network is down")
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err == nil {
-		n.tcp = append(n.tcp, c)
-	}
-	return c, err
-}
-
-func (n *cutNet) set(down bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = down
-	n.udp.down.Store(down)
-	if down {
-		for _, c := range n.tcp {
-			c.Close()
-		}
-		n.tcp = nil
-	}
 }

@@ -9,7 +9,7 @@ import (
 // with the recorder in the room, and the dropped seat came back with video every time, its
 // figure the slowest return against the goal of 3 s.
 func TestBenchSession(t *testing.T) {
-	r := mustRunBench(t, "session", "--duration", "3s", "--drops", "2", "--bitrate", "150000")
+	r := mustRunBench(t, "session", "--duration", "3s", "--drops", "2", "--drop-for", "3s", "--bitrate", "150000")
 	if len(r.Figures) != len(mediaFigureNames)+1 {
 		t.Fatalf("%d figures", len(r.Figures))
 	}

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/signaling"
 	"github.com/kaiping/kaiping/signaling/embedded"
 	"github.com/kaiping/kaiping/signaling/recorder"
@@ -137,70 +135,6 @@ func (m *mediaPlane) manifests(tb testing.TB, s *scene, room string) []recorder.
 		out = append(out, mf)
 	}
 	return out
-}
-
-// flakyNet is a seat's network that the test cuts and restores: its one UDP socket drops
-// every datagram while down, and its TCP connections are closed and refused.
-type flakyNet struct {
-	mu   sync.Mutex
-	down bool
-	udp  *flakyUDP
-	tcp  []net.Conn
-}
-
-type flakyUDP struct {
-	net.PacketConn
-	down atomic.Bool
-}
-
-func (c *flakyUDP) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, a, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.down.Load() {
-			return n, a, err
-		}
-	}
-}
-
-func (c *flakyUDP) WriteTo(b []byte, a net.Addr) (int, error) {
-	if c.down.Load() {
-		return len(b), nil
-	}
-	return c.PacketConn.WriteTo(b, a)
-}
-
-func newFlakyNet(tb testing.TB) *flakyNet {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	must(tb, err)
-	tb.Cleanup(func() { pc.Close() })
-	return &flakyNet{udp: &flakyUDP{PacketConn: pc}}
-}
-
-func (n *flakyNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.down {
-		return nil, errors.New("network is down")
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err == nil {
-		n.tcp = append(n.tcp, c)
-	}
-	return c, err
-}
-
-func (n *flakyNet) set(down bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = down
-	n.udp.down.Store(down)
-	if down {
-		for _, c := range n.tcp {
-			c.Close()
-		}
-		n.tcp = nil
-	}
 }
 
 // runSeat runs a seat agent with g until the test ends.
@@ -344,13 +278,12 @@ func TestSessionMedia(t *testing.T) {
 		t.Fatalf("venue staff grant: %+v, %v", staffG, err)
 	}
 
-	nb := newFlakyNet(t)
+	nb, err := sim.NewCutNet()
+	must(t, err)
+	t.Cleanup(func() { nb.Close() })
 	agents := map[kaiping.ID]*seat.Agent{
 		mA.ID: runSeat(t, grants[mA.ID].Grant),
-		mB.ID: runSeat(t, grants[mB.ID].Grant, func(c *seat.Config) {
-			c.UDPConn, c.Dial = nb.udp, nb.dial
-			c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
-		}),
+		mB.ID: runSeat(t, grants[mB.ID].Grant, nb.Tune),
 		mC.ID: runSeat(t, grants[mC.ID].Grant),
 	}
 	host := runSeat(t, hostG.Grant)
@@ -429,11 +362,11 @@ func TestSessionMedia(t *testing.T) {
 	}
 
 	// B's network drops for three seconds and returns: B resumes by itself.
-	nb.set(true)
+	nb.Set(true)
 	waitUntil(t, "B to show reconnecting", 30*time.Second, func() bool { return seatState(mB.ID) == evaluation.SeatReconnecting })
 	time.Sleep(2 * time.Second)
 	fromB := packetsFrom(host, idB, signaling.Video)
-	nb.set(false)
+	nb.Set(false)
 	returned := time.Now()
 	waitUntil(t, "B's video again", 30*time.Second, func() bool { return packetsFrom(host, idB, signaling.Video) > fromB })
 	t.Logf("network back to B's video at the host: %s", time.Since(returned).Round(time.Millisecond))
