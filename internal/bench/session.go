@@ -21,8 +21,8 @@ import (
 // The session scenario: a committee group's room as an evaluation session runs it (evaluation/
 // session_media.go): 9 seats in 3 cities, each publishing camera and microphone and receiving
 // the others, 3 hidden supervisors, and the recorder, for --duration of synthetic media, on the
-// embedded SFU and on LiveKit in the same run (the embedded first; one run each: the duration
-// is long); then a seat's network dropped and returned.
+// embedded SFU and on LiveKit in the same run (one run each by default: the duration is long);
+// then a seat's network dropped and returned.
 
 func benchSessionCommand() *cli.Command {
 	return &cli.Command{
@@ -34,6 +34,9 @@ func benchSessionCommand() *cli.Command {
 			&cli.IntFlag{Name: "bitrate", Value: 500_000, Usage: "each seat's video, bits a second"},
 			&cli.IntFlag{Name: "drops", Value: 5, Usage: "times the dropped seat's network is cut and returns (embedded SFU)"},
 			&cli.DurationFlag{Name: "drop-for", Value: 8 * time.Second, Usage: "how long the dropped seat's network stays down each time (past the agent's ICE failure, 2 s: the seat must resume)"},
+			&cli.IntFlag{Name: "seats", Value: 9, Usage: "seats, each publishing and receiving the others (the tests shrink it)"},
+			&cli.IntFlag{Name: "hidden", Value: 3, Usage: "hidden supervisors"},
+			&cli.IntFlag{Name: "runs", Value: 1, Usage: "runs of each side, alternating which goes first; the figures are the medians"},
 			&cli.StringFlag{Name: "tmpdir", Usage: "folder to work in (default: the system's temporary folder); everything written is removed at the end"},
 			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file (for `kaiping bench report`)"},
 		},
@@ -42,18 +45,22 @@ func benchSessionCommand() *cli.Command {
 }
 
 func benchSession(ctx context.Context, cmd *cli.Command) error {
-	load := mediaLoad{scenario: "session", title: "(c) an evaluation session across 3 cities", seats: 9, hidden: 3,
+	load := mediaLoad{scenario: "session", title: "(c) an evaluation session across 3 cities", seats: int(cmd.Int("seats")), hidden: int(cmd.Int("hidden")),
 		bitrate: int(cmd.Int("bitrate")), warmup: 2 * time.Second, window: cmd.Duration("duration"), joinWait: 2 * time.Minute}
 	drops, dropFor := int(cmd.Int("drops")), cmd.Duration("drop-for")
-	if load.window < time.Second || drops < 1 || dropFor <= 0 {
-		return kaiping.E(kaiping.KindInvalid, "bench.duration", "--duration 须至少 1 秒，--drops 须至少为 1，--drop-for 须为正")
+	runs := int(cmd.Int("runs"))
+	if load.seats < 2 || load.seats > 50 || load.hidden < 0 || load.hidden > 50 {
+		return kaiping.Errorf(kaiping.KindInvalid, "bench.participants", "--seats 须在 2 至 50 之间，--hidden 在 0 至 50 之间，收到 %d、%d", load.seats, load.hidden)
+	}
+	if load.window < time.Second || drops < 1 || dropFor <= 0 || runs < 1 {
+		return kaiping.E(kaiping.KindInvalid, "bench.duration", "--duration 须至少 1 秒，--drops 与 --runs 须至少为 1，--drop-for 须为正")
 	}
 	dir, err := os.MkdirTemp(cmd.String("tmpdir"), "kaiping-bench-*")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &benchSetup{runs: 1, dir: dir, loadStart: loadAverage()}
+	b := &benchSetup{runs: runs, dir: dir, loadStart: loadAverage()}
 	// The recorder joins every room as it is created, as in a session.
 	var recs []*recorderChild
 	var mu sync.Mutex
@@ -96,35 +103,44 @@ func benchSession(ctx context.Context, cmd *cli.Command) error {
 			failed = append(failed, fmt.Sprintf("%s, attempt %d: %v", side, n, err))
 		}
 	}
-	emb, err := attempt(sideEmbedded, func(room string) (mediaRun, error) { return benchEmbedded(ctx, load, room, nil, join) })
-	if err != nil {
-		return err
+	got := map[string][]mediaRun{}
+	for run := range runs {
+		for k := range 2 {
+			side := []string{sideEmbedded, sideLiveKit}[(k+run)%2]
+			r, err := attempt(fmt.Sprintf("%s-%d", side, run+1), func(room string) (mediaRun, error) {
+				if side == sideEmbedded {
+					return benchEmbedded(ctx, load, room, nil, join)
+				}
+				return benchLiveKit(ctx, load, room, filepath.Join(dir, room), join)
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "bench: session run %d %-8s %7.2f µs CPU/packet, first frame p50 %.0f ms p99 %.0f ms, loss %.0f ppm\n",
+				run+1, side, r.cpuPerPacket, r.p50, r.p99, r.lossPPM)
+			got[side] = append(got[side], r)
+		}
 	}
-	fmt.Fprintf(os.Stderr, "bench: session embedded %7.2f µs CPU/packet, first frame p50 %.0f ms p99 %.0f ms, loss %.0f ppm\n", emb.cpuPerPacket, emb.p50, emb.p99, emb.lossPPM)
-	lk, err := attempt(sideLiveKit, func(room string) (mediaRun, error) {
-		return benchLiveKit(ctx, load, room, filepath.Join(dir, room), join)
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "bench: session livekit  %7.2f µs CPU/packet, first frame p50 %.0f ms p99 %.0f ms, loss %.0f ppm\n", lk.cpuPerPacket, lk.p50, lk.p99, lk.lossPPM)
+	emb, lk := got[sideEmbedded], got[sideLiveKit]
 	back, err := seatDrops(ctx, drops, dropFor)
 	if err != nil {
 		return fmt.Errorf("dropped seat: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "bench: session embedded dropped seat back with video after %v\n", back)
 
-	r := mediaResult(b, load, []mediaRun{emb}, []mediaRun{lk})
-	r.Scenario = fmt.Sprintf("Evaluation session: 9 seats across 3 cities, 3 hidden supervisors and the recorder, %s of synthetic media", load.window)
-	r.Method = strings.Replace(r.Method, "A fresh server for every run; the sides alternate which goes first.",
-		"One run of each side on a fresh server, the embedded SFU first.", 1)
+	r := mediaResult(b, load, emb, lk)
+	r.Scenario = fmt.Sprintf("Evaluation session: %s across 3 cities, %d hidden supervisors and the recorder, %s of synthetic media", plural(load.seats, "seat"), load.hidden, load.window)
+	lkP99 := make([]float64, len(lk))
+	for i, r := range lk {
+		lkP99[i] = r.p99
+	}
 	backMS := make([]float64, len(back))
 	for i, d := range back {
 		backMS[i] = ms(d)
 	}
 	r.Figures = append(r.Figures, newFigure("a dropped seat back with video, after its network returns (max over the drops)", "ms",
-		"LiveKit: a seat joining again, join-to-first-frame p99", "max", backMS, []float64{lk.p99}, &benchGoal{Below: 3000}))
-	r.Notes = append(r.Notes, fmt.Sprintf("The session's room holds the recorder (signaling/recorder in a child process, as `kaiping bench media`'s recorder runs) beside the 9 seats and 3 hidden supervisors on both sides; "+
+		"LiveKit: a seat joining again, join-to-first-frame p99", "max", backMS, lkP99, &benchGoal{Below: 3000}))
+	r.Notes = append(r.Notes, fmt.Sprintf("The session's room holds the recorder (signaling/recorder in a child process, as `kaiping bench media`'s recorder runs) beside the seats and hidden supervisors on both sides; "+
 		"the 3 cities are labels only here, every participant being on loopback. A dropped seat (embedded SFU): a seat agent whose UDP socket and TCP connections are cut for %s, %d times, while another seat watches (past the agent's ICE failure at 2 s, so that it restarts ICE and resumes its signaling on a new socket); "+
 		"the figure runs from the network's return to the watcher's next video packet from it (the seat resumes its session, signaling/PROTOCOL.md section 7; no staff action). "+
 		"LiveKit's client resumes inside server-sdk-go, whose sockets this harness cannot cut: its anchor is a seat joining again (the load's join-to-first-frame p99), which is what a seat page does after LiveKit gives up.", dropFor, drops))

