@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/signaling"
 )
 
 // Config tunes the evaluation rules a centre sets.
@@ -48,6 +49,9 @@ type Service struct {
 	log      *slog.Logger
 	cfg      Config
 	bids     OpenedBids
+	// media runs the committees' rooms (StreamWith); nil: sessions run without audio and
+	// video, and the media routes answer "session.media_unavailable".
+	media signaling.Media
 }
 
 // NewService returns a Service on store that tells experts through notifier.

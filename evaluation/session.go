@@ -183,6 +183,9 @@ type SessionMember struct {
 	// Left is when the member was removed or found gone from the seat past the grace: they
 	// may not come back, and the host draws a replacement.
 	Left *Departure `json:"left,omitempty"`
+	// Presence is the seat's state in the group's room (session_presence.go), once it first
+	// joined.
+	Presence *SeatPresence `json:"presence,omitempty"`
 }
 
 // Confirmation is the venue staff's check of a member's identity at the seat.

@@ -33,6 +33,14 @@ const (
 	ActionSessionBidRead        = "session.bid_read"          // 成员阅读投标文件
 	ActionSessionSupervisorRead = "session.supervisor_read"   // 监督人员经登记调阅投标文件内容
 	ActionSessionMessage        = "session.message"           // 主持人向工位发送消息
+
+	// The seats in the committee's rooms (session_media.go, session_presence.go).
+	ActionSessionSeatMute         = "session.seat_mute"         // 主持人关闭/恢复工位的音频或视频
+	ActionSessionSeatRemove       = "session.seat_remove"       // 主持人将工位移出音视频房间（不是登记离席）
+	ActionSessionSeatOnline       = "session.seat_online"       // 工位在线
+	ActionSessionSeatReconnecting = "session.seat_reconnecting" // 工位断线重连中
+	ActionSessionSeatGone         = "session.seat_gone"         // 工位离开音视频房间
+	ActionSessionSeatPastGrace    = "session.seat_past_grace"   // 工位离开超过宽限时间，主持人可登记离席
 )
 
 // SessionAudience is who may read an event of a session.
@@ -79,6 +87,13 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionSessionSupervisorRead: AudienceOverseers,
 	ActionSessionMessage:        AudienceSession,
 	ActionSessionMemberMessage:  AudienceMember,
+	// The host's console, every venue's staff and the members all see the seats' states.
+	ActionSessionSeatMute:         AudienceSession,
+	ActionSessionSeatRemove:       AudienceSession,
+	ActionSessionSeatOnline:       AudienceSession,
+	ActionSessionSeatReconnecting: AudienceSession,
+	ActionSessionSeatGone:         AudienceSession,
+	ActionSessionSeatPastGrace:    AudienceSession,
 }
 
 // SessionEvent is a recorded change of a session as watchers read it.

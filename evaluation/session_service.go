@@ -220,9 +220,9 @@ func (s *Service) Sessions(ctx context.Context, tender kaiping.ID) ([]Session, e
 
 // OpenCheckIn starts check-in, at the earliest CheckInLead before the session's start.
 func (s *Service) OpenCheckIn(ctx context.Context, a kaiping.Actor, id kaiping.ID) (Session, error) {
-	return s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
+	return s.roomsFollow(ctx)(s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
 		return sess.openCheckIn(a.At, s.cfg.CheckInLead)
-	})
+	}))
 }
 
 // ConfirmMember records that venue staff a checked member's identity in person at seat.
@@ -423,7 +423,7 @@ func (s *Service) StartSigning(ctx context.Context, a kaiping.Actor, id kaiping.
 
 // Close ends the session.
 func (s *Service) Close(ctx context.Context, a kaiping.Actor, id kaiping.ID) (Session, error) {
-	return s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return sess.close() })
+	return s.roomsFollow(ctx)(s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return sess.close() }))
 }
 
 func reasonOf(req ReasonRequest, what string) (string, error) {
@@ -456,7 +456,7 @@ func (s *Service) Void(ctx context.Context, a kaiping.Actor, id kaiping.ID, req 
 	if err != nil {
 		return Session{}, err
 	}
-	return s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return sess.void(reason) })
+	return s.roomsFollow(ctx)(s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return sess.void(reason) }))
 }
 
 // RequestExtension records that the member logged in as a.Principal finds the time too short.

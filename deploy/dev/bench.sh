@@ -9,6 +9,7 @@
 #   BENCH_OUT    the report                     (default BENCHMARKS.md at the root)
 #   BENCH_MEDIA_SECONDS    measured window of each media run     (default 30)
 #   BENCH_BROADCAST        subscribers of the media broadcast    (default 300)
+#   BENCH_SESSION_DURATION synthetic media of the session scenario on each side (default 10m)
 #   BENCH_OPENING_RAMP     bidder counts of the opening, each unlocking within one minute,
 #                          until a goal breaks             (default 250,500,1000,2000,4000,6531)
 set -euo pipefail
@@ -56,5 +57,9 @@ echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $ru
 echo "== kaiping bench media --scenario broadcast --subscribers $broadcast --seconds $media_seconds --runs $runs" >&2
 "$work/kaiping" bench media --scenario broadcast --subscribers "$broadcast" --seconds "$media_seconds" --runs "$runs" --profile "$work/profiles" --json "$work/media-broadcast.json"
 
-"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/reading.json" "$work/media-room.json" "$work/media-broadcast.json"
+session_duration=${BENCH_SESSION_DURATION:-10m}
+echo "== kaiping bench session --duration $session_duration" >&2
+"$work/kaiping" bench session --duration "$session_duration" --json "$work/media-session.json"
+
+"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/reading.json" "$work/media-room.json" "$work/media-broadcast.json" "$work/media-session.json"
 echo "== wrote $out" >&2

@@ -50,6 +50,7 @@ func Command() *cli.Command {
 			benchOpeningCommand(),
 			benchReadingCommand(),
 			benchMediaCommand(),
+			benchSessionCommand(),
 			benchReportCommand(),
 			{
 				Name:     "child",

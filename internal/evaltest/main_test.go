@@ -13,7 +13,7 @@ import (
 	"github.com/kaiping/kaiping/opening"
 )
 
-func TestMain(m *testing.M) { devenv.Main(m, devenv.NeedPostgres) }
+func TestMain(m *testing.M) { devenv.Main(m, devenv.NeedPostgres, devenv.NeedMinIO) }
 
 // scene is a tender in 开封 with three bidders, venues in three cities (开封 hosts) and
 // twenty experts, some of whom must step aside.

@@ -271,6 +271,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	}
 	// An embedded SFU is this process's own: a hall grant points here (opening/hall_media.go).
 	a.Hall.StreamWith(a.Media)
+	a.Evaluation.StreamWith(a.Media) // a recorded room per committee group (evaluation/session_media.go)
 	a.fiber = a.newFiber()
 	a.Routes.Mount(a.fiber, a.Identity, append(append(a.Hall.RoundRoutes(), a.Records.Routes()...), a.Records.PublicRoutes()...)...)
 	if cfg.InternalListen != "" {
@@ -387,6 +388,8 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.notices.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	a.jobs.Go(func() { a.SessionLive.Run(ctx) })
+	// The seats' states in the committees' rooms, recorded in their sessions.
+	a.jobs.Go(func() { a.Evaluation.WatchSeats(ctx) })
 	if a.ClockSync != nil {
 		a.jobs.Go(func() { a.ClockSync.Run(ctx) })
 	}
