@@ -45,17 +45,23 @@ export async function followSession(id, render) {
   return true;
 }
 
-const mediaLabels = {
-  joined: '已连接', connected: '已连接', publishing: '推流中', live: '推流中', online: '在线',
-  joining: '连接中', reconnecting: '重新连接中', lost: '连接中断', offline: '未连接', left: '已断开', idle: '未连接',
-};
 
-/** The seat's media state, when the session's JSON has one (a member's media or seat_media). */
+/**
+ * The seat's state in the group's room (evaluation.SeatPresence): online, reconnecting, gone
+ * since hh:mm, or gone past the grace, after which the host may record the member as having
+ * left.
+ */
 export function mediaState(m) {
-  const v = m.media || m.seat_media || m.media_state;
-  if (!v) return null;
-  const s = typeof v === 'string' ? v : v.state || v.phase || '';
-  return h('span', { class: 'media-state', 'data-media': s }, mediaLabels[s] || '音视频状态未知');
+  const p = m.presence;
+  if (!p) return h('span', { class: 'media-state', 'data-media': 'none' }, '未进入音视频');
+  const since = p.since ? bj(p.since) : '';
+  const text = {
+    online: '在线',
+    reconnecting: '重新连接中（' + since + ' 起）',
+    gone: '离开 ' + since + ' 起',
+    gone_past_grace: '离开超过宽限时间（' + since + ' 起），可登记离席',
+  }[p.state] || '音视频状态未知';
+  return h('span', { class: 'media-state', 'data-media': p.state }, text);
 }
 
 /** The session's facts: state, window, suspension with its countdown to the limit. */
