@@ -21,7 +21,7 @@ import (
 )
 
 // demoEvalRepNames are the tenderer's representatives the demo seats at the host site.
-var demoEvalRepNames = []string{"刘卫东（招标人代表）", "马丽娟（招标人代表）"}
+var demoEvalRepNames = []string{"刘卫东", "马丽娟"}
 
 // demoConflictMember says which drawn member declares a conflict at the session: the last
 // drawn one seated at a remote site, so that the chair, elected at the host site, stays.
@@ -79,7 +79,7 @@ func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommitt
 		sess.Window.Start.In(kaiping.BeijingTime).Format("15:04"), sess.Window.End.In(kaiping.BeijingTime).Format("15:04"))
 	for _, r := range reps {
 		m, _ := mt.member(sess, r.Principal)
-		say("  %s 坐主场 %s 工位 %s（主持人已为其预订）", m.Name, cityOf(m.City), m.SeatCode)
+		say("  招标人代表 %s 坐主场 %s 工位 %s（主持人已为其预订）", m.Name, c.venues[m.City].Name, m.SeatCode)
 	}
 
 	if err := host.Do(ctx, http.MethodPost, mt.path("/checkin"), nil, &sess); err != nil {
@@ -200,13 +200,13 @@ func (mt *demoMeeting) printLinks(base string, sess evaluation.Session, chair ev
 	say := mt.say
 	say("")
 	say("评标会议页面（登录链接含会话令牌）/ evaluation session pages:")
-	say("  专家工位（组长 %s）  %s", chair.Name, web.LoginLink(base, "session/"+q, mt.members[chair.Principal].Client.Token))
-	say("  主持人控制台          %s", web.LoginLink(base, "session/console/"+q, mt.c.host.Client.Token))
+	say("  专家工位 expert seat（组长 %s）  %s", chair.Name, web.LoginLink(base, "session/"+q, mt.members[chair.Principal].Client.Token))
+	say("  主持人控制台 host console       %s", web.LoginLink(base, "session/console/"+q, mt.c.host.Client.Token))
 	for _, dv := range demoEvalVenues {
 		v := mt.c.venues[dv.venue.City]
-		say("  场地工作人员（%s） %s", strings.TrimSuffix(cityOf(v.City), "市"), web.LoginLink(base, "session/venue/"+q, mt.c.staff[v.ID].Client.Token))
+		say("  场地工作人员 venue staff（%s） %s", strings.TrimSuffix(cityOf(v.City), "市"), web.LoginLink(base, "session/venue/"+q, mt.c.staff[v.ID].Client.Token))
 	}
-	say("  监督人员（%s） %s", mt.c.supervisor.Name, web.LoginLink(base, "session/watch/"+q, mt.c.supervisor.Client.Token))
+	say("  监督人员 supervisor            %s", web.LoginLink(base, "session/watch/"+q, mt.c.supervisor.Client.Token))
 }
 
 // demoSeatRepresentatives has the admin register the tenderer's representatives with the

@@ -80,7 +80,7 @@ var demoSessionLink = regexp.MustCompile(`(http://\S+)/session/(console/|venue/|
 // their own seats.
 func checkDemoSession(t *testing.T, w *demoWorld, printed string, tender opening.Tender) {
 	ctx := context.Background()
-	for _, want := range []string{"主持人组织评标会议", "招标人代表）坐主场", "主持人开启签到", "现场核验", "用本人数字证书私钥签署",
+	for _, want := range []string{"主持人组织评标会议", "招标人代表 刘卫东 坐主场", "主持人开启签到", "现场核验", "用本人数字证书私钥签署",
 		"声明回避", "自动递补", "登录确认参加", "当选组长", "开始评审：评标会议状态「评审中」", "逐字节一致", "调阅记录"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("the demo did not print %q", want)
