@@ -132,16 +132,10 @@ func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommitt
 		return sess, err
 	}
 	mt.members[joined.ID] = joined
-	say("  %s 登录确认参加；主持人通知%s到场核验", in.Name, mt.c.venues[in.City].Name)
-	// The session takes in the acceptance at its next change (the check below): until then
-	// the venue's page still shows the replacement awaiting, so the staff check them on the
-	// host's word, by member and seat.
-	staff := mt.c.staff[in.Venue]
-	if err := staff.Client.Do(ctx, http.MethodPost, "/api/v1/venue/sessions/"+string(mt.id)+"/members/"+string(in.ID)+"/confirm",
-		evaluation.ConfirmRequest{Seat: in.Seat}, nil); err != nil {
-		return sess, fmt.Errorf("%s confirms the replacement %s: %w", staff.Name, in.Name, err)
+	say("  %s 登录确认参加", in.Name)
+	if err := mt.confirmArrived(ctx); err != nil {
+		return sess, err
 	}
-	say("  %s现场核验身份证件与人脸：%s（工位 %s）", staff.Name, in.Name, in.SeatCode)
 	if sess, err = mt.session(ctx); err != nil {
 		return sess, err
 	}
