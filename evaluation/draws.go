@@ -272,6 +272,9 @@ func (s *Service) answer(ctx context.Context, a kaiping.Actor, id, expert kaipin
 			s.notifyDrawn(ctx, d, *dec.Replacement)
 		}
 	}
+	if outcome == MemberAccepted {
+		s.syncSessions(ctx, a, id)
+	}
 	return dec, nil
 }
 

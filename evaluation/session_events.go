@@ -15,6 +15,7 @@ const (
 	ActionSessionPledge         = "session.pledge"            // 签署承诺书
 	ActionSessionDeclare        = "session.declare"           // 回避声明
 	ActionSessionReplace        = "session.replace"           // 递补专家加入
+	ActionSessionAccepted       = "session.accepted"          // 递补专家确认参加
 	ActionSessionVote           = "session.vote"              // 推选组长投票
 	ActionSessionVoteVoid       = "session.vote_void"         // 被替换成员的投票作废
 	ActionSessionChair          = "session.chair"             // 组长选出
@@ -68,6 +69,7 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionSessionPledge:         AudienceSession,
 	ActionSessionDeclare:        AudienceSession,
 	ActionSessionReplace:        AudienceSession,
+	ActionSessionAccepted:       AudienceSession,
 	ActionSessionVote:           AudienceOverseers,
 	ActionSessionVoteVoid:       AudienceOverseers,
 	ActionSessionChair:          AudienceSession,

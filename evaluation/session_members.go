@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -91,6 +92,9 @@ func (s *Session) sync(cur map[string]groupDraw, now time.Time) []SessionChange 
 				continue
 			}
 			// The login may be linked after the replacement was drawn.
+			if x.Accepted && !m.Accepted {
+				out = append(out, change(ActionSessionAccepted, memberPayload(m)))
+			}
 			m.Accepted, m.Principal = x.Accepted, x.Principal
 			if m.Seat != x.Seat && x.Seat != "" {
 				// Moved by the host (Override): the identity check was at the old seat.
@@ -102,6 +106,31 @@ func (s *Session) sync(cur map[string]groupDraw, now time.Time) []SessionChange 
 		}
 	}
 	return out
+}
+
+// syncSessions brings the running sessions the draw's committee sits in in line with the
+// draw, so that an answer given on the draw (a replacement accepting) reaches the session's
+// pages and events at once, not at its next change. A failure is logged: the session catches
+// up at its next change.
+func (s *Service) syncSessions(ctx context.Context, a kaiping.Actor, id kaiping.ID) {
+	d, err := s.store.Draw(ctx, id)
+	if err != nil {
+		s.log.Warn("session: read the draw to sync", "draw_id", id, "err", err)
+		return
+	}
+	ss, err := s.store.Sessions(ctx, d.Tender)
+	if err != nil {
+		s.log.Warn("session: list the sessions to sync", "draw_id", id, "err", err)
+		return
+	}
+	for _, sess := range ss {
+		if sess.State == SessionClosed || sess.State == SessionVoid || !slices.ContainsFunc(sess.Groups, func(g Group) bool { return g.Draw == id }) {
+			continue
+		}
+		if _, err := s.change(ctx, a, sess.ID, func(*Session) ([]SessionChange, error) { return nil, nil }); err != nil {
+			s.log.Warn("session: sync with the draw", "session_id", sess.ID, "draw_id", id, "err", err)
+		}
+	}
 }
 
 // addRepresentative seats a tenderer's representative in place of one whose place ended.

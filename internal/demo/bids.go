@@ -57,7 +57,7 @@ func demoBids(ctx context.Context, base, dir string, setup *app.DevSetup, admin 
 	}
 	tender := opening.Tender{
 		Code: "KP-DEMO-" + time.Now().Format("20060102-150405"), Title: "某市滨江大道（一期）道路及配套工程施工",
-		Tenderer: "某市城市建设投资有限公司", Deadline: time.Now().Add(15 * time.Minute).Truncate(time.Minute),
+		Tenderer: demoEvalTenderer, Deadline: time.Now().Add(15 * time.Minute).Truncate(time.Minute),
 		Plan: opening.SingleEnvelope, Suite: string(seal.SM4GCM),
 		SummaryFields: []opening.SummaryField{
 			{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true},

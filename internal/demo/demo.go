@@ -25,8 +25,9 @@ type Options struct {
 }
 
 // Run starts PostgreSQL, MinIO and kaiping on loopback and walks through the demonstration,
-// printing each step on stdout: sealed bids, an expert draw with seat dispatch, and a full
-// online opening. Unless o.Exit, it then serves until ctx is done.
+// printing each step on stdout: sealed bids, a full online opening, an expert draw with seat
+// dispatch for the opened tender, and its evaluation session up to the committee reading the
+// opened bids. Unless o.Exit, it then serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
 	dir := o.Dir
 	if dir == "" {
@@ -102,22 +103,28 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("demo bids: %w", err)
 	}
 	say("")
-	say("== 远程异地评标：专家抽取与工位调度 / expert draw and seat dispatch")
-	if err := demoEvaluation(ctx, base, dir, setup, admin, say); err != nil {
-		return fmt.Errorf("demo evaluation: %w", err)
-	}
-	say("")
 	say("== 不见面开标：开标大厅 / a full online opening")
-	live, err := runDemoOpening(ctx, base, dir, setup, admin, tender, say)
+	opened, err := runDemoOpening(ctx, base, dir, setup, admin, tender, say)
 	if err != nil {
 		return fmt.Errorf("demo opening: %w", err)
 	}
 	// The camera leaves before the server stops (deferred calls run last first).
 	defer func() {
-		if err := live.Stop(); err != nil {
+		if err := opened.live.Stop(); err != nil {
 			say("开标直播摄像机退出：%v", err)
 		}
 	}()
+	say("")
+	say("== 远程异地评标：专家抽取与工位调度 / expert draw and seat dispatch")
+	committee, err := demoEvaluation(ctx, base, dir, setup, admin, opened.tender, say)
+	if err != nil {
+		return fmt.Errorf("demo evaluation: %w", err)
+	}
+	say("")
+	say("== 远程异地评标：评标会议 / the evaluation session")
+	if _, err := demoSession(ctx, base, opened, committee, say); err != nil {
+		return fmt.Errorf("demo session: %w", err)
+	}
 	say("")
 	say("打开以下地址 / open these URLs:")
 	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)

@@ -87,60 +87,78 @@ var demoEvalPool = []string{
 	"LY-012,潘越,13903790112,洛阳理工学院,副教授,A0103,洛阳市,,,正常",
 }
 
-// demoEvalVenues are the evaluation sites of the three cities: Kaifeng's can host.
+// demoEvalVenues are the evaluation sites of the three cities, with the staff who check the
+// experts in at their seats: Kaifeng's can host.
 var demoEvalVenues = []struct {
 	venue evaluation.Venue
 	seats int
+	staff string
 }{
 	{evaluation.Venue{Code: "410200-001", Name: "开封市公共资源交易中心远程评标室", City: "410200",
-		Address: "开封市城乡一体化示范区宋城路 66 号", Lat: 34.7932, Lon: 114.2935, CanHost: true}, 6},
+		Address: "开封市城乡一体化示范区宋城路 66 号", Lat: 34.7932, Lon: 114.2935, CanHost: true}, 6, "开封远程评标室工作人员"},
 	{evaluation.Venue{Code: "410100-001", Name: "郑州市公共资源交易中心远程评标室", City: "410100",
-		Address: "郑州市郑东新区商务外环路 17 号", Lat: 34.7652, Lon: 113.7291}, 4},
+		Address: "郑州市郑东新区商务外环路 17 号", Lat: 34.7652, Lon: 113.7291}, 4, "郑州远程评标室工作人员"},
 	{evaluation.Venue{Code: "410300-001", Name: "洛阳市公共资源交易中心远程评标室", City: "410300",
-		Address: "洛阳市洛龙区开元大道 218 号", Lat: 34.6183, Lon: 112.4542}, 4},
+		Address: "洛阳市洛龙区开元大道 218 号", Lat: 34.6183, Lon: 112.4542}, 4, "洛阳远程评标室工作人员"},
 }
 
-// demoEvaluation draws a 7-member committee across three cities of Henan for a Kaifeng tender:
-// the admin imports the pool and the seat directory and records three more reasons to step
+// demoCommittee is what the demo's evaluation leaves for the session: the tender and its
+// draw, who runs and watches it, the venues and their staff, the pool, and the drawn experts'
+// logins.
+type demoCommittee struct {
+	tender           opening.Tender
+	draw             evaluation.Draw
+	admin            *apiclient.Client
+	host, supervisor *sim.Party
+	venues           map[string]evaluation.Venue      // by city code
+	staff            map[kaiping.ID]*sim.Party        // a venue's staff, by venue
+	experts          map[kaiping.ID]evaluation.Expert // the pool, by expert
+	logins           map[kaiping.ID]*sim.Party        // the drawn experts who logged in, by expert
+	reps             map[kaiping.ID]*sim.Party        // the tenderer's representatives, by principal
+	party            func(string, kaiping.Role) (*sim.Party, error)
+}
+
+// demoEvalReps are the tenderer's representatives the draw leaves places for: a committee of
+// 7 is 5 drawn experts and 2 representatives (at most a third, 《招标投标法》 Art. 37).
+const demoEvalReps = 2
+
+// demoEvaluation draws a 7-member committee across three cities of Henan for the tender the
+// opening opened (5 drawn experts, 2 places left for the tenderer's representatives): the
+// admin imports the pool and the seat directory and records three more reasons to step
 // aside; the host requests the draw with a cross-city quota against a seed a supervisor
 // committed to; the supervisor reveals the seed; the drawn experts log in and answer (the
 // first declines and the same sequence draws the replacement); the host dispatches them to
-// the nearest free seats. It prints who goes where and login links to the pages.
-func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, say func(string, ...any)) error {
+// the nearest free seats. It prints who goes where and login links to the pages, and returns
+// the committee for the session.
+func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) (*demoCommittee, error) {
 	parties := filepath.Join(dir, "parties")
 	if err := os.MkdirAll(parties, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	party := func(name string, role kaiping.Role) (*sim.Party, error) {
 		return sim.NewParty(ctx, base, parties, setup, admin, devpki.SM2, name, role)
 	}
 	experts, venues, err := demoEvalDirectory(ctx, admin, say)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
-	host, err := party("远程评标主持人（开封）", kaiping.RoleHost)
-	if err != nil {
-		return err
+	c := &demoCommittee{tender: tender, admin: admin, venues: venues, staff: map[kaiping.ID]*sim.Party{}, experts: map[kaiping.ID]evaluation.Expert{},
+		logins: map[kaiping.ID]*sim.Party{}, party: party}
+	for _, e := range experts {
+		c.experts[e.ID] = e
 	}
-	supervisor, err := party("抽取监督员（开封市住建局）", kaiping.RoleSupervisor)
-	if err != nil {
-		return err
+	if c.host, err = party("远程评标主持人（开封）", kaiping.RoleHost); err != nil {
+		return nil, err
 	}
-	var tender opening.Tender
-	if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/tenders", opening.Tender{
-		Code: "KP-EVAL-" + time.Now().Format("20060102-150405"), Title: "开封市第二十五中学教学综合楼建设工程施工",
-		Tenderer: demoEvalTenderer, Deadline: time.Now().Add(demoEvalLead).Truncate(time.Second),
-		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
-		Sections:      []opening.Section{{Code: "BD1", Name: "一标段：土建及安装"}},
-	}, &tender); err != nil {
-		return fmt.Errorf("create the evaluation tender: %w", err)
+	if c.supervisor, err = party("抽取监督员（开封市住建局）", kaiping.RoleSupervisor); err != nil {
+		return nil, err
 	}
+	host, supervisor := c.host, c.supervisor
 	if err := admin.AssignStaff(ctx, tender.ID, kaiping.DutyEvaluationHost, host.ID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := admin.AssignStaff(ctx, tender.ID, kaiping.DutySupervisor, supervisor.ID); err != nil {
-		return err
+		return nil, err
 	}
 	say("招标项目：%s（%s），招标人 %s；远程异地评标，主场开封，副场郑州、洛阳", tender.Title, tender.Code, tender.Tenderer)
 
@@ -148,51 +166,51 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	// read, and nobody, the platform included, can choose the committee.
 	seed := make([]byte, draw.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
-		return err
+		return nil, err
 	}
 	session := demoEvalSession(time.Now())
 	var d evaluation.Draw
 	if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/draws", evaluation.DrawRequest{
-		Tender: tender.ID, CommitteeSize: 7, OutsideSharePercent: 50, HostVenue: venues["410200"].ID, Session: session,
-		Quotas:                 []draw.Quota{{Specialty: "A01", Count: 3}, {Specialty: "A10", Count: 2}, {Specialty: "A04", Count: 1}, {Specialty: "D", Count: 1}},
+		Tender: tender.ID, CommitteeSize: 7, TendererReps: demoEvalReps, OutsideSharePercent: 50, HostVenue: venues["410200"].ID, Session: session,
+		Quotas:                 []draw.Quota{{Specialty: "A01", Count: 2}, {Specialty: "A10", Count: 1}, {Specialty: "A04", Count: 1}, {Specialty: "D", Count: 1}},
 		SupervisingDepartments: []string{demoEvalSupervisor}, ConflictOrganisations: []string{demoEvalInterested},
-		RespondMinutes: 30, SeedCommitment: draw.Commitment(seed),
+		RespondMinutes: demoEvalRespond, SeedCommitment: draw.Commitment(seed),
 	}, &d); err != nil {
-		return fmt.Errorf("request the draw: %w", err)
+		return nil, fmt.Errorf("request the draw: %w", err)
 	}
-	say("抽取申请：7 人委员会（房屋建筑 3、工程造价 2、水利水电 1、经济 1），异地专家不少于 50%%，评标时间 %s 至 %s",
-		session.Start.Format("2006-01-02 15:04"), session.End.Format("15:04"))
+	say("抽取申请：7 人委员会，随机抽取 5 名专家（房屋建筑 2、工程造价 1、水利水电 1、经济 1）、招标人代表 %d 名，异地专家不少于 50%%，评标时间 %s 至 %s（北京时间）",
+		demoEvalReps, session.Start.In(kaiping.BeijingTime).Format("2006-01-02 15:04"), session.End.In(kaiping.BeijingTime).Format("15:04"))
 	say("  种子承诺值 %s 已写入审计日志，随后生成候选快照：%d 名候选，%d 名回避，快照摘要 %.16s…", d.Commitment, d.SnapshotSize, d.Excluded, d.SnapshotDigest)
-	// Who stepped aside may name a potential bidder, so it is shown only after the deadline.
-	say("  回避情况可能涉及潜在投标人，投标截止（%s）后方可查看；等待截止（真实时间）…", tender.Deadline.Local().Format(time.TimeOnly))
-	if err := iox.Sleep(ctx, time.Until(tender.Deadline)+200*time.Millisecond); err != nil {
-		return err
+	// Who stepped aside may name a potential bidder, so it is shown only after the deadline
+	// (in the demo it has passed: the tender was opened).
+	if wait := time.Until(tender.Deadline); wait > 0 {
+		say("  回避情况可能涉及潜在投标人，投标截止（%s）后方可查看；等待截止（真实时间）…", tender.Deadline.Local().Format(time.TimeOnly))
+		if err := iox.Sleep(ctx, wait+200*time.Millisecond); err != nil {
+			return nil, err
+		}
 	}
 	if err := demoEvalExclusions(ctx, host.Client, d.ID, experts, say); err != nil {
-		return err
+		return nil, err
 	}
 	if err := supervisor.Client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/reveal",
 		evaluation.RevealRequest{Seed: hex.EncodeToString(seed)}, &d); err != nil {
-		return fmt.Errorf("reveal the seed: %w", err)
+		return nil, fmt.Errorf("reveal the seed: %w", err)
 	}
+	c.draw = d
 	say("  %s揭示种子 %.16s…，与承诺值相符，按种子与快照确定性抽取", supervisor.Name, d.Seed)
 
-	first, err := demoEvalAnswers(ctx, host.Client, admin, d.ID, experts, party, say)
+	first, err := demoEvalAnswers(ctx, c, say)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var as struct{ Assignments []evaluation.SeatAssignment }
 	if err := host.Client.Do(ctx, http.MethodPost, "/api/v1/draws/"+string(d.ID)+"/dispatch", nil, &as); err != nil {
-		return fmt.Errorf("dispatch: %w", err)
-	}
-	byID := map[kaiping.ID]evaluation.Expert{}
-	for _, e := range experts {
-		byID[e.ID] = e
+		return nil, fmt.Errorf("dispatch: %w", err)
 	}
 	cities := map[string]bool{}
 	say("工位调度（就近空闲工位）：")
 	for _, a := range as.Assignments {
-		e := byID[a.Expert]
+		e := c.experts[a.Expert]
 		kind := "副场"
 		if a.Host {
 			kind = "主场"
@@ -202,36 +220,44 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	}
 	say("  %d 名专家分布在 %d 个城市的评标工位", len(as.Assignments), len(cities))
 
-	staff, err := party("郑州远程评标室工作人员", kaiping.RoleVenueStaff)
-	if err != nil {
-		return err
+	for _, dv := range demoEvalVenues {
+		v := venues[dv.venue.City]
+		staff, err := party(dv.staff, kaiping.RoleVenueStaff)
+		if err != nil {
+			return nil, err
+		}
+		if err := admin.Do(ctx, http.MethodPost, "/api/v1/venues/"+string(v.ID)+"/staff", evaluation.StaffRequest{Principal: staff.ID}, nil); err != nil {
+			return nil, err
+		}
+		c.staff[v.ID] = staff
 	}
-	if err := admin.Do(ctx, http.MethodPost, "/api/v1/venues/"+string(venues["410100"].ID)+"/staff",
-		evaluation.StaffRequest{Principal: staff.ID}, nil); err != nil {
-		return err
-	}
-	day := session.Start.Format(time.DateOnly)
+	day := session.Start.In(kaiping.BeijingTime).Format(time.DateOnly)
 	say("")
 	say("评标页面（登录链接含会话令牌，%d 分钟内有效，仅在打开它的标签页内保存）/ evaluation pages:",
 		int(time.Duration(setup.Config.Auth.SessionTTL).Minutes()))
 	say("  主持人 host          %s", web.LoginLink(base, "evaluation/host.html?draw="+string(d.ID), host.Client.Token))
 	say("  专家 expert（%s）  %s", first.Name, web.LoginLink(base, "evaluation/expert.html", first.Client.Token))
-	say("  郑州场地 venue staff %s", web.LoginLink(base, "evaluation/venue.html?date="+day, staff.Client.Token))
+	say("  郑州场地 venue staff %s", web.LoginLink(base, "evaluation/venue.html?date="+day, c.staff[venues["410100"].ID].Client.Token))
 	say("  管理员 admin         %s", web.LoginLink(base, "evaluation/admin.html", admin.Token))
 	say("  抽取复核 verify      go run ./cmd/kaiping draw verify --config %s %s", setup.ConfigPath, d.ID)
-	return nil
+	return c, nil
 }
 
-// demoEvalLead is how far ahead the evaluation demo's bid deadline is set: the committee is
-// drawn before it, and who stepped aside is shown only after it.
-const demoEvalLead = 75 * time.Second
+// demoEvalRespond is how long, in minutes, a drawn expert has to answer: the least a draw
+// takes, so that the session can start soon after.
+const demoEvalRespond = 5
 
-// demoEvalSession is tomorrow's session, 09:00 to 17:30 Beijing time.
+// demoEvalStartsIn is how far ahead the committee's session starts: past the experts' time to
+// answer (a draw's answers are due before its session starts) and well within the hour
+// before the start when check-in may open (evaluation.DefaultConfig.CheckInLead), so the
+// demo runs the session at once on the real clock.
+const demoEvalStartsIn = 10 * time.Minute
+
+// demoEvalSession is the committee's session: from the first whole minute demoEvalStartsIn
+// ahead, for half a day.
 func demoEvalSession(now time.Time) draw.Period {
-	cst := kaiping.BeijingTime
-	y, m, dd := now.In(cst).AddDate(0, 0, 1).Date()
-	start := time.Date(y, m, dd, 9, 0, 0, 0, cst)
-	return draw.Period{Start: start, End: start.Add(8*time.Hour + 30*time.Minute)}
+	start := now.Add(demoEvalStartsIn).Truncate(time.Minute).Add(time.Minute)
+	return draw.Period{Start: start, End: start.Add(4 * time.Hour)}
 }
 
 func cityOf(code string) string {
@@ -316,42 +342,18 @@ func demoEvalExclusions(ctx context.Context, host *apiclient.Client, id kaiping.
 	return nil
 }
 
-// demoEvalAnswers has every drawn expert log in and answer: the first of the committee
-// declines, the replacement the sequence draws and everyone else accept. It returns a party
-// who accepted.
-func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaiping.ID, experts map[string]evaluation.Expert,
-	party func(string, kaiping.Role) (*sim.Party, error), say func(string, ...any)) (*sim.Party, error) {
-	byID := map[kaiping.ID]evaluation.Expert{}
-	for _, e := range experts {
-		byID[e.ID] = e
-	}
+// demoEvalAnswers has every drawn expert of c's draw log in and answer: the first of the
+// committee declines, the replacement the sequence draws and everyone else accept. It returns
+// a party who accepted.
+func demoEvalAnswers(ctx context.Context, c *demoCommittee, say func(string, ...any)) (*sim.Party, error) {
 	var accepted *sim.Party
 	declined := false
 	for {
-		var ms struct{ Members []evaluation.Member }
-		if err := host.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(id)+"/members", nil, &ms); err != nil {
-			return nil, err
+		m, p, err := c.loginPending(ctx)
+		if err != nil || p == nil {
+			return accepted, err
 		}
-		var pending *evaluation.Member
-		for i, m := range ms.Members {
-			if m.State == evaluation.MemberPending {
-				pending = &ms.Members[i]
-				break
-			}
-		}
-		if pending == nil {
-			return accepted, nil
-		}
-		m := *pending
-		p, err := party(m.ExpertName, kaiping.RoleExpert)
-		if err != nil {
-			return nil, err
-		}
-		e := byID[m.Expert]
-		e.Principal = p.ID
-		if err := admin.Do(ctx, http.MethodPut, "/api/v1/experts/"+string(e.ID), e, nil); err != nil {
-			return nil, fmt.Errorf("link %s to a login: %w", e.Code, err)
-		}
+		e := c.experts[m.Expert]
 		where := "本地"
 		if m.Outside {
 			where = "异地"
@@ -362,14 +364,14 @@ func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaip
 		}
 		if !declined {
 			declined = true
-			if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/decline",
+			if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(c.draw.ID)+"/decline",
 				evaluation.ReasonRequest{Reason: "评标当日在外地出差，无法按时到场"}, nil); err != nil {
 				return nil, fmt.Errorf("%s declines: %w", e.Code, err)
 			}
 			say("  抽中 %s：拒绝参加（出差），按同一抽取序列递补", drawn)
 			continue
 		}
-		if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(id)+"/accept", nil, nil); err != nil {
+		if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/expert/draws/"+string(c.draw.ID)+"/accept", nil, nil); err != nil {
 			return nil, fmt.Errorf("%s accepts: %w", e.Code, err)
 		}
 		say("  抽中 %s：登录确认参加（专业配额 %s）", drawn, m.Quota)
@@ -377,6 +379,32 @@ func demoEvalAnswers(ctx context.Context, host, admin *apiclient.Client, id kaip
 			accepted = p
 		}
 	}
+}
+
+// loginPending gives the first drawn member still to answer a login: a certificate, a
+// principal with the expert role, linked to the expert in the pool. It returns no party when
+// every member has answered.
+func (c *demoCommittee) loginPending(ctx context.Context) (evaluation.Member, *sim.Party, error) {
+	var ms struct{ Members []evaluation.Member }
+	if err := c.host.Client.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(c.draw.ID)+"/members", nil, &ms); err != nil {
+		return evaluation.Member{}, nil, err
+	}
+	i := slices.IndexFunc(ms.Members, func(m evaluation.Member) bool { return m.State == evaluation.MemberPending })
+	if i < 0 {
+		return evaluation.Member{}, nil, nil
+	}
+	m := ms.Members[i]
+	p, err := c.party(m.ExpertName, kaiping.RoleExpert)
+	if err != nil {
+		return m, nil, err
+	}
+	e := c.experts[m.Expert]
+	e.Principal = p.ID
+	if err := c.admin.Do(ctx, http.MethodPut, "/api/v1/experts/"+string(e.ID), e, nil); err != nil {
+		return m, nil, fmt.Errorf("link %s to a login: %w", e.Code, err)
+	}
+	c.experts[e.ID], c.logins[e.ID] = e, p
+	return m, p, nil
 }
 
 // postRaw posts body as contentType (an import file, not JSON) and decodes the answer into out.

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,38 +16,20 @@ import (
 	"github.com/kaiping/kaiping/opening"
 )
 
-// TestDemoEvaluation runs the demo's evaluation part against a running server and checks what
-// it printed against the server's own record: a 7-member committee across three cities, one
-// decline replaced from the same sequence, everyone seated, the draw reproducible, and login
-// links that open the pages as the right people.
-func TestDemoEvaluation(t *testing.T) {
-	w := mustDemoWorld(t)
+// checkDemoEvaluation checks what the demo's evaluation printed against the server's own
+// record, after the session: a committee of 5 drawn experts across three cities, one decline
+// before the session and one conflict at it, each replaced from the same sequence, everyone
+// seated, the draw reproducible, and login links that open the pages as the right people.
+func checkDemoEvaluation(t *testing.T, w *demoWorld, printed string, tender opening.Tender) {
 	ctx := context.Background()
-	var out strings.Builder
-	say := func(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
-	if err := demoEvaluation(ctx, w.base, w.dir, w.setup, w.admin, say); err != nil {
-		t.Fatalf("demoEvaluation: %v\n%s", err, out.String())
-	}
-	printed := out.String()
-	t.Log(printed)
 	for _, want := range []string{"专家库导入 40 名专家", "种子承诺值", "揭示种子", "回避 KF-003", "回避 ZZ-011", "拒绝参加", "递补",
 		"开封市公共资源交易中心远程评标室", "郑州市公共资源交易中心远程评标室", "洛阳市公共资源交易中心远程评标室",
-		"7 名专家分布在 3 个城市", "/evaluation/host.html?draw=", "/evaluation/expert.html#token=", "draw verify"} {
+		"5 名专家分布在 3 个城市", "招标人代表 2 名", "/evaluation/host.html?draw=", "/evaluation/expert.html#token=", "draw verify"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("the demo did not print %q", want)
 		}
 	}
 
-	var ts struct{ Tenders []opening.Tender }
-	if err := w.admin.Do(ctx, http.MethodGet, "/api/v1/tenders", nil, &ts); err != nil {
-		t.Fatal(err)
-	}
-	var tender opening.Tender
-	for _, x := range ts.Tenders {
-		if strings.HasPrefix(x.Code, "KP-EVAL-") {
-			tender = x
-		}
-	}
 	// The tender's evaluation host reads its draws (an administrator runs none).
 	parties, err := loadDemoParties(ctx, w.base, filepath.Join(w.dir, "parties"))
 	if err != nil {
@@ -75,8 +56,9 @@ func TestDemoEvaluation(t *testing.T) {
 			replaced++
 		}
 	}
-	if states[evaluation.MemberAccepted] != 7 || states[evaluation.MemberDeclined] != 1 || replaced != 1 || len(ms.Members) != 8 {
-		t.Errorf("members by state %v, %d replacements, want 7 accepted, 1 declined and replaced", states, replaced)
+	if states[evaluation.MemberAccepted] != 5 || states[evaluation.MemberDeclined] != 1 || states[evaluation.MemberRecused] != 1 ||
+		replaced != 2 || len(ms.Members) != 7 {
+		t.Errorf("members by state %v, %d replacements, want 5 accepted, 1 declined and 1 recused, both replaced", states, replaced)
 	}
 	var as struct{ Assignments []evaluation.SeatAssignment }
 	if err := host.Client.Do(ctx, http.MethodGet, "/api/v1/draws/"+string(d.ID)+"/assignments", nil, &as); err != nil {
@@ -89,12 +71,12 @@ func TestDemoEvaluation(t *testing.T) {
 			t.Errorf("the demo did not print the seat %s %s", a.VenueName, a.SeatCode)
 		}
 	}
-	if len(as.Assignments) != 7 || len(cities) != 3 {
-		t.Errorf("%d seats in cities %v, want 7 in 3", len(as.Assignments), cities)
+	if len(as.Assignments) < 5 || len(cities) != 3 {
+		t.Errorf("%d seats in cities %v, want at least 5 in 3", len(as.Assignments), cities)
 	}
 
 	// What `kaiping draw verify --config` does after the demo.
-	if _, report, err := verifyDraw(w, d.ID); err != nil || report.Replacements != 1 {
+	if _, report, err := verifyDraw(w, d.ID); err != nil || report.Replacements != 2 {
 		t.Errorf("kaiping draw verify %s: %v\n%+v", d.ID, err, report)
 	}
 

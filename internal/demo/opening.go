@@ -52,13 +52,25 @@ var demoOpeningPrices = []string{"3286000.00", "3195500.00", "3310200.00", "3249
 // second tender of the same bidders, sealed at the same deadline, is left live at check-in
 // with a camera broadcasting (demoLive), which demoOpening stops before it returns and the
 // demo command keeps running (runDemoOpening) until Ctrl-C.
-func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) error {
-	live, err := runDemoOpening(ctx, base, dir, setup, admin, tender, say)
-	return errors.Join(err, live.Stop())
+// It returns the opened tender with what its bidders sealed.
+func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) (*demoOpened, error) {
+	o, err := runDemoOpening(ctx, base, dir, setup, admin, tender, say)
+	if o == nil {
+		return nil, err
+	}
+	return o, errors.Join(err, o.live.Stop())
+}
+
+// demoOpened is what the opening demo leaves: the tender it opened, what each bidder sealed
+// in it (the committee reads it back), and the live hall still broadcasting.
+type demoOpened struct {
+	tender opening.Tender
+	sealed map[kaiping.ID]string // the plaintext each bidder sealed, by bidder
+	live   *demoLive
 }
 
 // runDemoOpening is demoOpening leaving its live hall running.
-func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) (*demoLive, error) {
+func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, admin *apiclient.Client, tender opening.Tender, say func(string, ...any)) (*demoOpened, error) {
 	parties, err := loadDemoParties(ctx, base, filepath.Join(dir, "parties"))
 	if err != nil {
 		return nil, err
@@ -108,13 +120,16 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		}
 	}
 	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, t.Deadline.Local().Format(time.TimeOnly))
+	sealed := map[kaiping.ID]string{}
 	for i, p := range bidders {
+		summary := fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)
+		sealed[p.ID] = summary
 		for _, x := range []opening.Tender{t, live} {
 			if err := p.Client.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(x.ID)+"/sections/BD1/registrations",
 				opening.RegisterRequest{Certificate: identity.Fingerprint(p.Cert.Cert.Raw)}, nil); err != nil {
 				return nil, fmt.Errorf("%s registers for %s: %w", p.Name, x.Code, err)
 			}
-			if _, err := sim.SubmitSummary(ctx, x, p, fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)); err != nil {
+			if _, err := sim.SubmitSummary(ctx, x, p, summary); err != nil {
 				return nil, err
 			}
 		}
@@ -257,7 +272,11 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	stem := filepath.Join(dir, "parties", string(first.ID))
 	say("  命令行查看记录     go run ./cmd/kaiping record show --server %s --cert %s --key %s --tender %s --section BD1",
 		base, stem+".cert.pem", stem+".key.pem", t.ID)
-	return startDemoLive(ctx, base, dir, setup, admin, live, host, bidders, say)
+	cam, err := startDemoLive(ctx, base, dir, setup, admin, live, host, bidders, say)
+	if err != nil {
+		return nil, err
+	}
+	return &demoOpened{tender: t, sealed: sealed, live: cam}, nil
 }
 
 // demoLive is the demo's live opening hall: a camera account's seat agent publishing

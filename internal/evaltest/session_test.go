@@ -222,6 +222,18 @@ func TestSessionFromCheckInToReview(t *testing.T) {
 	s.logins[newcomer.ID] = login
 	_, err = s.Service.Accept(ctx, s.Actor(login.Principal), s.draw.ID)
 	must(t, err)
+	// The session takes the acceptance in at once: the venue's staff see the newcomer to
+	// check, and the newcomer their session, before anything else changes it.
+	sess, err = s.Service.Session(ctx, sess.ID)
+	must(t, err)
+	if m := memberOf(t, sess, newcomer.ID); m.Stage() != evaluation.StageArrived || m.Principal != login.Principal.ID {
+		t.Fatalf("after accepting, the newcomer is at stage %s as %q, want arrived as %s", m.Stage(), m.Principal, login.Principal.ID)
+	}
+	evs, err := s.Service.SessionEvents(ctx, sess.ID, 0, evaluation.SessionReader{Venues: []kaiping.ID{newcomer.Venue}}, 500)
+	must(t, err)
+	if !slices.ContainsFunc(evs, func(e evaluation.SessionEvent) bool { return e.Type == evaluation.ActionSessionAccepted }) {
+		t.Errorf("the venue's staff have no %s event after the newcomer accepted", evaluation.ActionSessionAccepted)
+	}
 	sess = s.ready(t, sess, memberOf(t, sess, newcomer.ID))
 
 	// Review cannot start without a chair; the chair is elected by a majority.
