@@ -315,7 +315,7 @@ func (mt *demoMeeting) confirmArrived(ctx context.Context) error {
 		}
 		var done []string
 		for _, sc := range view.Seats {
-			if sc.Stage != evaluation.StageArrived {
+			if sc.Stage() != evaluation.StageArrived {
 				continue
 			}
 			if err := staff.Client.Do(ctx, http.MethodPost, "/api/v1/venue/sessions/"+string(mt.id)+"/members/"+string(sc.ID)+"/confirm",
