@@ -122,9 +122,15 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("")
 	say("== 远程异地评标：评标会议 / the evaluation session")
-	if _, err := demoSession(ctx, base, opened, committee, say); err != nil {
+	_, seats, err := demoSession(ctx, base, opened, committee, say)
+	if err != nil {
 		return fmt.Errorf("demo session: %w", err)
 	}
+	defer func() {
+		if err := seats.Stop(); err != nil {
+			say("评标工位代理退出：%v", err)
+		}
+	}()
 	say("")
 	say("打开以下地址 / open these URLs:")
 	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)

@@ -314,12 +314,12 @@ func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, a
 	if err := admin.AssignStaff(ctx, t.ID, kaiping.DutyHost, camera.ID); err != nil {
 		return nil, err
 	}
-	cam, err := demoMediaAgent(ctx, camera, hall, nil)
+	cam, err := demoMediaAgent(ctx, camera, hall+"/media", nil)
 	if err != nil {
 		return nil, err
 	}
 	first := bidders[0]
-	watcher, err := demoMediaAgent(ctx, first, hall, func(s seat.Stats) bool {
+	watcher, err := demoMediaAgent(ctx, first, hall+"/media", func(s seat.Stats) bool {
 		audio, video := false, false
 		for _, tr := range s.From(string(camera.ID)) {
 			audio = audio || tr.Kind == signaling.Audio && tr.Packets > 10
@@ -344,16 +344,21 @@ func startDemoLive(ctx context.Context, base, dir string, setup *app.DevSetup, a
 	return cam, nil
 }
 
-// demoMediaAgent joins the hall's broadcast room as p with a grant from the hall's media
-// route, publishing what the grant allows. With until it waits until the agent's statistics
-// satisfy it, otherwise until the agent has joined.
-func demoMediaAgent(ctx context.Context, p *sim.Party, hall string, until func(seat.Stats) bool) (*demoLive, error) {
-	var g opening.HallMediaGrant
-	if err := p.Client.Do(ctx, http.MethodPost, hall+"/media", nil, &g); err != nil {
+// demoMediaAgent joins a room as p with a grant from the media route at grantPath (the
+// hall's broadcast, a session's committee room: both answer {"grant": …}), publishing what the
+// grant allows. With until it waits until the agent's statistics satisfy it, otherwise until
+// the agent has joined.
+func demoMediaAgent(ctx context.Context, p *sim.Party, grantPath string, until func(seat.Stats) bool) (*demoLive, error) {
+	var g struct {
+		Grant signaling.Grant `json:"grant"`
+	}
+	if err := p.Client.Do(ctx, http.MethodPost, grantPath, nil, &g); err != nil {
 		return nil, fmt.Errorf("%s's media grant: %w", p.Name, err)
 	}
 	cfg := seat.ConfigFromGrant(g.Grant)
 	cfg.Loopback = true // the demo's SFU listens on loopback only
+	// A modest stream: the demo runs every seat of a committee on one machine.
+	cfg.FPS, cfg.VideoBitrate = 10, 100_000
 	ag := seat.New(cfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	l := &demoLive{cancel: cancel, done: make(chan error, 1)}
@@ -375,9 +380,9 @@ func demoMediaAgent(ctx context.Context, p *sim.Party, hall string, until func(s
 			}
 		case err := <-l.done:
 			cancel()
-			return nil, fmt.Errorf("%s left the live hall: %w", p.Name, err)
+			return nil, fmt.Errorf("%s left the room: %w", p.Name, err)
 		case <-deadline:
-			return nil, errors.Join(fmt.Errorf("%s: no media in the live hall within %v", p.Name, demoLiveWait), l.Stop())
+			return nil, errors.Join(fmt.Errorf("%s: no media in the room within %v", p.Name, demoLiveWait), l.Stop())
 		}
 	}
 }

@@ -54,18 +54,23 @@ type demoMeeting struct {
 // confirmed, pledges and declares; everyone votes for the chair; the host starts review; and
 // every member reads every opened bid, which must be what the bidders sealed. It prints the
 // session pages' login links and returns the session.
-func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommittee, say func(string, ...any)) (evaluation.Session, error) {
+func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommittee, say func(string, ...any)) (sess evaluation.Session, seats demoSeatAgents, err error) {
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, seats.Stop())
+			seats = nil
+		}
+	}()
 	host := c.host.Client
 	d := c.draw
 	reps, err := demoSeatRepresentatives(ctx, c)
 	if err != nil {
-		return evaluation.Session{}, err
+		return sess, seats, err
 	}
-	var sess evaluation.Session
 	if err := host.Do(ctx, http.MethodPost, "/api/v1/sessions", evaluation.CreateSessionRequest{Tender: o.tender.ID,
 		Groups: []evaluation.GroupRequest{{Name: "评标委员会", Draw: d.ID, Sections: []string{o.tender.Sections[0].Code}, Representatives: reps}},
 	}, &sess); err != nil {
-		return sess, fmt.Errorf("set up the session: %w", err)
+		return sess, seats, fmt.Errorf("set up the session: %w", err)
 	}
 	mt := &demoMeeting{c: c, id: sess.ID, members: map[kaiping.ID]*sim.Party{}, say: say}
 	for _, p := range c.logins {
@@ -83,28 +88,28 @@ func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommitt
 	}
 
 	if err := host.Do(ctx, http.MethodPost, mt.path("/checkin"), nil, &sess); err != nil {
-		return sess, fmt.Errorf("open check-in: %w", err)
+		return sess, seats, fmt.Errorf("open check-in: %w", err)
 	}
 	say("主持人开启签到（评标开始前 %d 分钟内可签到）", int(evaluation.DefaultConfig.CheckInLead/time.Minute))
-	media, err := demoSeatMedia(ctx, base, sess, mt.members)
-	if err != nil {
-		return sess, err
-	}
-	defer media.Stop()
 	if err := mt.confirmArrived(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	if sess, err = mt.session(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
+	seats, err = demoSeatMedia(ctx, sess, mt.members)
+	if err != nil {
+		return sess, seats, err
+	}
+	say("  %d 个工位代理以合成音视频加入评标委员会的音视频房间（全程录像）；主持人、场地工作人员和监督人员可在各自页面观看", len(seats))
 	recusing, ok := demoConflictMember(sess)
 	if !ok {
-		return sess, errors.New("no drawn member at a remote site to declare a conflict")
+		return sess, seats, errors.New("no drawn member at a remote site to declare a conflict")
 	}
 	conflict := "本人配偶在投标人" + demoBidders[1].name + "任职"
 	for _, m := range sitting(sess) {
 		if err := mt.pledge(ctx, m); err != nil {
-			return sess, err
+			return sess, seats, err
 		}
 	}
 	say("  %d 名成员在各自工位阅读评标承诺书，用本人数字证书私钥签署，平台以登录证书验签", len(sitting(sess)))
@@ -114,78 +119,78 @@ func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommitt
 			req = evaluation.DeclarationRequest{Conflict: true, Reason: conflict}
 		}
 		if err := mt.members[m.Principal].Client.Do(ctx, http.MethodPost, mt.expertPath("/declaration"), req, nil); err != nil {
-			return sess, fmt.Errorf("%s declares: %w", m.Name, err)
+			return sess, seats, fmt.Errorf("%s declares: %w", m.Name, err)
 		}
 	}
 	say("  回避声明：%s（%s，%s）声明回避：%s；其余成员声明无须回避", recusing.Name, recusing.Code, cityOf(c.experts[recusing.ID].City), conflict)
 
 	if sess, err = mt.session(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	in, err := mt.replacement(ctx, sess)
 	if err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	say("  平台按同一抽取序列自动递补：%s（%s，%s），调度至 %s 工位 %s", in.Name, in.Code, cityOf(c.experts[in.ID].City), c.venues[in.City].Name, in.SeatCode)
 	joined, err := mt.c.replacementAccepts(ctx, in)
 	if err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	mt.members[joined.ID] = joined
 	say("  %s 登录确认参加", in.Name)
 	if err := mt.confirmArrived(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	if sess, err = mt.session(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	if in, err = mt.memberByID(sess, in.ID); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	if in.Confirmed == nil || in.Principal != joined.ID {
-		return sess, fmt.Errorf("the replacement %s is at stage %s as %q after accepting and the venue's check", in.Name, in.Stage(), in.Principal)
+		return sess, seats, fmt.Errorf("the replacement %s is at stage %s as %q after accepting and the venue's check", in.Name, in.Stage(), in.Principal)
 	}
 	if err := mt.pledge(ctx, in); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	if err := mt.members[in.Principal].Client.Do(ctx, http.MethodPost, mt.expertPath("/declaration"), evaluation.DeclarationRequest{}, nil); err != nil {
-		return sess, fmt.Errorf("%s declares: %w", in.Name, err)
+		return sess, seats, fmt.Errorf("%s declares: %w", in.Name, err)
 	}
 	say("  %s 经现场核验、签署承诺书并声明无须回避", in.Name)
 
 	if sess, err = mt.session(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	chair := demoChairCandidate(sess)
 	for _, m := range sitting(sess) {
 		if err := mt.members[m.Principal].Client.Do(ctx, http.MethodPost, mt.expertPath("/chair-votes"), evaluation.VoteRequest{Candidate: chair.ID}, nil); err != nil {
-			return sess, fmt.Errorf("%s votes: %w", m.Name, err)
+			return sess, seats, fmt.Errorf("%s votes: %w", m.Name, err)
 		}
 	}
 	if sess, err = mt.session(ctx); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	if g := sess.Groups[0]; g.Chair != chair.ID {
-		return sess, fmt.Errorf("after every vote the chair is %q, want %s", g.Chair, chair.ID)
+		return sess, seats, fmt.Errorf("after every vote the chair is %q, want %s", g.Chair, chair.ID)
 	}
 	say("  推选组长：%d 名成员投票，%s（%s）以 %d 票当选组长", len(sitting(sess)), chair.Name, chair.Code, len(sitting(sess)))
 	if err := host.Do(ctx, http.MethodPost, mt.path("/review"), nil, &sess); err != nil {
-		return sess, fmt.Errorf("start review: %w", err)
+		return sess, seats, fmt.Errorf("start review: %w", err)
 	}
 	say("主持人宣布开始评审：评标会议状态「%s」", sess.State.Label())
 	reads, err := mt.readBids(ctx, sess, o.sealed)
 	if err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	say("  %d 名成员各自调阅 %d 份已开启的投标文件（开标一览表），共 %d 次，解密流出的内容与投标人加密前逐字节一致；每次调阅均记入审计日志",
 		len(sitting(sess)), len(o.sealed), reads)
 	var rs struct{ Reads []evaluation.Read }
 	if err := c.supervisor.Client.Do(ctx, http.MethodGet, mt.path("/reads"), nil, &rs); err != nil {
-		return sess, err
+		return sess, seats, err
 	}
 	say("  %s查看调阅记录：%d 条（谁、何时、哪份文件，不含内容）", c.supervisor.Name, len(rs.Reads))
 	mt.printLinks(base, sess, chair)
-	return sess, nil
+	return sess, seats, nil
 }
 
 // printLinks prints the session pages with a login link each.

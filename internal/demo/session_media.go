@@ -21,13 +21,24 @@ func (as demoSeatAgents) Stop() error {
 	return errors.Join(errs...)
 }
 
-// demoSeatMedia is where the seat agents (clients/seat) of the session's members join its
-// media rooms once check-in is open. Each member's agent takes a grant with the member's own
-// login from POST /api/v1/expert/sessions/:id/media and runs seat.New on it, publishing the
-// seat's synthetic camera and microphone into its group's room as demoMediaAgent does in the
-// opening hall, so that the host's console, the venue staff's page and the supervisor's view
-// see and hear every seat; the returned agents leave when stopped. The platform does not
-// serve that route yet, so today it joins no room and returns no agent.
-func demoSeatMedia(ctx context.Context, base string, sess evaluation.Session, members map[kaiping.ID]*sim.Party) (demoSeatAgents, error) {
-	return nil, nil
+// demoSeatMedia has a seat agent (clients/seat) join the committee's room for every member of
+// sess whose identity was confirmed at the seat, each with a grant taken with the member's own
+// login from POST /api/v1/expert/sessions/:id/media, publishing the seat's synthetic camera
+// and microphone: the host's console, the venue staff's page and the supervisor's view then
+// see and hear every seat. The agents stay until stopped; on an error those already joined
+// leave.
+func demoSeatMedia(ctx context.Context, sess evaluation.Session, members map[kaiping.ID]*sim.Party) (demoSeatAgents, error) {
+	var out demoSeatAgents
+	for _, m := range sitting(sess) {
+		p := members[m.Principal]
+		if p == nil || m.Confirmed == nil {
+			continue
+		}
+		a, err := demoMediaAgent(ctx, p, "/api/v1/expert/sessions/"+string(sess.ID)+"/media", nil)
+		if err != nil {
+			return nil, errors.Join(err, out.Stop())
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

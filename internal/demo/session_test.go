@@ -48,10 +48,18 @@ func TestDemo(t *testing.T) {
 	}
 	drawTook := time.Since(start)
 	start = time.Now()
-	if _, err := demoSession(ctx, w.base, opened, committee, say); err != nil {
+	sess, seats, err := demoSession(ctx, w.base, opened, committee, say)
+	if err != nil {
 		t.Fatalf("demoSession: %v\n%s", err, out.String())
 	}
+	defer seats.Stop()
 	sessionTook := time.Since(start)
+	// Every seat confirmed at check-in publishes into the committee's room, and the host's
+	// console sees it online.
+	if len(seats) != 7 {
+		t.Errorf("%d seat agents joined the room, want the 7 members confirmed at check-in", len(seats))
+	}
+	waitSeatsOnline(t, committee, sess.ID, len(seats))
 	printed := out.String()
 	t.Logf("the opening took %v, the draw %v, the session %v\n%s", took.Round(time.Second), drawTook.Round(time.Millisecond),
 		sessionTook.Round(time.Millisecond), printed)
@@ -209,5 +217,31 @@ func checkDemoSession(t *testing.T, w *demoWorld, printed string, tender opening
 	var p kaiping.Principal
 	if err := clients["console/"][0].Do(ctx, http.MethodGet, "/api/v1/me", nil, &p); err != nil || !p.Has(kaiping.RoleHost) {
 		t.Errorf("the console link logs in as %+v (%v), want a host", p, err)
+	}
+}
+
+// waitSeatsOnline waits until n members of the session show online in the room, as the host's
+// console reads it.
+func waitSeatsOnline(t *testing.T, c *demoCommittee, id kaiping.ID, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var sess evaluation.Session
+		if err := c.host.Client.Do(context.Background(), http.MethodGet, "/api/v1/sessions/"+string(id), nil, &sess); err != nil {
+			t.Fatal(err)
+		}
+		online := 0
+		for _, m := range sess.Members {
+			if m.Presence != nil && m.Presence.State == evaluation.SeatOnline {
+				online++
+			}
+		}
+		if online >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d seats online in the room after 20 s, want %d", online, n)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
