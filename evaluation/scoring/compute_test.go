@@ -340,3 +340,58 @@ func TestInputRefusals(t *testing.T) {
 		t.Errorf("drawn 2 %%: base %d", r.Base)
 	}
 }
+
+// TestMessagesNamePositions: refusals count from 1 and figures print as points.
+func TestMessagesNamePositions(t *testing.T) {
+	m := testMethod(PriceLowBase)
+	in := fiveBids(m, 0, 1_000_000)
+	in.Members[1] = "m1"
+	if _, err := Compute(m, in); !strings.Contains(kaiping.MessageOf(err), "第 2 名评委") {
+		t.Errorf("%v", err)
+	}
+	in = fiveBids(m, 0, 1_000_000)
+	in.Sheets[0].Bidder = "x"
+	if _, err := Compute(m, in); !strings.Contains(kaiping.MessageOf(err), "第 1 张评分表") {
+		t.Errorf("%v", err)
+	}
+	m.Review = []ReviewItem{{"a", "甲", StageForm}, {"b", "", StageForm}}
+	if err := m.Validate(); !strings.Contains(kaiping.MessageOf(err), "第 2 个初步评审项") {
+		t.Errorf("%v", err)
+	}
+	for v, want := range map[int64]string{0: "0.00", 5: "0.05", 1250: "12.50", -1250: "-12.50", -5: "-0.05"} {
+		if got := points(v); got != want {
+			t.Errorf("points(%d) = %q, want %q", v, got, want)
+		}
+	}
+	for v2, want := range map[int64]string{6100: "30.50", 6101: "30.505", 3: "0.015", -3: "-0.015", -1: "-0.005", 0: "0.00"} {
+		if got := halfPoints(v2); got != want {
+			t.Errorf("halfPoints(%d) = %q, want %q", v2, got, want)
+		}
+	}
+}
+
+// TestOutOfRangeEdges: 0 and the maximum are in range; one hundredth beyond either is not.
+func TestOutOfRangeEdges(t *testing.T) {
+	m := testMethod(PriceLowBase)
+	in := fiveBids(m, 0, 1_000_000)
+	in.Sheets[0].Scores["plan"], in.Sheets[1].Scores["plan"] = 0, 3000
+	if w := warned(mustCompute(t, m, in), CodeOutOfRange); len(w) != 0 {
+		t.Errorf("0 and the maximum: %+v", w)
+	}
+	in.Sheets[0].Scores["plan"], in.Sheets[1].Scores["plan"] = -1, 3001
+	w := warned(mustCompute(t, m, in), CodeOutOfRange)
+	if len(w) != 2 || w[0].Member != "m1" || w[0].Values[0] != -1 || w[1].Member != "m2" || !w[1].Hard {
+		t.Errorf("beyond: %+v", w)
+	}
+}
+
+// TestChecksAtOne: every threshold may be as small as 1.
+func TestChecksAtOne(t *testing.T) {
+	for _, c := range []Checks{{DeviationZ: 1}, {DeviationShare: 1}, {BelowCeiling: 1}, {BelowMean: 1}} {
+		m := testMethod(PriceLowBase)
+		m.Checks = c
+		if err := m.Validate(); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}
