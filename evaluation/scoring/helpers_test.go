@@ -77,12 +77,4 @@ func mustCompute(tb testing.TB, m Method, in Inputs) Result {
 	return r
 }
 
-func codes(ws []Warning) []string {
-	var out []string
-	for _, w := range ws {
-		out = append(out, w.Code)
-	}
-	return out
-}
-
 func ptr[T any](v T) *T { return &v }

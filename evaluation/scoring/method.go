@@ -124,12 +124,12 @@ type Item struct {
 // (1/10,000); DownwardChoices, when given, are the rates one of which is drawn at the
 // opening, and the drawn rate is an input.
 type PriceRule struct {
-	Rule            string `json:"rule"`
-	Max             int64  `json:"max"`
-	KAbove          int64  `json:"k_above,omitempty"`
-	KBelow          int64  `json:"k_below,omitempty"`
-	TrimFrom        int    `json:"trim_from,omitempty"`
-	Downward        int64  `json:"downward,omitempty"`
+	Rule            string  `json:"rule"`
+	Max             int64   `json:"max"`
+	KAbove          int64   `json:"k_above,omitempty"`
+	KBelow          int64   `json:"k_below,omitempty"`
+	TrimFrom        int     `json:"trim_from,omitempty"`
+	Downward        int64   `json:"downward,omitempty"`
 	DownwardChoices []int64 `json:"downward_choices,omitempty"`
 }
 
