@@ -39,8 +39,9 @@ func (s *Service) CreateSession(ctx context.Context, a kaiping.Actor, req Create
 	}
 	taken := map[string]bool{}
 	draws := map[kaiping.ID]bool{}
+	seats := map[kaiping.ID]bool{} // the representatives'
 	for i, gr := range req.Groups {
-		g, members, window, host, err := s.group(ctx, facts, fmt.Sprintf("G%d", i+1), gr, taken)
+		g, members, window, host, err := s.group(ctx, facts, fmt.Sprintf("G%d", i+1), gr, taken, seats)
 		if err != nil {
 			return Session{}, err
 		}
@@ -68,7 +69,7 @@ func (s *Service) CreateSession(ctx context.Context, a kaiping.Actor, req Create
 }
 
 // group builds one group of a new session from its request.
-func (s *Service) group(ctx context.Context, facts TenderFacts, id string, gr GroupRequest, taken map[string]bool) (Group, []SessionMember, draw.Period, kaiping.ID, error) {
+func (s *Service) group(ctx context.Context, facts TenderFacts, id string, gr GroupRequest, taken map[string]bool, seats map[kaiping.ID]bool) (Group, []SessionMember, draw.Period, kaiping.ID, error) {
 	fail := func(err error) (Group, []SessionMember, draw.Period, kaiping.ID, error) {
 		return Group{}, nil, draw.Period{}, "", err
 	}
@@ -126,7 +127,11 @@ func (s *Service) group(ctx context.Context, facts TenderFacts, id string, gr Gr
 			"%s 的抽取为招标人代表留了 %d 个名额，须逐一指定（当前 %d 人）", name, d.Request.TendererReps, len(gr.Representatives)))
 	}
 	for _, r := range gr.Representatives {
-		m, err := s.representative(ctx, d.HostVenue, r)
+		if seats[r.Seat] {
+			return fail(invalid("session.representative_seat", "两名招标人代表不能坐同一工位"))
+		}
+		seats[r.Seat] = true
+		m, err := s.representative(ctx, d.HostVenue, d.Request.Session, r)
 		if err != nil {
 			return fail(err)
 		}
@@ -136,8 +141,9 @@ func (s *Service) group(ctx context.Context, facts TenderFacts, id string, gr Gr
 	return g, members, d.Request.Session, d.HostVenue, nil
 }
 
-// representative checks a tenderer's representative and their seat at the host site.
-func (s *Service) representative(ctx context.Context, host kaiping.ID, r RepresentativeRequest) (SessionMember, error) {
+// representative checks a tenderer's representative and their seat at the host site, which
+// must be reserved for the whole window: dispatch then never seats an expert there.
+func (s *Service) representative(ctx context.Context, host kaiping.ID, window draw.Period, r RepresentativeRequest) (SessionMember, error) {
 	p, err := s.store.Principal(ctx, r.Principal)
 	if err != nil {
 		return SessionMember{}, err
@@ -155,6 +161,14 @@ func (s *Service) representative(ctx context.Context, host kaiping.ID, r Represe
 	}
 	if seat.Venue != host || seat.Status != SeatAvailable {
 		return SessionMember{}, kaiping.E(kaiping.KindInvalid, "session.representative_seat", "招标人代表须坐在主场的可用工位")
+	}
+	reserved, err := s.store.ReservedFor(ctx, seat.ID, window)
+	if err != nil {
+		return SessionMember{}, err
+	}
+	if !reserved {
+		return SessionMember{}, kaiping.E(kaiping.KindConflict, "session.representative_seat_unreserved",
+			"招标人代表的工位须先在主场预订，且预订须覆盖整个评标时间（专家调度不会占用已预订的工位）")
 	}
 	return SessionMember{ID: p.ID, Kind: MemberRepresentative, Principal: p.ID, Name: p.Name, Venue: v.ID, VenueCode: v.Code,
 		City: v.City, Seat: seat.ID, SeatCode: seat.Code, HostSite: true, Accepted: true}, nil
@@ -497,7 +511,7 @@ func (s *Service) AddRepresentative(ctx context.Context, a kaiping.Actor, id kai
 	if err != nil {
 		return Session{}, err
 	}
-	m, err := s.representative(ctx, sess.HostVenue, req)
+	m, err := s.representative(ctx, sess.HostVenue, sess.Window, req)
 	if err != nil {
 		return Session{}, err
 	}

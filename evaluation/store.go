@@ -80,6 +80,10 @@ type VenueStore interface {
 	Book(ctx context.Context, a kaiping.Actor, b Booking) error
 	// CancelBooking frees a booking's range ("booking.not_found").
 	CancelBooking(ctx context.Context, a kaiping.Actor, id kaiping.ID, reason string) error
+	// ReservedFor reports whether seat has an active booking of its own (not an expert's
+	// dispatch) covering the whole period: a seat kept for someone the draw does not seat,
+	// such as the tenderer's representative.
+	ReservedFor(ctx context.Context, seat kaiping.ID, period draw.Period) (bool, error)
 	// Bookings lists the active bookings of a venue overlapping [from, to), by seat and time.
 	Bookings(ctx context.Context, venue kaiping.ID, from, to time.Time) ([]DayBooking, error)
 }

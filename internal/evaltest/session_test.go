@@ -58,6 +58,9 @@ func mustSessionSceneOn(tb testing.TB, sc *scene) *sessionScene {
 		for _, seat := range seats {
 			if !taken[seat.ID] {
 				taken[seat.ID] = true
+				_, err := s.Service.Book(ctx, s.Actor(s.Host), seat.ID, evaluation.Booking{
+					Start: s.session.Start, End: s.session.End, Purpose: "招标人代表 " + rep.Name})
+				must(tb, err)
 				reps = append(reps, evaluation.RepresentativeRequest{Principal: rep.ID, Seat: seat.ID})
 				break
 			}
@@ -310,6 +313,20 @@ func TestSessionRefusals(t *testing.T) {
 	missing.Groups = []evaluation.GroupRequest{{Name: "第一评标小组", Draw: s.draw.ID, Sections: []string{"BD1"}}}
 	_, err = s.Service.CreateSession(ctx, s.Actor(s.Host), missing)
 	wantCode(t, err, kaiping.KindInvalid, "session.representatives")
+	// A representative's seat must be reserved for the window: an expert's seat is not.
+	assigned, err := s.Store.Assignments(ctx, s.draw.ID)
+	must(t, err)
+	unreserved := s.request
+	g := s.request.Groups[0]
+	g.Representatives = []evaluation.RepresentativeRequest{g.Representatives[0], {Principal: g.Representatives[1].Principal, Seat: assigned[0].Seat}}
+	unreserved.Groups = []evaluation.GroupRequest{g}
+	_, err = s.Service.CreateSession(ctx, s.Actor(s.Host), unreserved)
+	if c := kaiping.CodeOf(err); c != "session.representative_seat_unreserved" && c != "session.representative_seat" {
+		t.Fatalf("a representative on an expert's seat: %v", err)
+	}
+	g.Representatives[1].Seat = g.Representatives[0].Seat
+	_, err = s.Service.CreateSession(ctx, s.Actor(s.Host), unreserved)
+	wantCode(t, err, kaiping.KindInvalid, "session.representative_seat")
 
 	sess, err := s.Service.CreateSession(ctx, s.Actor(s.Host), s.request)
 	must(t, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/evaluation/draw"
 )
 
 func notFoundVenue() error {
@@ -259,4 +260,12 @@ func (s *EvaluationStore) Bookings(ctx context.Context, venue kaiping.ID, from, 
 		return b, err
 	})
 	return bs, translate("pg.Bookings", err)
+}
+
+// ReservedFor implements evaluation.VenueStore.
+func (s *EvaluationStore) ReservedFor(ctx context.Context, seat kaiping.ID, period draw.Period) (bool, error) {
+	var ok bool
+	err := s.db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM seat_bookings WHERE seat_id = $1 AND cancelled_at IS NULL
+		AND expert_id IS NULL AND during @> tstzrange($2, $3, '[)'))`, seat, period.Start, period.End).Scan(&ok)
+	return ok, translate("pg.ReservedFor", err)
 }
