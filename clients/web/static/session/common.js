@@ -263,6 +263,14 @@ export function eventText(ev, names) {
     case 'session.bid_read': return who(names, p.reader) + ' 查阅了 ' + bidLabel(names, p);
     case 'session.supervisor_read': return '监督人员调阅了 ' + bidLabel(names, p) + '，原因：' + (p.reason || '');
     case 'session.message': return '主持人消息：' + (p.text || p.message || '');
+    case 'session.member_message': return '主持人给您的消息：' + (p.text || '');
+    case 'session.accepted': return who(names, p.member) + ' 确认参加，待到场核验';
+    case 'session.seat_online': return who(names, p.member) + ' 的工位音视频在线';
+    case 'session.seat_reconnecting': return who(names, p.member) + ' 的工位音视频中断，正在重新连接';
+    case 'session.seat_gone': return who(names, p.member) + ' 的工位已离开音视频房间';
+    case 'session.seat_past_grace': return who(names, p.member) + ' 的工位离开超过宽限时间，主持人可登记离席';
+    case 'session.seat_mute': return '主持人' + (p.muted ? '关闭' : '恢复') + '了 ' + who(names, p.member) + ' 的' + (p.kind === 'audio' ? '声音' : '画面');
+    case 'session.seat_remove': return '主持人将 ' + who(names, p.member) + ' 的工位移出音视频房间（仍是评标委员会成员，可重新加入）';
   }
   return '会议记录更新';
 }
