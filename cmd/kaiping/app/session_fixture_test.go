@@ -39,8 +39,14 @@ type sessionWorld struct {
 // (check-in may open an hour before): the scheduled session, check-in not yet open.
 func mustSessionWorld(t *testing.T) *sessionWorld {
 	t.Helper()
+	return mustSessionWorldOn(t, mustEvalWorld(t))
+}
+
+// mustSessionWorldOn builds the session world on ew.
+func mustSessionWorldOn(t *testing.T, ew *evalWorld) *sessionWorld {
+	t.Helper()
 	ctx := context.Background()
-	w := &sessionWorld{evalWorld: mustEvalWorld(t), certs: map[string]*devpki.Issued{}, staffOf: map[kaiping.ID]*devpki.Issued{},
+	w := &sessionWorld{evalWorld: ew, certs: map[string]*devpki.Issued{}, staffOf: map[kaiping.ID]*devpki.Issued{},
 		byCode: map[string]evaluation.SessionMember{}}
 	sup := w.mustRegister(t, w.admin, devpki.SM2, "评标监督员", kaiping.RoleSupervisor)
 	w.mustAssign(t, w.tender.ID, principalID(t, w.mustLogin(t, sup)), kaiping.DutySupervisor)

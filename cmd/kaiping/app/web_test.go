@@ -54,8 +54,14 @@ type evalWorld struct {
 
 func mustEvalWorld(t *testing.T) *evalWorld {
 	t.Helper()
+	return mustEvalWorldOn(t, mustApp(t))
+}
+
+// mustEvalWorldOn is mustEvalWorld on the app ta.
+func mustEvalWorldOn(t *testing.T, ta *testApp) *evalWorld {
+	t.Helper()
 	ctx := context.Background()
-	w := &evalWorld{testApp: mustApp(t), experts: map[string]evaluation.Expert{}, venues: map[string]evaluation.Venue{}}
+	w := &evalWorld{testApp: ta, experts: map[string]evaluation.Expert{}, venues: map[string]evaluation.Venue{}}
 	w.admin = w.mustLogin(t, w.setup.Admin)
 	if status, body := postCSV(t, w.base+"/api/v1/experts/import", w.admin.Token, evalPool); status != http.StatusCreated {
 		t.Fatalf("import the pool: %d %s", status, body)
