@@ -421,3 +421,81 @@ func TestSessionMedia(t *testing.T) {
 		t.Errorf("manifest gaps: B's drop %v, A's mute %v; want both", gapB, mutedA)
 	}
 }
+
+// TestSeatPastGrace: a seat that leaves the committee's room shows gone at once and, once the
+// centre's grace has run out without it coming back, gone past the grace, after which the
+// host may record its member as having left; back in the room, it shows online again.
+func TestSeatPastGrace(t *testing.T) {
+	s := mustSessionScene(t)
+	media := mustMediaPlane(t, s.scene)
+	cfg := evaluation.DefaultConfig
+	cfg.SeatGrace = 2 * time.Second
+	svc := evaluation.NewService(s.Store, s.Notices, s.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	svc.StreamWith(media)
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watching := make(chan struct{})
+	go func() { defer close(watching); svc.WatchSeats(watchCtx) }()
+	t.Cleanup(func() { stopWatch(); <-watching })
+	ctx := context.Background()
+
+	sess, err := svc.CreateSession(ctx, s.Actor(s.Host), s.request)
+	must(t, err)
+	s.Clock.Set(s.session.Start.Add(-30 * time.Minute))
+	sess, err = svc.OpenCheckIn(ctx, s.Actor(s.Host), sess.ID)
+	must(t, err)
+	m := sess.Members[0]
+	sess = s.confirm(t, sess, m)
+	g, err := svc.MemberMediaGrant(ctx, s.logins[m.ID].Principal, sess.ID)
+	must(t, err)
+
+	stateOf := func() evaluation.SeatState {
+		cur, err := svc.Session(ctx, sess.ID)
+		must(t, err)
+		if p := memberOf(t, cur, m.ID).Presence; p != nil {
+			return p.State
+		}
+		return ""
+	}
+	// waitFor follows the session's events until the seat reaches state.
+	after := sess.Version
+	waitFor := func(state evaluation.SeatState) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for stateOf() != state {
+			if time.Now().After(deadline) {
+				t.Fatalf("the seat is %q after 30 s, want %q", stateOf(), state)
+			}
+			evs, err := svc.SessionEvents(ctx, sess.ID, after, evaluation.SessionReader{Overseer: true}, 100)
+			must(t, err)
+			if len(evs) > 0 {
+				after = evs[len(evs)-1].Version
+				continue
+			}
+			time.Sleep(100 * time.Millisecond) // no event yet: the watcher writes within its gap
+		}
+	}
+
+	join := func() context.CancelFunc {
+		cfg := seat.ConfigFromGrant(g.Grant)
+		cfg.Loopback, cfg.FPS, cfg.VideoBitrate = true, 15, 150_000
+		a := seat.New(cfg)
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = a.Run(runCtx) }()
+		return func() { cancel(); <-done }
+	}
+	leave := join()
+	waitFor(evaluation.SeatOnline)
+	leave()
+	waitFor(evaluation.SeatGone)
+	waitFor(evaluation.SeatGonePastGrace)
+	cur, err := svc.Session(ctx, sess.ID)
+	must(t, err)
+	if p := memberOf(t, cur, m.ID).Presence; p.GraceUntil == nil || p.GraceUntil.Sub(p.Since) != cfg.SeatGrace {
+		t.Fatalf("presence %+v: grace until since + %s", p, cfg.SeatGrace)
+	}
+	// Back in the room: online again.
+	leave = join()
+	defer leave()
+	waitFor(evaluation.SeatOnline)
+}
