@@ -16,6 +16,8 @@ const (
 	ActionSessionDeclare        = "session.declare"           // 回避声明
 	ActionSessionReplace        = "session.replace"           // 递补专家加入
 	ActionSessionAccepted       = "session.accepted"          // 递补专家确认参加
+	ActionSessionLogin          = "session.member_login"      // 成员的登录账号变更（补绑证书）
+	ActionSessionSeatMoved      = "session.seat_moved"        // 主持人调整了成员的工位
 	ActionSessionVote           = "session.vote"              // 推选组长投票
 	ActionSessionVoteVoid       = "session.vote_void"         // 被替换成员的投票作废
 	ActionSessionChair          = "session.chair"             // 组长选出
@@ -70,6 +72,8 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionSessionDeclare:        AudienceSession,
 	ActionSessionReplace:        AudienceSession,
 	ActionSessionAccepted:       AudienceSession,
+	ActionSessionLogin:          AudienceOverseers,
+	ActionSessionSeatMoved:      AudienceSession,
 	ActionSessionVote:           AudienceOverseers,
 	ActionSessionVoteVoid:       AudienceOverseers,
 	ActionSessionChair:          AudienceSession,

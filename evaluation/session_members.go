@@ -91,17 +91,24 @@ func (s *Session) sync(cur map[string]groupDraw, now time.Time) []SessionChange 
 				out = append(out, c)
 				continue
 			}
-			// The login may be linked after the replacement was drawn.
 			if x.Accepted && !m.Accepted {
 				out = append(out, change(ActionSessionAccepted, memberPayload(m)))
 			}
+			// The login may be linked (or replaced) after the member was drawn.
+			if x.Principal != m.Principal {
+				c := change(ActionSessionLogin, memberPayload(m))
+				c.Payload["principal"] = x.Principal
+				out = append(out, c)
+			}
 			m.Accepted, m.Principal = x.Accepted, x.Principal
 			if m.Seat != x.Seat && x.Seat != "" {
-				// Moved by the host (Override): the identity check was at the old seat.
+				// Moved by the host (Override): the identity check was at the old seat, so a
+				// member who has not pledged yet is checked again at the new one.
 				m.Venue, m.VenueCode, m.City, m.Seat, m.SeatCode, m.HostSite = x.Venue, x.VenueCode, x.City, x.Seat, x.SeatCode, x.HostSite
 				if m.Pledge == nil {
 					m.Confirmed = nil
 				}
+				out = append(out, change(ActionSessionSeatMoved, memberPayload(m)))
 			}
 		}
 	}

@@ -156,3 +156,45 @@ func TestSessionSurvivesPostgresStop(t *testing.T) {
 		again.next(live.TypeEvent, evaluation.ActionSessionPledge)
 	}
 }
+
+// TestSeatMovedByOverride moves a confirmed member, not yet pledged, to another seat through
+// the draw's own route: the session follows, records the move, and the member is checked
+// again at the new seat; a login linked later is recorded for the overseers.
+func TestSeatMovedByOverride(t *testing.T) {
+	s := mustSessionScene(t)
+	ctx := context.Background()
+	sess := s.mustSession(t)
+	var m evaluation.SessionMember
+	for _, x := range sess.Members {
+		if x.Kind == evaluation.MemberDrawn {
+			m = x
+		}
+	}
+	sess = s.confirm(t, sess, m)
+	var to evaluation.Venue
+	for _, v := range []evaluation.Venue{s.kf, s.zz, s.pds} {
+		if v.ID != m.Venue {
+			to = v
+		}
+	}
+	_, err := s.Service.Override(ctx, s.Actor(s.Host), s.draw.ID, m.ID, to.ID, "", "工位设备故障")
+	must(t, err)
+	login := s.CertifiedExpert(t, mustExpert(t, s.Env, m.ID))
+	sess, err = s.Service.SendMessage(ctx, s.Actor(s.Host), sess.ID, evaluation.MessageRequest{Text: "请到新工位就座"})
+	must(t, err)
+	moved := memberOf(t, sess, m.ID)
+	if moved.Venue != to.ID || moved.Stage() != evaluation.StageArrived || moved.Principal != login.ID {
+		t.Fatalf("after the move: venue %s (want %s), stage %s, login %s", moved.VenueCode, to.Code, moved.Stage(), moved.Principal)
+	}
+	evs, err := s.Service.SessionEvents(ctx, sess.ID, 0, evaluation.SessionReader{Overseer: true}, 1000)
+	must(t, err)
+	seen := map[string]bool{}
+	for _, e := range evs {
+		seen[e.Type] = true
+	}
+	if !seen[evaluation.ActionSessionSeatMoved] || !seen[evaluation.ActionSessionLogin] {
+		t.Fatalf("events %v: want the seat's move and the new login recorded", seen)
+	}
+	// The staff of the new venue confirm at the new seat.
+	s.confirm(t, sess, moved)
+}

@@ -265,6 +265,8 @@ export function eventText(ev, names) {
     case 'session.message': return '主持人消息：' + (p.text || p.message || '');
     case 'session.member_message': return '主持人给您的消息：' + (p.text || '');
     case 'session.accepted': return who(names, p.member) + ' 确认参加，待到场核验';
+    case 'session.member_login': return who(names, p.member) + ' 的登录证书已绑定';
+    case 'session.seat_moved': return who(names, p.member) + ' 调整到工位 ' + (p.seat || '—') + '，须在新工位重新核验身份';
     case 'session.seat_online': return who(names, p.member) + ' 的工位音视频在线';
     case 'session.seat_reconnecting': return who(names, p.member) + ' 的工位音视频中断，正在重新连接';
     case 'session.seat_gone': return who(names, p.member) + ' 的工位已离开音视频房间';
