@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/evaluation/scoring"
 )
 
 // Tender is a procurement project (招标项目) as the platform runs it.
@@ -47,8 +48,13 @@ type Tender struct {
 	// GovernmentProcurement says the tender is a government procurement (政府采购, under
 	// 《政府采购法》 rather than 《招标投标法》): the purchaser's representative on the
 	// evaluation committee may not be its chair (财政部令第87号 Art. 45).
-	GovernmentProcurement bool      `json:"government_procurement"`
-	Sections              []Section `json:"sections"`
+	GovernmentProcurement bool `json:"government_procurement"`
+	// Method is the tender's evaluation method (评标办法: evaluation/SCORING.md), fixed at its
+	// creation and published with it: the committee's scores, totals and ranking are computed
+	// from it and nothing else (《招标投标法实施条例》 Art. 49). Stored normalized, its defaults
+	// written out, so what was published is what is computed.
+	Method   *scoring.Method `json:"evaluation_method,omitempty"`
+	Sections []Section       `json:"sections"`
 
 	CreatedBy kaiping.ID `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -166,6 +172,13 @@ func (t *Tender) Validate(now time.Time) error {
 		return invalid("tender.tenderer", "招标人不能为空，且不超过 %d 字", maxTendererNameRunes)
 	case t.Deadline.Before(now.Add(minDeadlineLeadTime)):
 		return invalid("tender.deadline", "投标截止时间必须晚于当前时间至少 1 分钟")
+	}
+	if t.Method != nil {
+		m := t.Method.Normalized()
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		t.Method = &m
 	}
 	switch t.Plan {
 	case "":

@@ -49,11 +49,11 @@ func (s *OpeningStore) CreateTender(ctx context.Context, a kaiping.Actor, t open
 	return s.db.InTx(ctx, "pg.CreateTender "+string(t.ID), func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenders (id, code, title, tenderer, deadline, envelope_plan, suite,
 			summary_fields, max_envelope_bytes, min_bids, rescue, rescue_setup, created_by, created_at, checkin_minutes, cosign, silence_consents,
-			government_procurement)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			government_procurement, evaluation_method)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 			t.ID, t.Code, t.Title, t.Tenderer, t.Deadline, t.Plan, t.Suite, fields, t.MaxEnvelopeBytes,
 			t.MinBids, policy, setupJSON, nullID(t.CreatedBy), t.CreatedAt, t.CheckInMinutes, t.Cosign, t.SilenceConsents,
-			t.GovernmentProcurement)
+			t.GovernmentProcurement, t.Method)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 			return kaiping.Errorf(kaiping.KindConflict, "tender.code_taken", "项目编号 %s 已存在", t.Code)
@@ -73,14 +73,14 @@ func (s *OpeningStore) CreateTender(ctx context.Context, a kaiping.Actor, t open
 }
 
 const tenderColumns = `id, code, title, tenderer, deadline, envelope_plan, suite, summary_fields,
-	max_envelope_bytes, min_bids, rescue, created_by, created_at, checkin_minutes, cosign, silence_consents, government_procurement`
+	max_envelope_bytes, min_bids, rescue, created_by, created_at, checkin_minutes, cosign, silence_consents, government_procurement, evaluation_method`
 
 func scanTender(row pgx.Row) (opening.Tender, error) {
 	var t opening.Tender
 	var fields, rescue []byte
 	var createdBy *string
 	err := row.Scan(&t.ID, &t.Code, &t.Title, &t.Tenderer, &t.Deadline, &t.Plan, &t.Suite, &fields,
-		&t.MaxEnvelopeBytes, &t.MinBids, &rescue, &createdBy, &t.CreatedAt, &t.CheckInMinutes, &t.Cosign, &t.SilenceConsents, &t.GovernmentProcurement)
+		&t.MaxEnvelopeBytes, &t.MinBids, &rescue, &createdBy, &t.CreatedAt, &t.CheckInMinutes, &t.Cosign, &t.SilenceConsents, &t.GovernmentProcurement, &t.Method)
 	if err != nil {
 		return opening.Tender{}, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
+	"github.com/kaiping/kaiping/evaluation/scoring"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
@@ -54,6 +55,22 @@ func TestTendersAndRegistration(t *testing.T) {
 		t.Fatalf("bidder reads tender: %+v, %v", got, err)
 	}
 
+	// A tender carries its evaluation method from its creation, published with it, its
+	// defaults written out.
+	withMethod := demoTender(deadline)
+	withMethod.Code = "KP-M"
+	withMethod.Method = &scoring.Method{Kind: scoring.KindComprehensive,
+		Criteria: []scoring.Group{{Code: "tech", Name: "技术部分", Items: []scoring.Item{{Code: "plan", Name: "施工方案", Max: 6000}}}},
+		Price:    &scoring.PriceRule{Rule: scoring.PriceLowBase, Max: 4000}}
+	var carried opening.Tender
+	if err := host.Do(ctx, http.MethodPost, "/api/v1/tenders", withMethod, &carried); err != nil {
+		t.Fatal(err)
+	}
+	if err := bidder.Do(ctx, http.MethodGet, "/api/v1/tenders/"+string(carried.ID), nil, &got); err != nil || got.Method == nil ||
+		got.Method.Version != scoring.Version || got.Method.Candidates != 3 || got.Method.Criteria[0].Items[0].Max != 6000 {
+		t.Fatalf("bidder reads the tender's method: %+v, %v", got.Method, err)
+	}
+
 	err := admin.Do(ctx, http.MethodPost, "/api/v1/blacklist", opening.BlacklistEntry{
 		Bidder: badMe.ID, Reason: "串通投标，行政处罚决定书 某公管罚〔2026〕12号", Source: "行政处罚",
 		From: ta.clock.Now().Add(-24 * time.Hour), Until: ta.clock.Now().AddDate(1, 0, 0),
@@ -91,6 +108,11 @@ func TestTendersAndRegistration(t *testing.T) {
 			x.Code = "KP-2"
 			return x
 		}(), nil), 400, "tender.deadline"},
+		{"an evaluation method of an unknown kind", host.Do(ctx, http.MethodPost, "/api/v1/tenders", func() opening.Tender {
+			x := demoTender(deadline)
+			x.Code, x.Method = "KP-6", &scoring.Method{Kind: "best_value"}
+			return x
+		}(), nil), 400, "scoring.kind"},
 		{"min bids lowered", host.Do(ctx, http.MethodPost, "/api/v1/tenders", func() opening.Tender {
 			x := demoTender(deadline)
 			x.Code, x.MinBids = "KP-3", 2
