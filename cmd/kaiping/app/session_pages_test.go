@@ -195,6 +195,26 @@ func TestSessionPages(t *testing.T) {
 		}
 	})
 
+	t.Run("host sends a message to one seat, which sees it and the others do not", func(t *testing.T) {
+		to := w.byCode["ZZ-02"]
+		console.set("#message-to", string(to.ID))
+		console.set("#message-text", "请检查摄像头角度")
+		console.click("#message-send")
+		console.waitText("#message-msg", "已发送给该工位")
+		seat := b.open(t, web.LoginLink(w.base, "session/?id="+id, w.memberClient(t, "ZZ-02").Token))
+		seat.live()
+		seat.waitText("#events", "主持人给您的消息：请检查摄像头角度")
+		evs := struct{ Events []evaluation.SessionEvent }{}
+		if err := w.memberClient(t, "LY-01").Do(ctx, http.MethodGet, "/api/v1/expert/sessions/"+id+"/events", nil, &evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs.Events {
+			if e.Type == evaluation.ActionSessionMemberMessage {
+				t.Fatal("another member reads a message sent to ZZ-02")
+			}
+		}
+	})
+
 	t.Run("supervisor's view shows the timeline and the seats, read only", func(t *testing.T) {
 		pg := b.open(t, web.LoginLink(w.base, "session/watch/?id="+id, w.supervisor.Token))
 		pg.live()

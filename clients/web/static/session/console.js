@@ -66,6 +66,7 @@ function draw(view) {
   put($('controls'), sess.state, () => steps.filter((s) => s.states.includes(sess.state)).map((s) =>
     h('button', { type: 'button', id: 'step-' + s.id, class: s.danger ? 'danger' : s.secondary ? 'secondary' : '',
       onclick: (ev) => step(current, s, ev.target) }, s.label)));
+  drawMessageTargets(sess);
   if (!video) {
     video = sessionVideo($('video'), view.base + '/media', { label: '视频墙' });
     video.idle('各工位的画面在此显示', '打开视频墙');
@@ -86,8 +87,56 @@ async function step(view, s, button) {
   }, button);
 }
 
+// ---- messages to the seats -----------------------------------------------------------------
+
+$('message-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const to = $('message-to').value;
+  const body = { text: $('message-text').value };
+  if (to) body.member_id = to;
+  await run($('message-msg'), async () => {
+    await api('POST', current.base + '/messages', body);
+    $('message-text').value = '';
+    $('message-msg').replaceChildren(okBox(to ? '已发送给该工位' : '已发送给全部工位'));
+  }, $('message-send'));
+});
+
+/** The message's addressees: every seat, or one sitting member's (redrawn when they change). */
+function drawMessageTargets(sess) {
+  const members = sess.members.filter((m) => !m.replaced && !m.left);
+  put($('message-to'), members.map((m) => m.id).join(), () => [
+    h('option', { value: '' }, '全部工位'),
+    ...members.map((m) => h('option', { value: m.id }, m.name + '（' + (m.venue_code || '') + ' ' + (m.seat_code || '') + '）')),
+  ]);
+}
+
+// ---- the seat in the room: mute, or take it out of the room --------------------------------
+
+async function seatAction(view, m, action, body, done, button) {
+  await run($('seats-msg'), async () => {
+    await api('POST', view.base + '/groups/' + encodeURIComponent(m.group) + '/seats/' + encodeURIComponent(m.id) + '/' + action, body);
+    $('seats-msg').replaceChildren(okBox(done));
+    await view.reload();
+  }, button);
+}
+
+function roomActions(m) {
+  if (!m.presence || m.presence.state !== 'online') return [];
+  return [
+    h('button', { type: 'button', class: 'secondary seat-mute', onclick: (ev) => seatAction(current, m, 'mute',
+      { kind: 'audio', muted: true }, '已将 ' + m.name + ' 静音', ev.target) }, '静音'),
+    h('button', { type: 'button', class: 'secondary seat-unmute', onclick: (ev) => seatAction(current, m, 'mute',
+      { kind: 'audio', muted: false }, '已恢复 ' + m.name + ' 的声音', ev.target) }, '恢复声音'),
+    h('button', { type: 'button', class: 'secondary seat-out', onclick: async (ev) => {
+      const ok = await confirmStep({ title: '将 ' + m.name + ' 移出音视频房间', ok: '确认移出',
+        text: '只断开该工位的音视频连接，不改变其评标委员会成员身份；该工位可以重新加入。要记录成员离席，请用“记录离席”。' });
+      if (ok) await seatAction(current, m, 'remove', undefined, '已将 ' + m.name + ' 移出音视频房间', ev.target);
+    } }, '移出房间'),
+  ];
+}
+
 function memberActions(m, stage) {
-  const out = [];
+  const out = [...roomActions(m)];
   if (['arrived', 'confirmed', 'pledged', 'declared'].includes(stage) && !['closed', 'void'].includes(current.sess.state)) {
     out.push(h('button', { type: 'button', class: 'secondary member-remove', onclick: (ev) => remove(current, m, ev.target) }, '记录离席'));
   }
