@@ -14,7 +14,6 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/seat"
-	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/signaling"
 )
 
@@ -172,7 +171,7 @@ func seatDrops(ctx context.Context, drops int, dropFor time.Duration) ([]time.Du
 	if err != nil {
 		return nil, err
 	}
-	nb, err := sim.NewCutNet()
+	nb, err := seat.NewCutNet()
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/internal/devenv"
-	"github.com/kaiping/kaiping/internal/sim"
 	"github.com/kaiping/kaiping/signaling"
 	"github.com/kaiping/kaiping/signaling/embedded"
 	"github.com/kaiping/kaiping/signaling/recorder"
@@ -286,7 +285,7 @@ func TestSessionMedia(t *testing.T) {
 		t.Fatalf("venue staff grant: %+v, %v", staffG, err)
 	}
 
-	nb, err := sim.NewCutNet()
+	nb, err := seat.NewCutNet()
 	must(t, err)
 	t.Cleanup(func() { nb.Close() })
 	agents := map[kaiping.ID]*seat.Agent{

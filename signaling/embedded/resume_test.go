@@ -2,92 +2,12 @@ package embedded
 
 import (
 	"context"
-	"errors"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/seat"
 )
-
-// flakyNet is a seat's network that the test can cut: UDP packets are dropped both ways and
-// signaling sockets are closed and refused until it is restored.
-type flakyNet struct {
-	udp  *flakyUDP
-	mu   sync.Mutex
-	down bool
-	tcp  []net.Conn
-}
-
-type flakyUDP struct {
-	net.PacketConn
-	down atomic.Bool
-}
-
-func (c *flakyUDP) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, a, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.down.Load() {
-			return n, a, err
-		}
-	}
-}
-
-func (c *flakyUDP) WriteTo(b []byte, a net.Addr) (int, error) {
-	if c.down.Load() {
-		return len(b), nil
-	}
-	return c.PacketConn.WriteTo(b, a)
-}
-
-func newFlakyNet(tb testing.TB) *flakyNet {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { pc.Close() })
-	return &flakyNet{udp: &flakyUDP{PacketConn: pc}}
-}
-
-func (n *flakyNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.down {
-		return nil, errors.New("network is down")
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err == nil {
-		n.tcp = append(n.tcp, c)
-	}
-	return c, err
-}
-
-func (n *flakyNet) cut() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = true
-	n.udp.down.Store(true)
-	for _, c := range n.tcp {
-		c.Close()
-	}
-	n.tcp = nil
-}
-
-func (n *flakyNet) restore() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = false
-	n.udp.down.Store(false)
-}
-
-func (n *flakyNet) tune(c *seat.Config) {
-	c.UDPConn, c.Dial = n.udp, n.dial
-	c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
-}
 
 // packetsFrom sums the packets a has received from identity.
 func packetsFrom(a *seat.Agent, identity string) uint64 {
@@ -105,10 +25,10 @@ func TestResumeAfterDrop(t *testing.T) {
 		c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
 	})
 	mustRoom(t, srv, "r")
-	nb := newFlakyNet(t)
-	a, b, ga, gb := startPair(t, srv, "r", nb.tune)
+	nb := cutNet(t)
+	a, b, ga, gb := startPair(t, srv, "r", nb.Tune)
 
-	nb.cut()
+	nb.Set(true)
 	// Both grants expire during the outage: coming back must not need one.
 	clock.Advance(time.Hour)
 	time.Sleep(3 * time.Second)
@@ -122,7 +42,7 @@ func TestResumeAfterDrop(t *testing.T) {
 		t.Fatalf("during the outage participants = %d (%v), want both kept", len(ps), err)
 	}
 
-	nb.restore()
+	nb.Set(false)
 	restored := time.Now()
 	fromA := packetsFrom(b.Agent, ga.Identity)
 	waitFor(t, 20*time.Second, "the first packet from a after the network returns", func() bool {
@@ -151,9 +71,9 @@ func TestDroppedParticipantRemovedAfterWindow(t *testing.T) {
 		c.ICEDisconnectedTimeout, c.ICEFailedTimeout = 500*time.Millisecond, time.Second
 	})
 	mustRoom(t, srv, "r")
-	nb := newFlakyNet(t)
-	a, b, ga, gb := startPair(t, srv, "r", nb.tune)
-	nb.cut()
+	nb := cutNet(t)
+	a, b, ga, gb := startPair(t, srv, "r", nb.Tune)
+	nb.Set(true)
 	waitFor(t, 10*time.Second, "b to be removed", func() bool {
 		_, seen := a.Stats().Peers[gb.Identity]
 		return !seen
@@ -166,4 +86,15 @@ func TestDroppedParticipantRemovedAfterWindow(t *testing.T) {
 	if err := b.wait(); err == nil {
 		t.Errorf("b's agent ended without error after its session was dropped")
 	}
+}
+
+// cutNet is a seat network the test cuts and restores, closed when the test ends.
+func cutNet(tb testing.TB) *seat.CutNet {
+	tb.Helper()
+	n, err := seat.NewCutNet()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { n.Close() })
+	return n
 }

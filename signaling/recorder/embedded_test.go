@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/seat"
 	"github.com/kaiping/kaiping/signaling"
 )
 
@@ -24,9 +25,9 @@ func TestRecordEmbedded(t *testing.T) {
 	if err := srv.CreateRoom(ctx, "hall", signaling.RoomOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	nb := newFlakyNet(t)
+	nb := cutNet(t)
 	a := startSeat(t, srv, "hall", "主场专家")
-	b := startSeat(t, srv, "hall", "副场专家", nb.tune)
+	b := startSeat(t, srv, "hall", "副场专家", nb.Tune)
 	waitFor(t, 20*time.Second, "media both ways", func() bool {
 		return packetsFrom(a.Agent, b.grant.Identity) > 20 && packetsFrom(b.Agent, a.grant.Identity) > 20
 	})
@@ -218,9 +219,11 @@ func TestRecordRefused(t *testing.T) {
 func TestRecorderResumes(t *testing.T) {
 	ctx := context.Background()
 	clock := kaiping.NewManualClock(time.Now().Truncate(time.Second))
-	nr := newFlakyNet(t)
+	nr := cutNet(t)
+	var through seat.Config // the recorder's sockets go through nr, as a seat's would
+	nr.Tune(&through)
 	r := mustSpoolRecorder(t, clock)
-	WithJoiner(embeddedBackend, embeddedJoiner{loopback: true, log: testLog(), dial: nr.dial, udp: nr.udp})(r)
+	WithJoiner(embeddedBackend, embeddedJoiner{loopback: true, log: testLog(), dial: through.Dial, udp: through.UDPConn})(r)
 	srv := mustSFU(t, r, clock)
 	if err := srv.CreateRoom(ctx, "drop", signaling.RoomOptions{}); err != nil {
 		t.Fatal(err)

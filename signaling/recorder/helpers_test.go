@@ -2,14 +2,12 @@ package recorder
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,86 +155,25 @@ func countFrames(tb testing.TB, path string) int {
 	return n
 }
 
-// flakyNet is a seat's network the test can cut: UDP is dropped both ways and the
-// signaling sockets are closed and refused until it is restored.
-type flakyNet struct {
-	udp  *flakyUDP
-	mu   sync.Mutex
-	down bool
-	tcp  []net.Conn
-}
-
-type flakyUDP struct {
-	net.PacketConn
-	down atomic.Bool
-}
-
-func (c *flakyUDP) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, a, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.down.Load() {
-			return n, a, err
-		}
-	}
-}
-
-func (c *flakyUDP) WriteTo(b []byte, a net.Addr) (int, error) {
-	if c.down.Load() {
-		return len(b), nil
-	}
-	return c.PacketConn.WriteTo(b, a)
-}
-
-func newFlakyNet(tb testing.TB) *flakyNet {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { pc.Close() })
-	return &flakyNet{udp: &flakyUDP{PacketConn: pc}}
-}
-
-func (n *flakyNet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.down {
-		return nil, errors.New("network is down")
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err == nil {
-		n.tcp = append(n.tcp, c)
-	}
-	return c, err
-}
-
-// set cuts (down) or restores the network.
-func (n *flakyNet) set(down bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = down
-	n.udp.down.Store(down)
-	if down {
-		for _, c := range n.tcp {
-			c.Close()
-		}
-		n.tcp = nil
-	}
-}
-
 // outage cuts n for 3 s, during which the clock jumps 30 s (once what was in flight has
 // arrived), and returns the clock's time before the jump.
-func outage(n *flakyNet, clock *kaiping.ManualClock) time.Time {
-	n.set(true)
+func outage(n *seat.CutNet, clock *kaiping.ManualClock) time.Time {
+	n.Set(true)
 	time.Sleep(1500 * time.Millisecond)
 	before := clock.Now()
 	clock.Advance(30 * time.Second)
 	time.Sleep(1500 * time.Millisecond)
-	n.set(false)
+	n.Set(false)
 	return before
 }
 
-func (n *flakyNet) tune(c *seat.Config) {
-	c.UDPConn, c.Dial = n.udp, n.dial
-	c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
+// cutNet is a seat network the test cuts and restores, closed when the test ends.
+func cutNet(tb testing.TB) *seat.CutNet {
+	tb.Helper()
+	n, err := seat.NewCutNet()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { n.Close() })
+	return n
 }

@@ -1,4 +1,4 @@
-package sim
+package seat
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/kaiping/kaiping/clients/seat"
 )
 
 // CutNet is a seat agent's network that a test or a benchmark cuts and restores, as a
@@ -58,7 +56,7 @@ func (n *CutNet) Close() error { return n.udp.Close() }
 
 // Tune has a seat agent use the network, with ICE timers short enough that a drop is
 // noticed within seconds.
-func (n *CutNet) Tune(c *seat.Config) {
+func (n *CutNet) Tune(c *Config) {
 	c.UDPConn, c.Dial = n.udp, n.dial
 	c.ICEDisconnectedTimeout, c.ICEFailedTimeout = time.Second, 2*time.Second
 }
