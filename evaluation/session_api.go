@@ -3,6 +3,7 @@ package evaluation
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -388,7 +389,7 @@ func (s *Service) venueView(ctx context.Context, sess Session, venues []kaiping.
 	v := VenueSessionView{ID: sess.ID, TenderCode: sess.TenderCode, TenderTitle: sess.TenderTitle, State: sess.State,
 		Window: sess.Window, Version: sess.Version, Seats: []SeatCheck{}}
 	for _, m := range sess.Members {
-		if !containsID(venues, m.Venue) {
+		if !slices.Contains(venues, m.Venue) {
 			continue
 		}
 		sc := SeatCheck{SessionMember: m}
@@ -405,15 +406,6 @@ func (s *Service) venueView(ctx context.Context, sess Session, venues []kaiping.
 		return v, kaiping.E(kaiping.KindForbidden, "session.not_venue_staff", "本次评标会议在您所在场地没有工位")
 	}
 	return v, nil
-}
-
-func containsID(ids []kaiping.ID, id kaiping.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // maskID keeps the first six and last four characters of an ID number.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -56,7 +57,7 @@ func (s *Service) seatPhoto(ctx context.Context, id, member kaiping.ID, venues [
 	if err != nil {
 		return nil, "", err
 	}
-	if !overseer && !containsID(venues, m.Venue) {
+	if !overseer && !slices.Contains(venues, m.Venue) {
 		return nil, "", kaiping.E(kaiping.KindForbidden, "session.not_venue_staff", "该专家不在您所在场地的工位")
 	}
 	if sess.State == SessionClosed || sess.State == SessionVoid || m.Kind != MemberDrawn {
