@@ -35,12 +35,14 @@ const (
 	demoEvalInterested = "河南宏远路桥工程有限公司" // the agent's parent company, named by the host
 )
 
-// demoEvalPool is the provincial pool the admin imports: 40 experts in three cities. Some must
+// demoEvalPool is the provincial pool the admin imports: 42 experts in three cities. Some must
 // step aside for this tender: KF-003 and KF-004 work for the tenderer, KF-005 for the
 // supervising department, ZZ-005 and ZZ-010 for an interested company; KF-009 and LY-011 are
 // suspended, KF-012 and ZZ-014 on leave. The demo adds a declared relation (LY-005), a
 // recent evaluation for the same tenderer (ZZ-011) and a ban (ZZ-012). The specialties are
-// where the province has them: commercial reviewers (D) at the university in Kaifeng,
+// where the province has them: commercial reviewers (D) at the university in Kaifeng, and two
+// outside it (ZZ-015, LY-013) so that a draw needing remote experts and replacements never
+// runs out of them,
 // hydraulic engineers (A04) near the Xiaolangdi dam in Luoyang, cost engineers (A10) in the
 // capital.
 var demoEvalPool = []string{
@@ -85,6 +87,8 @@ var demoEvalPool = []string{
 	"LY-010,云飞,13903790110,洛阳市建筑设计研究院有限公司,高级工程师,A0106,洛阳市,,,正常",
 	"LY-011,苏航,13903790111,河南科技大学,教授,A0404,洛阳市,,,暂停",
 	"LY-012,潘越,13903790112,洛阳理工学院,副教授,A0103,洛阳市,,,正常",
+	"ZZ-015,钱正,13903710115,河南财经政法大学会计学院,教授；注册会计师,D01,郑州市,,,正常",
+	"LY-013,方圆,13903790113,洛阳正泰会计师事务所有限公司,注册会计师,D01；D02,洛阳市,,,正常",
 }
 
 // demoEvalVenues are the evaluation sites of the three cities, with the staff who check the

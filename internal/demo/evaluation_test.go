@@ -22,7 +22,7 @@ import (
 // seated, the draw reproducible, and login links that open the pages as the right people.
 func checkDemoEvaluation(t *testing.T, w *demoWorld, printed string, tender opening.Tender) {
 	ctx := context.Background()
-	for _, want := range []string{"专家库导入 40 名专家", "种子承诺值", "揭示种子", "回避 KF-003", "回避 ZZ-011", "拒绝参加", "递补",
+	for _, want := range []string{"专家库导入 42 名专家", "种子承诺值", "揭示种子", "回避 KF-003", "回避 ZZ-011", "拒绝参加", "递补",
 		"开封市公共资源交易中心远程评标室", "郑州市公共资源交易中心远程评标室", "洛阳市公共资源交易中心远程评标室",
 		"5 名专家分布在 3 个城市", "招标人代表 2 名", "/evaluation/host.html?draw=", "/evaluation/expert.html#token=", "draw verify"} {
 		if !strings.Contains(printed, want) {
