@@ -49,6 +49,7 @@ type Service struct {
 	log      *slog.Logger
 	cfg      Config
 	bids     OpenedBids
+	records  SectionRecords
 	// media runs the committees' rooms (StreamWith); nil: sessions run without audio and
 	// video, and the media routes answer "session.media_unavailable".
 	media signaling.Media

@@ -58,6 +58,9 @@ const (
 	AudienceOverseers SessionAudience = "overseers"
 	// AudienceMember: one member (and the overseers).
 	AudienceMember SessionAudience = "member"
+	// AudienceCommittee: the members (and the overseers), not the venues' staff: the
+	// committee's review.
+	AudienceCommittee SessionAudience = "committee"
 	// AudienceVenue: the staff of one venue (and the overseers).
 	AudienceVenue SessionAudience = "venue"
 )
@@ -100,6 +103,17 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionSessionSeatReconnecting: AudienceSession,
 	ActionSessionSeatGone:         AudienceSession,
 	ActionSessionSeatPastGrace:    AudienceSession,
+
+	// The review: the committee sees its stages, decisions, notes and summary; a member's
+	// submission and a sheet handed back are the member's (the chair reads the progress).
+	ActionReviewFacts:      AudienceCommittee,
+	ActionReviewSubmit:     AudienceMember,
+	ActionReviewReopenMark: AudienceMember,
+	ActionReviewConclude:   AudienceCommittee,
+	ActionReviewDecision:   AudienceCommittee,
+	ActionReviewNote:       AudienceCommittee,
+	ActionReviewSummary:    AudienceCommittee,
+	ActionReviewReopen:     AudienceCommittee,
 }
 
 // SessionEvent is a recorded change of a session as watchers read it.
@@ -130,6 +144,8 @@ func (r SessionReader) Sees(a SessionAudience, m, v kaiping.ID) bool {
 		return true
 	case a == AudienceSession:
 		return true
+	case a == AudienceCommittee:
+		return r.Member != ""
 	case a == AudienceMember:
 		return r.Member != "" && m == r.Member
 	case a == AudienceVenue:

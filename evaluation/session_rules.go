@@ -22,6 +22,9 @@ type SessionChange struct {
 	Member  kaiping.ID
 	Venue   kaiping.ID
 	Payload map[string]any
+	// Quiet records the change in the ledger only, without an event: what no view follows
+	// (the parts of a member's submitted marks).
+	Quiet bool
 }
 
 func change(typ string, payload map[string]any) SessionChange {

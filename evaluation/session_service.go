@@ -431,8 +431,26 @@ func (s *Service) StartReview(ctx context.Context, a kaiping.Actor, id kaiping.I
 }
 
 // StartSigning moves review on to signing the report.
+// Every section must be summarized: the reviews are read first and the session's version
+// pins them (every review change bumps it), so a summary taken back meanwhile is caught.
 func (s *Service) StartSigning(ctx context.Context, a kaiping.Actor, id kaiping.ID) (Session, error) {
-	return s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return sess.startSigning() })
+	before, err := s.store.Session(ctx, id)
+	if err != nil {
+		return Session{}, err
+	}
+	reviews, err := s.store.Reviews(ctx, id)
+	if err != nil {
+		return Session{}, err
+	}
+	return s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) {
+		if sess.Version != before.Version {
+			return nil, kaiping.E(kaiping.KindConflict, "session.changed", "评标会议状态刚刚发生变化，请刷新后重试")
+		}
+		if err := sess.summarized(reviews); err != nil {
+			return nil, err
+		}
+		return sess.startSigning()
+	})
 }
 
 // Close ends the session.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation/draw"
+	"github.com/kaiping/kaiping/evaluation/scoring"
 )
 
 // Store is what evaluation needs from persistence. Every method that changes state writes
@@ -16,6 +17,7 @@ type Store interface {
 	VenueStore
 	DrawStore
 	SessionStore
+	ReviewStore
 }
 
 // ExpertStore keeps the expert pool.
@@ -146,6 +148,8 @@ type TenderFacts struct {
 	GovernmentProcurement bool `json:"government_procurement"`
 	// Sections are the tender's sections, by code.
 	Sections []GroupSection `json:"sections"`
+	// Method is the tender's evaluation method, nil for a tender created without one.
+	Method *scoring.Method `json:"method,omitempty"`
 }
 
 // DrawState is a draw as Respond hands it to the decision, under the draw's lock.

@@ -225,3 +225,18 @@ func (c *computation) readSheets() error {
 	}
 	return nil
 }
+
+// Validity runs the initial review's part of the computation alone (§4.1): every bid's
+// validity, failed items and evaluated price, in input order. Sheets are not read. The
+// committee learns from it which bids go on to the detailed review.
+func Validity(method Method, in Inputs) ([]Outcome, error) {
+	if err := method.Validate(); err != nil {
+		return nil, err
+	}
+	c := &computation{m: method.Normalized(), in: in}
+	c.items = c.m.items()
+	if err := c.prepare(); err != nil {
+		return nil, err
+	}
+	return c.out, nil
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/evaluation/scoring"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
@@ -46,6 +47,8 @@ type Env struct {
 	Service *evaluation.Service
 	// Admin, Host and Supervisor are principals holding those roles.
 	Admin, Host, Supervisor kaiping.Principal
+	// Bidders are the bidders Tender registered, by name.
+	Bidders map[string]kaiping.Principal
 
 	// Staff answers who is assigned to which tender (for the routes' duty checks).
 	Staff *postgres.OpeningStore
@@ -77,7 +80,8 @@ func New(tb testing.TB, url string, signer ledger.Signer, origin string, cfg eva
 		}
 		origin = Origin
 	}
-	e := &Env{URL: url, DB: db, Ledger: ledger.New(signer, origin), Clock: kaiping.NewManualClock(T0), Notices: &Notices{}}
+	e := &Env{URL: url, DB: db, Ledger: ledger.New(signer, origin), Clock: kaiping.NewManualClock(T0), Notices: &Notices{},
+		Bidders: map[string]kaiping.Principal{}}
 	e.Store = postgres.NewEvaluationStore(db, e.Ledger)
 	e.identity = postgres.NewIdentityStore(db, e.Ledger)
 	e.Staff = postgres.NewOpeningStore(db, e.Ledger)
@@ -124,6 +128,7 @@ func (e *Env) Tender(tb testing.TB, code, tenderer string, bidders ...string) op
 		Code: code, Title: tenderer + "教学楼建设工程施工", Tenderer: tenderer, Deadline: e.Clock.Now().Add(10 * time.Minute),
 		SummaryFields: []opening.SummaryField{{Key: "price", Label: "投标报价（元）", Type: opening.FieldMoney, Required: true}},
 		Sections:      []opening.Section{{Code: "BD1", Name: "一标段"}},
+		Method:        ReviewMethod(),
 	})
 	if err != nil {
 		tb.Fatalf("tender: %v", err)
@@ -132,6 +137,7 @@ func (e *Env) Tender(tb testing.TB, code, tenderer string, bidders ...string) op
 	e.Assign(tb, t.ID, e.Supervisor, kaiping.DutySupervisor)
 	for _, b := range bidders {
 		p := e.Principal(tb, b, "", kaiping.RoleBidder)
+		e.Bidders[b] = p
 		if _, err := e.opening.Register(ctx, e.Actor(p), p.Name, t.ID, "BD1", Fingerprint(p)); err != nil {
 			tb.Fatalf("register %s: %v", b, err)
 		}
@@ -254,4 +260,17 @@ func (n *Notices) All() []evaluation.Notice {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return append([]evaluation.Notice(nil), n.list...)
+}
+
+// ReviewMethod is the evaluation method of the tenders Tender makes: 综合评估法 with two
+// initial-review items, a subjective and an objective criterion, and the low-price base.
+func ReviewMethod() *scoring.Method {
+	return &scoring.Method{Kind: scoring.KindComprehensive,
+		Review: []scoring.ReviewItem{{Code: "form", Name: "投标文件格式", Stage: scoring.StageForm},
+			{Code: "licence", Name: "资质证书", Stage: scoring.StageQualification}},
+		Criteria: []scoring.Group{{Code: "tech", Name: "技术部分", Items: []scoring.Item{
+			{Code: "plan", Name: "施工方案", Max: 3000},
+			{Code: "record", Name: "类似业绩", Max: 1000, Objective: true}}}},
+		Price:      &scoring.PriceRule{Rule: scoring.PriceLowBase, Max: 6000},
+		Candidates: 2}
 }

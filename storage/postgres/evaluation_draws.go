@@ -10,6 +10,7 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/draw"
+	"github.com/kaiping/kaiping/evaluation/scoring"
 )
 
 func notFoundDraw() error {
@@ -22,13 +23,20 @@ func (s *EvaluationStore) TenderFacts(ctx context.Context, tender kaiping.ID) (e
 		return evaluation.TenderFacts{}, notFoundTender()
 	}
 	f := evaluation.TenderFacts{ID: tender}
-	err := s.db.Pool.QueryRow(ctx, `SELECT code, title, tenderer, deadline, government_procurement FROM tenders WHERE id = $1`,
-		tender).Scan(&f.Code, &f.Title, &f.Tenderer, &f.Deadline, &f.GovernmentProcurement)
+	var method []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT code, title, tenderer, deadline, government_procurement, evaluation_method FROM tenders WHERE id = $1`,
+		tender).Scan(&f.Code, &f.Title, &f.Tenderer, &f.Deadline, &f.GovernmentProcurement, &method)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, notFoundTender()
 	}
 	if err != nil {
 		return f, translate("pg.TenderFacts", err)
+	}
+	if method != nil {
+		f.Method = new(scoring.Method)
+		if err := json.Unmarshal(method, f.Method); err != nil {
+			return f, kaiping.Internal("pg.TenderFacts", err)
+		}
 	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT DISTINCT n FROM registrations r JOIN principals p ON p.id = r.bidder_id,
 		LATERAL (VALUES (p.name), (p.org)) AS names (n) WHERE r.tender_id = $1 AND n <> '' ORDER BY n`, tender)

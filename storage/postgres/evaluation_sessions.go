@@ -72,10 +72,24 @@ func sessionCreated(sess evaluation.Session) map[string]any {
 
 // sessionChanges writes one ledger entry and one event per change, bumping the version.
 func (s *EvaluationStore) sessionChanges(ctx context.Context, tx pgx.Tx, a kaiping.Actor, sess *evaluation.Session, changes []evaluation.SessionChange) error {
+	_, err := s.sessionChangesSeq(ctx, tx, a, sess, changes, "")
+	return err
+}
+
+// sessionChangesSeq is sessionChanges, returning the ledger sequence number of the last
+// change of type typ (0 if none).
+func (s *EvaluationStore) sessionChangesSeq(ctx context.Context, tx pgx.Tx, a kaiping.Actor, sess *evaluation.Session, changes []evaluation.SessionChange, typ string) (int64, error) {
+	var seq int64
 	for _, c := range changes {
+		if c.Quiet {
+			if _, err := s.ledger.Append(ctx, tx, a, c.Type, string(sess.ID), c.Payload); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		audience, ok := evaluation.SessionAudiences[c.Type]
 		if !ok {
-			return kaiping.Internal("pg.sessionChanges", fmt.Errorf("session event %q has no audience", c.Type))
+			return 0, kaiping.Internal("pg.sessionChanges", fmt.Errorf("session event %q has no audience", c.Type))
 		}
 		sess.Version++
 		detail := maps.Clone(c.Payload)
@@ -85,21 +99,24 @@ func (s *EvaluationStore) sessionChanges(ctx context.Context, tx pgx.Tx, a kaipi
 		detail["session"], detail["tender"], detail["version"] = sess.ID, sess.Tender, sess.Version
 		payload, err := json.Marshal(detail)
 		if err != nil {
-			return kaiping.Internal("pg.sessionChanges", err)
+			return 0, kaiping.Internal("pg.sessionChanges", err)
 		}
 		entry, err := s.ledger.Append(ctx, tx, a, c.Type, string(sess.ID), json.RawMessage(payload))
 		if err != nil {
-			return err
+			return 0, err
+		}
+		if c.Type == typ {
+			seq = entry.Seq
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO eval_session_events (session_id, version, type, audience, member_id, venue_id, payload, at, ledger_seq)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, sess.ID, sess.Version, c.Type, audience,
 			nullIDIf(audience == evaluation.AudienceMember, c.Member), nullIDIf(audience == evaluation.AudienceVenue, c.Venue),
 			payload, a.At, entry.Seq); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	_, err := tx.Exec(ctx, `UPDATE eval_sessions SET version = $2 WHERE id = $1`, sess.ID, max(sess.Version, 1))
-	return err
+	return seq, err
 }
 
 func nullIDIf(cond bool, id kaiping.ID) any {
@@ -222,7 +239,7 @@ func (s *EvaluationStore) SessionEvents(ctx context.Context, id kaiping.ID, afte
 	rows, err := s.db.Pool.Query(ctx, `SELECT version, type, audience, coalesce(member_id::text, ''), coalesce(venue_id::text, ''),
 		payload, at, ledger_seq FROM eval_session_events
 		WHERE session_id = $1 AND version > $2
-		  AND ($3 OR audience = 'all' OR (audience = 'member' AND member_id = $4) OR (audience = 'venue' AND venue_id = ANY($5::uuid[])))
+		  AND ($3 OR audience = 'all' OR (audience = 'committee' AND $4::uuid IS NOT NULL) OR (audience = 'member' AND member_id = $4) OR (audience = 'venue' AND venue_id = ANY($5::uuid[])))
 		ORDER BY version LIMIT $6`, id, after, r.Overseer, nullID(r.Member), venues, limit)
 	out, err := collectRows(rows, err, func(r pgx.Rows) (evaluation.SessionEvent, error) {
 		var e evaluation.SessionEvent

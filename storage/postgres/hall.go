@@ -300,6 +300,7 @@ const currentRound = `(SELECT round FROM halls WHERE section_id = $1)`
 // querier is a pool or a transaction.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 // CheckInOf implements opening.HallStore.

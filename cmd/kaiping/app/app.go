@@ -264,6 +264,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
+	a.Evaluation.ReviewRecordsFrom(committeeRecords{store: openingStore})
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {
