@@ -50,6 +50,8 @@ type Service struct {
 	cfg      Config
 	bids     OpenedBids
 	records  SectionRecords
+	papers   ReportPapers
+	archive  ReportArchive
 	// media runs the committees' rooms (StreamWith); nil: sessions run without audio and
 	// video, and the media routes answer "session.media_unavailable".
 	media signaling.Media

@@ -114,6 +114,10 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionReviewNote:       AudienceCommittee,
 	ActionReviewSummary:    AudienceCommittee,
 	ActionReviewReopen:     AudienceCommittee,
+	ActionReportBuilt:      AudienceCommittee,
+	ActionReportSigned:     AudienceCommittee,
+	ActionReportRefused:    AudienceCommittee,
+	ActionReportArchived:   AudienceCommittee,
 }
 
 // SessionEvent is a recorded change of a session as watchers read it.

@@ -453,8 +453,12 @@ func (s *Service) StartSigning(ctx context.Context, a kaiping.Actor, id kaiping.
 	})
 }
 
-// Close ends the session.
+// Close ends the session once every member has signed the report (or refused without a
+// reason) and its files are archived under the compliance lock.
 func (s *Service) Close(ctx context.Context, a kaiping.Actor, id kaiping.ID) (Session, error) {
+	if _, err := s.archiveReport(ctx, a, id); err != nil {
+		return Session{}, err
+	}
 	return s.roomsFollow(ctx)(s.change(ctx, a, id, func(sess *Session) ([]SessionChange, error) { return sess.close() }))
 }
 

@@ -18,6 +18,7 @@ type Store interface {
 	DrawStore
 	SessionStore
 	ReviewStore
+	ReportStore
 }
 
 // ExpertStore keeps the expert pool.

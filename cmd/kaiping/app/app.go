@@ -6,6 +6,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -265,6 +267,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
 	a.Evaluation.ReviewRecordsFrom(committeeRecords{store: openingStore})
+	a.Evaluation.ReportWith(nil, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
+		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}})
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {
@@ -551,6 +555,24 @@ func (o archiveObjects) Stat(ctx context.Context, key string) (opening.ArchivedO
 func (o archiveObjects) Open(ctx context.Context, key, version string) (io.ReadCloser, error) {
 	r, _, err := o.store.GetVersion(ctx, o.bucket, key, version)
 	return r, err
+}
+
+var _ evaluation.ReportArchive = archiveObjects{}
+
+// Archive implements evaluation.ReportArchive: an object already archived under key is
+// accepted when its content is the same (a close retried after the archive step).
+func (o archiveObjects) Archive(ctx context.Context, key string, body []byte, contentType string, at time.Time) (evaluation.ArchivedFile, error) {
+	sum := sha256.Sum256(body)
+	want := hex.EncodeToString(sum[:])
+	_, err := o.store.Put(ctx, o.bucket, key, bytes.NewReader(body), int64(len(body)),
+		blob.PutOptions{ContentType: contentType, Retention: o.period.From(at)})
+	if kaiping.CodeOf(err) == blob.CodeExists {
+		var got string
+		if got, _, err = o.store.SHA256(ctx, o.bucket, key, ""); err == nil && got != want {
+			err = kaiping.Errorf(kaiping.KindConflict, "report.archive_conflict", "归档存储中已有内容不同的同名文件 %s", key)
+		}
+	}
+	return evaluation.ArchivedFile{Key: key, SHA256: want, Size: int64(len(body))}, err
 }
 
 func archived(i blob.ObjectInfo) opening.ArchivedObject {
