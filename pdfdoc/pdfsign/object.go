@@ -51,19 +51,6 @@ func (d *dict) set(k name, v any) {
 	d.m[k] = v
 }
 
-func (d *dict) del(k name) {
-	if _, ok := d.m[k]; !ok {
-		return
-	}
-	delete(d.m, k)
-	for i, key := range d.keys {
-		if key == k {
-			d.keys = append(d.keys[:i], d.keys[i+1:]...)
-			return
-		}
-	}
-}
-
 // lexer reads tokens from a PDF's bytes.
 type lexer struct {
 	b   []byte
