@@ -40,10 +40,15 @@ var (
 //
 // cert must be RSA or ECDSA P-256 and match signer: otherwise KindInvalid
 // "pdf.key_unsupported" (an SM2 certificate signs with package cms instead; no standard
-// PDF reader checks SM2) or "pdf.key_mismatch".
+// PDF reader checks SM2) or "pdf.key_mismatch"; a digest of another length is
+// "pdf.digest_invalid", a zero time "pdf.time_missing", a token that fails
+// "pdf.sign_failed".
 func SignDigest(digest []byte, signer crypto.Signer, cert *x509.Certificate, at time.Time) ([]byte, error) {
 	if len(digest) != sha256.Size {
 		return nil, kaiping.Errorf(kaiping.KindInvalid, "pdf.digest_invalid", "待签名摘要应为 32 字节的 SHA-256，收到 %d 字节", len(digest))
+	}
+	if at.IsZero() {
+		return nil, kaiping.E(kaiping.KindInvalid, "pdf.time_missing", "签名时间不能为空")
 	}
 	sigAlg, err := signatureAlgorithm(cert.PublicKey)
 	if err != nil {

@@ -1,6 +1,7 @@
 package pdfsign
 
 import (
+	"bytes"
 	"crypto/x509"
 	"fmt"
 	"os"
@@ -142,5 +143,54 @@ func TestPdfsigTrusted(t *testing.T) {
 		if !strings.Contains(b, "Signature is Valid.") || trusted != (i < 2) {
 			t.Errorf("signature %d (%s): pdfsig says\n%s", i+1, members[i].name, b)
 		}
+	}
+}
+
+// TestPopplerInterop: another signer's incremental update in the middle. The first member
+// signs, then poppler (pdfsig -add-signature, with a key NSS made, BER-encoded CMS without
+// a signing-time attribute, CRLF line ends, an embedded font), then the third member: Verify
+// and pdfsig both find the three signatures valid.
+func TestPopplerInterop(t *testing.T) {
+	first := signInTurn(t, report(t), []member{mustMember(t, devpki.ECDSA, "张三")})[0]
+	certutil, err := exec.LookPath("certutil")
+	if err != nil {
+		t.Fatalf("certutil (Debian package libnss3-tools; deploy/dev/install-deps.sh installs it): %v", err)
+	}
+	dir := t.TempDir()
+	noise := filepath.Join(dir, "noise")
+	if err := os.WriteFile(noise, bytes.Repeat([]byte("kaiping test noise "), 64), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-N", "-d", "sql:" + dir, "--empty-password"},
+		{"-S", "-d", "sql:" + dir, "-n", "poppler", "-s", "CN=poppler签名", "-x", "-t", "CT,C,C", "-k", "rsa", "-g", "2048",
+			"-z", noise, "-v", "120", "--keyUsage", "digitalSignature"},
+	} {
+		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %v: %v\n%s", args, err, out)
+		}
+	}
+	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
+	if err := os.WriteFile(in, first, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("pdfsig", "-nssdir", dir, "-add-signature", "-nick", "poppler", "-new-signature-field-name", "poppler1", in, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pdfsig -add-signature: %v\n%s", err, b)
+	}
+	second, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := Verify(second)
+	if err != nil || len(sigs) != 2 || sigs[1].Field != "poppler1" || sigs[1].Signer.Subject.CommonName != "poppler签名" || !sigs[1].SigningTime.IsZero() {
+		t.Fatalf("after poppler signed: %v, %v", sigs, err)
+	}
+	third := signInTurn(t, second, []member{mustMember(t, devpki.RSA, "王五")})[0]
+	if sigs, err = Verify(third); err != nil || len(sigs) != 3 || sigs[0].Revision != int64(len(first)) || sigs[1].Revision != int64(len(second)) {
+		t.Fatalf("after the third signed: %v, %v", sigs, err)
+	}
+	if report := pdfsig(t, third, "-nocert"); strings.Count(report, "Signature is Valid.") != 3 || strings.Count(report, "Total document signed") != 1 {
+		t.Errorf("pdfsig on the three signatures:\n%s", report)
 	}
 }

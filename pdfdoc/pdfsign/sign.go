@@ -34,8 +34,9 @@ type Request struct {
 	Field string
 	// Page is the page (from 1) the field's invisible widget sits on; zero means page 1.
 	Page int
-	// Time is the signing time written in the signature dictionary (/M); the CMS carries the
-	// signer's own. Given, so Prepare run twice on the same input gives the same bytes.
+	// Time is the signing time written in the signature dictionary (/M; none if zero); the
+	// CMS carries the signer's own. Given, so Prepare run twice on the same input gives the
+	// same bytes.
 	Time time.Time
 	// Reason is the signature's /Reason, shown by readers (签署评标报告); optional.
 	Reason string
@@ -161,8 +162,10 @@ func Prepare(pdf []byte, req Request) (*Prepared, error) {
 	out.Write(bytes.Repeat([]byte{'0'}, 2*req.Reserve))
 	out.WriteByte('>')
 	holeEnd := out.Len()
-	out.WriteString(" /M ")
-	write(&out, str{b: []byte(pdfDate(req.Time))})
+	if !req.Time.IsZero() {
+		out.WriteString(" /M ")
+		write(&out, str{b: []byte(pdfDate(req.Time))})
+	}
 	if req.Reason != "" {
 		out.WriteString(" /Reason ")
 		write(&out, str{b: textString(req.Reason)})

@@ -267,12 +267,20 @@ func TestRefusals(t *testing.T) {
 		{"a P-384 key", report(t), Request{Field: "a"}, p384, &x509.Certificate{PublicKey: p384.Public()}, "pdf.key_unsupported"},
 	}
 	for _, tt := range tests {
+		tt.req.Time = t0
 		if _, err := Sign(tt.pdf, tt.req, tt.signer, tt.cert); codeOf(err) != tt.code {
 			t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
 		}
 	}
 	if _, err := SignDigest(make([]byte, 20), ecM.signer, ecM.cert, t0); codeOf(err) != "pdf.digest_invalid" {
 		t.Errorf("a 20-byte digest: %v", err)
+	}
+	if _, err := SignDigest(make([]byte, 32), ecM.signer, ecM.cert, time.Time{}); codeOf(err) != "pdf.time_missing" {
+		t.Errorf("no signing time: %v", err)
+	}
+	failing := tokenSigner{failingKey{ecM.signer}}
+	if _, err := SignDigest(make([]byte, 32), failing, ecM.cert, t0); codeOf(err) != "pdf.sign_failed" {
+		t.Errorf("a token that fails: %v", err)
 	}
 	if _, err := Verify([]byte("%PDF-1.7\ngarbage")); codeOf(err) != "pdf.malformed" {
 		t.Errorf("Verify garbage: %v", err)
@@ -329,4 +337,11 @@ func TestTamper(t *testing.T) {
 	if _, err := Verify(append(bytes.Clone(pdf), "\n% unsigned\n"...)); codeOf(err) != "pdf.unsigned_changes" {
 		t.Errorf("bytes after the last signature: %v", err)
 	}
+}
+
+// failingKey is a token that refuses to sign (a UKEY pulled out, a PIN refused).
+type failingKey struct{ crypto.Signer }
+
+func (failingKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("CKR_DEVICE_REMOVED")
 }

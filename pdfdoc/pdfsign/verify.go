@@ -26,7 +26,8 @@ type Signature struct {
 	// Signer is the certificate in the CMS whose key made the signature. Verify does not
 	// judge it: the caller compares it with the certificate the member registered.
 	Signer *x509.Certificate
-	// SigningTime is the CMS's signing-time attribute, the signer's clock.
+	// SigningTime is the CMS's signing-time attribute, the signer's clock; zero when the CMS
+	// states none (poppler's own signatures keep the time in the dictionary's /M only).
 	SigningTime time.Time
 	// Revision is the length in bytes of the revision the signature covers: the document
 	// as it was when this member signed is the file's first Revision bytes.
@@ -160,10 +161,12 @@ func hole(pdf []byte, br [4]int) ([]byte, string) {
 	if _, err := hex.Decode(der, h); err != nil {
 		return nil, "签名值不是十六进制串"
 	}
-	// The hole is padded with zeros after the DER: take exactly the outer element.
+	// The hole is padded with zeros after the DER: take exactly the outer element. Other
+	// signers (NSS, so poppler) write BER with indefinite lengths, whose end-of-contents
+	// octets are zeros too: that goes to the CMS parser whole, which converts it.
 	var raw asn1.RawValue
 	if _, err := asn1.Unmarshal(der, &raw); err != nil {
-		return nil, "签名值不是 CMS（DER）结构"
+		return der, ""
 	}
 	if bytes.Count(der[len(raw.FullBytes):], []byte{0}) != len(der)-len(raw.FullBytes) {
 		return nil, "签名值之后的填充不是零"
@@ -195,9 +198,6 @@ func verifyCMS(der, content []byte) (*x509.Certificate, time.Time, string) {
 	var ct asn1.ObjectIdentifier
 	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeContentType, &ct); err != nil || !ct.Equal(oidData) {
 		return cert, at, "签名属性缺少内容类型（id-data）"
-	}
-	if at.IsZero() {
-		return cert, at, "签名属性缺少签名时间"
 	}
 	p7.Content = content
 	if err := p7.Verify(); err != nil {
