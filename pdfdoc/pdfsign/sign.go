@@ -9,7 +9,8 @@
 // Signing is three steps so the key never has to be where the PDF is: Prepare (the server:
 // the update with an empty /Contents, and its digest), SignDigest (the member's client, with
 // a file key or a UKEY as crypto.Signer) and Complete (the server: the CMS into the hole).
-// Sign runs all three in one process.
+// Sign runs all three in one process, for a client that has the PDF; the server then takes
+// its result through Prepared.Check.
 package pdfsign
 
 import (
@@ -260,6 +261,27 @@ func (p *Prepared) Complete(cms []byte) ([]byte, error) {
 		return nil, kaiping.Errorf(kaiping.KindInvalid, "pdf.signature_invalid", "签名数据与待签署的文件不符：%s", reason)
 	}
 	return out, nil
+}
+
+// Check accepts a document a member's client signed with Sign from the same pdf and
+// Request this Prepared was made from: byte for byte the prepared update but the hole, and
+// a CMS in the hole that verifies. A server that lets clients sign whole PDFs runs it, so
+// a client cannot slip other changes in with its signature (a reader would show them as
+// signed). Anything else is KindInvalid "pdf.unexpected_changes" or, for the CMS,
+// "pdf.signature_invalid".
+func (p *Prepared) Check(signed []byte) error {
+	if len(signed) != len(p.pdf) || !bytes.Equal(signed[:p.holeStart], p.pdf[:p.holeStart]) ||
+		!bytes.Equal(signed[p.holeEnd:], p.pdf[p.holeEnd:]) {
+		return kaiping.E(kaiping.KindInvalid, "pdf.unexpected_changes", "签署后的文件除签名外还有其他改动，或不是基于待签署的版本：不予接受")
+	}
+	der, reason := hole(signed, [4]int{0, p.holeStart, p.holeEnd, len(signed) - p.holeEnd})
+	if reason == "" {
+		_, _, reason = verifyCMS(der, p.covered(signed))
+	}
+	if reason != "" {
+		return kaiping.Errorf(kaiping.KindInvalid, "pdf.signature_invalid", "签名数据与待签署的文件不符：%s", reason)
+	}
+	return nil
 }
 
 // Sign signs pdf in one process: Prepare, SignDigest with signer and cert at req.Time,

@@ -223,6 +223,33 @@ func TestPrepareComplete(t *testing.T) {
 		t.Fatalf("Verify: %v %v", sigs, err)
 	}
 
+	// A client that signed the whole PDF with the same request: the server accepts exactly
+	// that, not another byte changed, nor another document's signature.
+	clientSigned, err := Sign(report(t), req, m.signer, m.cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(clientSigned); err != nil {
+		t.Errorf("the client's signature: %v", err)
+	}
+	changed := bytes.Clone(clientSigned)
+	changed[100] ^= 1
+	if err := p.Check(changed); codeOf(err) != "pdf.unexpected_changes" {
+		t.Errorf("a byte changed by the client: %v", err)
+	}
+	if err := p.Check(append(bytes.Clone(clientSigned), '\n')); codeOf(err) != "pdf.unexpected_changes" {
+		t.Errorf("a byte added by the client: %v", err)
+	}
+	otherSigned, _ := Sign(report(t), Request{Field: req.Field, Page: 2, Time: t0.Add(time.Second)}, m.signer, m.cert)
+	if err := p.Check(otherSigned); codeOf(err) != "pdf.unexpected_changes" {
+		t.Errorf("another request's update: %v", err)
+	}
+	forged := bytes.Clone(clientSigned)
+	forged[p.holeStart+300] ^= 1
+	if err := p.Check(forged); codeOf(err) != "pdf.signature_invalid" {
+		t.Errorf("a changed CMS: %v", err)
+	}
+
 	// A CMS for another document, or made after the certificate expired, is refused.
 	other, _ := Prepare(report(t), Request{Field: "评委2", Time: t0})
 	wrong, _ := SignDigest(other.Digest(), m.signer, m.cert, t0)
@@ -344,4 +371,44 @@ type failingKey struct{ crypto.Signer }
 
 func (failingKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errors.New("CKR_DEVICE_REMOVED")
+}
+
+// TestHiddenSignature: an update that drops a member's field from the form and its widget
+// from the page, then signed by another member, hides the first signature from a reader
+// (pdfsig lists only the second, valid); Verify refuses it, naming the hidden signer.
+func TestHiddenSignature(t *testing.T) {
+	first := signInTurn(t, report(t), []member{mustMember(t, devpki.RSA, "张三")})[0]
+	f, err := parseFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.dictAt(f.trailer.get("Root"), "root")
+	form := root.get("AcroForm").(ref)
+	pageRef, page, err := f.page(root, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.m["Annots"] = array{}
+	var upd bytes.Buffer
+	upd.Write(first)
+	offsets := map[int]int{form.num: upd.Len()}
+	fmt.Fprintf(&upd, "%d 0 obj\n<< /Fields [] /SigFlags 3 >>\nendobj\n", form.num)
+	offsets[pageRef.num] = upd.Len()
+	fmt.Fprintf(&upd, "%d 0 obj\n", pageRef.num)
+	write(&upd, page)
+	upd.WriteString("\nendobj\n")
+	xref := upd.Len()
+	writeXref(&upd, offsets)
+	fmt.Fprintf(&upd, "trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", f.size, f.trailer.get("Root").(ref).num, f.xref, xref)
+	li := mustMember(t, devpki.ECDSA, "李四")
+	hidden, err := Sign(upd.Bytes(), Request{Field: "评委2-李四", Time: t0}, li.signer, li.cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := pdfsig(t, hidden, "-nocert"); strings.Count(out, "Signature #") != 1 || !strings.Contains(out, "Signature is Valid.") {
+		t.Errorf("pdfsig on the hidden signature:\n%s", out)
+	}
+	if _, err := Verify(hidden); codeOf(err) != "pdf.signature_orphan" || !strings.Contains(err.Error(), "张三") {
+		t.Errorf("a signature dropped from the form: %v", err)
+	}
 }
