@@ -74,9 +74,6 @@ func (fs *Fonts) NewDocument(o Options) *Document {
 	return d
 }
 
-// Fonts are the document's fonts, to measure text the caller lays out itself.
-func (d *Document) Fonts() *Fonts { return d.fs }
-
 // ContentWidth is the width between the margins: what a table's column widths share.
 func (d *Document) ContentWidth() float64 { return d.page.W - 2*d.margin }
 

@@ -3,9 +3,14 @@ package pdfdoc
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,6 +45,14 @@ func reportWidths(d *Document) []float64 {
 
 // writeTable writes a document holding an n-row score sheet.
 func writeTable(tb testing.TB, fs *Fonts, n int) []byte {
+	b, err := renderTable(fs, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func renderTable(fs *Fonts, n int) ([]byte, error) {
 	d := fs.NewDocument(Options{Title: "评标报告", Footer: "评标报告 KP-2026-001", Created: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
 	d.Title("评标报告", 18)
 	d.KeyValues([][2]string{{"项目名称", "某市滨江大道（一期）道路及配套工程施工"}, {"项目编号", "KP-2026-001"}})
@@ -48,11 +61,7 @@ func writeTable(tb testing.TB, fs *Fonts, n int) []byte {
 	for i := range n {
 		t.Row(reportRow(i)...)
 	}
-	b, err := d.Bytes()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return d.Bytes()
 }
 
 // TestDocument: a table's rows fill pages at the rate one row a line gives (the head
@@ -84,6 +93,57 @@ func TestDocument(t *testing.T) {
 	b, err := d.Bytes()
 	if err != nil || pagesOf(t, b) != 2 {
 		t.Fatalf("two pages: %v", err)
+	}
+}
+
+// TestText: what a reader extracts (poppler's pdftotext, from poppler-utils, which
+// deploy/dev/install-deps.sh installs): the Chinese text itself, the table's head on each of
+// the three pages, and every page's footer with its number and the page count.
+func TestText(t *testing.T) {
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatalf("pdftotext (Debian package poppler-utils; deploy/dev/install-deps.sh installs it): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "t.pdf")
+	if err := os.WriteFile(path, writeTable(t, mustFonts(t), 49), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	if n := strings.Count(text, "序号"); n != 3 {
+		t.Errorf("the table's head %d times in 3 pages", n)
+	}
+	for p := 1; p <= 3; p++ {
+		// pdftotext drops the spaces around the Latin digits.
+		if !strings.Contains(text, fmt.Sprintf("第%d页共3页", p)) {
+			t.Errorf("no footer of page %d", p)
+		}
+	}
+	if strings.Count(text, "评标报告 KP-2026-001") != 3 || !strings.Contains(text, "某市滨江大道（一期）道路及配套工程施工") ||
+		!strings.Contains(text, "第49建设集团（河南）有限公司") {
+		t.Errorf("pdftotext:\n%s", text)
+	}
+}
+
+// TestConcurrentDocuments: one Fonts serves documents written at the same time (the
+// opening record's exporter and the report), each as it would be alone.
+func TestConcurrentDocuments(t *testing.T) {
+	fs := mustFonts(t)
+	want := writeTable(t, fs, 30)
+	got := make([][]byte, 4)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i], errs[i] = renderTable(fs, 30) })
+	}
+	wg.Wait()
+	for i, b := range got {
+		if errs[i] != nil || !bytes.Equal(b, want) {
+			t.Errorf("document %d written concurrently differs: %v", i, errs[i])
+		}
 	}
 }
 
