@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/pdfdoc"
 )
 
 // Exporting the opening record (开标记录归档). Every published record, of either round, is
@@ -113,13 +114,13 @@ type RecordExportStore interface {
 type RecordExporter struct {
 	store   RecordExportStore
 	archive RecordArchive
-	fonts   *RecordFonts
+	fonts   *pdfdoc.Fonts
 	clock   kaiping.Clock
 	log     *slog.Logger
 }
 
 // NewRecordExporter returns the exporter. It exports nothing until Run or ExportPending.
-func NewRecordExporter(store RecordExportStore, archive RecordArchive, fonts *RecordFonts, clock kaiping.Clock, log *slog.Logger) *RecordExporter {
+func NewRecordExporter(store RecordExportStore, archive RecordArchive, fonts *pdfdoc.Fonts, clock kaiping.Clock, log *slog.Logger) *RecordExporter {
 	return &RecordExporter{store: store, archive: archive, fonts: fonts, clock: clock, log: log}
 }
 
@@ -200,11 +201,11 @@ func (x *RecordExporter) Export(ctx context.Context, ref RecordRef) ([]RecordExp
 	name := ""
 	if ref.Stage == StageFinal {
 		if pr, err = x.store.FinalRecordOf(ctx, ref.Section, ref.Round); err == nil {
-			pdf, err = x.fonts.RenderFinalRecordPDF(pr.Record, t.Plan)
+			pdf, err = RenderFinalRecordPDF(x.fonts, pr.Record, t.Plan)
 		}
 		name = "final-"
 	} else if pr, err = x.store.RecordOf(ctx, ref.Section, ref.Round); err == nil {
-		pdf, err = x.fonts.RenderRecordPDF(pr.Record, t.Plan)
+		pdf, err = RenderRecordPDF(x.fonts, pr.Record, t.Plan)
 	}
 	if err != nil {
 		return nil, err

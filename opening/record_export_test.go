@@ -3,8 +3,6 @@ package opening
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,51 +10,16 @@ import (
 	"time"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/pdfdoc"
 )
 
-func mustFonts(tb testing.TB) *RecordFonts {
+func mustFonts(tb testing.TB) *pdfdoc.Fonts {
 	tb.Helper()
-	fs, err := LoadRecordFonts(DefaultCJKFont, DefaultLatinFont)
+	fs, err := pdfdoc.LoadFonts(pdfdoc.DefaultCJKFont, pdfdoc.DefaultLatinFont)
 	if err != nil {
 		tb.Fatalf("the PDF fonts (make test installs them): %v", err)
 	}
 	return fs
-}
-
-func TestLoadRecordFonts(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	otf := write("cff.otf", append([]byte("OTTO"), make([]byte, 64)...))
-	ttc := write("cjk.ttc", append([]byte("ttcf"), make([]byte, 64)...))
-	junk := write("junk.ttf", []byte("not a font at all"))
-	tests := []struct {
-		name       string
-		cjk, latin string
-		code       string
-	}{
-		{"Debian's fonts", DefaultCJKFont, DefaultLatinFont, ""},
-		{"CJK font missing", filepath.Join(dir, "none.ttf"), DefaultLatinFont, "record.font_missing"},
-		{"Latin font missing", DefaultCJKFont, filepath.Join(dir, "none.ttf"), "record.font_missing"},
-		{"CFF outlines", otf, DefaultLatinFont, "record.font_outlines"},
-		{"a font collection", ttc, DefaultLatinFont, "record.font_outlines"},
-		{"not a font", DefaultCJKFont, junk, "record.font_invalid"},
-	}
-	for _, tt := range tests {
-		_, err := LoadRecordFonts(tt.cjk, tt.latin)
-		if codeOrEmpty(err) != tt.code {
-			t.Errorf("%s: %v, want %q", tt.name, err, tt.code)
-		}
-	}
-	_, err := LoadRecordFonts(filepath.Join(dir, "none.ttf"), DefaultLatinFont)
-	if err == nil || !strings.Contains(err.Error(), "fonts-droid-fallback") {
-		t.Errorf("a missing font does not name its Debian package: %v", err)
-	}
 }
 
 // testRecord is a record of n bids with fields, every third revoked and every fifth
@@ -130,14 +93,14 @@ func TestRenderRecordPDF(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pdf, err := fs.RenderRecordPDF(canonical, SingleEnvelope)
+		pdf, err := RenderRecordPDF(fs, canonical, SingleEnvelope)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := pages(t, pdf); n != tt.pages {
 			t.Errorf("%d bids with %d fields: %d pages, want %d", tt.bids, len(tt.fields), n, tt.pages)
 		}
-		again, _ := fs.RenderRecordPDF(canonical, SingleEnvelope)
+		again, _ := RenderRecordPDF(fs, canonical, SingleEnvelope)
 		if !bytes.Equal(pdf, again) {
 			t.Errorf("%d bids: two renderings differ", tt.bids)
 		}
@@ -156,13 +119,10 @@ func TestRenderRecordPDF(t *testing.T) {
 	text = append(text, recordNotes(RoundRecord{Round: 2})...)
 	for _, s := range text {
 		for _, r := range s {
-			if _, got := fs.fontFor(r); got != r && r != '?' {
+			if got := fs.Shown(r); got != r && r != '?' {
 				t.Errorf("no glyph for %q in %q", r, s)
 			}
 		}
-	}
-	if _, r := fs.fontFor('\U0002A6A5'); r != '?' {
-		t.Errorf("a character in neither font is shown as %q, want ?", r)
 	}
 }
 
@@ -184,24 +144,5 @@ func TestRecordTable(t *testing.T) {
 	head, rows = RecordTable(testRecord(1, many))
 	if len(head) != 5 || head[2] != "开标一览表" || strings.Count(rows[0][2], "；") != 5 || !strings.HasPrefix(rows[0][2], "项0：") {
 		t.Errorf("six fields: head %v, row %q", head, rows[0])
-	}
-}
-
-func TestWrap(t *testing.T) {
-	fs := mustFonts(t)
-	s := "投标人按时提交了正确的密钥，但平台解密队列繁忙未能受理 hall.busy abcdefghijklmnopqrstuvwxyz0123456789"
-	for _, width := range []float64{40, 90, 200} {
-		lines := fs.wrap(s, width, 9)
-		if strings.ReplaceAll(strings.Join(lines, ""), " ", "") != strings.ReplaceAll(s, " ", "") {
-			t.Errorf("width %v: wrapping lost text: %q", width, lines)
-		}
-		for _, l := range lines {
-			if w := fs.width(l, 9); w > width && len([]rune(l)) > 1 {
-				t.Errorf("width %v: line %q is %.1f wide", width, l, w)
-			}
-		}
-	}
-	if lines := fs.wrap("一\n二", 500, 9); len(lines) != 2 {
-		t.Errorf("a newline: %q", lines)
 	}
 }

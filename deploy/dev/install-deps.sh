@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kaiping's tests and demo need, when they are missing:
 # PostgreSQL server binaries, Chromium for browser tests, SoftHSM as a real PKCS#11 token,
-# a CJK TrueType font for Chinese PDFs, and a C compiler (the race detector and the PKCS#11
+# a CJK TrueType font for Chinese PDFs, poppler's pdfsig and NSS's certutil (the standard
+# verifier the PDF signature tests check signed reports with), and a C compiler (the race detector and the PKCS#11
 # token support use cgo). Needs root (or sudo) the first time only.
 set -euo pipefail
 missing=()
@@ -11,6 +12,9 @@ command -v softhsm2-util >/dev/null || missing+=(softhsm2)
 [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || missing+=(fonts-droid-fallback)
 # Droid Sans Fallback has no Latin letters or digits: the opening record PDF sets those in DejaVu.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# pdfsig checks signed reports as a reader would; certutil makes its NSS trust store.
+command -v pdfsig >/dev/null || missing+=(poppler-utils)
+command -v certutil >/dev/null || missing+=(libnss3-tools)
 command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing ${missing[*]} ..." >&2

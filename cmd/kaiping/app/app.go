@@ -26,6 +26,7 @@ import (
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/opening"
+	"github.com/kaiping/kaiping/pdfdoc"
 	"github.com/kaiping/kaiping/signaling/recorder"
 	"github.com/kaiping/kaiping/storage/blob"
 	"github.com/kaiping/kaiping/storage/kek"
@@ -253,7 +254,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Hall = opening.NewHall(openingStore, openBid, a.KEK, a.clock, a.log, a.hallConfig)
 	a.OpenedBids = opening.NewOpenedBids(openingStore, openBid, a.KEK, a.log)
 	a.Hall.CheckStorageWith(a.Blob.Ping)
-	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
+	fonts, err := pdfdoc.LoadFonts(pdfdoc.DefaultCJKFont, pdfdoc.DefaultLatinFont)
 	if err != nil {
 		return nil, fmt.Errorf("opening record PDF: %w", err)
 	}

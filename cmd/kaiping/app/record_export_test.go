@@ -22,6 +22,7 @@ import (
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
+	"github.com/kaiping/kaiping/pdfdoc"
 	"github.com/kaiping/kaiping/storage/blob"
 	"github.com/kaiping/kaiping/storage/postgres"
 )
@@ -297,7 +298,7 @@ func TestRecordExportResumes(t *testing.T) {
 		t.Errorf("download before the export: %q, want hall.record_archiving", code)
 	}
 
-	fonts, err := opening.LoadRecordFonts(opening.DefaultCJKFont, opening.DefaultLatinFont)
+	fonts, err := pdfdoc.LoadFonts(pdfdoc.DefaultCJKFont, pdfdoc.DefaultLatinFont)
 	if err != nil {
 		t.Fatal(err)
 	}
