@@ -21,6 +21,7 @@ func (s *Service) ReportRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: get, Path: p, Roles: experts, Handler: s.handleMemberReport},
 		{Method: get, Path: p + "/pdf", Roles: experts, Handler: s.handleMemberReportPDF},
+		{Method: get, Path: p + "/pdf-signing", Roles: experts, Handler: s.handlePDFSigning},
 		{Method: post, Path: p + "/signatures", Roles: experts, Ledgered: ActionReportSigned, Handler: bodyTo(s, sessionID, fiber.StatusCreated, s.SignReport)},
 		{Method: get, Path: h, Roles: sessionStaff, Duties: drawDuties, Tender: s.sessionTender, Handler: s.handleOverseerReport},
 		{Method: get, Path: h + "/pdf", Roles: sessionStaff, Duties: drawDuties, Tender: s.sessionTender, Handler: s.handleOverseerReportPDF},
@@ -105,4 +106,13 @@ func (s *Service) handleReport(c *fiber.Ctx, member, pdf bool) error {
 	c.Set(fiber.HeaderContentType, "application/pdf")
 	c.Set("X-Report-Revision", strconv.Itoa(rep.PDFRevision))
 	return c.Send(rep.PDF)
+}
+
+func (s *Service) handlePDFSigning(c *fiber.Ctx) error {
+	id, err := sessionID.of(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.PDFSigningFor(c.UserContext(), httpapi.ActorOf(c, s.clock), id)
+	return ok(c, v, err)
 }

@@ -25,14 +25,17 @@ const (
 	ActionReportArchived = "report.archived"
 )
 
-// ReportPapers renders the report's PDF and checks the members' signatures on it (the app
-// implements it with pdfdoc).
+// ReportPapers renders the report's PDF and checks the members' signatures on it (Papers is
+// the platform's).
 type ReportPapers interface {
 	// Render sets the report in a PDF.
 	Render(r Report, digest string) ([]byte, error)
-	// VerifyAppended checks that next is prev with one incremental PDF signature appended,
-	// made with the certificate certDER over the whole of next but its signature's hole.
-	VerifyAppended(prev, next, certDER []byte) error
+	// PDFDigest prepares a member's incremental signature in field on pdf, dated at, and
+	// returns the digest the member's key signs (pdfsign.SignDigest on their side).
+	PDFDigest(pdf []byte, field string, at time.Time) ([]byte, error)
+	// AppendSignature appends the member's CMS over that digest to pdf, and checks it was
+	// made with certDER.
+	AppendSignature(pdf []byte, field string, at time.Time, cms, certDER []byte) ([]byte, error)
 	// VerifyCMS checks a detached CMS over content made with certDER (SM2).
 	VerifyCMS(content, cms, certDER []byte) error
 	// PDFSigners verifies every signature of a PDF and returns the signers' certificates
@@ -126,16 +129,19 @@ func (s *Service) BuildReport(ctx context.Context, a kaiping.Actor, id kaiping.I
 	})
 }
 
-// SignReportRequest is a member's signature of the report. An RSA or ECDSA member also sends
-// the PDF with their incremental signature appended to the current revision; an SM2 member a
-// detached CMS over the report's canonical bytes.
+// SignReportRequest is a member's signature of the report: over ReportMessage, and, when the
+// platform renders PDFs, an RSA or ECDSA member's CMS over the digest PDFSigning gave them for
+// the current PDF revision (PDFRevision, PDFTime), or an SM2 member's detached CMS over the
+// report's canonical bytes.
 type SignReportRequest struct {
-	Digest      string `json:"digest"`
-	Certificate string `json:"certificate"`
-	Signature   []byte `json:"signature"`
-	Dissent     string `json:"dissent"`
-	PDF         []byte `json:"pdf,omitempty"`
-	CMS         []byte `json:"cms,omitempty"`
+	Digest       string    `json:"digest"`
+	Certificate  string    `json:"certificate"`
+	Signature    []byte    `json:"signature"`
+	Dissent      string    `json:"dissent"`
+	PDFSignature []byte    `json:"pdf_signature,omitempty"`
+	PDFRevision  int       `json:"pdf_revision"`
+	PDFTime      time.Time `json:"pdf_time"`
+	CMS          []byte    `json:"cms,omitempty"`
 }
 
 const maxDissentRunes = 5000
@@ -212,17 +218,59 @@ func (s *Service) checkPapers(l *ReportLock, sig *ReportSignature, w *ReportWrit
 		sig.CMS = req.CMS
 		return nil
 	}
-	if len(req.PDF) == 0 {
-		return reviewInvalid("report.pdf_required", "须同时提交加盖您电子签名的评标报告 PDF")
+	if len(req.PDFSignature) == 0 {
+		return reviewInvalid("report.pdf_required", "须同时提交对评标报告 PDF 的电子签名")
 	}
-	if err := s.papers.VerifyAppended(l.Report.PDF, req.PDF, der); err != nil {
+	if req.PDFRevision != l.Report.PDFRevision {
+		return reviewConflict("report.pdf_moved", "评标报告 PDF 已有其他评委签署（当前第 %d 版），请重新取得待签摘要后签署", l.Report.PDFRevision)
+	}
+	next, err := s.papers.AppendSignature(l.Report.PDF, SignatureField(sig.Member), req.PDFTime, req.PDFSignature, der)
+	if err != nil {
 		return err
 	}
-	next := *l.Report
-	next.PDF, next.PDFRevision = req.PDF, l.Report.PDFRevision+1
-	sig.PDFRevision = next.PDFRevision
-	w.Report = &next
+	rep := *l.Report
+	rep.PDF, rep.PDFRevision = next, l.Report.PDFRevision+1
+	sig.PDFRevision = rep.PDFRevision
+	w.Report = &rep
 	return nil
+}
+
+// PDFSigning is what a member's client signs for the report's PDF: the digest of the
+// prepared incremental signature on the current revision, with the time it carries.
+type PDFSigning struct {
+	Revision int       `json:"pdf_revision"`
+	Field    string    `json:"field"`
+	Time     time.Time `json:"pdf_time"`
+	Digest   []byte    `json:"digest"`
+}
+
+// PDFSigningFor prepares a's signature on the report's current PDF revision.
+func (s *Service) PDFSigningFor(ctx context.Context, a kaiping.Actor, id kaiping.ID) (PDFSigning, error) {
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		return PDFSigning{}, err
+	}
+	m, err := sess.acting(a.Principal)
+	if err != nil {
+		return PDFSigning{}, err
+	}
+	if s.papers == nil {
+		return PDFSigning{}, kaiping.E(kaiping.KindNotFound, "report.no_pdf", "本平台未生成评标报告 PDF")
+	}
+	rep, err := s.store.StoredReport(ctx, id)
+	if err != nil {
+		return PDFSigning{}, err
+	}
+	sigs, err := s.store.ReportSignatures(ctx, id)
+	if err != nil {
+		return PDFSigning{}, err
+	}
+	if slices.ContainsFunc(sigs, func(g ReportSignature) bool { return g.Member == m.ID }) {
+		return PDFSigning{}, reviewConflict("report.signed_twice", "您已签署本评标报告")
+	}
+	out := PDFSigning{Revision: rep.PDFRevision, Field: SignatureField(m.ID), Time: a.At}
+	out.Digest, err = s.papers.PDFDigest(rep.PDF, out.Field, out.Time)
+	return out, err
 }
 
 func errReportNotBuilt() error {

@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -51,6 +52,12 @@ func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs 
 	verdicts := map[kaiping.ID][]scoring.Verdict{}
 	sheets := map[[2]kaiping.ID]*scoring.Sheet{}
 	var order [][2]kaiping.ID
+	// The inputs, and so their digest, must not depend on the order the marks were read in
+	// (the store's, or the ledger's when `kaiping evaluation verify` replays it).
+	marks = slices.Clone(marks)
+	slices.SortFunc(marks, func(a, b MemberMark) int {
+		return cmp.Or(cmp.Compare(a.Member, b.Member), cmp.Compare(a.Bidder, b.Bidder), cmp.Compare(a.Item, b.Item))
+	})
 	for _, mk := range marks {
 		if !sitting[mk.Member] {
 			continue

@@ -148,7 +148,7 @@ func (s *Service) SubmitMarks(ctx context.Context, a kaiping.Actor, id, section 
 			ch.Quiet = true
 			changes = append(changes, ch)
 		}
-		sub := c.change(ActionReviewSubmit, map[string]any{"member": m.ID, "stage": req.Stage, "digest": digest, "marks": len(own), "parts": parts})
+		sub := c.change(ActionReviewSubmit, map[string]any{"member": m.ID, "stage": req.Stage, "digest": digest, "count": len(own), "parts": parts})
 		sub.Member = m.ID
 		changes = append(changes, sub)
 		return ReviewWrite{Changes: changes, Submit: &Submission{Member: m.ID, Stage: req.Stage, Digest: digest, At: a.At}}, nil

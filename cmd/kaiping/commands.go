@@ -47,6 +47,7 @@ func newCommand() *cli.Command {
 			bidCommand(),
 			rescueCommand(),
 			drawCommand(),
+			evaluationCommand(),
 			seatCommand(),
 			recordCommand(),
 			kekCommand(),

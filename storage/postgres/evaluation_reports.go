@@ -47,7 +47,7 @@ func (s *EvaluationStore) ReportSignatures(ctx context.Context, session kaiping.
 
 func (s *EvaluationStore) reportSignatures(ctx context.Context, q querier, session kaiping.ID) ([]evaluation.ReportSignature, error) {
 	rows, err := q.Query(ctx, `SELECT member_id, kind, digest, certificate, signature, dissent, cms, pdf_revision, at, ledger_seq
-		FROM eval_report_signatures WHERE session_id = $1 ORDER BY at, member_id`, session)
+		FROM eval_report_signatures WHERE session_id = $1 ORDER BY ledger_seq`, session)
 	out, err := collectRows(rows, err, func(r pgx.Rows) (evaluation.ReportSignature, error) {
 		var g evaluation.ReportSignature
 		return g, r.Scan(&g.Member, &g.Kind, &g.Digest, &g.Certificate, &g.Signature, &g.Dissent, &g.CMS, &g.PDFRevision, &g.At, &g.LedgerSeq)

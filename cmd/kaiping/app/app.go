@@ -268,7 +268,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
 	a.Evaluation.ReviewRecordsFrom(committeeRecords{store: openingStore})
-	a.Evaluation.ReportWith(nil, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
+	a.Evaluation.ReportWith(evaluation.Papers{Fonts: fonts}, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
 		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}})
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)

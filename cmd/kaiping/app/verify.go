@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
 	"github.com/kaiping/kaiping"
@@ -98,4 +99,26 @@ func proveEntries(ctx context.Context, db *postgres.DB, v ledger.Verifier, origi
 		}
 	}
 	return nil
+}
+
+// VerifyEvaluation recomputes session id's evaluation from the ledger, checks its report and
+// every signature, and proves each ledger entry it used is in the signed ledger (`kaiping
+// evaluation verify`). The check is nil when the session could not be read at all.
+func VerifyEvaluation(ctx context.Context, cfg Config, v ledger.Verifier, id kaiping.ID) (*evaluation.ReportCheck, error) {
+	db, err := postgres.Open(ctx, cfg.Database.URL, 2)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	svc := evaluation.NewService(postgres.NewEvaluationStore(db, nil), nil, kaiping.SystemClock{}, slog.New(slog.DiscardHandler), evaluation.DefaultConfig)
+	svc.ReviewRecordsFrom(committeeRecords{store: postgres.NewOpeningStore(db, nil)})
+	rec, err := svc.ReportRecord(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	check, err := evaluation.CheckReport(rec, evaluation.Papers{})
+	if err == nil {
+		err = proveEntries(ctx, db, v, cfg.Ledger.Origin, rec.Entries)
+	}
+	return &check, err
 }
