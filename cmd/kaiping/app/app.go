@@ -69,6 +69,9 @@ type App struct {
 	SessionLive *evaluation.SessionLive
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
+	// Publications publishes the candidates after a session's report (中标候选人公示) and
+	// takes the objections to them.
+	Publications *evaluation.Publications
 	// Media is the media plane (media.backend): rooms of live audio and video on the
 	// embedded SFU (*embedded.Server) or a LiveKit server (*livekit.Client).
 	Media MediaBackend
@@ -264,6 +267,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
+	a.Publications = evaluation.NewPublications(postgres.NewEvaluationStore(a.DB, a.Ledger), a.clock, a.log, cfg.Evaluation.rules())
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {

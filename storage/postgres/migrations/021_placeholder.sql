@@ -1,0 +1,1 @@
+-- placeholder for a local test; deleted before the last commit
