@@ -132,10 +132,12 @@ type Publication struct {
 type Objection struct {
 	ID          kaiping.ID `json:"id"`
 	Publication kaiping.ID `json:"publication_id"`
-	Bidder      kaiping.ID `json:"bidder_id"`
-	BidderName  string     `json:"bidder_name"`
-	Text        string     `json:"text"`
-	FiledAt     time.Time  `json:"filed_at"`
+	// No numbers the publication's objections from 1, in the order they were filed.
+	No         int        `json:"no"`
+	Bidder     kaiping.ID `json:"bidder_id"`
+	BidderName string     `json:"bidder_name"`
+	Text       string     `json:"text"`
+	FiledAt    time.Time  `json:"filed_at"`
 	// Due is when the answer is due: AnswerWithin after filing.
 	Due        time.Time  `json:"due"`
 	Answer     string     `json:"answer,omitempty"`
@@ -193,7 +195,7 @@ func (p *Publication) fileObjection(o Objection) ([]PublicationChange, error) {
 		return nil, kaiping.Errorf(kaiping.KindConflict, "publication.too_many_objections",
 			"您已对本公示提出 %d 项异议，请在已提出的异议中补充说明", n)
 	}
-	o.Due = now.Add(AnswerWithin)
+	o.No, o.Due = len(p.Objections)+1, now.Add(AnswerWithin)
 	p.Objections = append(p.Objections, o)
 	p.State = PublicationPaused
 	return []PublicationChange{{Action: ActionPublicationObjectionFiled, Objection: &p.Objections[len(p.Objections)-1],

@@ -73,6 +73,9 @@ func TestPublicationTwoObjections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if p.Objections[0].No != 1 || p.Objections[1].No != 2 {
+		t.Errorf("numbered %d, %d", p.Objections[0].No, p.Objections[1].No)
+	}
 	if _, err := p.answer(p.Objections[0].ID, "答复", kaiping.NewID(), t0); err != nil || p.State != PublicationPaused {
 		t.Fatalf("one of two answered: %v, %s", err, p.State)
 	}

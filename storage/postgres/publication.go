@@ -122,12 +122,12 @@ func (s *EvaluationStore) publicationEntry(ctx context.Context, tx pgx.Tx, a kai
 	return err
 }
 
-const pubObjectionColumns = `id, publication_id, bidder_id, bidder_name, text, filed_at, due_at, answer,
+const pubObjectionColumns = `id, publication_id, no, bidder_id, bidder_name, text, filed_at, due_at, answer,
 	coalesce(answered_by::text, ''), answered_at`
 
 func scanPubObjection(row pgx.Row) (evaluation.Objection, error) {
 	var o evaluation.Objection
-	err := row.Scan(&o.ID, &o.Publication, &o.Bidder, &o.BidderName, &o.Text, &o.FiledAt, &o.Due, &o.Answer, &o.AnsweredBy, &o.AnsweredAt)
+	err := row.Scan(&o.ID, &o.Publication, &o.No, &o.Bidder, &o.BidderName, &o.Text, &o.FiledAt, &o.Due, &o.Answer, &o.AnsweredBy, &o.AnsweredAt)
 	return o, err
 }
 
@@ -136,7 +136,7 @@ type rowsQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// withObjections fills in the objections of ps, in the order they were filed.
+// withObjections fills in the objections of ps, by number: in the order they were filed.
 func withObjections(ctx context.Context, q rowsQuerier, ps []evaluation.Publication) error {
 	if len(ps) == 0 {
 		return nil
@@ -147,7 +147,7 @@ func withObjections(ctx context.Context, q rowsQuerier, ps []evaluation.Publicat
 		ids[i], at[p.ID] = p.ID, i
 	}
 	rows, err := q.Query(ctx, `SELECT `+pubObjectionColumns+` FROM publication_objections
-		WHERE publication_id = ANY($1::uuid[]) ORDER BY filed_at, id`, ids)
+		WHERE publication_id = ANY($1::uuid[]) ORDER BY publication_id, no`, ids)
 	os, err := collectRows(rows, err, func(r pgx.Rows) (evaluation.Objection, error) { return scanPubObjection(r) })
 	if err != nil {
 		return err
@@ -216,11 +216,11 @@ func (s *EvaluationStore) ChangePublication(ctx context.Context, a kaiping.Actor
 		for _, c := range changes {
 			p.Version++
 			if o := c.Objection; o != nil {
-				if _, err := tx.Exec(ctx, `INSERT INTO publication_objections (id, publication_id, bidder_id, bidder_name, text,
-					filed_at, due_at, answer, answered_by, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				if _, err := tx.Exec(ctx, `INSERT INTO publication_objections (id, publication_id, no, bidder_id, bidder_name, text,
+					filed_at, due_at, answer, answered_by, answered_at) VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10)
 					ON CONFLICT (id) DO UPDATE SET answer = EXCLUDED.answer, answered_by = EXCLUDED.answered_by,
 					answered_at = EXCLUDED.answered_at`, o.ID, p.ID, o.Bidder, o.BidderName, o.Text, o.FiledAt, o.Due,
-					o.Answer, nullID(o.AnsweredBy), o.AnsweredAt); err != nil {
+					o.Answer, nullID(o.AnsweredBy), o.AnsweredAt, o.No); err != nil {
 					return err
 				}
 			}

@@ -31,6 +31,7 @@ CREATE INDEX publications_public ON publications (starts_at DESC, id);
 CREATE TABLE publication_objections (
     id             uuid        PRIMARY KEY,
     publication_id uuid        NOT NULL REFERENCES publications (id),
+    no             int         NOT NULL CHECK (no >= 1),
     bidder_id      uuid        NOT NULL REFERENCES principals (id),
     bidder_name    text        NOT NULL,
     text           text        NOT NULL CHECK (text <> ''),
@@ -41,7 +42,7 @@ CREATE TABLE publication_objections (
     answered_at    timestamptz,
     CONSTRAINT publication_objections_answered CHECK ((answer = '') = (answered_at IS NULL) AND (answered_at IS NULL) = (answered_by IS NULL))
 );
-CREATE INDEX publication_objections_of ON publication_objections (publication_id, filed_at, id);
+CREATE UNIQUE INDEX publication_objections_no ON publication_objections (publication_id, no);
 
 ---- create above / drop below ----
 
