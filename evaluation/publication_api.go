@@ -184,11 +184,7 @@ func (p *Publications) handlePublic(c *fiber.Ctx) error {
 		return err
 	}
 	now := p.clock.Now()
-	pub, err := p.store.Publication(c.UserContext(), id)
-	if kaiping.IsKind(err, kaiping.KindNotFound) || err == nil && now.Before(pub.Starts) {
-		// Before its start a publication is as unknown as one that does not exist.
-		return errNoPublication()
-	}
+	pub, err := p.store.PublicPublication(c.UserContext(), id, now)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +40,9 @@ type PublicationStore interface {
 	// then writes it back with one ledger entry per change and the objections the changes
 	// name, in one transaction.
 	ChangePublication(ctx context.Context, a kaiping.Actor, id kaiping.ID, decide func(*Publication) ([]PublicationChange, error)) (Publication, error)
+	// PublicPublication returns one publication started at now, without its objections;
+	// "publication.not_found" for one not started, as for one that does not exist.
+	PublicPublication(ctx context.Context, id kaiping.ID, now time.Time) (Publication, error)
 	// PublicPublications lists the publications started at now, newest first, without
 	// their objections, and how many there are in all.
 	PublicPublications(ctx context.Context, now time.Time, limit, offset int) ([]Publication, int, error)
@@ -53,7 +55,6 @@ type CandidatesFunc func(ctx context.Context, session kaiping.ID) ([]SectionCand
 type Publications struct {
 	store PublicationStore
 	clock kaiping.Clock
-	log   *slog.Logger
 	// minimum is the shortest period the centre allows (Config.PublicationMinimum).
 	minimum time.Duration
 	// candidates reads the signed report's candidates; nil until the report is wired
@@ -63,8 +64,8 @@ type Publications struct {
 
 // NewPublications returns the publications on store, with the centre's minimum period from
 // cfg.
-func NewPublications(store PublicationStore, clock kaiping.Clock, log *slog.Logger, cfg Config) *Publications {
-	return &Publications{store: store, clock: clock, log: log, minimum: cfg.PublicationMinimum}
+func NewPublications(store PublicationStore, clock kaiping.Clock, cfg Config) *Publications {
+	return &Publications{store: store, clock: clock, minimum: cfg.PublicationMinimum}
 }
 
 // CandidatesFrom has publications read the candidates from f (the signed report's).

@@ -240,6 +240,19 @@ func (s *EvaluationStore) ChangePublication(ctx context.Context, a kaiping.Actor
 	return out, err
 }
 
+// PublicPublication implements evaluation.PublicationStore: one row by its key, nothing else.
+func (s *EvaluationStore) PublicPublication(ctx context.Context, id kaiping.ID, now time.Time) (evaluation.Publication, error) {
+	if !id.Valid() {
+		return evaluation.Publication{}, notFoundPublication()
+	}
+	p, err := scanPublication(s.db.Pool.QueryRow(ctx, `SELECT `+publicationColumns+` FROM publications
+		WHERE id = $1 AND starts_at <= $2`, id, now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, notFoundPublication()
+	}
+	return p, translate("pg.PublicPublication", err)
+}
+
 // PublicPublications implements evaluation.PublicationStore: one index scan of what started,
 // newest first, with the count beside it.
 func (s *EvaluationStore) PublicPublications(ctx context.Context, now time.Time, limit, offset int) ([]evaluation.Publication, int, error) {

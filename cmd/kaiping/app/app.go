@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
 		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
-	a.Publications = evaluation.NewPublications(postgres.NewEvaluationStore(a.DB, a.Ledger), a.clock, a.log, cfg.Evaluation.rules())
+	a.Publications = evaluation.NewPublications(postgres.NewEvaluationStore(a.DB, a.Ledger), a.clock, cfg.Evaluation.rules())
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {

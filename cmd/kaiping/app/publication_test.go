@@ -228,19 +228,36 @@ func TestPublication(t *testing.T) {
 		return publish(w.publisher(t), period(now.Add(-time.Minute), 72*time.Hour))
 	})
 
-	// Exactly 3 days is enough; an empty start is now.
+	// Starting in an hour, for exactly 3 days: until the start nothing is public and nobody
+	// may object.
+	starts := now.Add(time.Hour)
 	var out struct{ Publications []evaluation.StaffPublication }
-	if err := w.publisher(t).Do(ctx, http.MethodPost, pubsPath, evaluation.PublishRequest{Ends: now.Add(72 * time.Hour)}, &out); err != nil {
+	if err := w.publisher(t).Do(ctx, http.MethodPost, pubsPath, period(starts, 72*time.Hour), &out); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
-	if len(out.Publications) != 1 || out.Publications[0].SectionCode != "BD1" || out.Publications[0].Phase != evaluation.PhaseOpen ||
-		!out.Publications[0].Starts.Equal(now) {
+	if len(out.Publications) != 1 || out.Publications[0].SectionCode != "BD1" || out.Publications[0].Phase != evaluation.PhaseScheduled ||
+		!out.Publications[0].Starts.Equal(starts) {
 		t.Fatalf("published %+v", out.Publications)
 	}
 	pub := out.Publications[0]
 	w.refused(t, "publish the section again", 409, "publication.already_published", func() error {
-		return publish(w.publisher(t), period(now, 72*time.Hour))
+		return publish(w.publisher(t), period(starts, 72*time.Hour))
 	})
+	for _, path := range []string{"/api/v1/public/publications/" + string(pub.ID), "/api/v1/public/publications/" + string(kaiping.NewID()),
+		"/api/v1/public/publications/not-an-id"} {
+		if resp, body := w.publicGet(t, path, ""); resp.StatusCode != 404 || !bytes.Contains(body, []byte("publication.not_found")) {
+			t.Errorf("%s before the start: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	if _, body := w.publicGet(t, "/api/v1/public/publications", ""); !bytes.Contains(body, []byte(`"total":0`)) {
+		t.Errorf("the public list before the start: %s", body)
+	}
+	w.refused(t, "an objection before the start", 425, "publication.not_started", func() error {
+		return w.bidderOf(t, 1).Do(ctx, http.MethodPost, "/api/v1/bidder/publications/"+string(pub.ID)+"/objections",
+			evaluation.ObjectionRequest{Text: "理由"}, nil)
+	})
+	w.testApp.clock.Set(starts)
+	now = starts
 
 	// The public view: no login, the candidates in rank order with names, prices and totals.
 	publicPath := "/api/v1/public/publications/" + string(pub.ID)
