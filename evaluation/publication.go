@@ -24,16 +24,16 @@ const (
 	ActionPublicationConcluded         = "publication.concluded"
 )
 
-// AnswerWithin is how long host staff have to answer an objection (条例 Art. 54: 3 days of
+// ObjectionAnswerWithin is how long host staff have to answer an objection (条例 Art. 54: 3 days of
 // receiving it). An objection past it is shown overdue; nothing answers it on its own.
-const AnswerWithin = 72 * time.Hour
+const ObjectionAnswerWithin = 72 * time.Hour
 
-// StartWithin is how long after the report the publication must start (条例 Art. 54: within
+// PublicationStartWithin is how long after the report the publication must start (条例 Art. 54: within
 // 3 days of receiving the report).
-const StartWithin = 72 * time.Hour
+const PublicationStartWithin = 72 * time.Hour
 
-// maxPeriod bounds a publication's period, so that a mistyped year is refused.
-const maxPeriod = 30 * 24 * time.Hour
+// maxPublicationPeriod bounds a publication's period, so that a mistyped year is refused.
+const maxPublicationPeriod = 30 * 24 * time.Hour
 
 // maxObjectionRunes bounds an objection's or an answer's text.
 const maxObjectionRunes = 5000
@@ -138,7 +138,7 @@ type Objection struct {
 	BidderName string     `json:"bidder_name"`
 	Text       string     `json:"text"`
 	FiledAt    time.Time  `json:"filed_at"`
-	// Due is when the answer is due: AnswerWithin after filing.
+	// Due is when the answer is due: ObjectionAnswerWithin after filing.
 	Due        time.Time  `json:"due"`
 	Answer     string     `json:"answer,omitempty"`
 	AnsweredBy kaiping.ID `json:"answered_by,omitempty"`
@@ -195,11 +195,11 @@ func (p *Publication) fileObjection(o Objection) ([]PublicationChange, error) {
 		return nil, kaiping.Errorf(kaiping.KindConflict, "publication.too_many_objections",
 			"您已对本公示提出 %d 项异议，请在已提出的异议中补充说明", n)
 	}
-	o.No, o.Due = len(p.Objections)+1, now.Add(AnswerWithin)
+	o.No, o.Due = len(p.Objections)+1, now.Add(ObjectionAnswerWithin)
 	p.Objections = append(p.Objections, o)
 	p.State = PublicationPaused
 	return []PublicationChange{{Action: ActionPublicationObjectionFiled, Objection: &p.Objections[len(p.Objections)-1],
-		Payload: map[string]any{"objection": o.ID, "section": p.Section, "text_sha256": digestOf(o.Text), "due": o.Due}}}, nil
+		Payload: map[string]any{"objection": o.ID, "section": p.Section, "text_sha256": textDigest(o.Text), "due": o.Due}}}, nil
 }
 
 // answer records host staff's written answer to an objection; the publication resumes once no
@@ -219,7 +219,7 @@ func (p *Publication) answer(objection kaiping.ID, text string, by kaiping.ID, n
 		p.State = PublicationOpen
 	}
 	return []PublicationChange{{Action: ActionPublicationObjectionAnswered, Objection: o,
-		Payload: map[string]any{"objection": o.ID, "answer_sha256": digestOf(text), "late": late, "resumed": p.State == PublicationOpen}}}, nil
+		Payload: map[string]any{"objection": o.ID, "answer_sha256": textDigest(text), "late": late, "resumed": p.State == PublicationOpen}}}, nil
 }
 
 // conclude ends a publication whose period is over and whose objections are all answered.

@@ -17,14 +17,14 @@ import (
 var (
 	// The tender's host staff publish, answer and conclude: its evaluation host or its
 	// opening host, assigned to it; its supervisors watch.
-	publishers      = []kaiping.Role{kaiping.RoleHost}
-	publisherDuties = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutyHost}
-	publicationRead = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutyHost, kaiping.DutySupervisor}
-	bidders         = []kaiping.Role{kaiping.RoleBidder}
+	publicationHosts   = []kaiping.Role{kaiping.RoleHost}
+	publisherDuties    = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutyHost}
+	publicationRead    = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutyHost, kaiping.DutySupervisor}
+	publicationBidders = []kaiping.Role{kaiping.RoleBidder}
 
-	publicationID = param{"publication", "publication.not_found", "公示不存在或尚未开始"}
-	objectionID   = param{"objection", "publication.objection_not_found", "该异议不存在"}
-	publicID      = param{"id", "publication.not_found", "公示不存在或尚未开始"}
+	publicationID          = param{"publication", "publication.not_found", "公示不存在或尚未开始"}
+	publicationObjectionID = param{"objection", "publication.objection_not_found", "该异议不存在"}
+	publicationPublicID    = param{"id", "publication.not_found", "公示不存在或尚未开始"}
 )
 
 // Routes returns the publication's endpoints:
@@ -44,7 +44,7 @@ var (
 func (p *Publications) Routes() []httpapi.Route {
 	get, post := fiber.MethodGet, fiber.MethodPost
 	host := func(path, action string, h fiber.Handler) httpapi.Route {
-		return httpapi.Route{Method: post, Path: path, Roles: publishers, Duties: publisherDuties, Tender: p.sessionTender, Ledgered: action, Handler: h}
+		return httpapi.Route{Method: post, Path: path, Roles: publicationHosts, Duties: publisherDuties, Tender: p.sessionTender, Ledgered: action, Handler: h}
 	}
 	base := "/api/v1/sessions/:id/publications"
 	return []httpapi.Route{
@@ -52,8 +52,8 @@ func (p *Publications) Routes() []httpapi.Route {
 		{Method: get, Path: base, Roles: sessionStaff, Duties: publicationRead, Tender: p.sessionTender, Handler: p.handleSessionPublications},
 		host(base+"/:publication/objections/:objection/answer", ActionPublicationObjectionAnswered, p.handleAnswer),
 		host(base+"/:publication/conclude", ActionPublicationConcluded, p.handleConclude),
-		{Method: post, Path: "/api/v1/bidder/publications/:id/objections", Roles: bidders, Ledgered: ActionPublicationObjectionFiled, Handler: p.handleObject},
-		{Method: get, Path: "/api/v1/bidder/publications/:id/objections", Roles: bidders, Handler: p.handleMine},
+		{Method: post, Path: "/api/v1/bidder/publications/:id/objections", Roles: publicationBidders, Ledgered: ActionPublicationObjectionFiled, Handler: p.handleObject},
+		{Method: get, Path: "/api/v1/bidder/publications/:id/objections", Roles: publicationBidders, Handler: p.handleMine},
 		{Method: get, Path: "/api/v1/public/publications", Public: true, Handler: p.handlePublicList},
 		{Method: get, Path: "/api/v1/public/publications/:id", Public: true, Handler: p.handlePublic},
 	}
@@ -85,7 +85,7 @@ func (p *Publications) handlePublish(c *fiber.Ctx) error {
 	}
 	out := make([]StaffPublication, len(ps))
 	for i, x := range ps {
-		out[i] = staffView(x, a.At)
+		out[i] = staffPublicationView(x, a.At)
 	}
 	return created(c, fiber.Map{"publications": out}, nil)
 }
@@ -99,8 +99,8 @@ func (p *Publications) handleSessionPublications(c *fiber.Ctx) error {
 	return ok(c, fiber.Map{"publications": ps}, err)
 }
 
-// staffStep reads the session and publication the path names for a host staff's step.
-func staffStep(c *fiber.Ctx) (session, pub kaiping.ID, err error) {
+// publicationStep reads the session and publication the path names for a host staff's step.
+func publicationStep(c *fiber.Ctx) (session, pub kaiping.ID, err error) {
 	if session, err = sessionID.of(c); err != nil {
 		return "", "", err
 	}
@@ -109,11 +109,11 @@ func staffStep(c *fiber.Ctx) (session, pub kaiping.ID, err error) {
 }
 
 func (p *Publications) handleAnswer(c *fiber.Ctx) error {
-	session, pub, err := staffStep(c)
+	session, pub, err := publicationStep(c)
 	if err != nil {
 		return err
 	}
-	objection, err := objectionID.of(c)
+	objection, err := publicationObjectionID.of(c)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (p *Publications) handleAnswer(c *fiber.Ctx) error {
 }
 
 func (p *Publications) handleConclude(c *fiber.Ctx) error {
-	session, pub, err := staffStep(c)
+	session, pub, err := publicationStep(c)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (p *Publications) handleConclude(c *fiber.Ctx) error {
 }
 
 func (p *Publications) handleObject(c *fiber.Ctx) error {
-	id, err := publicID.of(c)
+	id, err := publicationPublicID.of(c)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (p *Publications) handleObject(c *fiber.Ctx) error {
 }
 
 func (p *Publications) handleMine(c *fiber.Ctx) error {
-	id, err := publicID.of(c)
+	id, err := publicationPublicID.of(c)
 	if err != nil {
 		return err
 	}
@@ -173,13 +173,13 @@ func (p *Publications) handlePublicList(c *fiber.Ctx) error {
 	next := now.Add(publicMaxAge)
 	for i, x := range ps {
 		out.Publications[i] = publicSummary(x, now)
-		next = nextChange(x, now, next)
+		next = phaseChange(x, now, next)
 	}
-	return cached(c, out, now, next)
+	return publicJSON(c, out, now, next)
 }
 
 func (p *Publications) handlePublic(c *fiber.Ctx) error {
-	id, err := publicID.of(c)
+	id, err := publicationPublicID.of(c)
 	if err != nil {
 		return err
 	}
@@ -188,16 +188,16 @@ func (p *Publications) handlePublic(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return cached(c, publicView(pub, now), now, nextChange(pub, now, now.Add(publicMaxAge)))
+	return publicJSON(c, publicPublicationView(pub, now), now, phaseChange(pub, now, now.Add(publicMaxAge)))
 }
 
 // publicMaxAge is how long a cache may keep a public answer: an objection filed shows on the
 // public page within it.
 const publicMaxAge = 30 * time.Second
 
-// nextChange is the earlier of next and the next instant the clock alone changes pub's
+// phaseChange is the earlier of next and the next instant the clock alone changes pub's
 // phase (its start or its end), so that no cache keeps a phase past it.
-func nextChange(pub Publication, now, next time.Time) time.Time {
+func phaseChange(pub Publication, now, next time.Time) time.Time {
 	for _, t := range []time.Time{pub.Starts, pub.Ends} {
 		if t.After(now) && t.Before(next) {
 			next = t
@@ -206,13 +206,13 @@ func nextChange(pub Publication, now, next time.Time) time.Time {
 	return next
 }
 
-// cached answers v as JSON with a strong ETag of its bytes, public for the time until
+// publicJSON answers v as JSON with a strong ETag of its bytes, public for the time until
 // expires, and 304 to a request that already holds those bytes. It replaces the no-store
 // every /api answer gets: what it serves is public.
-func cached(c *fiber.Ctx, v any, now, expires time.Time) error {
+func publicJSON(c *fiber.Ctx, v any, now, expires time.Time) error {
 	body, err := json.Marshal(v)
 	if err != nil {
-		return kaiping.Internal("evaluation.cached", err)
+		return kaiping.Internal("evaluation.publicJSON", err)
 	}
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`

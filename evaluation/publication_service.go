@@ -80,7 +80,7 @@ type PublishRequest struct {
 
 // Publish publishes the candidates of every section of a closed session that has any, one
 // publication per section, for the period req names: starting no earlier than now and within
-// StartWithin of the report, lasting at least the centre's minimum.
+// PublicationStartWithin of the report, lasting at least the centre's minimum.
 func (p *Publications) Publish(ctx context.Context, a kaiping.Actor, session kaiping.ID, req PublishRequest) ([]Publication, error) {
 	if p.candidates == nil {
 		return nil, kaiping.E(kaiping.KindUnavailable, "publication.no_report", "本平台尚未接入评标报告，无法读取中标候选人")
@@ -101,7 +101,7 @@ func (p *Publications) Publish(ctx context.Context, a kaiping.Actor, session kai
 	if starts.IsZero() {
 		starts = a.At
 	}
-	latest := reportAt.Add(StartWithin)
+	latest := reportAt.Add(PublicationStartWithin)
 	switch {
 	case starts.Before(a.At):
 		return nil, invalid("publication.starts_past", "公示开始时间不能早于当前时间")
@@ -109,9 +109,9 @@ func (p *Publications) Publish(ctx context.Context, a kaiping.Actor, session kai
 		return nil, invalid("publication.starts_late", "公示须自收到评标报告之日起 3 日内开始：评标报告于 %s 签署，最迟 %s 开始",
 			beijingMinute(reportAt), beijingMinute(latest))
 	case ends.Sub(starts) < p.minimum:
-		return nil, invalid("publication.period_short", "公示期不得少于 %s", durationLabel(p.minimum))
-	case ends.Sub(starts) > maxPeriod:
-		return nil, invalid("publication.period_long", "公示期不得超过 %s", durationLabel(maxPeriod))
+		return nil, invalid("publication.period_short", "公示期不得少于 %s", periodLabel(p.minimum))
+	case ends.Sub(starts) > maxPublicationPeriod:
+		return nil, invalid("publication.period_long", "公示期不得超过 %s", periodLabel(maxPublicationPeriod))
 	}
 	method, err := p.store.TenderMethod(ctx, sess.Tender)
 	if err != nil {
@@ -128,7 +128,7 @@ func (p *Publications) Publish(ctx context.Context, a kaiping.Actor, session kai
 			if i < 0 || len(all[i].Candidates) == 0 {
 				continue
 			}
-			cs, err := ranked(all[i].Candidates)
+			cs, err := rankedCandidates(all[i].Candidates)
 			if err != nil {
 				return nil, err
 			}
@@ -147,14 +147,14 @@ func (p *Publications) Publish(ctx context.Context, a kaiping.Actor, session kai
 	return out, nil
 }
 
-// maxCandidates is the most candidates a section may have (条例 Art. 53: no more than 3).
-const maxCandidates = 3
+// maxPublishedCandidates is the most candidates a section may have (条例 Art. 53: no more than 3).
+const maxPublishedCandidates = 3
 
-// ranked checks a section's candidates from the report and orders them by rank.
-func ranked(cs []Candidate) ([]Candidate, error) {
+// rankedCandidates checks a section's candidates from the report and orders them by rank.
+func rankedCandidates(cs []Candidate) ([]Candidate, error) {
 	cs = slices.Clone(cs)
 	slices.SortStableFunc(cs, func(a, b Candidate) int { return cmp.Compare(a.Rank, b.Rank) })
-	if len(cs) > maxCandidates {
+	if len(cs) > maxPublishedCandidates {
 		return nil, kaiping.E(kaiping.KindConflict, "publication.candidates", "评标报告推荐的中标候选人超过 3 名，不能公示")
 	}
 	for i, c := range cs {
@@ -207,7 +207,7 @@ func (p *Publications) FileObjection(ctx context.Context, a kaiping.Actor, id ka
 		return ObjectionView{}, err
 	}
 	i := slices.IndexFunc(pub.Objections, func(x Objection) bool { return x.ID == o.ID })
-	return viewObjection(pub.Objections[i], a.At), nil
+	return objectionView(pub.Objections[i], a.At), nil
 }
 
 // of refuses a publication the path's session does not hold, as not found.
@@ -235,7 +235,7 @@ func (p *Publications) Answer(ctx context.Context, a kaiping.Actor, session, id,
 		}
 		return pub.answer(objection, text, a.Principal, a.At)
 	})
-	return staffView(pub, a.At), err
+	return staffPublicationView(pub, a.At), err
 }
 
 // Conclude ends one of the session's publications (公示结束): refused while an objection
@@ -247,7 +247,7 @@ func (p *Publications) Conclude(ctx context.Context, a kaiping.Actor, session, i
 		}
 		return pub.conclude(a.Principal, a.At)
 	})
-	return staffView(pub, a.At), err
+	return staffPublicationView(pub, a.At), err
 }
 
 // SessionPublications lists the session's publications with every objection, for its staff.
@@ -259,7 +259,7 @@ func (p *Publications) SessionPublications(ctx context.Context, session kaiping.
 	now := p.clock.Now()
 	out := make([]StaffPublication, len(ps))
 	for i, pub := range ps {
-		out[i] = staffView(pub, now)
+		out[i] = staffPublicationView(pub, now)
 	}
 	return out, nil
 }
@@ -274,22 +274,22 @@ func (p *Publications) MyObjections(ctx context.Context, a kaiping.Actor, id kai
 	if a.At.Before(pub.Starts) {
 		return BidderPublication{}, errNoPublication()
 	}
-	out := BidderPublication{Publication: publicView(pub, a.At), Objections: []ObjectionView{}}
+	out := BidderPublication{Publication: publicPublicationView(pub, a.At), Objections: []ObjectionView{}}
 	for _, o := range pub.Objections {
 		if o.Bidder == a.Principal {
-			out.Objections = append(out.Objections, viewObjection(o, a.At))
+			out.Objections = append(out.Objections, objectionView(o, a.At))
 		}
 	}
 	return out, nil
 }
 
-func digestOf(s string) string {
+func textDigest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
 
-// durationLabel writes d in days, or hours when not whole days.
-func durationLabel(d time.Duration) string {
+// periodLabel writes d in days, or hours when not whole days.
+func periodLabel(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%d 日", d/(24*time.Hour))
 	}

@@ -96,9 +96,9 @@ func TestPublicationTwoObjections(t *testing.T) {
 // TestRankedCandidates orders the report's candidates by rank and refuses more than three,
 // gaps in the ranks and nameless candidates.
 func TestRankedCandidates(t *testing.T) {
-	cs, err := ranked([]Candidate{{Rank: 2, BidderName: "乙"}, {Rank: 1, BidderName: "甲"}})
+	cs, err := rankedCandidates([]Candidate{{Rank: 2, BidderName: "乙"}, {Rank: 1, BidderName: "甲"}})
 	if err != nil || cs[0].BidderName != "甲" || cs[1].Rank != 2 {
-		t.Fatalf("ranked: %+v %v", cs, err)
+		t.Fatalf("rankedCandidates: %+v %v", cs, err)
 	}
 	for name, bad := range map[string][]Candidate{
 		"four":      {{Rank: 1, BidderName: "甲"}, {Rank: 2, BidderName: "乙"}, {Rank: 3, BidderName: "丙"}, {Rank: 4, BidderName: "丁"}},
@@ -106,12 +106,12 @@ func TestRankedCandidates(t *testing.T) {
 		"no name":   {{Rank: 1, BidderName: " "}},
 		"rank zero": {{Rank: 0, BidderName: "甲"}},
 	} {
-		if _, err := ranked(bad); kaiping.CodeOf(err) != "publication.candidates" {
+		if _, err := rankedCandidates(bad); kaiping.CodeOf(err) != "publication.candidates" {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	// Tied candidates (并列) share a rank.
-	if _, err := ranked([]Candidate{{Rank: 1, BidderName: "甲"}, {Rank: 1, BidderName: "乙"}, {Rank: 3, BidderName: "丙"}}); err != nil {
+	if _, err := rankedCandidates([]Candidate{{Rank: 1, BidderName: "甲"}, {Rank: 1, BidderName: "乙"}, {Rank: 3, BidderName: "丙"}}); err != nil {
 		t.Errorf("a tie for first: %v", err)
 	}
 }

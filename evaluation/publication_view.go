@@ -49,9 +49,9 @@ type ObjectionRoute struct {
 	Who string `json:"who"`
 	How string `json:"how"`
 	// Path is the platform's route a bidder's client posts the objection to.
-	Path         string    `json:"path"`
-	Deadline     time.Time `json:"deadline"`
-	AnswerWithin string    `json:"answer_within"`
+	Path                  string    `json:"path"`
+	Deadline              time.Time `json:"deadline"`
+	ObjectionAnswerWithin string    `json:"answer_within"`
 }
 
 // PublicSummary is a publication's line in the public list.
@@ -97,21 +97,21 @@ type BidderPublication struct {
 	Objections  []ObjectionView   `json:"objections"`
 }
 
-func viewObjection(o Objection, now time.Time) ObjectionView {
+func objectionView(o Objection, now time.Time) ObjectionView {
 	return ObjectionView{Objection: o, Overdue: o.Overdue(now)}
 }
 
-func staffView(p Publication, now time.Time) StaffPublication {
+func staffPublicationView(p Publication, now time.Time) StaffPublication {
 	ph := p.Phase(now)
 	out := StaffPublication{Publication: p, Phase: ph, PhaseLabel: ph.Label(), Objections: make([]ObjectionView, len(p.Objections))}
 	for i, o := range p.Objections {
-		out.Objections[i] = viewObjection(o, now)
+		out.Objections[i] = objectionView(o, now)
 	}
 	return out
 }
 
-// methodLabel names a method's kind as the publication shows it.
-func methodLabel(kind string) string {
+// publicationMethodLabel names a method's kind as the publication shows it.
+func publicationMethodLabel(kind string) string {
 	switch kind {
 	case scoring.KindLowestPrice:
 		return "经评审的最低投标价法"
@@ -121,24 +121,24 @@ func methodLabel(kind string) string {
 	return ""
 }
 
-// fixed2 writes hundredths (fen, or hundredths of a point) with two decimals.
-func fixed2(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
+// hundredths writes hundredths (fen, or hundredths of a point) with two decimals.
+func hundredths(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
 
-func publicView(p Publication, now time.Time) PublicPublication {
+func publicPublicationView(p Publication, now time.Time) PublicPublication {
 	ph := p.Phase(now)
 	out := PublicPublication{ID: p.ID, TenderCode: p.TenderCode, TenderTitle: p.TenderTitle, SectionCode: p.SectionCode,
-		SectionName: p.SectionName, MethodLabel: methodLabel(p.Method), Candidates: make([]PublicCandidate, len(p.Candidates)),
+		SectionName: p.SectionName, MethodLabel: publicationMethodLabel(p.Method), Candidates: make([]PublicCandidate, len(p.Candidates)),
 		Starts: p.Starts.UTC(), Ends: p.Ends.UTC(), Phase: ph, PhaseLabel: ph.Label(), ObjectionsHandling: p.State == PublicationPaused,
 		ObjectionRoute: ObjectionRoute{
 			Who:  "本标段的投标人（其投标文件参加了本标段开标的投标人）",
 			How:  "使用数字证书登录本平台，在本公示中提交书面异议并写明理由；异议期间暂停招标投标活动",
 			Path: "/api/v1/bidder/publications/" + string(p.ID) + "/objections", Deadline: p.Ends.UTC(),
-			AnswerWithin: "招标人自收到异议之日起 3 日内作出书面答复"},
+			ObjectionAnswerWithin: "招标人自收到异议之日起 3 日内作出书面答复"},
 	}
 	for i, c := range p.Candidates {
-		out.Candidates[i] = PublicCandidate{Rank: c.Rank, BidderName: c.BidderName, Price: fixed2(c.Price)}
+		out.Candidates[i] = PublicCandidate{Rank: c.Rank, BidderName: c.BidderName, Price: hundredths(c.Price)}
 		if p.Method == scoring.KindComprehensive {
-			out.Candidates[i].Total = fixed2(c.Total)
+			out.Candidates[i].Total = hundredths(c.Total)
 		}
 	}
 	if p.ConcludedAt != nil {
