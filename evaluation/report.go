@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -200,4 +201,31 @@ type reportInput struct {
 	section GroupSection
 	bids    []RecordedBid
 	review  Review
+}
+
+// ReportCandidates lists each section's recommended candidates from the session's signed
+// report: what the publication (中标候选人公示) shows. Before the report is built,
+// "report.not_built".
+func (s *Service) ReportCandidates(ctx context.Context, session kaiping.ID) ([]SectionCandidates, error) {
+	stored, err := s.store.StoredReport(ctx, session)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(stored.Body, &r); err != nil {
+		return nil, kaiping.Internal("evaluation.ReportCandidates", err)
+	}
+	out := make([]SectionCandidates, 0, len(r.Sections))
+	for _, sec := range r.Sections {
+		sc := SectionCandidates{Section: sec.Section, SectionCode: sec.Code, SectionName: sec.Name, Candidates: []Candidate{}}
+		for _, c := range sec.Candidates {
+			total := c.Total
+			if r.Method.Kind == scoring.KindLowestPrice {
+				total = 0
+			}
+			sc.Candidates = append(sc.Candidates, Candidate{Rank: c.Rank, Bidder: c.Bidder, BidderName: c.Name, Price: c.Price, Total: total})
+		}
+		out = append(out, sc)
+	}
+	return out, nil
 }

@@ -293,6 +293,13 @@ func orNone(s string) string {
 }
 
 // yuanOf formats fen as yuan with two decimals.
-func yuanOf(fen int64) string {
-	return fmt.Sprintf("%d.%02d", fen/100, abs64(fen%100))
+func yuanOf(fen int64) string { return twoDecimals(fen) }
+
+// twoDecimals writes hundredths (fen, or hundredths of a point) with two decimals.
+func twoDecimals(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }

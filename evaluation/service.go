@@ -32,14 +32,17 @@ type Config struct {
 	// SeatGrace is how long a seat may be gone from the session's room before the host may
 	// record its member as having left (擅离职守).
 	SeatGrace time.Duration
+	// PublicationMinimum is the shortest period candidates are published for (中标候选人公示,
+	// 条例 Art. 54: not less than 3 days).
+	PublicationMinimum time.Duration
 }
 
 // DefaultConfig is a centre's usual setting: 180 days' rest, 30 minutes to answer, check-in
 // an hour before the start, 2 hours' wait on a fault before review and 4 during it, 10
-// minutes' grace for a seat gone from the room.
+// minutes' grace for a seat gone from the room, candidates published for 3 days.
 var DefaultConfig = Config{RecentWindow: 180 * 24 * time.Hour, RespondWithin: 30 * time.Minute,
 	CheckInLead: time.Hour, SuspendBeforeReview: 2 * time.Hour, SuspendDuringReview: 4 * time.Hour,
-	SeatGrace: 10 * time.Minute}
+	SeatGrace: 10 * time.Minute, PublicationMinimum: 72 * time.Hour}
 
 // Service runs the expert pool, draws, venues and dispatch.
 type Service struct {

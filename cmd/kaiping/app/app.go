@@ -72,6 +72,9 @@ type App struct {
 	SessionLive *evaluation.SessionLive
 	// Evaluation is the expert pool, the draw, venues and seats.
 	Evaluation *evaluation.Service
+	// Publications publishes the candidates after a session's report (中标候选人公示) and
+	// takes the objections to them.
+	Publications *evaluation.Publications
 	// Media is the media plane (media.backend): rooms of live audio and video on the
 	// embedded SFU (*embedded.Server) or a LiveKit server (*livekit.Client).
 	Media MediaBackend
@@ -270,6 +273,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Evaluation.ReviewRecordsFrom(committeeRecords{store: openingStore})
 	a.Evaluation.ReportWith(evaluation.Papers{Fonts: fonts}, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
 		period: blob.Period{Years: cfg.Blob.ArchiveRetentionYears}})
+	a.Publications = evaluation.NewPublications(postgres.NewEvaluationStore(a.DB, a.Ledger), a.clock, cfg.Evaluation.rules())
+	a.Publications.CandidatesFrom(a.Evaluation.ReportCandidates)
 	a.SessionLive = evaluation.NewSessionLive(a.Evaluation, a.Identity, openingStore, a.notices.Channel(postgres.SessionChannel),
 		a.clock, a.log, a.liveConfig)
 	if a.Media, err = a.newMedia(cfg); err != nil {

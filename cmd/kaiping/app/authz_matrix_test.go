@@ -39,6 +39,7 @@ var (
 	asHall   = []kaiping.Duty{kaiping.DutyHost, kaiping.DutySupervisor}
 	asEval   = []kaiping.Duty{kaiping.DutyEvaluationHost}
 	asDraw   = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutySupervisor}
+	asPub    = []kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutyHost} // the tender's host staff
 	roles    = func(rs ...kaiping.Role) access { return access{roles: rs} }
 	onTender = func(ds []kaiping.Duty, rs ...kaiping.Role) access { return access{roles: rs, duties: ds} }
 )
@@ -201,6 +202,17 @@ var authzMatrix = map[string]access{
 	"POST /api/v1/venue/sessions/:id/media":                                      roles(rVenue),
 	"POST /api/v1/sessions/:id/groups/:group/seats/:member/mute":                 onTender(asEval, rHost),
 	"POST /api/v1/sessions/:id/groups/:group/seats/:member/remove":               onTender(asEval, rHost),
+
+	// 中标候选人公示: the tender's host staff publish, answer and conclude; a bidder of the
+	// section objects (checked on the bid set by the handler); anyone reads the public facts.
+	"POST /api/v1/sessions/:id/publications":                                           onTender(asPub, rHost),
+	"GET /api/v1/sessions/:id/publications":                                            onTender([]kaiping.Duty{kaiping.DutyEvaluationHost, kaiping.DutyHost, kaiping.DutySupervisor}, rHost, rSupervisor),
+	"POST /api/v1/sessions/:id/publications/:publication/objections/:objection/answer": onTender(asPub, rHost),
+	"POST /api/v1/sessions/:id/publications/:publication/conclude":                     onTender(asPub, rHost),
+	"POST /api/v1/bidder/publications/:id/objections":                                  roles(rBidder),
+	"GET /api/v1/bidder/publications/:id/objections":                                   roles(rBidder),
+	"GET /api/v1/public/publications":                                                  public,
+	"GET /api/v1/public/publications/:id":                                              public,
 }
 
 // webPages are the static folders clients/web mounts, each a public route.

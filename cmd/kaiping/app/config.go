@@ -259,6 +259,9 @@ type EvaluationConfig struct {
 	// SeatGrace is how long a seat may be gone from the session's room before the host may
 	// record its member as having left.
 	SeatGrace Duration `yaml:"seat_grace"`
+	// PublicationMinimum is the shortest period candidates are published for (中标候选人公示:
+	// the law's 3 days at least; a centre may ask for more).
+	PublicationMinimum Duration `yaml:"publication_minimum"`
 }
 
 // LogConfig is logging.
@@ -311,7 +314,8 @@ func DefaultConfig() Config {
 		Evaluation: EvaluationConfig{CheckInLead: Duration(evaluation.DefaultConfig.CheckInLead),
 			SuspendBeforeReview: Duration(evaluation.DefaultConfig.SuspendBeforeReview),
 			SuspendDuringReview: Duration(evaluation.DefaultConfig.SuspendDuringReview),
-			SeatGrace:           Duration(evaluation.DefaultConfig.SeatGrace)},
+			SeatGrace:           Duration(evaluation.DefaultConfig.SeatGrace),
+			PublicationMinimum:  Duration(evaluation.DefaultConfig.PublicationMinimum)},
 	}
 }
 
@@ -694,6 +698,7 @@ func (e EvaluationConfig) validate() error {
 		{"evaluation.suspend_before_review", e.SuspendBeforeReview, time.Minute, 24 * time.Hour},
 		{"evaluation.suspend_during_review", e.SuspendDuringReview, time.Minute, 24 * time.Hour},
 		{"evaluation.seat_grace", e.SeatGrace, time.Minute, 2 * time.Hour},
+		{"evaluation.publication_minimum", e.PublicationMinimum, 72 * time.Hour, 30 * 24 * time.Hour},
 	} {
 		if d := time.Duration(r.v); d < r.min || d > r.max {
 			return fmt.Errorf("%s: %s is outside %s to %s", r.name, d, r.min, r.max)
@@ -707,5 +712,6 @@ func (e EvaluationConfig) rules() evaluation.Config {
 	c := evaluation.DefaultConfig
 	c.CheckInLead, c.SuspendBeforeReview = time.Duration(e.CheckInLead), time.Duration(e.SuspendBeforeReview)
 	c.SuspendDuringReview, c.SeatGrace = time.Duration(e.SuspendDuringReview), time.Duration(e.SeatGrace)
+	c.PublicationMinimum = time.Duration(e.PublicationMinimum)
 	return c
 }

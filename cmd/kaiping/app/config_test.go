@@ -130,6 +130,7 @@ func TestEvaluationConfigBounds(t *testing.T) {
 		"a suspension limit of zero": func(e *EvaluationConfig) { e.SuspendDuringReview = 0 },
 		"a lead over a day":          func(e *EvaluationConfig) { e.CheckInLead = Duration(25 * time.Hour) },
 		"a grace under a minute":     func(e *EvaluationConfig) { e.SeatGrace = Duration(time.Second) },
+		"a publication under 3 days": func(e *EvaluationConfig) { e.PublicationMinimum = Duration(72*time.Hour - time.Minute) },
 	} {
 		e := c.Evaluation
 		bad(&e)
@@ -140,5 +141,15 @@ func TestEvaluationConfigBounds(t *testing.T) {
 	c.Evaluation.SuspendBeforeReview = Duration(90 * time.Minute)
 	if got := c.Evaluation.rules().SuspendBeforeReview; got != 90*time.Minute {
 		t.Errorf("rules carry %s", got)
+	}
+	if got := c.Evaluation.rules().PublicationMinimum; got != 72*time.Hour {
+		t.Errorf("the default publication minimum is %s, want 72h", got)
+	}
+	c.Evaluation.PublicationMinimum = Duration(5 * 24 * time.Hour)
+	if err := c.Evaluation.validate(); err != nil {
+		t.Errorf("a 5-day minimum: %v", err)
+	}
+	if got := c.Evaluation.rules().PublicationMinimum; got != 5*24*time.Hour {
+		t.Errorf("rules carry a publication minimum of %s", got)
 	}
 }

@@ -66,6 +66,11 @@ var ledgeredRoutes = map[string]string{
 	"POST /api/v1/expert/sessions/:id/extension-requests":                          "session.extension_request",
 	"GET /api/v1/expert/sessions/:id/bids/:envelope":                               "session.bid_read",
 	"POST /api/v1/venue/sessions/:id/members/:member/confirm":                      "session.confirm",
+
+	"POST /api/v1/sessions/:id/publications":                                           "publication.published",
+	"POST /api/v1/sessions/:id/publications/:publication/objections/:objection/answer": "publication.objection_answered",
+	"POST /api/v1/sessions/:id/publications/:publication/conclude":                     "publication.concluded",
+	"POST /api/v1/bidder/publications/:id/objections":                                  "publication.objection_filed",
 }
 
 // refusalWindow reads the coalescing row of principal's refusals of action with code in the
