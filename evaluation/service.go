@@ -32,6 +32,9 @@ type Config struct {
 	// SeatGrace is how long a seat may be gone from the session's room before the host may
 	// record its member as having left (擅离职守).
 	SeatGrace time.Duration
+	// InquiryApproval makes a supervisor of the tender approve each written request of the
+	// committee to a bidder before it is sent (some centres' rule; off by default).
+	InquiryApproval bool
 }
 
 // DefaultConfig is a centre's usual setting: 180 days' rest, 30 minutes to answer, check-in

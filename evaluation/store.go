@@ -16,6 +16,7 @@ type Store interface {
 	VenueStore
 	DrawStore
 	SessionStore
+	InquiryStore
 }
 
 // ExpertStore keeps the expert pool.

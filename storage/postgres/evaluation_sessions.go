@@ -91,10 +91,14 @@ func (s *EvaluationStore) sessionChanges(ctx context.Context, tx pgx.Tx, a kaipi
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO eval_session_events (session_id, version, type, audience, member_id, venue_id, payload, at, ledger_seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, sess.ID, sess.Version, c.Type, audience,
+		var group any
+		if audience == evaluation.AudienceGroup {
+			group = c.Group
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO eval_session_events (session_id, version, type, audience, member_id, venue_id, group_id, payload, at, ledger_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, sess.ID, sess.Version, c.Type, audience,
 			nullIDIf(audience == evaluation.AudienceMember, c.Member), nullIDIf(audience == evaluation.AudienceVenue, c.Venue),
-			payload, a.At, entry.Seq); err != nil {
+			group, payload, a.At, entry.Seq); err != nil {
 			return err
 		}
 	}
@@ -220,13 +224,14 @@ func (s *EvaluationStore) SessionEvents(ctx context.Context, id kaiping.ID, afte
 		venues = []kaiping.ID{}
 	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT version, type, audience, coalesce(member_id::text, ''), coalesce(venue_id::text, ''),
-		payload, at, ledger_seq FROM eval_session_events
+		coalesce(group_id, ''), payload, at, ledger_seq FROM eval_session_events
 		WHERE session_id = $1 AND version > $2
-		  AND ($3 OR audience = 'all' OR (audience = 'member' AND member_id = $4) OR (audience = 'venue' AND venue_id = ANY($5::uuid[])))
-		ORDER BY version LIMIT $6`, id, after, r.Overseer, nullID(r.Member), venues, limit)
+		  AND ($3 OR audience = 'all' OR (audience = 'member' AND member_id = $4) OR (audience = 'venue' AND venue_id = ANY($5::uuid[]))
+		       OR (audience = 'group' AND group_id = $7))
+		ORDER BY version LIMIT $6`, id, after, r.Overseer, nullID(r.Member), venues, limit, r.Group)
 	out, err := collectRows(rows, err, func(r pgx.Rows) (evaluation.SessionEvent, error) {
 		var e evaluation.SessionEvent
-		return e, r.Scan(&e.Version, &e.Type, &e.Audience, &e.Member, &e.Venue, &e.Payload, &e.At, &e.LedgerSeq)
+		return e, r.Scan(&e.Version, &e.Type, &e.Audience, &e.Member, &e.Venue, &e.Group, &e.Payload, &e.At, &e.LedgerSeq)
 	})
 	if out == nil {
 		out = []evaluation.SessionEvent{}

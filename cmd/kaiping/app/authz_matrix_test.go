@@ -190,6 +190,16 @@ var authzMatrix = map[string]access{
 	"POST /api/v1/venue/sessions/:id/media":                        roles(rVenue),
 	"POST /api/v1/sessions/:id/groups/:group/seats/:member/mute":   onTender(asEval, rHost),
 	"POST /api/v1/sessions/:id/groups/:group/seats/:member/remove": onTender(asEval, rHost),
+	// The committee's written requests to bidders: the chair sends (checked on the session),
+	// the tender's supervisors watch and, where the centre says so, approve; the bidder asked
+	// answers. No route lets a bidder start one.
+	"POST /api/v1/expert/sessions/:id/inquiries": roles(rExpert),
+	"GET /api/v1/expert/sessions/:id/inquiries":  roles(rExpert),
+	"GET /api/v1/sessions/:id/inquiries":         onTender(asSup, rSupervisor),
+	"POST /api/v1/inquiries/:id/approve":         onTender(asSup, rSupervisor),
+	"POST /api/v1/inquiries/:id/refuse":          onTender(asSup, rSupervisor),
+	"GET /api/v1/bidder/inquiries":               roles(rBidder),
+	"POST /api/v1/bidder/inquiries/:id/answer":   roles(rBidder),
 }
 
 // webPages are the static folders clients/web mounts, each a public route.

@@ -259,6 +259,9 @@ type EvaluationConfig struct {
 	// SeatGrace is how long a seat may be gone from the session's room before the host may
 	// record its member as having left.
 	SeatGrace Duration `yaml:"seat_grace"`
+	// InquiryApproval makes a supervisor of the tender approve each written request of the
+	// committee to a bidder before it goes out (some centres' rule; default false).
+	InquiryApproval bool `yaml:"inquiry_approval"`
 }
 
 // LogConfig is logging.
@@ -707,5 +710,6 @@ func (e EvaluationConfig) rules() evaluation.Config {
 	c := evaluation.DefaultConfig
 	c.CheckInLead, c.SuspendBeforeReview = time.Duration(e.CheckInLead), time.Duration(e.SuspendBeforeReview)
 	c.SuspendDuringReview, c.SeatGrace = time.Duration(e.SuspendDuringReview), time.Duration(e.SeatGrace)
+	c.InquiryApproval = e.InquiryApproval
 	return c
 }

@@ -55,6 +55,10 @@ var ledgeredRoutes = map[string]string{
 	"POST /api/v1/expert/sessions/:id/extension-requests":                          "session.extension_request",
 	"GET /api/v1/expert/sessions/:id/bids/:envelope":                               "session.bid_read",
 	"POST /api/v1/venue/sessions/:id/members/:member/confirm":                      "session.confirm",
+	"POST /api/v1/expert/sessions/:id/inquiries":                                   "inquiry.sent",
+	"POST /api/v1/inquiries/:id/approve":                                           "inquiry.approved",
+	"POST /api/v1/inquiries/:id/refuse":                                            "inquiry.refused_by_supervisor",
+	"POST /api/v1/bidder/inquiries/:id/answer":                                     "inquiry.answered",
 }
 
 // refusalWindow reads the coalescing row of principal's refusals of action with code in the
