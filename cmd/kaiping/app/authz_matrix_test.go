@@ -212,8 +212,9 @@ var webPage = func(method, path string) bool {
 // tender-scoped routes, as the host, supervisor and evaluation host assigned to it. Each
 // cell's answer must be the table's: refused by role (auth.role_forbidden), refused for want
 // of an assignment (tender.not_assigned), or let through to the handler, whatever it then
-// answers. Draw and session routes name an unknown draw or session, so for them only the role
-// gate is walked; internal/evaltest's API tests cover their assignment checks on real ones.
+// answers. Draw, session and inquiry routes name an unknown draw, session or inquiry, so for
+// them only the role gate is walked; internal/evaltest's API tests cover their assignment
+// checks on real ones.
 func TestAuthorizationMatrix(t *testing.T) {
 	w := mustHallWorld(t, 3, nil)
 	ta := w.ta
@@ -308,7 +309,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if !ok || rt.Public {
 			continue
 		}
-		drawScoped := strings.HasPrefix(rt.Path, "/api/v1/draws/:id") || strings.HasPrefix(rt.Path, "/api/v1/sessions/:id")
+		drawScoped := strings.HasPrefix(rt.Path, "/api/v1/draws/:id") || strings.HasPrefix(rt.Path, "/api/v1/sessions/:id") ||
+			strings.HasPrefix(rt.Path, "/api/v1/inquiries/:id")
 		for _, r := range kaiping.Roles {
 			expect := "through"
 			switch {
