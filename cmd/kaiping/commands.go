@@ -49,6 +49,7 @@ func newCommand() *cli.Command {
 			drawCommand(),
 			seatCommand(),
 			recordCommand(),
+			inquiryCommand(),
 			kekCommand(),
 		},
 	}
