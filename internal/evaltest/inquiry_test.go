@@ -370,9 +370,13 @@ func TestInquiryRefusals(t *testing.T) {
 		}
 	}
 
-	// Once the session moved on to signing, the chair sends nothing more.
+	// Once the session moved on to signing, the chair sends nothing more, and the bidders'
+	// answers are no longer taken.
+	open := s.mustSend(t, svc, s.yi, evaluation.InquiryBelowCost)
 	_, err = svc.StartSigning(ctx, s.Actor(s.Host), s.sess.ID)
 	must(t, err)
+	wantCode(t, s.unchanged(t, answerAs(s.yi, open.ID, answer(t, s.yi, open.ID, "说明如下。", evaluation.DecisionAnswer))),
+		kaiping.KindConflict, "inquiry.state")
 	wantCode(t, s.unchanged(t, send(s.chair, func(r *evaluation.InquiryRequest) { r.Deadline = s.Clock.Now().Add(time.Hour) })),
 		kaiping.KindConflict, "inquiry.state")
 }
@@ -524,6 +528,17 @@ func TestInquiryRoutes(t *testing.T) {
 		t.Errorf("the supervisor lists %d", len(list.Inquiries))
 	}
 
+	// The members read the group's events through their own route; the venue staff do not.
+	var evs struct{ Events []evaluation.SessionEvent }
+	must(t, a.as(s.logins[s.member.ID].Principal).Do(ctx, http.MethodGet, "/api/v1/expert/sessions/"+string(s.sess.ID)+"/events", nil, &evs))
+	if n := countType(evs.Events, evaluation.ActionInquirySent); n != 2 {
+		t.Errorf("a member reads %d inquiry.sent events through the route, want 2", n)
+	}
+	must(t, a.as(s.staff[s.kf.ID]).Do(ctx, http.MethodGet, "/api/v1/venue/sessions/"+string(s.sess.ID)+"/events", nil, &evs))
+	if n := countType(evs.Events, evaluation.ActionInquirySent); n != 0 || len(evs.Events) == 0 {
+		t.Errorf("the host venue's staff read %d inquiry events of %d", n, len(evs.Events))
+	}
+
 	// The bidder's list, as it travels: no member, no chair.
 	status, body := a.get(t, s.jia.Principal, "/api/v1/bidder/inquiries")
 	if status != http.StatusOK || !strings.Contains(string(body), string(q.ID)) || !strings.Contains(string(body), "评标委员会") {
@@ -537,4 +552,14 @@ func TestInquiryRoutes(t *testing.T) {
 	if strings.Contains(string(body), "asked_by") || strings.Contains(string(body), string(sent.ID)) {
 		t.Errorf("the bidder's list holds who asked or another bidder's request: %s", body)
 	}
+}
+
+func countType(evs []evaluation.SessionEvent, typ string) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/identity/certsign"
 	"github.com/kaiping/kaiping/identity/devpki"
 )
 
@@ -67,13 +69,35 @@ func mustInquiryWorld(t *testing.T) *inquiryWorld {
 	return w
 }
 
-// TestInquiryBidderPage: the chair sends a clarification; the bidder's page lists it, from
-// "评标委员会" with no member named, and the bidder answers it there, signed in the browser
-// with its ECDSA key; the committee's page shows the answer.
+// TestInquiryBidderPage: the chair sends an arithmetic correction on the committee's page and
+// a clarification through the API; the bidder's page lists both, from "评标委员会" with no
+// member named, and the bidder answers there: the clarification signed in the browser with
+// its ECDSA key, the correction confirmed with a signature made elsewhere and pasted (as
+// `kaiping inquiry sign` prints it). The committee's page shows the answers to every member.
 func TestInquiryBidderPage(t *testing.T) {
 	w := mustInquiryWorld(t)
 	b := mustBrowser(t)
 	ctx := context.Background()
+
+	chair := b.open(t, web.LoginLink(w.base, "inquiry/committee.html?session="+string(w.sess.ID), w.memberClient(t, w.chair).Token))
+	chair.waitText("#summary", w.tender.Code, "组长")
+	chair.waitText("#inq-bidder", "甲路桥工程有限公司")
+	chair.set("#inq-kind", "correction")
+	chair.set("#inq-question", "投标函大写金额与小写金额不一致，以大写金额为准。")
+	chair.set("#inq-price", "12,340,000.50")
+	chair.set("#inq-deadline", w.clock.Now().Add(time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04"))
+	chair.click("#inq-send")
+	chair.waitText("#send-msg", "已发出")
+	chair.waitText("#list", "算术错误修正确认", "12,340,000.50 元", "待答复")
+	var list struct{ Inquiries []evaluation.Inquiry }
+	if err := w.memberClient(t, w.chair).Do(ctx, http.MethodGet, w.sessionAPI+"/inquiries", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Inquiries) != 1 || list.Inquiries[0].CorrectedPrice != 1234000050 || list.Inquiries[0].Kind != evaluation.InquiryCorrection {
+		t.Fatalf("the chair's page sent %+v", list.Inquiries)
+	}
+	corr := list.Inquiries[0]
+
 	var q evaluation.Inquiry
 	if err := w.memberClient(t, w.chair).Do(ctx, http.MethodPost, w.sessionAPI+"/inquiries", evaluation.InquiryRequest{
 		Section: w.tender.Sections[0].ID, Bidder: w.bidderID, Kind: evaluation.InquiryClarification,
@@ -98,16 +122,32 @@ func TestInquiryBidderPage(t *testing.T) {
 	pg.click(card + " button.submit")
 	pg.waitText(card, "已答复", "已签名", answer)
 
-	var list struct{ Inquiries []evaluation.Inquiry }
+	// The correction, confirmed with a pasted signature.
+	card = `section.inquiry[data-inquiry="` + string(corr.ID) + `"]`
+	pg.waitText(card, "算术错误修正确认", "12,340,000.50 元", "待答复")
+	confirm := "同意按大写金额修正。"
+	pg.set(card+" textarea.answer-text", confirm)
+	pg.click(card + ` input[value="confirm"]`)
+	pg.waitText(card+" pre.message", evaluation.AnswerDigest(confirm), "confirm")
+	sig, err := certsign.Sign(w.bidder.Key, evaluation.InquiryAnswerMessage(corr.ID, evaluation.AnswerDigest(confirm), evaluation.DecisionConfirm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.upload(card+" input.cert-file", crt)
+	pg.set(card+" textarea.signature", base64.StdEncoding.EncodeToString(sig))
+	pg.click(card + " button.submit")
+	pg.waitText(card, "已答复", "确认修正", confirm)
+
 	if err := w.memberClient(t, "ZZ-01").Do(ctx, http.MethodGet, w.sessionAPI+"/inquiries", nil, &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Inquiries) != 1 || list.Inquiries[0].State != evaluation.InquiryAnswered || list.Inquiries[0].Answer.Text != answer {
+	if len(list.Inquiries) != 2 || list.Inquiries[1].State != evaluation.InquiryAnswered || list.Inquiries[1].Answer.Text != answer ||
+		list.Inquiries[0].State != evaluation.InquiryAnswered || list.Inquiries[0].Answer.Decision != evaluation.DecisionConfirm {
 		t.Fatalf("after answering on the page the committee reads %+v", list.Inquiries)
 	}
 
 	committee := b.open(t, web.LoginLink(w.base, "inquiry/committee.html?session="+string(w.sess.ID), w.memberClient(t, "ZZ-01").Token))
-	committee.waitText("#list", "甲路桥工程有限公司", "已答复", answer)
+	committee.waitText("#list", "甲路桥工程有限公司", "已答复", answer, confirm, "确认修正")
 	if committee.count("#send-card:not([hidden])") != 0 {
 		t.Error("a member who is not the chair sees the form to send")
 	}
