@@ -3,7 +3,6 @@ package evaltest_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,19 +16,6 @@ import (
 	"github.com/kaiping/kaiping/identity/certsign"
 	"github.com/kaiping/kaiping/internal/evaltest"
 )
-
-// openedList stands in for what the opening decrypted: the envelopes it lists per section.
-// The opening's own tests (cmd/kaiping/app TestOpenedBids) read real ones; the inquiries
-// need only who has an opened bid in which section.
-type openedList map[kaiping.ID][]evaluation.OpenedEnvelope
-
-func (o openedList) Envelopes(_ context.Context, section kaiping.ID) ([]evaluation.OpenedEnvelope, error) {
-	return o[section], nil
-}
-
-func (o openedList) Open(context.Context, kaiping.Actor, kaiping.ID) (evaluation.OpenedEnvelope, io.ReadCloser, error) {
-	return evaluation.OpenedEnvelope{}, nil, errors.New("the inquiries' tests read no bid")
-}
 
 // inquiryScene is the session scene in review: every member ready, the first sitting member
 // chair, and two bidders with certified logins whose bids were opened in BD1 (a third bidder
@@ -62,7 +48,7 @@ func mustInquiryScene(tb testing.TB) *inquiryScene {
 	s.jia = s.CertifiedPrincipal(tb, "甲投标有限公司", "甲投标有限公司", kaiping.RoleBidder)
 	s.yi = s.CertifiedPrincipal(tb, "乙投标有限公司", "乙投标有限公司", kaiping.RoleBidder)
 	s.bing = s.CertifiedPrincipal(tb, "丙投标有限公司", "丙投标有限公司", kaiping.RoleBidder)
-	s.Service.ReadBidsFrom(openedList{s.section: {
+	s.Service.ReadBidsFrom(evaltest.OpenedList{s.section: {
 		{ID: kaiping.NewID(), Section: s.section, Bidder: s.jia.ID, BidderName: s.jia.Name, Kind: "technical"},
 		{ID: kaiping.NewID(), Section: s.section, Bidder: s.yi.ID, BidderName: s.yi.Name, Kind: "technical"},
 	}})
@@ -390,7 +376,7 @@ func TestInquiryApproval(t *testing.T) {
 	cfg := evaluation.DefaultConfig
 	cfg.InquiryApproval = true
 	svc := evaluation.NewService(s.Store, s.Notices, s.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
-	svc.ReadBidsFrom(openedList{s.section: {{ID: kaiping.NewID(), Section: s.section, Bidder: s.jia.ID, BidderName: s.jia.Name}}})
+	svc.ReadBidsFrom(evaltest.OpenedList{s.section: {{ID: kaiping.NewID(), Section: s.section, Bidder: s.jia.ID, BidderName: s.jia.Name}}})
 	a := mustAPI(t, s.scene)
 
 	q := s.mustSend(t, svc, s.jia, evaluation.InquiryClarification)

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"encoding/base64"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,20 +13,8 @@ import (
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/identity/certsign"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/internal/evaltest"
 )
-
-// listedBids stands in for what the opening decrypted: the page world's tender had no bids
-// (its opening failed), and the inquiries need only who has an opened bid in which section.
-// TestOpenedBids reads real ones.
-type listedBids map[kaiping.ID][]evaluation.OpenedEnvelope
-
-func (l listedBids) Envelopes(_ context.Context, section kaiping.ID) ([]evaluation.OpenedEnvelope, error) {
-	return l[section], nil
-}
-
-func (l listedBids) Open(context.Context, kaiping.Actor, kaiping.ID) (evaluation.OpenedEnvelope, io.ReadCloser, error) {
-	return evaluation.OpenedEnvelope{}, nil, errors.New("the inquiry pages read no bid")
-}
 
 // inquiryWorld is the session world in review, KF-02 chair, with a bidder (an ECDSA login)
 // whose bid was opened in BD1.
@@ -64,7 +50,7 @@ func mustInquiryWorld(t *testing.T) *inquiryWorld {
 	w.bidder = w.mustRegister(t, w.admin, devpki.ECDSA, "甲路桥工程有限公司", kaiping.RoleBidder)
 	w.bidderID = principalID(t, w.mustLogin(t, w.bidder))
 	section := w.tender.Sections[0].ID
-	w.Evaluation.ReadBidsFrom(listedBids{section: {{ID: kaiping.NewID(), Section: section, Bidder: w.bidderID,
+	w.Evaluation.ReadBidsFrom(evaltest.OpenedList{section: {{ID: kaiping.NewID(), Section: section, Bidder: w.bidderID,
 		BidderName: "甲路桥工程有限公司", Kind: "technical"}}})
 	return w
 }
