@@ -160,8 +160,9 @@ func (q *Inquiry) StateAt(now time.Time) InquiryState {
 // wentOut reports whether the bidder was ever sent q.
 func (q *Inquiry) wentOut() bool { return q.SentAt != nil }
 
-// AnswerDigest is the SHA-256 (hex) of an answer's text, as InquiryAnswerMessage takes it.
-func AnswerDigest(text string) string {
+// TextDigest is the SHA-256 (hex) of a text (UTF-8, as written): of an answer, as
+// InquiryAnswerMessage takes it; of a question, as the ledger records it.
+func TextDigest(text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return hex.EncodeToString(sum[:])
 }

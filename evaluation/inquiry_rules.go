@@ -77,19 +77,16 @@ func (s *Session) checkDeadline(deadline, now time.Time) error {
 		return invalid("inquiry.deadline_past", "答复期限须晚于当前时间")
 	}
 	if deadline.After(s.Window.End) {
-		return invalid("inquiry.deadline_after_window", "答复期限不得晚于评标结束时间 %s（北京时间）",
-			s.Window.End.In(beijing).Format("2006-01-02 15:04"))
+		return invalid("inquiry.deadline_after_window", "答复期限不得晚于评标结束时间 %s", beijingMinute(s.Window.End))
 	}
 	return nil
 }
-
-var beijing = time.FixedZone("CST", 8*3600)
 
 // inquiryPayload is what the ledger and the group's event say of q: never the texts (their
 // digests), never the chair's name.
 func inquiryPayload(q *Inquiry) map[string]any {
 	p := map[string]any{"inquiry": q.ID, "group": q.Group, "section": q.Section, "bidder": q.Bidder,
-		"kind": q.Kind, "state": q.State, "deadline": q.Deadline, "question_sha256": AnswerDigest(q.Question)}
+		"kind": q.Kind, "state": q.State, "deadline": q.Deadline, "question_sha256": TextDigest(q.Question)}
 	if q.Kind == InquiryCorrection {
 		p["corrected_price"] = q.CorrectedPrice
 	}

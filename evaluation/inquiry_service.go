@@ -104,7 +104,7 @@ func (s *Service) RefuseInquiry(ctx context.Context, a kaiping.Actor, id kaiping
 }
 
 // AnswerRequest is a bidder's written answer, signed: the fingerprint of its registered
-// certificate whose key signed InquiryAnswerMessage(inquiry, AnswerDigest(Text), Decision).
+// certificate whose key signed InquiryAnswerMessage(inquiry, TextDigest(Text), Decision).
 type AnswerRequest struct {
 	Text        string          `json:"text"`
 	Decision    InquiryDecision `json:"decision"`
@@ -125,7 +125,7 @@ func (s *Service) AnswerInquiry(ctx context.Context, a kaiping.Actor, id kaiping
 	if runes(req.Text) > maxAnswerRunes {
 		return BidderInquiry{}, invalid("inquiry.answer_text", "答复不超过 %d 字", maxAnswerRunes)
 	}
-	if req.Decision != DecisionRefuse && strings.TrimSpace(req.Text) == "" && q.Kind != InquiryCorrection {
+	if q.Kind != InquiryCorrection && strings.TrimSpace(req.Text) == "" {
 		return BidderInquiry{}, invalid("inquiry.answer_text", "须书面答复（答复内容不能为空）")
 	}
 	if req.Decision != DecisionAnswer && req.Decision != DecisionConfirm && req.Decision != DecisionRefuse {
@@ -135,7 +135,7 @@ func (s *Service) AnswerInquiry(ctx context.Context, a kaiping.Actor, id kaiping
 	if err != nil {
 		return BidderInquiry{}, err
 	}
-	digest := AnswerDigest(req.Text)
+	digest := TextDigest(req.Text)
 	if err := verifySignature(der, InquiryAnswerMessage(id, digest, req.Decision), req.Signature); err != nil {
 		return BidderInquiry{}, kaiping.E(kaiping.KindInvalid, "inquiry.bad_signature",
 			"签名验证失败：签名须是用您在本平台登记的证书私钥，对本澄清事项、答复内容摘要和答复选择所作")
@@ -150,13 +150,14 @@ func (s *Service) AnswerInquiry(ctx context.Context, a kaiping.Actor, id kaiping
 	return bidderView(out, a.At), nil
 }
 
-// GroupInquiries lists the inquiries of the group of the member logged in as principal.
+// GroupInquiries lists the inquiries of the group of the sitting member logged in as
+// principal: a member replaced (after declaring a conflict, say) or gone reads no more.
 func (s *Service) GroupInquiries(ctx context.Context, principal, session kaiping.ID) ([]Inquiry, error) {
 	sess, err := s.store.Session(ctx, session)
 	if err != nil {
 		return nil, err
 	}
-	v, err := memberView(sess, principal)
+	m, err := sess.acting(principal)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (s *Service) GroupInquiries(ctx context.Context, principal, session kaiping
 	if err != nil {
 		return nil, err
 	}
-	return s.withStates(filter(all, func(q Inquiry) bool { return q.Group == v.Me.Group })), nil
+	return s.withStates(filter(all, func(q Inquiry) bool { return q.Group == m.Group })), nil
 }
 
 // SessionInquiries lists every inquiry of a session, for its supervisors.

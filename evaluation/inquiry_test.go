@@ -36,14 +36,14 @@ func TestInquiryStateAt(t *testing.T) {
 // decision, under its own domain string, so that no other signature stands for it.
 func TestInquiryAnswerMessage(t *testing.T) {
 	id := kaiping.ID("7b0f3c1e-0000-4000-8000-000000000001")
-	d := AnswerDigest("说明")
+	d := TextDigest("说明")
 	msg := InquiryAnswerMessage(id, d, DecisionConfirm)
 	want := "KAIPING-INQUIRY-ANSWER-V1\n" + string(id) + "\n" + d + "\nconfirm\n"
 	if string(msg) != want {
 		t.Fatalf("message %q, want %q", msg, want)
 	}
 	if bytes.Equal(msg, InquiryAnswerMessage(id, d, DecisionRefuse)) ||
-		bytes.Equal(msg, InquiryAnswerMessage(id, AnswerDigest("说明 "), DecisionConfirm)) ||
+		bytes.Equal(msg, InquiryAnswerMessage(id, TextDigest("说明 "), DecisionConfirm)) ||
 		bytes.Equal(msg, PledgeMessage(id, id, d)) {
 		t.Error("two different answers sign the same message")
 	}

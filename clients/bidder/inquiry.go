@@ -31,7 +31,7 @@ func SignAnswer(key crypto.Signer, chain []byte, inquiry kaiping.ID, text string
 	if err != nil {
 		return evaluation.AnswerRequest{}, err
 	}
-	sig, err := certsign.Sign(key, evaluation.InquiryAnswerMessage(inquiry, evaluation.AnswerDigest(text), d))
+	sig, err := certsign.Sign(key, evaluation.InquiryAnswerMessage(inquiry, evaluation.TextDigest(text), d))
 	if err != nil {
 		return evaluation.AnswerRequest{}, fmt.Errorf("签名失败: %w", err)
 	}

@@ -38,7 +38,7 @@ func TestInquiryCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify := func(id kaiping.ID, text string, d evaluation.InquiryDecision) bool {
-		ok, _ := certsign.Verify(leaf.PublicKey, evaluation.InquiryAnswerMessage(id, evaluation.AnswerDigest(text), d), sig)
+		ok, _ := certsign.Verify(leaf.PublicKey, evaluation.InquiryAnswerMessage(id, evaluation.TextDigest(text), d), sig)
 		return ok
 	}
 	if !verify(id, text, evaluation.DecisionConfirm) {

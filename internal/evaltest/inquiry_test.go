@@ -81,7 +81,7 @@ func (s *inquiryScene) mustSend(tb testing.TB, svc *evaluation.Service, bidder e
 // answer is bidder's answer to q, signed with its key.
 func answer(tb testing.TB, bidder evaltest.Signer, q kaiping.ID, text string, d evaluation.InquiryDecision) evaluation.AnswerRequest {
 	tb.Helper()
-	sig, err := certsign.Sign(bidder.Key, evaluation.InquiryAnswerMessage(q, evaluation.AnswerDigest(text), d))
+	sig, err := certsign.Sign(bidder.Key, evaluation.InquiryAnswerMessage(q, evaluation.TextDigest(text), d))
 	must(tb, err)
 	return evaluation.AnswerRequest{Text: text, Decision: d, Certificate: bidder.Fingerprint, Signature: sig}
 }
@@ -187,7 +187,7 @@ func TestInquiryKinds(t *testing.T) {
 		n := ledgerSize(t, s.Env)
 		got, err := svc.AnswerInquiry(ctx, s.Actor(st.who.Principal), st.q.ID, answer(t, st.who, st.q.ID, st.text, st.d))
 		must(t, err)
-		if got.State != st.want || got.Answer == nil || got.Answer.Text != st.text || got.Answer.Digest != evaluation.AnswerDigest(st.text) {
+		if got.State != st.want || got.Answer == nil || got.Answer.Text != st.text || got.Answer.Digest != evaluation.TextDigest(st.text) {
 			t.Errorf("%s answered: %+v", st.q.Kind, got)
 		}
 		if ledgerSize(t, s.Env) != n+1 {
@@ -524,6 +524,12 @@ func TestInquiryRoutes(t *testing.T) {
 	if n := countType(evs.Events, evaluation.ActionInquirySent); n != 0 || len(evs.Events) == 0 {
 		t.Errorf("the host venue's staff read %d inquiry events of %d", n, len(evs.Events))
 	}
+
+	// A member who left (and was replaced) reads no more of them.
+	_, err = s.Service.RemoveMember(ctx, s.Actor(s.Host), s.sess.ID, s.member.ID, "擅离职守超过宽限时间")
+	must(t, err)
+	_, err = s.Service.GroupInquiries(ctx, s.logins[s.member.ID].ID, s.sess.ID)
+	wantCode(t, err, kaiping.KindForbidden, "session.member_replaced")
 
 	// The bidder's list, as it travels: no member, no chair.
 	status, body := a.get(t, s.jia.Principal, "/api/v1/bidder/inquiries")

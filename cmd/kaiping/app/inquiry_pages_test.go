@@ -101,7 +101,7 @@ func TestInquiryBidderPage(t *testing.T) {
 	}
 	answer := "证书编号以附件为准，投标函中为笔误，不改变投标实质内容。"
 	pg.set(card+" textarea.answer-text", answer)
-	pg.waitText(card+" pre.message", "KAIPING-INQUIRY-ANSWER-V1", string(q.ID), evaluation.AnswerDigest(answer), "answer")
+	pg.waitText(card+" pre.message", "KAIPING-INQUIRY-ANSWER-V1", string(q.ID), evaluation.TextDigest(answer), "answer")
 	key, crt := keyFiles(t, w.bidder)
 	pg.upload(card+" input.cert-file", crt)
 	pg.upload(card+" input.key-file", key)
@@ -114,8 +114,8 @@ func TestInquiryBidderPage(t *testing.T) {
 	confirm := "同意按大写金额修正。"
 	pg.set(card+" textarea.answer-text", confirm)
 	pg.click(card + ` input[value="confirm"]`)
-	pg.waitText(card+" pre.message", evaluation.AnswerDigest(confirm), "confirm")
-	sig, err := certsign.Sign(w.bidder.Key, evaluation.InquiryAnswerMessage(corr.ID, evaluation.AnswerDigest(confirm), evaluation.DecisionConfirm))
+	pg.waitText(card+" pre.message", evaluation.TextDigest(confirm), "confirm")
+	sig, err := certsign.Sign(w.bidder.Key, evaluation.InquiryAnswerMessage(corr.ID, evaluation.TextDigest(confirm), evaluation.DecisionConfirm))
 	if err != nil {
 		t.Fatal(err)
 	}
