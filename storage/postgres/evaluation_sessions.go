@@ -181,10 +181,7 @@ func (s *EvaluationStore) ChangeSession(ctx context.Context, a kaiping.Actor, id
 	}
 	var out evaluation.Session
 	err := s.db.InTx(ctx, "pg.ChangeSession", func(tx pgx.Tx) error {
-		sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM eval_sessions WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFoundSession()
-		}
+		sess, err := lockSession(ctx, tx, id)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,8 @@ func scanInquiry(row pgx.Row) (evaluation.Inquiry, error) {
 	return q, nil
 }
 
-// lockSession reads the session under its row lock.
+// lockSession reads the session under its row lock, which every change of the session or of
+// its inquiries takes first.
 func lockSession(ctx context.Context, tx pgx.Tx, id kaiping.ID) (evaluation.Session, error) {
 	sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM eval_sessions WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -77,7 +78,6 @@ func (s *EvaluationStore) ChangeInquiry(ctx context.Context, a kaiping.Actor, id
 	}
 	var out evaluation.Inquiry
 	err = s.db.InTx(ctx, "pg.ChangeInquiry", func(tx pgx.Tx) error {
-		// The session's lock first, as every change of the session takes it.
 		sess, err := lockSession(ctx, tx, first.Session)
 		if err != nil {
 			return err

@@ -137,4 +137,10 @@ func TestInquiryBidderPage(t *testing.T) {
 	if committee.count("#send-card:not([hidden])") != 0 {
 		t.Error("a member who is not the chair sees the form to send")
 	}
+	watch := b.open(t, web.LoginLink(w.base, "inquiry/committee.html?session="+string(w.sess.ID), w.supervisor.Token))
+	watch.waitText("#summary", "监督人员")
+	watch.waitText("#list", "甲路桥工程有限公司", answer, confirm)
+	if watch.count("#send-card:not([hidden])") != 0 || watch.count("button.approve") != 0 {
+		t.Error("the supervisor sees a form to send, or approves what went out without approval")
+	}
 }
