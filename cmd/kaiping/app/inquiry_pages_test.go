@@ -28,8 +28,14 @@ type inquiryWorld struct {
 
 func mustInquiryWorld(t *testing.T) *inquiryWorld {
 	t.Helper()
+	return mustInquiryWorldOn(t, mustSessionWorld(t))
+}
+
+// mustInquiryWorldOn builds the inquiry world on sw.
+func mustInquiryWorldOn(t *testing.T, sw *sessionWorld) *inquiryWorld {
+	t.Helper()
 	ctx := context.Background()
-	w := &inquiryWorld{sessionWorld: mustSessionWorld(t), chair: "KF-02"}
+	w := &inquiryWorld{sessionWorld: sw, chair: "KF-02"}
 	id := string(w.sess.ID)
 	w.sessionAPI = "/api/v1/expert/sessions/" + id
 	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/sessions/"+id+"/checkin", nil, nil); err != nil {
@@ -143,4 +149,48 @@ func TestInquiryBidderPage(t *testing.T) {
 	if watch.count("#send-card:not([hidden])") != 0 || watch.count("button.approve") != 0 {
 		t.Error("the supervisor sees a form to send, or approves what went out without approval")
 	}
+}
+
+// TestInquiryApprovalPage: on a centre that has a supervisor approve each request
+// (evaluation.inquiry_approval), the tender's supervisor approves one request on the panel and
+// refuses another with the reason; only the approved one reaches the bidder.
+func TestInquiryApprovalPage(t *testing.T) {
+	ta := mustAppWith(t, func(c *Config) { c.Evaluation.InquiryApproval = true })
+	w := mustInquiryWorldOn(t, mustSessionWorldOn(t, mustEvalWorldOn(t, ta)))
+	b := mustBrowser(t)
+	ctx := context.Background()
+	send := func(kind evaluation.InquiryKind, question string) evaluation.Inquiry {
+		var q evaluation.Inquiry
+		if err := w.memberClient(t, w.chair).Do(ctx, http.MethodPost, w.sessionAPI+"/inquiries", evaluation.InquiryRequest{
+			Section: w.tender.Sections[0].ID, Bidder: w.bidderID, Kind: kind, Question: question,
+			Deadline: w.clock.Now().Add(time.Hour)}, &q); err != nil {
+			t.Fatal(err)
+		}
+		if q.State != evaluation.InquiryPending {
+			t.Fatalf("with approval required the request is %s", q.State)
+		}
+		return q
+	}
+	ok := send(evaluation.InquiryClarification, "请说明投标保证金缴纳凭证的日期。")
+	no := send(evaluation.InquiryBelowCost, "你公司报价明显偏低，是否会偷工减料？")
+
+	pg := b.open(t, web.LoginLink(w.base, "inquiry/committee.html?session="+string(w.sess.ID), w.supervisor.Token))
+	okCard := `section.inquiry[data-inquiry="` + string(ok.ID) + `"]`
+	noCard := `section.inquiry[data-inquiry="` + string(no.ID) + `"]`
+	pg.waitText(okCard, "待监督人员审核", "投标保证金")
+	pg.click(okCard + " button.approve")
+	pg.waitText(okCard, "待答复", "监督人员同意发出")
+	pg.set(noCard+" input.reason", "问题带有倾向性，请组长重新表述")
+	pg.click(noCard + " button.refuse")
+	pg.waitText(noCard, "未发出", "问题带有倾向性")
+
+	var mine evaluation.MyInquiriesView
+	if err := w.mustLogin(t, w.bidder).Do(ctx, http.MethodGet, "/api/v1/bidder/inquiries", nil, &mine); err != nil {
+		t.Fatal(err)
+	}
+	if len(mine.Inquiries) != 1 || mine.Inquiries[0].ID != ok.ID || mine.Inquiries[0].State != evaluation.InquirySent {
+		t.Fatalf("the bidder reads %+v, want the approved request only", mine.Inquiries)
+	}
+	seat := b.open(t, web.LoginLink(w.base, "inquiry/committee.html?session="+string(w.sess.ID), w.memberClient(t, "ZZ-01").Token))
+	seat.waitText(noCard, "未发出", "监督人员未同意发出：问题带有倾向性")
 }

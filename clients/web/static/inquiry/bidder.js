@@ -43,9 +43,14 @@ function card(q) {
   return box;
 }
 
+// drafts keeps the answers being written, by inquiry, across redraws (answering one request
+// redraws the list).
+const drafts = new Map();
+
 // answerForm: the text (and for a correction the decision), then the signature over it.
 function answerForm(q) {
-  const text = h('textarea', { class: 'answer-text', maxlength: '10000' });
+  const text = h('textarea', { class: 'answer-text', maxlength: '10000', value: drafts.get(q.id) || '' });
+  text.addEventListener('input', () => drafts.set(q.id, text.value));
   const decisions = q.kind === 'correction' ? ['confirm', 'refuse'] : ['answer'];
   const choice = h('div', { class: 'decisions' }, ...(decisions.length > 1 ? decisions.map((d) =>
     h('label', {}, h('input', { type: 'radio', name: 'decision-' + q.id, value: d }), ' ' + decisionLabels[d])) : []));

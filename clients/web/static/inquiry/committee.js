@@ -5,7 +5,7 @@
 // supervisors, who approve or refuse each request before it goes out where the centre
 // requires it. The page re-reads the list whenever an event of the session arrives.
 import { act, api, ApiError, boot, field, fromInput, h, okBox, select } from '/assets/kaiping.js';
-import { bj, liveEvents, param, stateBadge as sessionBadge } from '/session/common.js';
+import { bj, liveEvents, param, put, stateBadge as sessionBadge } from '/session/common.js';
 import { decisionLabels, kindLabels, stateBadge, yuan } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -44,7 +44,7 @@ async function reload() {
     await sendForm(g);
   }
   $('list-card').hidden = false;
-  if (list) renderList(list.inquiries, s);
+  if (list) put($('list'), JSON.stringify([list.inquiries, s.state]), () => renderList(list.inquiries, s));
   return true;
 }
 
@@ -105,11 +105,8 @@ function fen(text) {
 }
 
 function renderList(list, s) {
-  if (!list.length) {
-    $('list').replaceChildren(h('p', { class: 'hint' }, '尚未向投标人发出书面请求'));
-    return;
-  }
-  $('list').replaceChildren(...list.map((q) => {
+  if (!list.length) return h('p', { class: 'hint' }, '尚未向投标人发出书面请求');
+  return h('div', {}, ...list.map((q) => {
     const box = h('section', { class: 'inquiry', 'data-inquiry': q.id, 'data-state': q.state },
       h('h3', {}, (kindLabels[q.kind] || q.kind) + '：' + q.bidder_name + '（' + q.section_code + '）'),
       h('div', {}, '提出：' + bj(q.created_at) + (q.sent_at ? '，发出：' + bj(q.sent_at) : '') + '，答复期限：' + bj(q.deadline) + ' ',
@@ -128,9 +125,13 @@ function renderList(list, s) {
   }));
 }
 
+// reasons keeps what the supervisor typed as a refusal's reason, by inquiry, across redraws.
+const reasons = new Map();
+
 function reviewButtons(q) {
   const out = h('div', { class: 'msg' });
-  const reason = h('input', { type: 'text', class: 'reason', maxlength: '500' });
+  const reason = h('input', { type: 'text', class: 'reason', maxlength: '500', value: reasons.get(q.id) || '' });
+  reason.addEventListener('input', () => reasons.set(q.id, reason.value));
   const path = '/api/v1/inquiries/' + encodeURIComponent(q.id);
   const approve = h('button', { type: 'button', class: 'approve' }, '同意发出');
   const refuse = h('button', { type: 'button', class: 'danger refuse' }, '不同意');
