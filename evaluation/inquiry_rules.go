@@ -49,8 +49,8 @@ func (r InquiryRequest) check() error {
 	return nil
 }
 
-// inquirer is the chair who may send an inquiry about section in the session now: a sitting,
-// ready member who chairs the group evaluating section, while review runs.
+// inquirer is the chair who may send an inquiry about section in the session now: the sitting
+// member who chairs the group evaluating section, while review runs.
 func (s *Session) inquirer(principal, section kaiping.ID) (*SessionMember, *GroupSection, error) {
 	m, err := s.acting(principal)
 	if err != nil {
