@@ -129,7 +129,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: get, Path: "/api/v1/draws/:id/assignments", Roles: httpapi.AnyRole, Duties: drawDuties, Tender: s.drawTender, Handler: s.handleAssignments},
 		{Method: put, Path: "/api/v1/draws/:id/assignments/:expert", Roles: drawHosts, Duties: evalHostDuty, Tender: s.drawTender, Handler: memberBody(s, s.override)},
 		{Method: post, Path: "/api/v1/draws/:id/publish", Roles: drawHosts, Duties: evalHostDuty, Tender: s.drawTender, Handler: s.handlePublish},
-	}, slices.Concat(s.SessionRoutes(), s.SessionMediaRoutes(), s.ReviewRoutes(), s.ReportRoutes())...)
+	}, slices.Concat(s.SessionRoutes(), s.SessionMediaRoutes(), s.ReviewRoutes(), s.ReportRoutes(), s.InquiryRoutes())...)
 }
 
 // param is a path parameter naming an object, with the error for an unknown one.

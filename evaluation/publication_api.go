@@ -117,7 +117,7 @@ func (p *Publications) handleAnswer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var req AnswerRequest
+	var req ObjectionAnswerRequest
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}

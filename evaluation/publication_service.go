@@ -170,8 +170,8 @@ type ObjectionRequest struct {
 	Text string `json:"text"`
 }
 
-// AnswerRequest is host staff's written answer to an objection.
-type AnswerRequest struct {
+// ObjectionAnswerRequest is host staff's written answer to an objection.
+type ObjectionAnswerRequest struct {
 	Text string `json:"text"`
 }
 
@@ -224,7 +224,7 @@ func errNoPublication() error {
 
 // Answer records host staff's written answer to an objection to one of the session's
 // publications.
-func (p *Publications) Answer(ctx context.Context, a kaiping.Actor, session, id, objection kaiping.ID, req AnswerRequest) (StaffPublication, error) {
+func (p *Publications) Answer(ctx context.Context, a kaiping.Actor, session, id, objection kaiping.ID, req ObjectionAnswerRequest) (StaffPublication, error) {
 	text, err := objectionText(req.Text, "publication.answer_text", "异议的答复")
 	if err != nil {
 		return StaffPublication{}, err

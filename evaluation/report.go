@@ -180,7 +180,7 @@ func buildReport(sess Session, tenderer string, method scoring.Method, sections 
 				rj.Failed = append(rj.Failed, items[f])
 			}
 			if d := in.review.rejection(kaiping.ID(o.Bidder)); d != nil {
-				rj.Ground, rj.Text = Art51Reasons[d.Reason], d.Text
+				rj.Ground, rj.Text = RejectGrounds[d.Reason], d.Text
 			}
 			rs.Rejected = append(rs.Rejected, rj)
 		}

@@ -60,7 +60,7 @@ type Review struct {
 
 // The kinds of a committee decision on one bid.
 const (
-	// DecisionReject is a 否决 on one of the grounds of 条例 Art 51 (Art51Reasons).
+	// DecisionReject is a 否决 on one of the grounds of 条例 Art 51 (RejectGrounds).
 	DecisionReject = "reject"
 	// DecisionRevoke withdraws an earlier 否决 the committee reconsidered before summary.
 	DecisionRevoke = "revoke"
@@ -68,6 +68,9 @@ const (
 	DecisionCostExplained = "cost_explained"
 	// DecisionAdjust sets the amount of one of the method's commercial adjustments.
 	DecisionAdjust = "adjust"
+	// DecisionCorrect applies an arithmetic correction the bidder confirmed in writing:
+	// Amount is the corrected price in fen.
+	DecisionCorrect = "correct"
 )
 
 // BidDecision is one decision the committee took on a bid, entered by the chair.
@@ -84,16 +87,18 @@ type BidDecision struct {
 	At         time.Time  `json:"at"`
 }
 
-// Art51Reasons are the grounds on which 条例 Art 51 makes the committee reject a bid
-// (否决投标), by code, with the words the report uses.
-var Art51Reasons = map[string]string{
-	"no_seal":        "投标文件未经投标单位盖章和单位负责人签字",
-	"consortium":     "投标联合体没有提交共同投标协议",
-	"qualification":  "投标人不符合国家或者招标文件规定的资格条件",
-	"two_bids":       "同一投标人提交两个以上不同的投标文件或者投标报价（招标文件要求提交备选投标的除外）",
-	"price":          "投标报价低于成本或者高于招标文件设定的最高投标限价",
-	"not_responsive": "投标文件没有对招标文件的实质性要求和条件作出响应",
-	"collusion":      "投标人有串通投标、弄虚作假、行贿等违法行为",
+// RejectGrounds are the grounds on which the committee rejects a bid, by code, with the words
+// the report uses: those of 条例 Art 51 (否决投标), and a correction the bidder refused (87号令
+// Art 59: the bid is invalid).
+var RejectGrounds = map[string]string{
+	"correction_refused": "投标人不接受对其投标报价的算术修正（或逾期未确认），投标无效",
+	"no_seal":            "投标文件未经投标单位盖章和单位负责人签字",
+	"consortium":         "投标联合体没有提交共同投标协议",
+	"qualification":      "投标人不符合国家或者招标文件规定的资格条件",
+	"two_bids":           "同一投标人提交两个以上不同的投标文件或者投标报价（招标文件要求提交备选投标的除外）",
+	"price":              "投标报价低于成本或者高于招标文件设定的最高投标限价",
+	"not_responsive":     "投标文件没有对招标文件的实质性要求和条件作出响应",
+	"collusion":          "投标人有串通投标、弄虚作假、行贿等违法行为",
 }
 
 // WarningNote is the committee's written note on a soft warning (or on the fix of a hard one

@@ -86,11 +86,14 @@ func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs 
 			continue
 		}
 		bid := scoring.Bid{Bidder: string(b.Bidder), Price: b.Price, Review: verdicts[b.Bidder]}
+		if p := c.corrected(b.Bidder); p > 0 {
+			bid.Price = p
+		}
 		if bid.Review == nil {
 			bid.Review = []scoring.Verdict{}
 		}
 		if r := c.rev.rejection(b.Bidder); r != nil {
-			bid.Rejected, bid.Reason = true, Art51Reasons[r.Reason]
+			bid.Rejected, bid.Reason = true, RejectGrounds[r.Reason]
 		}
 		for _, d := range c.rev.Decisions {
 			if d.Bidder == b.Bidder && d.Kind == DecisionAdjust {
@@ -146,7 +149,7 @@ func InputsDigest(in scoring.Inputs) string {
 
 // compute runs the computation over the complete inputs and adds the review's own warnings,
 // each with its key and the committee's note if one is filed.
-func (c *reviewCase) compute(marks []MemberMark, origins []Origin) (scoring.Inputs, scoring.Result, []ReviewWarning, error) {
+func (c *reviewCase) compute(marks []MemberMark) (scoring.Inputs, scoring.Result, []ReviewWarning, error) {
 	in := c.inputs(marks, true)
 	res, err := scoring.Compute(c.method, in)
 	if err != nil {
@@ -160,7 +163,8 @@ func (c *reviewCase) compute(marks []MemberMark, origins []Origin) (scoring.Inpu
 				Message: fmt.Sprintf("%s 的报价可能低于成本：评标委员会须在其书面说明后决定接受说明或否决其投标", c.name(kaiping.ID(w.Bidders[0])))})
 		}
 	}
-	ws = append(ws, c.sameAddress(origins)...)
+	ws = append(ws, c.sameAddress()...)
+	ws = append(ws, c.corrections()...)
 	names := c.namer()
 	out := make([]ReviewWarning, len(ws))
 	for i, w := range ws {
@@ -198,10 +202,10 @@ func (c *reviewCase) noteOn(w ReviewWarning) *WarningNote {
 
 // sameAddress prompts on every network address that several of the section's opened bidders
 // submitted or unlocked from.
-func (c *reviewCase) sameAddress(origins []Origin) []scoring.Warning {
+func (c *reviewCase) sameAddress() []scoring.Warning {
 	byAddr := map[string][]string{}
 	var addrs []string
-	for _, o := range origins {
+	for _, o := range c.origins {
 		if _, ok := c.opened(o.Bidder); !ok || o.Address == "" {
 			continue
 		}
@@ -257,4 +261,63 @@ func (c *reviewCase) namer() *strings.Replacer {
 func WarningKey(w scoring.Warning) string {
 	sum := sha256.Sum256([]byte(w.Code + "|" + strings.Join(w.Bidders, ",") + "|" + w.Member + "|" + w.Item))
 	return hex.EncodeToString(sum[:8])
+}
+
+// The review's warnings about arithmetic corrections (hard: the price the computation uses
+// must be the one the bidder confirmed, and a refused correction makes the bid invalid).
+const (
+	CodeCorrectionPending   = "review.correction_pending"
+	CodeCorrectionUnapplied = "review.correction_unapplied"
+	CodeCorrectionRefused   = "review.correction_refused"
+	// CodeInquiryPending (hard): a clarification or below-cost request still awaiting its
+	// answer within its deadline; the committee waits for it (or for the deadline).
+	CodeInquiryPending = "review.inquiry_pending"
+)
+
+// corrections warns on every request to a bid still in the running that awaits its answer,
+// and on every correction confirmed but not applied, or refused (or let expire) without the
+// bid rejected.
+func (c *reviewCase) corrections() []scoring.Warning {
+	var out []scoring.Warning
+	for _, o := range c.inquiries {
+		if c.rev.rejection(o.Bidder) != nil {
+			continue
+		}
+		if o.Kind != string(InquiryCorrection) {
+			if o.State == string(InquirySent) || o.State == string(InquiryPending) {
+				out = append(out, scoring.Warning{Code: CodeInquiryPending, Hard: true, Bidders: []string{string(o.Bidder)},
+					Message: fmt.Sprintf("评标委员会向 %s 发出的书面%s尚未答复（答复期限未到）", c.name(o.Bidder), InquiryKind(o.Kind).Label())})
+			}
+			continue
+		}
+		if _, ok := c.opened(o.Bidder); !ok {
+			continue
+		}
+		name, bidders := c.name(o.Bidder), []string{string(o.Bidder)}
+		switch o.State {
+		case string(InquirySent), string(InquiryPending):
+			out = append(out, scoring.Warning{Code: CodeCorrectionPending, Hard: true, Bidders: bidders,
+				Message: fmt.Sprintf("已书面要求 %s 确认算术修正后的报价，尚未答复", name)})
+		case string(InquiryAnswered):
+			if c.corrected(o.Bidder) != o.CorrectedPrice {
+				out = append(out, scoring.Warning{Code: CodeCorrectionUnapplied, Hard: true, Bidders: bidders, Values: []int64{o.CorrectedPrice},
+					Message: fmt.Sprintf("%s 已确认修正后的报价 %s 元：组长须按确认的报价录入修正", name, yuanOf(o.CorrectedPrice))})
+			}
+		case string(InquiryRefused), string(InquiryExpired):
+			out = append(out, scoring.Warning{Code: CodeCorrectionRefused, Hard: true, Bidders: bidders,
+				Message: fmt.Sprintf("%s 不接受或逾期未确认算术修正，其投标无效：组长须记录否决", name)})
+		}
+	}
+	return out
+}
+
+// corrected is the price of the committee's last correction of bidder's bid, 0 if none.
+func (c *reviewCase) corrected(bidder kaiping.ID) int64 {
+	var price int64
+	for _, d := range c.rev.Decisions {
+		if d.Bidder == bidder && d.Kind == DecisionCorrect {
+			price = d.Amount
+		}
+	}
+	return price
 }

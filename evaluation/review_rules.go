@@ -43,6 +43,10 @@ type reviewCase struct {
 	method    scoring.Method
 	bids      []RecordedBid
 	submitted []Submission
+	// origins and inquiries are the platform's records the warnings rest on (not needed to
+	// replay the computation: what they lead to is the committee's decisions).
+	origins   []Origin
+	inquiries []InquiryOutcome
 }
 
 func reviewInvalid(code, format string, args ...any) error {
@@ -316,8 +320,8 @@ func (c *reviewCase) decide(principal kaiping.ID, d BidDecision) ([]SessionChang
 	}
 	switch d.Kind {
 	case DecisionReject:
-		if _, ok := Art51Reasons[d.Reason]; !ok {
-			return nil, reviewInvalid("review.reject_reason", "否决投标须选择《招标投标法实施条例》第五十一条规定的情形之一")
+		if _, ok := RejectGrounds[d.Reason]; !ok {
+			return nil, reviewInvalid("review.reject_reason", "否决投标须选择《招标投标法实施条例》第五十一条规定的情形之一（或投标人不接受算术修正）")
 		}
 		if c.rev.rejection(d.Bidder) != nil {
 			return nil, reviewConflict("review.already_rejected", "%s 的投标已被否决", b.Name)
@@ -327,6 +331,13 @@ func (c *reviewCase) decide(principal kaiping.ID, d BidDecision) ([]SessionChang
 			return nil, reviewConflict("review.not_rejected", "%s 的投标未被否决", b.Name)
 		}
 	case DecisionCostExplained:
+	case DecisionCorrect:
+		confirmed := slices.ContainsFunc(c.inquiries, func(o InquiryOutcome) bool {
+			return o.Bidder == d.Bidder && o.Kind == string(InquiryCorrection) && o.State == string(InquiryAnswered) && o.CorrectedPrice == d.Amount
+		})
+		if !confirmed {
+			return nil, reviewConflict("review.correction_unconfirmed", "%s 尚未书面确认修正后的报价 %s 元：须先经其确认，修正才能生效", b.Name, yuanOf(d.Amount))
+		}
 	case DecisionAdjust:
 		if !slices.ContainsFunc(c.method.Adjustments, func(a scoring.Adjustment) bool { return a.Code == d.Adjustment }) {
 			return nil, reviewInvalid("review.adjustment_unknown", "“%s”不是招标文件规定的偏差调整项", d.Adjustment)
@@ -341,7 +352,10 @@ func (c *reviewCase) decide(principal kaiping.ID, d BidDecision) ([]SessionChang
 		d.Reason = ""
 	}
 	if d.Kind != DecisionAdjust {
-		d.Adjustment, d.Amount = "", 0
+		d.Adjustment = ""
+	}
+	if d.Kind != DecisionAdjust && d.Kind != DecisionCorrect {
+		d.Amount = 0
 	}
 	d.By = m.ID
 	c.rev.Decisions = append(c.rev.Decisions, d)
@@ -451,6 +465,7 @@ func (c *reviewCase) reopenSheet(principal, member kaiping.ID, stage ReviewStage
 func (c *reviewCase) change(typ string, payload map[string]any) SessionChange {
 	ch := change(typ, payload)
 	ch.Payload["section"], ch.Payload["group"] = c.rev.Section, c.rev.Group
+	ch.Group = c.rev.Group
 	return ch
 }
 

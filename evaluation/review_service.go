@@ -58,10 +58,26 @@ func (s *Service) review(ctx context.Context, a kaiping.Actor, id, section kaipi
 	if err != nil {
 		return Review{}, err
 	}
+	origins, inquiries, err := s.reviewRecords(ctx, id, section)
+	if err != nil {
+		return Review{}, err
+	}
 	return s.store.ChangeReview(ctx, a, id, section, g.ID, func(l *ReviewLock) (ReviewWrite, error) {
-		c := &reviewCase{sess: l.Session, rev: l.Review, method: method, bids: bids, submitted: l.Submissions}
+		c := &reviewCase{sess: l.Session, rev: l.Review, method: method, bids: bids, submitted: l.Submissions,
+			origins: origins, inquiries: inquiries}
 		return rule(c, l)
 	})
+}
+
+// reviewRecords are the platform's own records the warnings rest on: where the section's
+// bidders acted from, and the committee's written requests to them.
+func (s *Service) reviewRecords(ctx context.Context, id, section kaiping.ID) ([]Origin, []InquiryOutcome, error) {
+	origins, err := s.store.Origins(ctx, section)
+	if err != nil {
+		return nil, nil, err
+	}
+	inquiries, err := s.InquiryOutcomes(ctx, id, section)
+	return origins, inquiries, err
 }
 
 // SaveMarksRequest is a member's marks of one stage, saved as they go.
@@ -260,15 +276,11 @@ type NoteRequest struct {
 
 // Note files the committee's written note on a current warning.
 func (s *Service) Note(ctx context.Context, a kaiping.Actor, id, section kaiping.ID, req NoteRequest) (Review, error) {
-	origins, err := s.store.Origins(ctx, section)
-	if err != nil {
-		return Review{}, err
-	}
 	return s.review(ctx, a, id, section, func(c *reviewCase, l *ReviewLock) (ReviewWrite, error) {
 		if _, err := c.chair(a.Principal); err != nil {
 			return ReviewWrite{}, err
 		}
-		_, _, warnings, err := s.computeLocked(c, l, origins)
+		_, _, warnings, err := s.computeLocked(c, l)
 		if err != nil {
 			return ReviewWrite{}, err
 		}
@@ -279,7 +291,7 @@ func (s *Service) Note(ctx context.Context, a kaiping.Actor, id, section kaiping
 
 // computeLocked computes over the stored marks once every sitting member submitted what the
 // stage needs; before, "review.awaiting" names who has not.
-func (s *Service) computeLocked(c *reviewCase, l *ReviewLock, origins []Origin) (scoring.Inputs, scoring.Result, []ReviewWarning, error) {
+func (s *Service) computeLocked(c *reviewCase, l *ReviewLock) (scoring.Inputs, scoring.Result, []ReviewWarning, error) {
 	if c.rev.Stage == ReviewInitial {
 		return scoring.Inputs{}, scoring.Result{}, nil, reviewConflict("review.stage", "初步评审尚未结束，还不能计算评审结果")
 	}
@@ -292,7 +304,7 @@ func (s *Service) computeLocked(c *reviewCase, l *ReviewLock, origins []Origin) 
 	if err != nil {
 		return scoring.Inputs{}, scoring.Result{}, nil, err
 	}
-	return c.compute(submittedOnly(marks, c), origins)
+	return c.compute(submittedOnly(marks, c))
 }
 
 // submittedOnly keeps the marks of the stages their members submitted: a draft never counts.
@@ -309,10 +321,6 @@ func submittedOnly(marks []MemberMark, c *reviewCase) []MemberMark {
 // Summarize is the chair's summary: the ranking and candidates computed from the submitted
 // marks, frozen once no hard warning is open and every soft one has its note.
 func (s *Service) Summarize(ctx context.Context, a kaiping.Actor, id, section kaiping.ID) (Review, error) {
-	origins, err := s.store.Origins(ctx, section)
-	if err != nil {
-		return Review{}, err
-	}
 	return s.review(ctx, a, id, section, func(c *reviewCase, l *ReviewLock) (ReviewWrite, error) {
 		if _, err := c.chair(a.Principal); err != nil {
 			return ReviewWrite{}, err
@@ -320,7 +328,7 @@ func (s *Service) Summarize(ctx context.Context, a kaiping.Actor, id, section ka
 		if err := c.requireStage(ReviewDetailed); err != nil {
 			return ReviewWrite{}, err
 		}
-		in, res, warnings, err := s.computeLocked(c, l, origins)
+		in, res, warnings, err := s.computeLocked(c, l)
 		if err != nil {
 			return ReviewWrite{}, err
 		}

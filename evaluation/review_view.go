@@ -73,7 +73,11 @@ func (s *Service) ReviewOf(ctx context.Context, a kaiping.Actor, id, section kai
 	if err != nil {
 		return ReviewView{}, err
 	}
-	c := &reviewCase{sess: &sess, rev: &rev, method: method, bids: bids, submitted: subs}
+	origins, inquiries, err := s.reviewRecords(ctx, id, section)
+	if err != nil {
+		return ReviewView{}, err
+	}
+	c := &reviewCase{sess: &sess, rev: &rev, method: method, bids: bids, submitted: subs, origins: origins, inquiries: inquiries}
 	var me *SessionMember
 	if !overseer {
 		if me, err = c.viewer(a.Principal); err != nil {
@@ -125,12 +129,8 @@ func (s *Service) ReviewOf(ctx context.Context, a kaiping.Actor, id, section kai
 	case rev.Summary != nil:
 		v.Outcome = &ReviewOutcome{InputsDigest: rev.Summary.InputsDigest, Result: rev.Summary.Result, Warnings: rev.Summary.Warnings}
 	case rev.Stage == ReviewDetailed:
-		origins, err := s.store.Origins(ctx, section)
-		if err != nil {
-			return ReviewView{}, err
-		}
 		l := &ReviewLock{Marks: func() ([]MemberMark, error) { return marks, nil }}
-		in, res, ws, err := s.computeLocked(c, l, origins)
+		in, res, ws, err := s.computeLocked(c, l)
 		switch {
 		case kaiping.IsKind(err, kaiping.KindConflict) || kaiping.IsKind(err, kaiping.KindInvalid):
 			v.Pending = kaiping.MessageOf(err)

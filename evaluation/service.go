@@ -35,6 +35,9 @@ type Config struct {
 	// PublicationMinimum is the shortest period candidates are published for (中标候选人公示,
 	// 条例 Art. 54: not less than 3 days).
 	PublicationMinimum time.Duration
+	// InquiryApproval makes a supervisor of the tender approve each written request of the
+	// committee to a bidder before it is sent (some centres' rule; off by default).
+	InquiryApproval bool
 }
 
 // DefaultConfig is a centre's usual setting: 180 days' rest, 30 minutes to answer, check-in

@@ -339,7 +339,7 @@ func (s *Service) handleMemberEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.events(c, v.ID, SessionReader{Member: v.Me.ID})
+	return s.events(c, v.ID, SessionReader{Member: v.Me.ID, Group: v.Me.Group})
 }
 
 // VoteRequest is a member's chair vote.

@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/kaiping/kaiping"
@@ -63,6 +64,9 @@ const (
 	AudienceCommittee SessionAudience = "committee"
 	// AudienceVenue: the staff of one venue (and the overseers).
 	AudienceVenue SessionAudience = "venue"
+	// AudienceGroup: the members of one committee group (and the overseers): what the
+	// committee writes to bidders, which neither the other groups nor venue staff read.
+	AudienceGroup SessionAudience = "group"
 )
 
 // SessionAudiences is the audience of every event kind. A kind missing here cannot be
@@ -104,20 +108,26 @@ var SessionAudiences = map[string]SessionAudience{
 	ActionSessionSeatGone:         AudienceSession,
 	ActionSessionSeatPastGrace:    AudienceSession,
 
-	// The review: the committee sees its stages, decisions, notes and summary; a member's
+	// The review: the group sees its stages, decisions, notes and summary; a member's
 	// submission and a sheet handed back are the member's (the chair reads the progress).
-	ActionReviewFacts:      AudienceCommittee,
+	ActionReviewFacts:      AudienceGroup,
 	ActionReviewSubmit:     AudienceMember,
 	ActionReviewReopenMark: AudienceMember,
-	ActionReviewConclude:   AudienceCommittee,
-	ActionReviewDecision:   AudienceCommittee,
-	ActionReviewNote:       AudienceCommittee,
-	ActionReviewSummary:    AudienceCommittee,
-	ActionReviewReopen:     AudienceCommittee,
+	ActionReviewConclude:   AudienceGroup,
+	ActionReviewDecision:   AudienceGroup,
+	ActionReviewNote:       AudienceGroup,
+	ActionReviewSummary:    AudienceGroup,
+	ActionReviewReopen:     AudienceGroup,
 	ActionReportBuilt:      AudienceCommittee,
 	ActionReportSigned:     AudienceCommittee,
 	ActionReportRefused:    AudienceCommittee,
 	ActionReportArchived:   AudienceCommittee,
+	// The committee's written requests to bidders (inquiry_rules.go): the group that asks.
+	ActionInquiryRequested:  AudienceGroup,
+	ActionInquirySent:       AudienceGroup,
+	ActionInquiryApproved:   AudienceGroup,
+	ActionInquiryRefusedSup: AudienceGroup,
+	ActionInquiryAnswered:   AudienceGroup,
 }
 
 // SessionEvent is a recorded change of a session as watchers read it.
@@ -127,6 +137,7 @@ type SessionEvent struct {
 	Audience SessionAudience `json:"audience"`
 	Member   kaiping.ID      `json:"member_id,omitempty"`
 	Venue    kaiping.ID      `json:"venue_id,omitempty"`
+	Group    string          `json:"group,omitempty"`
 	Payload  json.RawMessage `json:"payload"`
 	At       time.Time       `json:"at"`
 	// LedgerSeq is the ledger entry written with the event.
@@ -134,30 +145,31 @@ type SessionEvent struct {
 }
 
 // SessionReader is who reads a session's events: an overseer reads all of them; a member
-// those for the session and its own; venue staff those for the session and their venues'.
+// those for the session, its own and its group's; venue staff those for the session and
+// their venues'.
 type SessionReader struct {
 	Overseer bool
 	Member   kaiping.ID
-	Venues   []kaiping.ID
+	// Group is the member's group.
+	Group  string
+	Venues []kaiping.ID
 }
 
-// Sees reports whether r may read an event of audience a about member m or venue v.
-func (r SessionReader) Sees(a SessionAudience, m, v kaiping.ID) bool {
+// Sees reports whether r may read e.
+func (r SessionReader) Sees(e SessionEvent) bool {
 	switch {
 	case r.Overseer:
 		return true
-	case a == AudienceSession:
+	case e.Audience == AudienceSession:
 		return true
-	case a == AudienceCommittee:
+	case e.Audience == AudienceCommittee:
 		return r.Member != ""
-	case a == AudienceMember:
-		return r.Member != "" && m == r.Member
-	case a == AudienceVenue:
-		for _, x := range r.Venues {
-			if x == v {
-				return true
-			}
-		}
+	case e.Audience == AudienceMember:
+		return r.Member != "" && e.Member == r.Member
+	case e.Audience == AudienceGroup:
+		return r.Group != "" && e.Group == r.Group
+	case e.Audience == AudienceVenue:
+		return slices.Contains(r.Venues, e.Venue)
 	}
 	return false
 }

@@ -10,9 +10,10 @@ import (
 	"testing"
 )
 
-// TestEverySessionEventHasAnAudience reads every "session.*" action this package declares and
-// checks it has its audience: the store refuses to write an event without one, so a kind
-// added without deciding who sees it would fail at its first use, in production.
+// TestEverySessionEventHasAnAudience reads every "session.*" and "inquiry.*" action this
+// package declares and checks it has its audience: the store refuses to write an event
+// without one, so a kind added without deciding who sees it would fail at its first use, in
+// production.
 func TestEverySessionEventHasAnAudience(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -34,7 +35,7 @@ func TestEverySessionEventHasAnAudience(t *testing.T) {
 				return true
 			}
 			v, err := strconv.Unquote(lit.Value)
-			if err != nil || !strings.HasPrefix(v, "session.") || strings.ContainsAny(v, " %") {
+			if err != nil || !strings.HasPrefix(v, "session.") && !strings.HasPrefix(v, "inquiry.") || strings.ContainsAny(v, " %") {
 				return true
 			}
 			if _, ok := SessionAudiences[v]; !ok && isAction(f, lit) {

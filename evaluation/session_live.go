@@ -134,7 +134,7 @@ func (w *sessionWatcher) View(ctx context.Context) (int64, []byte, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		view, reader = v, SessionReader{Member: v.Me.ID}
+		view, reader = v, SessionReader{Member: v.Me.ID, Group: v.Me.Group}
 	default:
 		venues, err := s.store.StaffVenues(ctx, w.principal.ID)
 		if err != nil {
@@ -157,7 +157,7 @@ func (w *sessionWatcher) View(ctx context.Context) (int64, []byte, error) {
 func (w *sessionWatcher) Sees(e SessionEvent) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.reader.Sees(e.Audience, e.Member, e.Venue)
+	return w.reader.Sees(e)
 }
 
 // Concerned implements live.Watcher: every event the watcher reads changed its view.

@@ -18,9 +18,10 @@ import (
 type SessionChange struct {
 	Type string
 	// Member is who an event of the member audience is for; Venue the venue of one of the
-	// venue audience.
+	// venue audience; Group the group of one of the group audience.
 	Member  kaiping.ID
 	Venue   kaiping.ID
+	Group   string
 	Payload map[string]any
 	// Quiet records the change in the ledger only, without an event: what no view follows
 	// (the parts of a member's submitted marks).

@@ -19,6 +19,7 @@ type Store interface {
 	SessionStore
 	ReviewStore
 	ReportStore
+	InquiryStore
 }
 
 // ExpertStore keeps the expert pool.

@@ -62,6 +62,8 @@ func TestPagesServed(t *testing.T) {
 		{"/session/console/", "text/html; charset=utf-8", "评标会议主持台"},
 		{"/session/venue/", "text/html; charset=utf-8", "现场核验"},
 		{"/session/watch/", "text/html; charset=utf-8", "评标会议监督"},
+		{"/inquiry/bidder.html", "text/html; charset=utf-8", "评标委员会的澄清与修正请求"},
+		{"/inquiry/committee.html", "text/html; charset=utf-8", "书面澄清、算术修正与低于成本说明"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

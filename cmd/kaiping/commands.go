@@ -50,6 +50,7 @@ func newCommand() *cli.Command {
 			evaluationCommand(),
 			seatCommand(),
 			recordCommand(),
+			inquiryCommand(),
 			kekCommand(),
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -273,4 +274,21 @@ func ReviewMethod() *scoring.Method {
 			{Code: "record", Name: "类似业绩", Max: 1000, Objective: true}}}},
 		Price:      &scoring.PriceRule{Rule: scoring.PriceLowBase, Max: 6000},
 		Candidates: 2}
+}
+
+// OpenedList stands in for what the opening decrypted, for tests that need only who has an
+// opened bid in which section (the committee's inquiries): the envelopes it lists by section.
+// It reads no bid; TestOpenedBids (cmd/kaiping/app) reads real ones.
+type OpenedList map[kaiping.ID][]evaluation.OpenedEnvelope
+
+var _ evaluation.OpenedBids = OpenedList{}
+
+// Envelopes implements evaluation.OpenedBids.
+func (o OpenedList) Envelopes(_ context.Context, section kaiping.ID) ([]evaluation.OpenedEnvelope, error) {
+	return o[section], nil
+}
+
+// Open implements evaluation.OpenedBids: an OpenedList holds no bid to read.
+func (o OpenedList) Open(context.Context, kaiping.Actor, kaiping.ID) (evaluation.OpenedEnvelope, io.ReadCloser, error) {
+	return evaluation.OpenedEnvelope{}, nil, errors.New("evaltest.OpenedList reads no bid")
 }

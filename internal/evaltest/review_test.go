@@ -3,11 +3,14 @@ package evaltest_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/scoring"
+	"github.com/kaiping/kaiping/internal/evaltest"
 )
 
 // sectionRecords is the opening's side of the review in these tests: the bids of the
@@ -245,4 +248,81 @@ func warningCodes(v evaluation.ReviewView) []string {
 		out = append(out, w.Code)
 	}
 	return out
+}
+
+// TestReviewCorrection: a correction counts only once the bidder confirmed it and the chair
+// applied it; a refused one makes the bid invalid, and both block the summary until settled.
+func TestReviewCorrection(t *testing.T) {
+	r := mustReviewScene(t)
+	ctx := context.Background()
+	id, sec := r.sess.ID, r.section
+	jia := r.CertifiedPrincipal(t, "甲投标有限公司", "甲投标有限公司", kaiping.RoleBidder)
+	yi := r.CertifiedPrincipal(t, "乙投标有限公司", "乙投标有限公司", kaiping.RoleBidder)
+	r.bids[0] = evaluation.RecordedBid{Bidder: jia.ID, Name: jia.Name, Opened: true, Price: 100_000_000}
+	r.bids[1] = evaluation.RecordedBid{Bidder: yi.ID, Name: yi.Name, Opened: true, Price: 98_000_000}
+	r.Service.ReviewRecordsFrom(sectionRecords{sec: r.bids})
+	var opened []evaluation.OpenedEnvelope
+	for _, b := range r.bids {
+		opened = append(opened, evaluation.OpenedEnvelope{ID: kaiping.NewID(), Section: sec, Bidder: b.Bidder, BidderName: b.Name, Kind: "technical"})
+	}
+	r.Service.ReadBidsFrom(evaltest.OpenedList{sec: opened})
+	members := sitting(r.sess)
+	for _, m := range members {
+		_, err := r.Service.SaveMarks(ctx, r.as(m), id, sec, evaluation.SaveMarksRequest{Stage: evaluation.ReviewInitial, Marks: r.verdicts(nil)})
+		must(t, err)
+		_, err = r.Service.SubmitMarks(ctx, r.as(m), id, sec, evaluation.StageRequest{Stage: evaluation.ReviewInitial})
+		must(t, err)
+	}
+	_, err := r.Service.ConcludeInitial(ctx, r.as(r.chair), id, sec)
+	must(t, err)
+	correct := func(b evaltest.Signer, price int64, d evaluation.InquiryDecision) {
+		q, err := r.Service.SendInquiry(ctx, r.as(r.chair), id, evaluation.InquiryRequest{Section: sec, Bidder: b.ID, Kind: evaluation.InquiryCorrection,
+			Question: "投标函大写金额与小写金额不一致，按大写金额修正。", CorrectedPrice: price, Deadline: r.Clock.Now().Add(time.Hour)})
+		must(t, err)
+		_, err = r.Service.AnswerInquiry(ctx, r.Actor(b.Principal), q.ID, answer(t, b, q.ID, "确认", d))
+		must(t, err)
+	}
+	correct(jia, 99_000_000, evaluation.DecisionConfirm)
+	correct(yi, 97_000_000, evaluation.DecisionRefuse)
+	for _, m := range members {
+		_, err := r.Service.SaveMarks(ctx, r.as(m), id, sec, evaluation.SaveMarksRequest{Stage: evaluation.ReviewDetailed, Marks: scores(2000, jia.ID, yi.ID, r.bids[2].Bidder)})
+		must(t, err)
+		_, err = r.Service.SubmitMarks(ctx, r.as(m), id, sec, evaluation.StageRequest{Stage: evaluation.ReviewDetailed})
+		must(t, err)
+	}
+	view, err := r.Service.ReviewOf(ctx, r.as(r.chair), id, sec, false)
+	must(t, err)
+	codes := warningCodes(view)
+	for _, want := range []string{evaluation.CodeCorrectionUnapplied, evaluation.CodeCorrectionRefused} {
+		if !slices.Contains(codes, want) {
+			t.Errorf("warnings %v lack %s", codes, want)
+		}
+	}
+	_, err = r.Service.Decide(ctx, r.as(r.chair), id, sec, evaluation.DecisionRequest{Kind: evaluation.DecisionCorrect, Bidder: jia.ID, Amount: 98_500_000, Text: "按确认的报价修正"})
+	wantCode(t, err, kaiping.KindConflict, "review.correction_unconfirmed")
+	_, err = r.Service.Decide(ctx, r.as(r.chair), id, sec, evaluation.DecisionRequest{Kind: evaluation.DecisionCorrect, Bidder: yi.ID, Amount: 97_000_000, Text: "按修正的报价"})
+	wantCode(t, err, kaiping.KindConflict, "review.correction_unconfirmed")
+	_, err = r.Service.Decide(ctx, r.as(r.chair), id, sec, evaluation.DecisionRequest{Kind: evaluation.DecisionCorrect, Bidder: jia.ID, Amount: 99_000_000, Text: "按投标人确认的报价修正"})
+	must(t, err)
+	_, err = r.Service.Decide(ctx, r.as(r.chair), id, sec, evaluation.DecisionRequest{Kind: evaluation.DecisionReject, Bidder: yi.ID, Reason: "correction_refused", Text: "乙公司书面表示不接受算术修正"})
+	must(t, err)
+	view, err = r.Service.ReviewOf(ctx, r.as(r.chair), id, sec, false)
+	must(t, err)
+	for _, w := range view.Outcome.Warnings {
+		if strings.HasPrefix(w.Code, "review.correction") {
+			t.Errorf("after the decisions a correction warning is left: %s", w.Message)
+		}
+	}
+	for _, o := range view.Outcome.Result.Bids {
+		switch kaiping.ID(o.Bidder) {
+		case jia.ID:
+			if o.Price != 99_000_000 || !o.Valid {
+				t.Errorf("甲: price %d valid %v, want the confirmed 99,000,000 fen", o.Price, o.Valid)
+			}
+		case yi.ID:
+			if o.Valid {
+				t.Errorf("乙 refused the correction and is still valid")
+			}
+		}
+	}
 }

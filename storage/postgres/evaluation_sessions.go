@@ -108,10 +108,14 @@ func (s *EvaluationStore) sessionChangesSeq(ctx context.Context, tx pgx.Tx, a ka
 		if c.Type == typ {
 			seq = entry.Seq
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO eval_session_events (session_id, version, type, audience, member_id, venue_id, payload, at, ledger_seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, sess.ID, sess.Version, c.Type, audience,
+		var group any
+		if audience == evaluation.AudienceGroup {
+			group = c.Group
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO eval_session_events (session_id, version, type, audience, member_id, venue_id, group_id, payload, at, ledger_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, sess.ID, sess.Version, c.Type, audience,
 			nullIDIf(audience == evaluation.AudienceMember, c.Member), nullIDIf(audience == evaluation.AudienceVenue, c.Venue),
-			payload, a.At, entry.Seq); err != nil {
+			group, payload, a.At, entry.Seq); err != nil {
 			return 0, err
 		}
 	}
@@ -194,10 +198,7 @@ func (s *EvaluationStore) ChangeSession(ctx context.Context, a kaiping.Actor, id
 	}
 	var out evaluation.Session
 	err := s.db.InTx(ctx, "pg.ChangeSession", func(tx pgx.Tx) error {
-		sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM eval_sessions WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFoundSession()
-		}
+		sess, err := lockSession(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -237,13 +238,14 @@ func (s *EvaluationStore) SessionEvents(ctx context.Context, id kaiping.ID, afte
 		venues = []kaiping.ID{}
 	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT version, type, audience, coalesce(member_id::text, ''), coalesce(venue_id::text, ''),
-		payload, at, ledger_seq FROM eval_session_events
+		coalesce(group_id, ''), payload, at, ledger_seq FROM eval_session_events
 		WHERE session_id = $1 AND version > $2
-		  AND ($3 OR audience = 'all' OR (audience = 'committee' AND $4::uuid IS NOT NULL) OR (audience = 'member' AND member_id = $4) OR (audience = 'venue' AND venue_id = ANY($5::uuid[])))
-		ORDER BY version LIMIT $6`, id, after, r.Overseer, nullID(r.Member), venues, limit)
+		  AND ($3 OR audience = 'all' OR (audience = 'committee' AND $4::uuid IS NOT NULL) OR (audience = 'member' AND member_id = $4)
+		       OR (audience = 'venue' AND venue_id = ANY($5::uuid[])) OR (audience = 'group' AND group_id = $7))
+		ORDER BY version LIMIT $6`, id, after, r.Overseer, nullID(r.Member), venues, limit, r.Group)
 	out, err := collectRows(rows, err, func(r pgx.Rows) (evaluation.SessionEvent, error) {
 		var e evaluation.SessionEvent
-		return e, r.Scan(&e.Version, &e.Type, &e.Audience, &e.Member, &e.Venue, &e.Payload, &e.At, &e.LedgerSeq)
+		return e, r.Scan(&e.Version, &e.Type, &e.Audience, &e.Member, &e.Venue, &e.Group, &e.Payload, &e.At, &e.LedgerSeq)
 	})
 	if out == nil {
 		out = []evaluation.SessionEvent{}

@@ -221,6 +221,16 @@ var authzMatrix = map[string]access{
 	"GET /api/v1/bidder/publications/:id/objections":                                   roles(rBidder),
 	"GET /api/v1/public/publications":                                                  public,
 	"GET /api/v1/public/publications/:id":                                              public,
+	// The committee's written requests to bidders: the chair sends (checked on the session),
+	// the tender's supervisors watch and, where the centre says so, approve; the bidder asked
+	// answers. No route lets a bidder start one.
+	"POST /api/v1/expert/sessions/:id/inquiries": roles(rExpert),
+	"GET /api/v1/expert/sessions/:id/inquiries":  roles(rExpert),
+	"GET /api/v1/sessions/:id/inquiries":         onTender(asSup, rSupervisor),
+	"POST /api/v1/inquiries/:id/approve":         onTender(asSup, rSupervisor),
+	"POST /api/v1/inquiries/:id/refuse":          onTender(asSup, rSupervisor),
+	"GET /api/v1/bidder/inquiries":               roles(rBidder),
+	"POST /api/v1/bidder/inquiries/:id/answer":   roles(rBidder),
 }
 
 // webPages are the static folders clients/web mounts, each a public route.
@@ -233,8 +243,9 @@ var webPage = func(method, path string) bool {
 // tender-scoped routes, as the host, supervisor and evaluation host assigned to it. Each
 // cell's answer must be the table's: refused by role (auth.role_forbidden), refused for want
 // of an assignment (tender.not_assigned), or let through to the handler, whatever it then
-// answers. Draw and session routes name an unknown draw or session, so for them only the role
-// gate is walked; internal/evaltest's API tests cover their assignment checks on real ones.
+// answers. Draw, session and inquiry routes name an unknown draw, session or inquiry, so for
+// them only the role gate is walked; internal/evaltest's API tests cover their assignment
+// checks on real ones.
 func TestAuthorizationMatrix(t *testing.T) {
 	w := mustHallWorld(t, 3, nil)
 	ta := w.ta
@@ -329,7 +340,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if !ok || rt.Public {
 			continue
 		}
-		drawScoped := strings.HasPrefix(rt.Path, "/api/v1/draws/:id") || strings.HasPrefix(rt.Path, "/api/v1/sessions/:id")
+		drawScoped := strings.HasPrefix(rt.Path, "/api/v1/draws/:id") || strings.HasPrefix(rt.Path, "/api/v1/sessions/:id") ||
+			strings.HasPrefix(rt.Path, "/api/v1/inquiries/:id")
 		for _, r := range kaiping.Roles {
 			expect := "through"
 			switch {

@@ -262,6 +262,9 @@ type EvaluationConfig struct {
 	// PublicationMinimum is the shortest period candidates are published for (中标候选人公示:
 	// the law's 3 days at least; a centre may ask for more).
 	PublicationMinimum Duration `yaml:"publication_minimum"`
+	// InquiryApproval makes a supervisor of the tender approve each written request of the
+	// committee to a bidder before it goes out (some centres' rule; default false).
+	InquiryApproval bool `yaml:"inquiry_approval"`
 }
 
 // LogConfig is logging.
@@ -713,5 +716,6 @@ func (e EvaluationConfig) rules() evaluation.Config {
 	c.CheckInLead, c.SuspendBeforeReview = time.Duration(e.CheckInLead), time.Duration(e.SuspendBeforeReview)
 	c.SuspendDuringReview, c.SeatGrace = time.Duration(e.SuspendDuringReview), time.Duration(e.SeatGrace)
 	c.PublicationMinimum = time.Duration(e.PublicationMinimum)
+	c.InquiryApproval = e.InquiryApproval
 	return c
 }

@@ -391,7 +391,7 @@ func TestPublication(t *testing.T) {
 
 	answerPath := pubsPath + "/" + string(pub.ID) + "/objections/" + string(filed.ID) + "/answer"
 	answer := func(c *apiclient.Client, text string) error {
-		return c.Do(ctx, http.MethodPost, answerPath, evaluation.AnswerRequest{Text: text}, nil)
+		return c.Do(ctx, http.MethodPost, answerPath, evaluation.ObjectionAnswerRequest{Text: text}, nil)
 	}
 	const reply = "经核查，该项目经理已于投标截止前办理在建项目变更，符合招标文件要求，异议不成立。"
 	w.refused(t, "an answer by a bidder", 403, "auth.role_forbidden", func() error { return answer(w.bidderOf(t, 0), reply) })
@@ -403,7 +403,7 @@ func TestPublication(t *testing.T) {
 	})
 	w.refused(t, "an empty answer", 400, "publication.answer_text", func() error { return answer(w.publisher(t), "") })
 	var answered evaluation.StaffPublication
-	if err := w.publisher(t).Do(ctx, http.MethodPost, answerPath, evaluation.AnswerRequest{Text: reply}, &answered); err != nil {
+	if err := w.publisher(t).Do(ctx, http.MethodPost, answerPath, evaluation.ObjectionAnswerRequest{Text: reply}, &answered); err != nil {
 		t.Fatalf("answer: %v", err)
 	}
 	if answered.State != evaluation.PublicationPaused || answered.Objections[0].Answer != reply || answered.Objections[0].Overdue ||
@@ -415,7 +415,7 @@ func TestPublication(t *testing.T) {
 		return w.publisher(t).Do(ctx, http.MethodPost, pubsPath+"/"+string(pub.ID)+"/conclude", nil, nil)
 	})
 	if err := w.publisher(t).Do(ctx, http.MethodPost, pubsPath+"/"+string(pub.ID)+"/objections/"+string(second.ID)+"/answer",
-		evaluation.AnswerRequest{Text: "经核查，业绩合同金额以合同原件为准，异议不成立。"}, &answered); err != nil {
+		evaluation.ObjectionAnswerRequest{Text: "经核查，业绩合同金额以合同原件为准，异议不成立。"}, &answered); err != nil {
 		t.Fatalf("answer the second: %v", err)
 	}
 	if answered.State != evaluation.PublicationOpen || answered.Phase != evaluation.PhaseEnded {

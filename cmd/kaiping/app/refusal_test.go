@@ -71,6 +71,10 @@ var ledgeredRoutes = map[string]string{
 	"POST /api/v1/sessions/:id/publications/:publication/objections/:objection/answer": "publication.objection_answered",
 	"POST /api/v1/sessions/:id/publications/:publication/conclude":                     "publication.concluded",
 	"POST /api/v1/bidder/publications/:id/objections":                                  "publication.objection_filed",
+	"POST /api/v1/expert/sessions/:id/inquiries":                                       "inquiry.sent",
+	"POST /api/v1/inquiries/:id/approve":                                               "inquiry.approved",
+	"POST /api/v1/inquiries/:id/refuse":                                                "inquiry.refused_by_supervisor",
+	"POST /api/v1/bidder/inquiries/:id/answer":                                         "inquiry.answered",
 }
 
 // refusalWindow reads the coalescing row of principal's refusals of action with code in the

@@ -273,8 +273,17 @@ export function eventText(ev, names) {
     case 'session.seat_past_grace': return who(names, p.member) + ' 的工位离开超过宽限时间，主持人可登记离席';
     case 'session.seat_mute': return '主持人' + (p.muted ? '关闭' : '恢复') + '了 ' + who(names, p.member) + ' 的' + (p.kind === 'audio' ? '声音' : '画面');
     case 'session.seat_remove': return '主持人将 ' + who(names, p.member) + ' 的工位移出音视频房间（仍是评标委员会成员，可重新加入）';
+    case 'inquiry.requested': return groupName(names, p.group) + '组长提出书面' + inquiryKind(p.kind) + '请求，待监督人员审核';
+    case 'inquiry.sent': return groupName(names, p.group) + '组长代表评标委员会发出书面' + inquiryKind(p.kind) + '请求（答复期限 ' + bj(p.deadline) + '）';
+    case 'inquiry.approved': return '监督人员同意并发出书面' + inquiryKind(p.kind) + '请求';
+    case 'inquiry.refused_by_supervisor': return '监督人员未同意发出书面' + inquiryKind(p.kind) + '请求：' + (p.reason || '');
+    case 'inquiry.answered': return '投标人已签名答复书面' + inquiryKind(p.kind) + '请求';
   }
   return '会议记录更新';
+}
+
+function inquiryKind(k) {
+  return { clarification: '澄清', correction: '算术修正确认', below_cost: '低于成本说明' }[k] || '';
 }
 
 /** The timeline of events, newest first. */

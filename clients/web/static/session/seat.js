@@ -48,6 +48,7 @@ async function start() {
   const first = await run($('page-msg'), () => api('GET', base));
   if (!first) return;
   $('seat').hidden = false;
+  $('inquiries-link').href = '/inquiry/committee.html?session=' + encodeURIComponent(id);
   video = sessionVideo($('video'), base + '/media', { label: '评标工位音视频', publish: true });
   render(first);
   liveEvents(id, base, async (evs) => {

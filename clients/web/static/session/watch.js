@@ -16,6 +16,7 @@ if (me && !id) {
   $('page-msg').textContent = '请从评标会议的链接打开本页（地址中带有 ?id=…）。';
 } else if (me && await followSession(id, draw)) {
   $('session').hidden = false;
+  $('inquiries-link').href = '/inquiry/committee.html?session=' + encodeURIComponent(id);
 }
 
 function draw(view) {
