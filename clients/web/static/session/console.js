@@ -37,6 +37,11 @@ const steps = [
     fields: [{ name: 'reason', label: '作废原因', type: 'textarea', required: true }] },
 ];
 
+// The states in which sections are reviewed or their facts entered, and the stages' names.
+const REVIEWING = ['checking_in', 'in_review', 'signing', 'closed'];
+const reviewStages = { initial: '初步评审', detailed: '详细评审', summarized: '已汇总' };
+let reviewsSeq = 0; // the latest reading of the reviews: an older one is not drawn
+
 let video = null;
 let current = null; // the latest view: buttons drawn earlier act on it
 const id = param('id');
@@ -174,10 +179,6 @@ async function replace(view, m, button) {
 }
 
 // ---- each section's review -----------------------------------------------------------------
-
-const REVIEWING = ['checking_in', 'in_review', 'signing', 'closed'];
-const reviewStages = { initial: '初步评审', detailed: '详细评审', summarized: '已汇总' };
-let reviewsSeq = 0;
 
 /** Reads each section's review (GET …/sections/:section/review) and draws its status. */
 async function drawReviews(view) {

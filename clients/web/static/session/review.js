@@ -44,7 +44,7 @@ let current = ''; // the bidder whose sheet (detailed) or bid is open
 const pending = new Map(); // marks changed and not yet saved, by bidder|item
 let saveTimer = 0;
 let saving = null; // the save under way
-const frames = new Map(); // object URLs of the envelopes read, by envelope ID
+const frames = new Map(); // the envelopes read ({pdf|file: object URL} or {text}), by envelope ID
 
 const me = await boot(['expert']);
 if (me) start();
@@ -89,7 +89,7 @@ async function start() {
   setInterval(() => {
     if (view && view.chair && view.review.stage !== 'summarized' && !document.hidden) reload();
   }, 10000);
-  window.addEventListener('pagehide', () => frames.forEach((u) => URL.revokeObjectURL(u)));
+  window.addEventListener('pagehide', () => frames.forEach((f) => URL.revokeObjectURL(f.pdf || f.file || '')));
 }
 
 function secBase() {
@@ -397,25 +397,24 @@ async function openBid(bidder, page, kind) {
   choose.value = env.kind;
   const head = h('div', { class: 'row reader-head' }, h('strong', { id: 'reader-bidder' }, bidName(bidder)), choose,
     page ? h('span', { class: 'hint' }, '第 ' + page + ' 页') : null);
-  let body;
-  const type = (env.content_type || '').split(';')[0].trim().toLowerCase();
-  const url = frames.get(env.id) || await run($('reader-msg'), async () => {
+  const got = frames.get(env.id) || await run($('reader-msg'), async () => {
     const blob = await fetchBlob(sessBase + '/bids/' + encodeURIComponent(env.id));
-    // The type is the page's choice, not the file's: only a PDF goes into a frame.
-    const t = type || (blob.type || '').split(';')[0].trim().toLowerCase();
-    const u = t === 'application/pdf' ? URL.createObjectURL(new Blob([blob], { type: 'application/pdf' }))
-      : t.startsWith('text/') || t === 'application/json' ? 'text:' + await blob.text()
-        : URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }));
-    frames.set(env.id, u);
-    return u;
+    // The type is the page's choice, not the file's: only a PDF goes into a frame, so a bid
+    // can never become a page of this origin.
+    const type = (env.content_type || blob.type || '').split(';')[0].trim().toLowerCase();
+    let f;
+    if (type === 'application/pdf') f = { pdf: URL.createObjectURL(new Blob([blob], { type: 'application/pdf' })) };
+    else if (type.startsWith('text/') || type === 'application/json') f = { text: await blob.text() };
+    else f = { file: URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' })) };
+    frames.set(env.id, f);
+    return f;
   });
-  if (!url || current !== bidder) return;
-  if (url.startsWith('text:')) body = h('pre', { class: 'bid-text' }, url.slice(5));
-  else if (type === 'application/pdf' || (!type && url.startsWith('blob:'))) {
-    body = h('iframe', { class: 'bid-frame', id: 'bid-frame', src: url + (page ? '#page=' + page : ''), title: bidName(bidder) + ' ' + bidKind(env.kind) });
-  } else {
-    body = h('p', {}, '该文件不能在浏览器中直接显示：', h('a', { href: url, download: env.file_name || bidName(bidder) }, '保存到本机后查看'));
-  }
+  if (!got || current !== bidder) return;
+  let body;
+  if (got.pdf) {
+    body = h('iframe', { class: 'bid-frame', id: 'bid-frame', src: got.pdf + (page ? '#page=' + page : ''), title: bidName(bidder) + ' ' + bidKind(env.kind) });
+  } else if (got.text !== undefined) body = h('pre', { class: 'bid-text' }, got.text);
+  else body = h('p', {}, '该文件不能在浏览器中直接显示：', h('a', { href: got.file, download: env.file_name || bidName(bidder) }, '保存到本机后查看'));
   $('reader').replaceChildren(head, body);
 }
 
@@ -565,7 +564,7 @@ async function handBack(button) {
   await chairStep($('handback-msg'), async () => {
     await api('POST', secBase() + '/sheets/reopen', body);
     $('handback-reason').value = '';
-  }, '已退回 ' + memberName(body.member_id) + ' 的' + stageNames[body.stage] + '评审表', button);
+  }, '已退回 ' + memberName(body.member_id) + ' 的评审表（' + stageNames[body.stage] + '）', button);
 }
 
 // ---- the result ---------------------------------------------------------------------------------
