@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -39,7 +41,7 @@ func mustReviewWorld(t *testing.T) *reviewWorld {
 	rw := &reviewWorld{section: hall.section.ID, bidders: map[string]kaiping.ID{}}
 	for _, b := range hall.bidders {
 		hall.mustSubmit(t, b, seal.Summary, summaryJSON(reviewPrices[b.name], 300))
-		hall.mustSubmit(t, b, seal.Technical, pdfBid(t, 2048))
+		hall.mustSubmit(t, b, seal.Technical, technicalPDF(len(rw.bidders)+1, 5))
 		rw.bidders[b.name] = b.id
 	}
 	hall.sealNow(t)
@@ -123,4 +125,35 @@ func (rw *reviewWorld) scores(plan, record int64, names ...string) []evaluation.
 			evaluation.Mark{Bidder: rw.bidders[name], Item: "record", Value: record})
 	}
 	return out
+}
+
+// technicalPDF is a technical bid as a PDF viewer shows it: pages pages, each saying whose bid
+// and which page it is, so a page cited in a score can be seen to open.
+func technicalPDF(bidder, pages int) []byte {
+	var b bytes.Buffer
+	var offsets []int
+	obj := func(body string) {
+		offsets = append(offsets, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
+	}
+	b.WriteString("%PDF-1.4\n")
+	kids := ""
+	for i := range pages {
+		kids += fmt.Sprintf("%d 0 R ", 4+2*i)
+	}
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, pages))
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	for i := range pages {
+		text := fmt.Sprintf("BT /F1 24 Tf 72 760 Td (Technical bid %d - page %d) Tj ET", bidder, i+1)
+		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i))
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(text), text))
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
+	for _, o := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
+	return b.Bytes()
 }

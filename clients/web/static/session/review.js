@@ -40,6 +40,7 @@ let sections = []; // the group's sections
 let section = ''; // the section shown
 let view = null; // its ReviewView
 let envelopes = null; // the opened envelopes of the group's sections, once listed
+let shownStage = ''; // the stage the sheet shows
 let current = ''; // the bidder whose sheet (detailed) or bid is open
 const pending = new Map(); // marks changed and not yet saved, by bidder|item
 let saveTimer = 0;
@@ -149,7 +150,9 @@ function render(v) {
   put($('review-facts'), j([v.review.stage, v.progress, v.sitting, v.submitted, v.pending, v.review.ceiling, v.review.downward]), facts);
   const bidsKey = v.bids.map((b) => [b.bidder_id, b.valid, !!b.rejected]);
   put($('sheet'), j([section, v.review.stage, stage, v.submitted, bidsKey, sess.state]), () => sheet(stage));
-  $('sheet-title').textContent = stageNames[stage] + '评审表';
+  $('sheet-title').textContent = '评审表：' + stageNames[stage];
+  if (shownStage && shownStage !== stage) $('submit-msg').replaceChildren();
+  shownStage = stage;
   const canSubmit = editable(stage) && !(stage === 'detailed' && !items().length);
   $('submit').hidden = !canSubmit;
   $('submit').textContent = '提交' + stageNames[stage] + '结果';
