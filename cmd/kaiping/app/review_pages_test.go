@@ -17,7 +17,8 @@ import (
 // TestReviewPages drives the review in headless Chromium on one session whose bids were opened
 // for real: the host enters the ceiling on the console; ZZ-02 judges the bids on the review
 // page, saved as they go, is refused an incomplete submission in Chinese, submits, then scores
-// the valid bids item by item with the bid open at the cited page; the chair's panel shows who
+// the valid bids item by item (a score above the maximum refused with the server's message)
+// with the bid open at the cited page; the chair's panel shows who
 // has not submitted, concludes the initial review, shows the hard warnings in red and refuses
 // the summary, hands a sheet back, accepts a below-cost explanation, notes the soft warnings,
 // summarizes and shows the candidates. The other members act through the API.
@@ -145,6 +146,16 @@ func TestReviewPages(t *testing.T) {
 		pg.waitText(sheet(a, "plan"), "施工方案", "主观分", "30")
 		pg.click(`.bid-tab[data-bidder="` + string(a) + `"]`)
 		pg.waitText("#reader-bidder", "甲公司")
+		// A score above the item's maximum: the server's refusal shows in Chinese, its code
+		// in the tooltip, and nothing is stored.
+		pg.set(sheet(a, "plan")+" input.score", "35")
+		msg := pg.waitText("#save-state", "保存失败", "甲公司 的评分项“施工方案”分值须在 0 至 30 分之间")
+		if titles := pg.attrs("#save-state", "title"); len(titles) != 1 || titles[0] != "错误代码：review.out_of_range" || strings.Contains(msg, "review.") {
+			t.Errorf("the refused save shows %q with tooltip %v", msg, titles)
+		}
+		if v := rw.view(t, "ZZ-02"); slices.ContainsFunc(v.Marks, func(m evaluation.Mark) bool { return m.Item == "plan" }) {
+			t.Fatalf("a refused score was stored: %+v", v.Marks)
+		}
 		pg.set(sheet(a, "plan")+" input.score", "25.5")
 		pg.set(sheet(a, "plan")+" input.page", "3")
 		waitAttr(t, pg, "#bid-frame", "src", "#page=3")
