@@ -18,10 +18,10 @@ import (
 // for real: the host enters the ceiling on the console; ZZ-02 judges the bids on the review
 // page, saved as they go, is refused an incomplete submission in Chinese, submits, then scores
 // the valid bids item by item (a score above the maximum refused with the server's message)
-// with the bid open at the cited page; the chair's panel shows who
-// has not submitted, concludes the initial review, shows the hard warnings in red and refuses
-// the summary, hands a sheet back, accepts a below-cost explanation, notes the soft warnings,
-// summarizes and shows the candidates. The other members act through the API.
+// with the bid open at the cited page; the chair's panel shows who has not submitted,
+// concludes the initial review, shows the hard warnings in red and refuses the summary, hands
+// a sheet back, rejects a bid on an Art 51 ground, accepts a below-cost explanation, notes the
+// soft warnings, summarizes and shows the candidates. The other members act through the API.
 func TestReviewPages(t *testing.T) {
 	began := time.Now()
 	rw := mustReviewWorld(t)
@@ -215,6 +215,21 @@ func TestReviewPages(t *testing.T) {
 		chair.waitText("#handback-msg", "已退回 杨帆 的评审表（详细评审）")
 		rw.mustMark(t, "LY-01", detailed, []evaluation.Mark{{Bidder: a, Item: "record", Value: 800}})
 
+		// A 否决 needs its Art 51 ground: refused without, recorded with one chosen from the list.
+		chair.set("#decision-bidder", string(bb))
+		chair.set("#decision-kind", evaluation.DecisionReject)
+		chair.set("#decision-text", "资质证书已过期")
+		chair.click("#decision-submit")
+		chair.confirmDialog("否决投标")
+		chair.waitText("#decision-msg", "否决投标须选择《招标投标法实施条例》第五十一条规定的情形之一")
+		if v := rw.view(t, reviewChair); len(v.Review.Decisions) != 0 {
+			t.Fatalf("a refused 否决 was recorded: %+v", v.Review.Decisions)
+		}
+		chair.set("#decision-reason", "qualification")
+		chair.click("#decision-submit")
+		chair.confirmDialog("否决投标")
+		chair.waitText("#decisions", "乙公司", "否决投标", "条例第五十一条：投标人不符合国家或者招标文件规定的资格条件")
+
 		// The committee accepts 丙's written explanation of its price.
 		chair.set("#decision-bidder", string(c))
 		chair.set("#decision-kind", evaluation.DecisionCostExplained)
@@ -239,7 +254,7 @@ func TestReviewPages(t *testing.T) {
 		chair.waitCount("#result-table tr.candidate", 2)
 		chair.waitText(`#result-table tr[data-bidder="`+string(c)+`"]`, "丙公司", "600,000.00", "第一中标候选人")
 		chair.waitText(`#result-table tr[data-bidder="`+string(a)+`"]`, "甲公司", "第二中标候选人")
-		chair.waitText(`#result-table tr[data-bidder="`+string(bb)+`"]`, "未通过初步评审")
+		chair.waitText(`#result-table tr[data-bidder="`+string(bb)+`"]`, "已否决")
 		v := rw.view(t, reviewChair)
 		if v.Review.Summary == nil || !slices.Equal(v.Review.Summary.Result.Candidates, []string{string(c), string(a)}) {
 			t.Fatalf("after summarizing on the page: %+v", v.Review.Summary)
