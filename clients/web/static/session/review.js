@@ -17,6 +17,8 @@ import {
 
 const $ = (id) => document.getElementById(id);
 const j = JSON.stringify;
+/** The key a part is drawn for: its facts, in the section shown. */
+const key = (...facts) => j([section, ...facts]);
 
 const id = param('id');
 const sessBase = '/api/v1/expert/sessions/' + encodeURIComponent(id);
@@ -71,7 +73,7 @@ async function start() {
     section = $('section').value;
     current = '';
     view = null;
-    for (const el of document.querySelectorAll('[data-drawn]')) el.removeAttribute('data-drawn');
+    $('reader').replaceChildren();
     await reload();
   });
   $('seat-link').href = '/session/?id=' + encodeURIComponent(id);
@@ -97,10 +99,13 @@ function secBase() {
   return sessBase + '/sections/' + encodeURIComponent(section) + '/review';
 }
 
+// reload reads the session (its state, the members) and the section's review afresh.
 async function reload() {
   const want = section;
-  const v = await run($('page-msg'), () => api('GET', secBase()));
-  if (v && want === section) render(v);
+  const got = await run($('page-msg'), () => Promise.all([api('GET', sessBase), api('GET', secBase())]));
+  if (!got || want !== section) return;
+  sess = got[0];
+  render(got[1]);
 }
 
 // ---- units -----------------------------------------------------------------------------------
@@ -147,9 +152,9 @@ function editable(stage) {
 function render(v) {
   view = v;
   const stage = workStage();
-  put($('review-facts'), j([v.review.stage, v.progress, v.sitting, v.submitted, v.pending, v.review.ceiling, v.review.downward]), facts);
+  put($('review-facts'), key(v.review.stage, v.progress, v.sitting, v.submitted, v.pending, v.review.ceiling, v.review.downward), facts);
   const bidsKey = v.bids.map((b) => [b.bidder_id, b.valid, !!b.rejected]);
-  put($('sheet'), j([section, v.review.stage, stage, v.submitted, bidsKey, sess.state]), () => sheet(stage));
+  put($('sheet'), key(v.review.stage, stage, v.submitted, bidsKey, sess.state), () => sheet(stage));
   $('sheet-title').textContent = '评审表：' + stageNames[stage];
   if (shownStage && shownStage !== stage) $('submit-msg').replaceChildren();
   shownStage = stage;
@@ -162,9 +167,13 @@ function render(v) {
   $('result-card').hidden = !res;
   if (res) {
     $('result-title').textContent = v.review.summary ? '汇总结果' : '计算结果（尚未汇总，供组长核对）';
-    put($('result'), j([res, !!v.review.summary]), () => resultTable(res, v.review.summary));
+    put($('result'), key(res, !!v.review.summary), () => resultTable(res, v.review.summary));
   }
-  if (!current && v.bids.length) openBid(readable()[0] || v.bids[0].bidder_id);
+  // Each read is recorded: in the initial review a bid opens when the member picks it; the
+  // detailed review opens the bid whose sheet is shown.
+  if (!current && stage === 'initial') {
+    put($('reader'), key('pick'), () => h('p', { class: 'hint' }, '点击评审表中的投标人名称，在此打开其投标文件。'));
+  }
 }
 
 function facts() {
@@ -371,10 +380,6 @@ async function submit(button) {
 
 // ---- the bid beside the sheet ------------------------------------------------------------------
 
-function readable() {
-  return view.bids.filter((b) => b.valid).map((b) => b.bidder_id);
-}
-
 async function bidEnvelopes(bidder) {
   if (!envelopes) {
     const res = await run($('reader-msg'), () => api('GET', sessBase + '/bids'));
@@ -426,7 +431,7 @@ async function openBid(bidder, page, kind) {
 function chairPanel() {
   const v = view;
   const stage = v.review.stage;
-  put($('progress'), j([stage, v.awaiting, v.progress, v.sitting]), () => {
+  put($('progress'), key(stage, v.awaiting, v.progress, v.sitting), () => {
     const done = stage === 'initial' ? v.progress.initial || 0 : v.progress.detailed || 0;
     const what = stage === 'initial' ? '初步评审' : '详细评审';
     return [h('p', {}, what + '：已提交 ' + done + ' / ' + v.sitting + ' 人'),
@@ -434,16 +439,16 @@ function chairPanel() {
         ? h('p', { class: 'notice', id: 'awaiting' }, '尚未提交：' + v.awaiting.join('、'))
         : h('p', { class: 'ok', id: 'awaiting' }, '全部成员已提交' + what + '结果')];
   });
-  put($('chair-steps'), j([stage, sess.state]), () => {
+  put($('chair-steps'), key(stage, sess.state), () => {
     if (sess.state !== 'in_review') return h('p', { class: 'hint' }, '评标会议不在评审阶段。');
     if (stage === 'initial') return h('button', { type: 'button', id: 'conclude', onclick: (ev) => conclude(ev.target) }, '结束初步评审');
     if (stage === 'detailed') return h('button', { type: 'button', id: 'summarize', onclick: (ev) => summarize(ev.target) }, '汇总评审结果');
     return h('button', { type: 'button', id: 'reopen', class: 'secondary', onclick: (ev) => reopen(ev.target) }, '退回汇总');
   });
-  put($('decisions'), j([v.review.decisions, v.bids.map((b) => b.bidder_id)]), decisionsList);
-  put($('decision-form'), j([stage, v.bids.map((b) => b.bidder_id), sess.state]), decisionForm);
-  put($('warnings'), j([v.outcome ? v.outcome.warnings : null, v.pending, stage]), warningsList);
-  put($('handback'), j([stage, sess.members.map((m) => [m.id, sitting(m)]), sess.state]), handbackForm);
+  put($('decisions'), key(v.review.decisions, v.bids.map((b) => b.bidder_id)), decisionsList);
+  put($('decision-form'), key(stage, v.bids.map((b) => b.bidder_id), sess.state), decisionForm);
+  put($('warnings'), key(v.outcome ? v.outcome.warnings : null, v.pending, stage), warningsList);
+  put($('handback'), key(stage, sess.members.map((m) => [m.id, sitting(m)]), sess.state), handbackForm);
 }
 
 async function chairStep(out, fn, done, button) {
