@@ -21,7 +21,8 @@ import (
 // with the bid open at the cited page; the chair's panel shows who has not submitted,
 // concludes the initial review, shows the hard warnings in red and refuses the summary, hands
 // a sheet back, rejects a bid on an Art 51 ground, accepts a below-cost explanation, notes the
-// soft warnings, summarizes and shows the candidates. The other members act through the API.
+// soft warnings, summarizes and shows the candidates, which the supervisor's view shows too.
+// The other members act through the API.
 func TestReviewPages(t *testing.T) {
 	began := time.Now()
 	rw := mustReviewWorld(t)
@@ -260,6 +261,13 @@ func TestReviewPages(t *testing.T) {
 			t.Fatalf("after summarizing on the page: %+v", v.Review.Summary)
 		}
 		pg.waitText("#result-title", "汇总结果")
+
+		// The supervisor's view follows, read only.
+		watch := b.open(t, web.LoginLink(rw.base, "session/watch/?id="+id, rw.supervisor.Token))
+		watch.waitText("#reviews", "BD1", "已汇总", "丙公司、甲公司", "1,200,000.50 元")
+		if n := watch.count("#reviews button, #reviews input"); n != 0 {
+			t.Errorf("the supervisor's view of the reviews offers %d controls", n)
+		}
 	})
 
 	var sess evaluation.Session
