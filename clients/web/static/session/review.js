@@ -69,7 +69,11 @@ async function start() {
   $('section').replaceChildren(...sections.map((s) => h('option', { value: s.id }, s.code + ' ' + s.name)));
   $('section').value = section;
   $('section').addEventListener('change', async () => {
-    await flush();
+    // Unsaved marks belong to the section shown: the page stays until they are saved.
+    if (!(await flush()) && pending.size) {
+      $('section').value = section;
+      return;
+    }
     section = $('section').value;
     current = '';
     view = null;
@@ -152,6 +156,10 @@ function editable(stage) {
 function render(v) {
   view = v;
   const stage = workStage();
+  // A bid the committee has just rejected is no longer scored: its unsaved scores go.
+  if (stage === 'detailed') {
+    for (const [k, m] of pending) if (!v.bids.some((b) => b.bidder_id === m.bidder_id && b.valid)) pending.delete(k);
+  }
   put($('review-facts'), key(v.review.stage, v.progress, v.sitting, v.submitted, v.pending, v.review.ceiling, v.review.downward), facts);
   const bidsKey = v.bids.map((b) => [b.bidder_id, b.valid, !!b.rejected]);
   put($('sheet'), key(v.review.stage, stage, v.submitted, bidsKey, sess.state), () => sheet(stage));
