@@ -216,12 +216,16 @@ func TestReviewPages(t *testing.T) {
 		chair.waitText("#handback-msg", "已退回 杨帆 的评审表（详细评审）")
 		rw.mustMark(t, "LY-01", detailed, []evaluation.Mark{{Bidder: a, Item: "record", Value: 800}})
 
+		// decide enters the committee's decision of kind on bidder in the chair's form.
+		decide := func(bidder kaiping.ID, kind, text, dialog string) {
+			chair.set("#decision-bidder", string(bidder))
+			chair.set("#decision-kind", kind)
+			chair.set("#decision-text", text)
+			chair.click("#decision-submit")
+			chair.confirmDialog(dialog)
+		}
 		// A 否决 needs its Art 51 ground: refused without, recorded with one chosen from the list.
-		chair.set("#decision-bidder", string(bb))
-		chair.set("#decision-kind", evaluation.DecisionReject)
-		chair.set("#decision-text", "资质证书已过期")
-		chair.click("#decision-submit")
-		chair.confirmDialog("否决投标")
+		decide(bb, evaluation.DecisionReject, "资质证书已过期", "否决投标")
 		chair.waitText("#decision-msg", "否决投标须选择《招标投标法实施条例》第五十一条规定的情形之一")
 		if v := rw.view(t, reviewChair); len(v.Review.Decisions) != 0 {
 			t.Fatalf("a refused 否决 was recorded: %+v", v.Review.Decisions)
@@ -232,11 +236,7 @@ func TestReviewPages(t *testing.T) {
 		chair.waitText("#decisions", "乙公司", "否决投标", "条例第五十一条：投标人不符合国家或者招标文件规定的资格条件")
 
 		// The committee accepts 丙's written explanation of its price.
-		chair.set("#decision-bidder", string(c))
-		chair.set("#decision-kind", evaluation.DecisionCostExplained)
-		chair.set("#decision-text", "丙公司书面说明其自有设备与材料库存，评标委员会认为说明合理")
-		chair.click("#decision-submit")
-		chair.confirmDialog("接受低于成本的书面说明")
+		decide(c, evaluation.DecisionCostExplained, "丙公司书面说明其自有设备与材料库存，评标委员会认为说明合理", "接受低于成本的书面说明")
 		chair.waitText("#decision-msg", "已记录：丙公司")
 		chair.waitText("#decisions", "丙公司", "接受低于成本的书面说明")
 		chair.click("#refresh")
