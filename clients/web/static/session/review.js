@@ -564,10 +564,8 @@ function warningsList() {
 function handbackForm() {
   if (sess.state !== 'in_review' || view.review.stage === 'summarized') return h('p', { class: 'hint' }, '评审进行中可以退回成员已提交的评审表。');
   const members = sess.members.filter((m) => m.group === sess.me.group && sitting(m));
-  const stages = [['initial', '初步评审']];
-  if (view.method.kind === 'comprehensive') stages.push(['detailed', '详细评审']);
-  const stage = select({ id: 'handback-stage' }, stages);
-  stage.value = view.review.stage === 'initial' ? 'initial' : 'detailed';
+  // A sheet goes back only in its own stage: the initial review's are fixed once it is concluded.
+  const stage = select({ id: 'handback-stage' }, [[view.review.stage, stageNames[view.review.stage]]]);
   return [h('div', { class: 'row' },
     field('成员', select({ id: 'handback-member' }, members.map((m) => [m.id, m.name]))),
     field('阶段', stage),
