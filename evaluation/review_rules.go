@@ -149,15 +149,17 @@ func (c *reviewCase) checkMarks(stage ReviewStage, marks []Mark, valid map[kaipi
 	if len(marks) == 0 {
 		return reviewInvalid("review.no_marks", "没有要保存的评审结论或评分")
 	}
-	items := map[string]int64{}
+	// The items of the stage: their maximum, and their name, which messages show (a member
+	// knows an item by its name, never by its code).
+	items, names := map[string]int64{}, map[string]string{}
 	if stage == ReviewInitial {
 		for _, r := range c.method.Review {
-			items[r.Code] = 1
+			items[r.Code], names[r.Code] = 1, r.Name
 		}
 	} else {
 		for _, g := range c.method.Criteria {
 			for _, it := range g.Items {
-				items[it.Code] = it.Max
+				items[it.Code], names[it.Code] = it.Max, it.Name
 			}
 		}
 	}
@@ -173,7 +175,7 @@ func (c *reviewCase) checkMarks(stage ReviewStage, marks []Mark, valid map[kaipi
 		}
 		key := [2]string{string(m.Bidder), m.Item}
 		if seen[key] {
-			return reviewInvalid("review.duplicate_mark", "对 %s 的评审项“%s”给出了两次结论", b.Name, m.Item)
+			return reviewInvalid("review.duplicate_mark", "对 %s 的评审项“%s”给出了两次结论", b.Name, names[m.Item])
 		}
 		seen[key] = true
 		if m.Page != nil && *m.Page < 1 {
@@ -187,7 +189,7 @@ func (c *reviewCase) checkMarks(stage ReviewStage, marks []Mark, valid map[kaipi
 				return reviewInvalid("review.verdict", "初步评审结论只能是合格（1）或不合格（0）")
 			}
 			if m.Value == 0 && strings.TrimSpace(m.Reason) == "" {
-				return reviewInvalid("review.reason_required", "判定 %s 的“%s”不合格须写明理由", b.Name, m.Item)
+				return reviewInvalid("review.reason_required", "判定 %s 的“%s”不合格须写明理由", b.Name, names[m.Item])
 			}
 			continue
 		}
@@ -195,7 +197,7 @@ func (c *reviewCase) checkMarks(stage ReviewStage, marks []Mark, valid map[kaipi
 			return reviewConflict("review.bidder_rejected", "%s 的投标已被否决或未通过初步评审，不再进行详细评审", b.Name)
 		}
 		if m.Value < 0 || m.Value > max {
-			return reviewInvalid("review.out_of_range", "%s 的评分项“%s”分值须在 0 至 %s 分之间", b.Name, m.Item, hundredths(max))
+			return reviewInvalid("review.out_of_range", "%s 的评分项“%s”分值须在 0 至 %s 分之间", b.Name, names[m.Item], hundredths(max))
 		}
 	}
 	return nil

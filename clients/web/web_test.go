@@ -60,6 +60,7 @@ func TestPagesServed(t *testing.T) {
 		{"/evaluation/host.js", "text/javascript; charset=utf-8", "/api/v1/draws"},
 		{"/session/", "text/html; charset=utf-8", "评标工位"},
 		{"/session/console/", "text/html; charset=utf-8", "评标会议主持台"},
+		{"/session/review/", "text/html; charset=utf-8", "评审与打分"},
 		{"/session/venue/", "text/html; charset=utf-8", "现场核验"},
 		{"/session/watch/", "text/html; charset=utf-8", "评标会议监督"},
 		{"/inquiry/bidder.html", "text/html; charset=utf-8", "评标委员会的澄清与修正请求"},

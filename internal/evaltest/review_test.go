@@ -123,6 +123,11 @@ func TestReview(t *testing.T) {
 	if got := ledgerSize(t, r.Env); got != before {
 		t.Fatalf("saving drafts wrote %d ledger entries", got-before)
 	}
+	_, err = r.Service.SaveMarks(ctx, r.as(plain), id, sec, evaluation.SaveMarksRequest{Stage: evaluation.ReviewInitial,
+		Marks: []evaluation.Mark{{Bidder: a, Item: "licence", Value: 0}}})
+	if msg := kaiping.MessageOf(err); msg != "判定 "+bidderA+" 的“资质证书”不合格须写明理由" {
+		t.Errorf("the refusal of a fail without reason says %q: a member knows the item by its name", msg)
+	}
 	_, err = r.Service.SubmitMarks(ctx, r.as(plain), id, sec, evaluation.StageRequest{Stage: evaluation.ReviewInitial})
 	wantCode(t, err, kaiping.KindConflict, "review.incomplete")
 	_, err = r.Service.ConcludeInitial(ctx, r.as(plain), id, sec)
@@ -153,6 +158,9 @@ func TestReview(t *testing.T) {
 	wantCode(t, err, kaiping.KindConflict, "review.bidder_rejected")
 	_, err = r.Service.SaveMarks(ctx, r.as(plain), id, sec, evaluation.SaveMarksRequest{Stage: evaluation.ReviewDetailed, Marks: scores(3500, a)})
 	wantCode(t, err, kaiping.KindInvalid, "review.out_of_range")
+	if msg := kaiping.MessageOf(err); msg != bidderA+" 的评分项“施工方案”分值须在 0 至 30 分之间" {
+		t.Errorf("the refusal of a score above the maximum says %q: a member knows the item by its name", msg)
+	}
 
 	// The scores: one member gives the objective item a different score.
 	odd := members[2]

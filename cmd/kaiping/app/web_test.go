@@ -60,6 +60,13 @@ func mustEvalWorld(t *testing.T) *evalWorld {
 // mustEvalWorldOn is mustEvalWorld on the app ta.
 func mustEvalWorldOn(t *testing.T, ta *testApp) *evalWorld {
 	t.Helper()
+	return mustEvalWorldFor(t, ta, nil)
+}
+
+// mustEvalWorldFor is mustEvalWorld on the app ta for the tender given, whose deadline has
+// passed (one whose bids were opened), or for a new tender without bids when nil.
+func mustEvalWorldFor(t *testing.T, ta *testApp, given *opening.Tender) *evalWorld {
+	t.Helper()
 	ctx := context.Background()
 	w := &evalWorld{testApp: ta, experts: map[string]evaluation.Expert{}, venues: map[string]evaluation.Venue{}}
 	w.admin = w.mustLogin(t, w.setup.Admin)
@@ -94,10 +101,14 @@ func mustEvalWorldOn(t *testing.T, ta *testApp) *evalWorld {
 	w.host = w.mustLogin(t, w.mustRegister(t, w.admin, devpki.SM2, "评标主持人", kaiping.RoleHost))
 	// The deadline passes before the draw: what the draw excluded may name potential
 	// bidders, so nobody sees it before the deadline (招标投标法 Art. 22).
-	tender := demoTender(w.clock.Now().Add(2 * time.Minute))
-	tender.Code, tender.Tenderer = "KP-EVAL-WEB-1", evalTenderer
-	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
-		t.Fatal(err)
+	if given != nil {
+		w.tender = *given
+	} else {
+		tender := demoTender(w.clock.Now().Add(2 * time.Minute))
+		tender.Code, tender.Tenderer = "KP-EVAL-WEB-1", evalTenderer
+		if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", tender, &w.tender); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.mustAssign(t, w.tender.ID, principalID(t, w.host), kaiping.DutyEvaluationHost)
 	w.clock.Advance(3 * time.Minute)

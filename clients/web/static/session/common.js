@@ -231,6 +231,26 @@ export function bidLabel(names, p) {
   return (s ? s.code + ' ' + s.name : '本项目') + ' ' + (p.bidder_name ? p.bidder_name + ' ' : '') + bidKind(p.kind);
 }
 
+const reviewStages = { initial: '初步评审', detailed: '详细评审' };
+/** The Chinese names of the committee's decisions on a bid (evaluation.Decision*). */
+export const decisionKinds = { reject: '否决投标', revoke: '撤销否决', cost_explained: '接受低于成本的书面说明', adjust: '偏差调整' };
+
+/** Fen as 元 with two decimals: 100000000 → "1,000,000.00". */
+export function yuan(fen) {
+  const neg = fen < 0;
+  const s = Math.abs(fen).toString().padStart(3, '0');
+  return (neg ? '-' : '') + s.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + s.slice(-2);
+}
+
+/** 元 as a person types them ("1,234.5") in fen, or NaN. */
+export function fenOf(text) {
+  const t = String(text).replace(/[,，\s]/g, '');
+  if (!/^-?\d+(\.\d{1,2})?$/.test(t)) return NaN;
+  const [w, f = ''] = t.replace('-', '').split('.');
+  const v = Number(w) * 100 + Number((f + '00').slice(0, 2));
+  return t.startsWith('-') ? -v : v;
+}
+
 /** The sentence of one event, in Chinese, with names for IDs. */
 export function eventText(ev, names) {
   const p = ev.payload || {};
@@ -272,6 +292,14 @@ export function eventText(ev, names) {
     case 'session.seat_gone': return who(names, p.member) + ' 的工位已离开音视频房间';
     case 'session.seat_past_grace': return who(names, p.member) + ' 的工位离开超过宽限时间，主持人可登记离席';
     case 'session.seat_mute': return '主持人' + (p.muted ? '关闭' : '恢复') + '了 ' + who(names, p.member) + ' 的' + (p.kind === 'audio' ? '声音' : '画面');
+    case 'review.facts': return '主持人录入了评审所需数据（最高投标限价、下浮率）';
+    case 'review.submit': return who(names, p.member) + ' 提交了' + (reviewStages[p.stage] || '评审') + '结果';
+    case 'review.reopen_sheet': return '组长退回了 ' + who(names, p.member) + ' 的' + (reviewStages[p.stage] || '') + '评审表：' + (p.reason || '');
+    case 'review.initial_concluded': return '组长结束初步评审';
+    case 'review.decision': return '评标委员会对 ' + (p.bidder_name || '一名投标人') + ' 作出决定：' + (decisionKinds[(p.decision || {}).kind] || '决定');
+    case 'review.note': return '评标委员会对一项提示作出书面说明';
+    case 'review.summary': return '组长汇总了评审结果';
+    case 'review.reopen': return '组长退回汇总：' + (p.reason || '');
     case 'session.seat_remove': return '主持人将 ' + who(names, p.member) + ' 的工位移出音视频房间（仍是评标委员会成员，可重新加入）';
     case 'inquiry.requested': return groupName(names, p.group) + '组长提出书面' + inquiryKind(p.kind) + '请求，待监督人员审核';
     case 'inquiry.sent': return groupName(names, p.group) + '组长代表评标委员会发出书面' + inquiryKind(p.kind) + '请求（答复期限 ' + bj(p.deadline) + '）';

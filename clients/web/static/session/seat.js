@@ -108,6 +108,9 @@ function summary(s, m, stage, g) {
     ['我的进度', stageBadge(stage)],
   ];
   if (g.chair) facts.push(['组长', (s.members.find((x) => x.id === g.chair) || {}).name || '—']);
+  if (['in_review', 'signing', 'closed'].includes(s.state) && sitting(m) && stage === 'declared') {
+    facts.push(['评审', h('a', { id: 'review-link', href: '/session/review/?id=' + encodeURIComponent(s.id) }, '进入评审与打分')]);
+  }
   const out = [h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))];
   if (s.suspension) {
     out.push(h('div', { class: 'notice', role: 'status' }, '评标会议已暂停：' + s.suspension.reason +
