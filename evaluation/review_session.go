@@ -2,6 +2,9 @@ package evaluation
 
 import (
 	"context"
+	"errors"
+	"runtime"
+	"sync"
 
 	"github.com/kaiping/kaiping"
 )
@@ -39,18 +42,35 @@ func (s *Service) ComputeSession(ctx context.Context, id kaiping.ID) ([]SectionO
 	var out []SectionOutcome
 	for _, g := range sess.Groups {
 		for _, sec := range g.Sections {
-			o, err := s.computeSection(ctx, &sess, stored[sec.ID], g.ID, sec.ID)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, o)
+			out = append(out, SectionOutcome{Section: sec.ID, Group: g.ID})
 		}
+	}
+	// The sections are independent: as many at once as there are cores, so that one
+	// section's reading from the database overlaps another's computation.
+	errs := make([]error, len(out))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(out)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i], errs[i] = s.computeSection(ctx, &sess, stored[out[i].Section], out[i].Group, out[i].Section)
+			}
+		})
+	}
+	for i := range out {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // computeSection computes one section of ComputeSession; rev is its stored review, nil
-// before its first change.
+// before its first change. It only reads sess and rev, which other sections' computations
+// share.
 func (s *Service) computeSection(ctx context.Context, sess *Session, rev *Review, group string, section kaiping.ID) (SectionOutcome, error) {
 	out := SectionOutcome{Section: section, Group: group}
 	if rev == nil {
