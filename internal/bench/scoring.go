@@ -84,7 +84,7 @@ func benchScoring(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	profile := cmd.String("profile")
-	var oursMS, anchorMS, readMS, allocMiB, oursCPU, anchorCPU []float64
+	var oursMS, anchorMS, allocMiB, oursCPU, anchorCPU []float64
 	var oursBy, anchorBy []cpuSeconds
 	for run := range runs {
 		for k := range 2 {
@@ -121,11 +121,6 @@ func benchScoring(ctx context.Context, cmd *cli.Command) error {
 		if err := check(); err != nil {
 			return err
 		}
-		s, err := timeIt(func() error { return w.readMarks(ctx) })
-		if err != nil {
-			return err
-		}
-		readMS = append(readMS, 1000*s)
 	}
 
 	r := b.result(fmt.Sprintf("Scoring a session: %d bidders in %d groups × %d sections, %d members a group, %d criteria (size: the stored marks, eval_marks with its index)",
@@ -138,8 +133,7 @@ func benchScoring(ctx context.Context, cmd *cli.Command) error {
 	r.Figures = append(r.Figures, newFigure("totals, ranks and every warning of the session", "ms", scoringAnchorName, "median", oursMS, anchorMS, scoringGoal),
 		newFigure("the same, CPU time of this process and PostgreSQL together", "ms", scoringAnchorName, "median", oursCPU, anchorCPU, nil))
 	r.Notes = append(r.Notes,
-		fmt.Sprintf("Of ours: reading every section's marks alone (EvaluationStore.Marks, section by section) takes %.1f ms (median; runs %s); "+
-			"ours allocates %.0f MiB of Go memory a run (median).", medianOf(readMS), joinFloats(readMS), medianOf(allocMiB)),
+		fmt.Sprintf("Ours computes %d sections at once (GOMAXPROCS) and allocates %.0f MiB of Go memory a run (median).", runtime.GOMAXPROCS(0), medianOf(allocMiB)),
 		fmt.Sprintf("CPU seconds by process, run by run: ours %s; anchor %s. On a machine whose other tenants keep the cores busy, the wall time is mostly waiting for a core; "+
 			"the CPU time is what the work itself costs.", cpuRuns(oursBy), cpuRuns(anchorBy)),
 		fmt.Sprintf("%d valid bids ranked; warnings found by ours, by code: %s. The anchor computes none of them.", len(last.ranks), warningCounts(last.warnings)),
@@ -154,22 +148,6 @@ func profileName(dir, name string) string {
 		return ""
 	}
 	return filepath.Join(dir, name)
-}
-
-// readMarks reads every section's marks as ComputeSession does, and nothing else.
-func (w *scoringWorld) readMarks(ctx context.Context) error {
-	sess, err := w.store.Session(ctx, w.session)
-	if err != nil {
-		return err
-	}
-	for _, g := range sess.Groups {
-		for _, sec := range g.Sections {
-			if _, err := w.store.Marks(ctx, w.session, sec.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // cpuRuns lists each run's CPU seconds by process.
