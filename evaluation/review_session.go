@@ -2,7 +2,6 @@ package evaluation
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 
@@ -62,8 +61,10 @@ func (s *Service) ComputeSession(ctx context.Context, id kaiping.ID) ([]SectionO
 	}
 	close(next)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first section's, in the session's order
+		}
 	}
 	return out, nil
 }

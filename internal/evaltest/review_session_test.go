@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/evaluation"
 )
 
@@ -82,5 +83,15 @@ func TestComputeSession(t *testing.T) {
 	}
 	if len(o.Outcome.Result.Bids) != len(bidders) || o.Outcome.Result.Bids[0].Rank != 1 || len(o.Outcome.Warnings) == 0 {
 		t.Fatalf("outcome %+v: want the three bids ranked and the objective item's warning", o.Outcome)
+	}
+
+	// What is not a section's pending state is an error of the whole call.
+	_, err = r.Service.ComputeSession(ctx, kaiping.NewID())
+	wantCode(t, err, kaiping.KindNotFound, "session.not_found")
+	r.Service.ReviewRecordsFrom(nil)
+	outs, err := r.Service.ComputeSession(ctx, id)
+	wantCode(t, err, kaiping.KindUnavailable, "review.records_unavailable")
+	if outs != nil {
+		t.Fatalf("with an error, outcomes %+v", outs)
 	}
 }
