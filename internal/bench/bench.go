@@ -1,6 +1,7 @@
 // Package bench holds the measured scenarios of `kaiping bench` (make bench): sealing and
 // opening files (seal), uploading them to a real server (submit), the opening hall under
-// load (hall-watchers, opening), the media plane (media, with the recorder), and the report
+// load (hall-watchers, opening), the committee reading bids (reading) and computing its
+// scores (scoring), the media plane (media, with the recorder), and the report
 // that writes their figures into BENCHMARKS.md (report).
 //
 // It is one package rather than one per family because the families share nearly all of
@@ -51,6 +52,7 @@ func Command() *cli.Command {
 			benchReadingCommand(),
 			benchMediaCommand(),
 			benchSessionCommand(),
+			benchScoringCommand(),
 			benchReportCommand(),
 			{
 				Name:     "child",

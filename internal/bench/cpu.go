@@ -74,6 +74,15 @@ func (c cpuSeconds) since(before cpuSeconds) cpuSeconds {
 	return out
 }
 
+// total is the CPU time of every process together.
+func (c cpuSeconds) total() float64 {
+	var t float64
+	for _, s := range c {
+		t += s
+	}
+	return t
+}
+
 // String lists the names by CPU time, largest first.
 func (c cpuSeconds) String() string {
 	names := make([]string, 0, len(c))
