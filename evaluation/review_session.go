@@ -85,13 +85,13 @@ func (s *Service) computeSection(ctx context.Context, sess *Session, rev *Review
 	if err != nil {
 		return out, err
 	}
-	origins, err := s.store.Origins(ctx, section)
+	origins, inquiries, err := s.reviewRecords(ctx, sess.ID, section)
 	if err != nil {
 		return out, err
 	}
-	c := &reviewCase{sess: sess, rev: rev, method: method, bids: bids, submitted: subs}
+	c := &reviewCase{sess: sess, rev: rev, method: method, bids: bids, submitted: subs, origins: origins, inquiries: inquiries}
 	l := &ReviewLock{Marks: func() ([]MemberMark, error) { return s.store.Marks(ctx, sess.ID, section) }}
-	in, res, ws, err := s.computeLocked(c, l, origins)
+	in, res, ws, err := s.computeLocked(c, l)
 	switch {
 	case kaiping.IsKind(err, kaiping.KindConflict) || kaiping.IsKind(err, kaiping.KindInvalid):
 		out.Pending = kaiping.MessageOf(err)

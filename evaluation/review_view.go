@@ -29,6 +29,8 @@ type ReviewView struct {
 	// it needs; Pending says why it is not there yet.
 	Outcome *ReviewOutcome `json:"outcome,omitempty"`
 	Pending string         `json:"pending,omitempty"`
+	// Grounds are the grounds a 否决 may cite (RejectGrounds), for the chair's form.
+	Grounds map[string]string `json:"grounds"`
 }
 
 // ReviewBid is an opened bid in the review, with where it stands.
@@ -89,7 +91,7 @@ func (s *Service) ReviewOf(ctx context.Context, a kaiping.Actor, id, section kai
 		return ReviewView{}, err
 	}
 	v := ReviewView{Review: rev, Method: method, Marks: []Mark{}, Submitted: []ReviewStage{},
-		Progress: map[ReviewStage]int{}, Sitting: len(sess.sitting(g.ID))}
+		Progress: map[ReviewStage]int{}, Sitting: len(sess.sitting(g.ID)), Grounds: RejectGrounds}
 	v.Chair = me != nil && g.Chair == me.ID
 	for _, m := range marks {
 		if me != nil && m.Member == me.ID {

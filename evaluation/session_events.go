@@ -111,7 +111,7 @@ var SessionAudiences = map[string]SessionAudience{
 	// The review: the group sees its stages, decisions, notes and summary; a member's
 	// submission and a sheet handed back are the member's (the chair reads the progress).
 	ActionReviewFacts:      AudienceGroup,
-	ActionReviewSubmit:     AudienceMember,
+	ActionReviewSubmit:     AudienceGroup,
 	ActionReviewReopenMark: AudienceMember,
 	ActionReviewConclude:   AudienceGroup,
 	ActionReviewDecision:   AudienceGroup,

@@ -26,16 +26,8 @@ const stageNames = { initial: '初步评审', detailed: '详细评审', summariz
 const methodNames = { comprehensive: '综合评估法', lowest_price: '经评审的最低投标价法' };
 const kindOrder = ['technical', 'commercial', 'summary'];
 
-// The grounds of 条例 Art 51 on which the committee rejects a bid: evaluation.Art51Reasons.
-const art51 = [
-  ['no_seal', '投标文件未经投标单位盖章和单位负责人签字'],
-  ['consortium', '投标联合体没有提交共同投标协议'],
-  ['qualification', '投标人不符合国家或者招标文件规定的资格条件'],
-  ['two_bids', '同一投标人提交两个以上不同的投标文件或者投标报价（招标文件要求提交备选投标的除外）'],
-  ['price', '投标报价低于成本或者高于招标文件设定的最高投标限价'],
-  ['not_responsive', '投标文件没有对招标文件的实质性要求和条件作出响应'],
-  ['collusion', '投标人有串通投标、弄虚作假、行贿等违法行为'],
-];
+// The grounds a 否决 may cite, as the server lists them (ReviewView.grounds), in its order.
+const grounds = () => Object.entries((view && view.grounds) || {}).sort(([a], [b]) => a.localeCompare(b));
 
 let sess = null; // the member's session view
 let sections = []; // the group's sections
@@ -489,7 +481,7 @@ async function reopen(button) {
 function decisionsList() {
   const ds = view.review.decisions || [];
   if (!ds.length) return h('p', { class: 'hint' }, '尚无评标委员会决定');
-  const reason = (code) => (art51.find(([c]) => c === code) || [code, code])[1];
+  const reason = (code) => ((view && view.grounds) || {})[code] || code;
   const adj = (code) => ((view.method.adjustments || []).find((a) => a.code === code) || { name: code }).name;
   return h('table', { class: 'grid decisions' },
     h('thead', {}, h('tr', {}, ['投标人', '决定', '依据', '理由', '时间（北京时间）'].map((x) => h('th', {}, x)))),
@@ -505,7 +497,7 @@ function decisionForm() {
   const kinds = Object.entries(decisionNames).filter(([k]) => k !== 'adjust' || adjustments.length);
   const kind = select({ id: 'decision-kind' }, kinds);
   const bidder = select({ id: 'decision-bidder' }, view.bids.map((b) => [b.bidder_id, b.bidder_name]));
-  const reason = field('否决情形（《招标投标法实施条例》第五十一条）', select({ id: 'decision-reason' }, [['', '请选择'], ...art51]));
+  const reason = field('否决情形（《招标投标法实施条例》第五十一条等）', select({ id: 'decision-reason' }, [['', '请选择'], ...grounds()]));
   const adj = field('调整项', select({ id: 'decision-adjustment' }, adjustments.map((a) => [a.code, a.name])));
   const amount = field('调整金额（元，可为负数）', h('input', { id: 'decision-amount', type: 'text', inputmode: 'decimal' }));
   const text = h('textarea', { id: 'decision-text', rows: 2, placeholder: '写明评标委员会的理由' });
