@@ -22,6 +22,7 @@ func (s *Service) ReportRoutes() []httpapi.Route {
 		{Method: get, Path: p, Roles: experts, Handler: s.handleMemberReport},
 		{Method: get, Path: p + "/pdf", Roles: experts, Handler: s.handleMemberReportPDF},
 		{Method: get, Path: p + "/pdf-signing", Roles: experts, Handler: s.handlePDFSigning},
+		{Method: get, Path: p + "/canonical", Roles: experts, Handler: s.handleMemberReportCanonical},
 		{Method: post, Path: p + "/signatures", Roles: experts, Ledgered: ActionReportSigned, Handler: bodyTo(s, sessionID, fiber.StatusCreated, s.SignReport)},
 		{Method: get, Path: h, Roles: sessionStaff, Duties: drawDuties, Tender: s.sessionTender, Handler: s.handleOverseerReport},
 		{Method: get, Path: h + "/pdf", Roles: sessionStaff, Duties: drawDuties, Tender: s.sessionTender, Handler: s.handleOverseerReportPDF},
@@ -82,6 +83,22 @@ func (s *Service) hostReport(step func(context.Context, kaiping.Actor, kaiping.I
 }
 
 func (s *Service) handleMemberReport(c *fiber.Ctx) error    { return s.handleReport(c, true, false) }
+
+// handleMemberReportCanonical serves the report's canonical bytes as stored, byte for byte:
+// what an SM2 member's detached CMS signs (a JSON view re-encodes them).
+func (s *Service) handleMemberReportCanonical(c *fiber.Ctx) error {
+	id, err := sessionID.of(c)
+	if err != nil {
+		return err
+	}
+	_, rep, err := s.ReportOf(c.UserContext(), httpapi.ActorOf(c, s.clock), id, true)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	c.Set("X-Report-Digest", rep.Digest)
+	return c.Send(rep.Body)
+}
 func (s *Service) handleMemberReportPDF(c *fiber.Ctx) error { return s.handleReport(c, true, true) }
 func (s *Service) handleOverseerReport(c *fiber.Ctx) error  { return s.handleReport(c, false, false) }
 func (s *Service) handleOverseerReportPDF(c *fiber.Ctx) error {

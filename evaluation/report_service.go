@@ -104,7 +104,11 @@ func (s *Service) BuildReport(ctx context.Context, a kaiping.Actor, id kaiping.I
 			inputs = append(inputs, reportInput{section: sec, bids: bids, review: reviews[i]})
 		}
 	}
-	rep := buildReport(sess, facts.Tenderer, facts.Method.Normalized(), inputs, nil, a.At)
+	minutes, err := s.clarificationMinutes(ctx, id, a.At)
+	if err != nil {
+		return StoredReport{}, err
+	}
+	rep := buildReport(sess, facts.Tenderer, facts.Method.Normalized(), inputs, minutes, a.At)
 	body, digest, err := rep.Canonical()
 	if err != nil {
 		return StoredReport{}, err
@@ -127,6 +131,28 @@ func (s *Service) BuildReport(ctx context.Context, a kaiping.Actor, id kaiping.I
 		}
 		return ReportWrite{Report: &stored, Changes: []SessionChange{change(ActionReportBuilt, map[string]any{"digest": digest, "pdf": len(stored.PDF)})}}, nil
 	})
+}
+
+// clarificationMinutes are the report's section 10: every written request that went out and
+// its answer, with the bidder's name and never the member who asked.
+func (s *Service) clarificationMinutes(ctx context.Context, id kaiping.ID, now time.Time) ([]ReportClarification, error) {
+	qs, err := s.InquiryMinutes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReportClarification, 0, len(qs))
+	for _, q := range qs {
+		rc := ReportClarification{Section: q.Section, Bidder: q.Bidder, BidderName: q.BidderName, Kind: q.Kind.Label(),
+			Question: q.Question, State: q.StateAt(now).Label(), AskedAt: q.CreatedAt}
+		if q.SentAt != nil {
+			rc.AskedAt = *q.SentAt
+		}
+		if q.Answer != nil {
+			rc.Answer, rc.AnsweredAt = q.Answer.Text, &q.Answer.At
+		}
+		out = append(out, rc)
+	}
+	return out, nil
 }
 
 // SignReportRequest is a member's signature of the report: over ReportMessage, and, when the

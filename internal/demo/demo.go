@@ -122,7 +122,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("")
 	say("== 远程异地评标：评标会议 / the evaluation session")
-	_, seats, err := demoSession(ctx, base, opened, committee, say)
+	meeting, seats, err := demoSession(ctx, base, opened, committee, say)
 	if err != nil {
 		return fmt.Errorf("demo session: %w", err)
 	}
@@ -131,6 +131,11 @@ func Run(ctx context.Context, o Options) error {
 			say("评标工位代理退出：%v", err)
 		}
 	}()
+	say("")
+	say("== 远程异地评标：评审、澄清、评标报告与公示 / review, clarification, the signed report and the publication")
+	if err := demoReview(ctx, base, opened, committee, meeting, say); err != nil {
+		return fmt.Errorf("demo review: %w", err)
+	}
 	say("")
 	say("打开以下地址 / open these URLs:")
 	say("  招标项目 tender     %s/api/v1/tenders/%s（需登录 / log in first）", base, tender.ID)

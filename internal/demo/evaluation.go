@@ -120,6 +120,8 @@ type demoCommittee struct {
 	logins           map[kaiping.ID]*sim.Party        // the drawn experts who logged in, by expert
 	reps             map[kaiping.ID]*sim.Party        // the tenderer's representatives, by principal
 	party            func(string, kaiping.Role) (*sim.Party, error)
+	// meeting is the session the committee sits in, once set up (demoSession).
+	meeting *demoMeeting
 }
 
 // demoEvalReps are the tenderer's representatives the draw leaves places for: a committee of

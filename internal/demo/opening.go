@@ -64,9 +64,10 @@ func demoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, adm
 // demoOpened is what the opening demo leaves: the tender it opened, what each bidder sealed
 // in it (the committee reads it back), and the live hall still broadcasting.
 type demoOpened struct {
-	tender opening.Tender
-	sealed map[kaiping.ID]string // the plaintext each bidder sealed, by bidder
-	live   *demoLive
+	tender  opening.Tender
+	bidders []*sim.Party          // in demoBidders' order
+	sealed  map[kaiping.ID]string // the plaintext each bidder sealed, by bidder
+	live    *demoLive
 }
 
 // runDemoOpening is demoOpening leaving its live hall running.
@@ -101,6 +102,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		Suite: tender.Suite, SummaryFields: tender.SummaryFields,
 		Rescue:   opening.RescuePolicy{Enabled: true, Threshold: 2, Holders: tender.Rescue.Holders},
 		Sections: []opening.Section{{Code: "BD1", Name: "一标段：照明工程"}},
+		Method:   demoMethod(),
 	}
 	// A second tender with the same deadline and bidders stays live at check-in after the
 	// demo (demoLive): the first one's room is closed by the time a person opens a link.
@@ -276,7 +278,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	if err != nil {
 		return nil, err
 	}
-	return &demoOpened{tender: t, sealed: sealed, live: cam}, nil
+	return &demoOpened{tender: t, bidders: bidders, sealed: sealed, live: cam}, nil
 }
 
 // demoLive is the demo's live opening hall: a camera account's seat agent publishing

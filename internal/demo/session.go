@@ -73,6 +73,7 @@ func demoSession(ctx context.Context, base string, o *demoOpened, c *demoCommitt
 		return sess, seats, fmt.Errorf("set up the session: %w", err)
 	}
 	mt := &demoMeeting{c: c, id: sess.ID, members: map[kaiping.ID]*sim.Party{}, say: say}
+	c.meeting = mt
 	for _, p := range c.logins {
 		mt.members[p.ID] = p
 	}

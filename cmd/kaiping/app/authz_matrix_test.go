@@ -186,6 +186,7 @@ var authzMatrix = map[string]access{
 	"GET /api/v1/expert/sessions/:id/report":                                     roles(rExpert),
 	"GET /api/v1/expert/sessions/:id/report/pdf":                                 roles(rExpert),
 	"GET /api/v1/expert/sessions/:id/report/pdf-signing":                         roles(rExpert),
+	"GET /api/v1/expert/sessions/:id/report/canonical":                           roles(rExpert),
 	"POST /api/v1/expert/sessions/:id/report/signatures":                         roles(rExpert),
 	"GET /api/v1/sessions/:id/report":                                            onTender(asDraw, rHost, rSupervisor),
 	"GET /api/v1/sessions/:id/report/pdf":                                        onTender(asDraw, rHost, rSupervisor),
