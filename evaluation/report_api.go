@@ -82,7 +82,7 @@ func (s *Service) hostReport(step func(context.Context, kaiping.Actor, kaiping.I
 	}
 }
 
-func (s *Service) handleMemberReport(c *fiber.Ctx) error    { return s.handleReport(c, true, false) }
+func (s *Service) handleMemberReport(c *fiber.Ctx) error { return s.handleReport(c, true, false) }
 
 // handleMemberReportCanonical serves the report's canonical bytes as stored, byte for byte:
 // what an SM2 member's detached CMS signs (a JSON view re-encodes them).
