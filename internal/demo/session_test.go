@@ -71,6 +71,14 @@ func TestDemo(t *testing.T) {
 	t.Run("opening", func(t *testing.T) { checkDemoOpening(t, w, printed) })
 	t.Run("evaluation", func(t *testing.T) { checkDemoEvaluation(t, w, printed, opened.tender) })
 	t.Run("session", func(t *testing.T) { checkDemoSession(t, w, printed, opened.tender) })
+
+	out.Reset()
+	start = time.Now()
+	if err := demoReview(ctx, w.base, opened, committee, sess, say); err != nil {
+		t.Fatalf("demoReview: %v\n%s", err, out.String())
+	}
+	t.Logf("the review, report and publication took %v\n%s", time.Since(start).Round(time.Millisecond), out.String())
+	t.Run("review", func(t *testing.T) { checkDemoReview(t, w, out.String(), sess.ID) })
 	// What `kaiping ledger verify --config` does after the demo.
 	if report, err := verifyLedger(w); err != nil {
 		t.Errorf("ledger verify after the demo: %v\n%+v", err, report)
