@@ -17,100 +17,58 @@ import (
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/evaluation"
-	"github.com/kaiping/kaiping/evaluation/scoring"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/opening/seal"
 )
 
-// pubWorld is a tender under the comprehensive method whose three bidders 甲乙丙 bid in BD1 and
-// 丁 in BD2 only, its bid sets sealed, and the committee's session on BD1 driven through the
-// session's own routes to signing the report (not yet closed). Its opening host publishes (a
-// host duty); an evaluation host of another tender may not.
+// pubWorld is the review world (evaltest.ReviewMethod: 甲 1,000,000, 乙 980,000, 丙 600,000
+// 元 in BD1) with 丁 bidding in BD2 only, its committee's session taken through the review to
+// a report every member signed, over the session's own routes (not yet closed). Its opening
+// host publishes (a host duty); an evaluation host of another tender may not.
 type pubWorld struct {
-	*sessionWorld
-	hall      *hallWorld
+	*reviewWorld
 	ding      *hallBidder    // 丁, a bidder of BD2 only
 	stranger  *devpki.Issued // a bidder with no bid at all
 	otherHost *devpki.Issued // the evaluation host of another tender
 	sup       *devpki.Issued // a supervisor of the tender
-	bd1       opening.Section
 }
 
 func mustPubWorld(t *testing.T) *pubWorld {
 	t.Helper()
 	ctx := context.Background()
-	hw := mustHallWorld(t, 3, func(_ *submissionWorld, tender *opening.Tender) {
-		// The evaluation world's pool is set up for its tenderer: the same committee is drawn.
-		tender.Tenderer = evalTenderer
-		tender.Method = &scoring.Method{Kind: scoring.KindComprehensive,
-			Criteria: []scoring.Group{{Code: "tech", Name: "技术部分", Items: []scoring.Item{{Code: "plan", Name: "施工方案", Max: 6000}}}},
-			Price:    &scoring.PriceRule{Rule: scoring.PriceLowBase, Max: 4000}}
+	w := &pubWorld{}
+	w.reviewWorld = mustReviewWorldWith(t, func(hw *hallWorld) {
+		c, cert, id := hw.mustBidder(t, devpki.ECDSA, "丁公司")
+		if err := c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(hw.tender.ID)+"/sections/BD2/registrations",
+			opening.RegisterRequest{Certificate: identity.Fingerprint(cert.Cert.Raw)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		bd2 := hw.tender.Sections[1]
+		file := sealTo(t, seal.Binding{Tender: hw.tender.ID, Section: bd2.ID, Bidder: id, Kind: seal.Summary},
+			summaryJSON("2990000", 140), certRecipient(t, cert))
+		if _, err := bidder.NewSubmitter(c).Submit(ctx, string(hw.tender.ID), "BD2", string(seal.Summary),
+			bytes.NewReader(file), mustChecked(t, file, cert)); err != nil {
+			t.Fatalf("丁 bids in BD2: %v", err)
+		}
+		w.ding = &hallBidder{name: "丁公司", cert: cert, id: id}
+		w.stranger = hw.ta.mustRegister(t, hw.admin, devpki.ECDSA, "戊公司", kaiping.RoleBidder)
 	})
-	w := &pubWorld{hall: hw, bd1: hw.section}
-	for i, b := range hw.bidders {
-		hw.mustSubmit(t, b, seal.Summary, summaryJSON(fmt.Sprint(3000000+i*10000), 150))
-	}
-	c, cert, id := hw.mustBidder(t, devpki.ECDSA, "丁公司")
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/tenders/"+string(hw.tender.ID)+"/sections/BD2/registrations",
-		opening.RegisterRequest{Certificate: identity.Fingerprint(cert.Cert.Raw)}, nil); err != nil {
+
+	// Another tender with an evaluation host of its own, and a supervisor of this one.
+	other := demoTender(w.clock.Now().Add(2 * time.Minute))
+	other.Code, other.Tenderer = "KP-PUB-OTHER-1", evalTenderer
+	if err := w.host.Do(ctx, http.MethodPost, "/api/v1/tenders", other, &other); err != nil {
 		t.Fatal(err)
 	}
-	bd2 := hw.tender.Sections[1]
-	file := sealTo(t, seal.Binding{Tender: hw.tender.ID, Section: bd2.ID, Bidder: id, Kind: seal.Summary},
-		summaryJSON("2990000", 140), certRecipient(t, cert))
-	if _, err := bidder.NewSubmitter(c).Submit(ctx, string(hw.tender.ID), "BD2", string(seal.Summary),
-		bytes.NewReader(file), mustChecked(t, file, cert)); err != nil {
-		t.Fatalf("丁 bids in BD2: %v", err)
-	}
-	w.ding = &hallBidder{name: "丁公司", cert: cert, id: id}
-	w.stranger = hw.ta.mustRegister(t, hw.admin, devpki.ECDSA, "戊公司", kaiping.RoleBidder)
-	hw.sealNow(t)
+	w.otherHost = w.mustRegister(t, w.admin, devpki.SM2, "另一项目的评标主持人", kaiping.RoleHost)
+	w.mustAssign(t, other.ID, principalID(t, w.mustLogin(t, w.otherHost)), kaiping.DutyEvaluationHost)
+	w.sup = w.mustRegister(t, w.admin, devpki.ECDSA, "公示监督员", kaiping.RoleSupervisor)
+	w.mustAssign(t, w.hall.tender.ID, principalID(t, w.mustLogin(t, w.sup)), kaiping.DutySupervisor)
 
-	// The committee: the evaluation world's pool, venues and host, on this tender.
-	ew := mustEvalWorldOn(t, hw.ta)
-	other := ew.tender
-	ew.tender = hw.tender
-	ew.mustAssign(t, hw.tender.ID, principalID(t, ew.host), kaiping.DutyEvaluationHost)
-	w.otherHost = ew.mustRegister(t, ew.admin, devpki.SM2, "另一项目的评标主持人", kaiping.RoleHost)
-	ew.mustAssign(t, other.ID, principalID(t, ew.mustLogin(t, w.otherHost)), kaiping.DutyEvaluationHost)
-	w.sup = ew.mustRegister(t, ew.admin, devpki.ECDSA, "公示监督员", kaiping.RoleSupervisor)
-	ew.mustAssign(t, hw.tender.ID, principalID(t, ew.mustLogin(t, w.sup)), kaiping.DutySupervisor)
-	w.sessionWorld = mustSessionWorldOn(t, ew)
-
-	id2 := string(w.sess.ID)
-	step := func(path string) {
-		t.Helper()
-		if err := w.host.Do(ctx, http.MethodPost, "/api/v1/sessions/"+id2+path, nil, nil); err != nil {
-			t.Fatalf("session %s: %v", path, err)
-		}
-	}
-	step("/checkin")
-	for code := range w.certs {
-		w.mustReady(t, code)
-	}
-	chair := w.byCode["ZZ-01"]
-	for code := range w.certs {
-		if err := w.memberClient(t, code).Do(ctx, http.MethodPost, "/api/v1/expert/sessions/"+id2+"/chair-votes",
-			evaluation.VoteRequest{Candidate: chair.ID}, nil); err != nil {
-			t.Fatalf("%s votes: %v", code, err)
-		}
-	}
-	step("/review")
-	step("/signing")
-	// The report's candidates, as the review will rank them: our own seam, set here.
-	w.testApp.Publications.CandidatesFrom(func(_ context.Context, session kaiping.ID) ([]evaluation.SectionCandidates, error) {
-		if session != w.sess.ID {
-			return nil, errors.New("candidates of another session")
-		}
-		b := hw.bidders
-		return []evaluation.SectionCandidates{{Section: w.bd1.ID, SectionCode: "BD1", SectionName: w.bd1.Name, Candidates: []evaluation.Candidate{
-			{Rank: 2, Bidder: b[1].id, BidderName: b[1].name, Price: 301000000, Total: 8812},
-			{Rank: 1, Bidder: b[0].id, BidderName: b[0].name, Price: 300000000, Total: 9235},
-			{Rank: 3, Bidder: b[2].id, BidderName: b[2].name, Price: 302000000, Total: 8150},
-		}}}, nil
-	})
+	w.mustSummarized(t)
+	w.mustSigned(t)
 	return w
 }
 
@@ -266,8 +224,11 @@ func TestPublication(t *testing.T) {
 	if resp.StatusCode != 200 || jsonInto(t, body, &pv) != nil {
 		t.Fatalf("public view: %d %s", resp.StatusCode, body)
 	}
-	if len(pv.Candidates) != 3 || pv.Candidates[0].BidderName != "甲公司" || pv.Candidates[0].Price != "3000000.00" ||
-		pv.Candidates[0].Total != "92.35" || pv.Candidates[2].Rank != 3 || pv.MethodLabel != "综合评估法" || pv.ObjectionsHandling {
+	// Alike technical scores (2080 + 800), the price points against the lowest valid price: 丙
+	// (600,000) first, 乙 (980,000) second; the method recommends two.
+	if len(pv.Candidates) != 2 || pv.Candidates[0].BidderName != "丙公司" || pv.Candidates[0].Price != "600000.00" ||
+		pv.Candidates[0].Total != "88.80" || pv.Candidates[1].BidderName != "乙公司" || pv.Candidates[1].Price != "980000.00" ||
+		pv.Candidates[1].Total != "65.53" || pv.Candidates[1].Rank != 2 || pv.MethodLabel != "综合评估法" || pv.ObjectionsHandling {
 		t.Errorf("public view %+v", pv)
 	}
 	if !pv.ObjectionRoute.Deadline.Equal(pub.Ends) || !strings.Contains(pv.ObjectionRoute.Path, string(pub.ID)) {
@@ -344,7 +305,10 @@ func TestPublication(t *testing.T) {
 		pg := b.open(t, w.testApp.base+"/public/")
 		pg.waitText("#list", w.hall.tender.Code, "BD1", "异议处理中")
 		pg.click("#list a")
-		pg.waitText("#candidates", "第一中标候选人", "甲公司", "3,000,000.00", "92.35", "第二中标候选人", "乙公司", "第三中标候选人", "丙公司")
+		pg.waitText("#candidates", "第一中标候选人", "丙公司", "600,000.00", "88.80", "第二中标候选人", "乙公司", "980,000.00", "65.53")
+		if text := pg.text("#candidates"); strings.Contains(text, "甲公司") || strings.Contains(text, "第三中标候选人") {
+			t.Errorf("the page shows more than the report's two candidates:\n%s", text)
+		}
 		pg.waitText("#phase", "异议处理中")
 		pg.waitText("#handling", "暂停招标投标活动")
 		pg.waitText("#objection-route", "本标段的投标人", "北京时间")
