@@ -225,10 +225,12 @@ func demoReview(ctx context.Context, base string, o *demoOpened, c *demoCommitte
 	say("主持人结束评标会议：评标报告、签名与 PDF 以 15 年合规锁定归档，全部记入审计日志")
 
 	var pubs []evaluation.Publication
-	if err := host.Do(ctx, http.MethodPost, sp+"/publications", evaluation.PublishRequest{Ends: time.Now().Add(72 * time.Hour)}, &pubs); err != nil {
+	if err := host.Do(ctx, http.MethodPost, sp+"/publications", evaluation.PublishRequest{Ends: time.Now().Add(73 * time.Hour)}, &pubs); err != nil {
 		return fmt.Errorf("publish the candidates: %w", err)
 	}
-	say("主持人发布中标候选人公示（公示期 3 日，投标人可在公示期内提出异议）")
+	// The period starts when the server takes it: an hour more than the minimum 3 days keeps
+	// the request's own travel from making it short.
+	say("主持人发布中标候选人公示（公示期不少于 3 日，投标人可在公示期内提出异议）")
 	say("")
 	say("评审与报告页面 / review, report and publication:")
 	say("  评审与打分（组长 %s） %s", chair.Name, web.LoginLink(base, "session/review/?id="+id, client(chair).Client.Token))
