@@ -224,7 +224,7 @@ func demoReview(ctx context.Context, base string, o *demoOpened, c *demoCommitte
 	}
 	say("主持人结束评标会议：评标报告、签名与 PDF 以 15 年合规锁定归档，全部记入审计日志")
 
-	var pubs []evaluation.Publication
+	var pubs struct{ Publications []evaluation.StaffPublication }
 	if err := host.Do(ctx, http.MethodPost, sp+"/publications", evaluation.PublishRequest{Ends: time.Now().Add(73 * time.Hour)}, &pubs); err != nil {
 		return fmt.Errorf("publish the candidates: %w", err)
 	}
@@ -235,7 +235,7 @@ func demoReview(ctx context.Context, base string, o *demoOpened, c *demoCommitte
 	say("评审与报告页面 / review, report and publication:")
 	say("  评审与打分（组长 %s） %s", chair.Name, web.LoginLink(base, "session/review/?id="+id, client(chair).Client.Token))
 	say("  澄清（投标人 %s）      %s", asked.Name, web.LoginLink(base, "inquiry/bidder.html", asked.Client.Token))
-	for _, p := range pubs {
+	for _, p := range pubs.Publications {
 		say("  中标候选人公示（无需登录） %s/public/publication.html?id=%s", base, p.ID)
 	}
 	say("  评标复核 verify        go run ./cmd/kaiping evaluation verify %s --config <配置文件>", id)
