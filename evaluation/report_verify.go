@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/emmansun/gmsm/smx509"
 
@@ -101,6 +102,9 @@ func replayReview(entries []LedgerEntry, check *ReportCheck) (map[string]*sectio
 			Ceiling  int64        `json:"ceiling"`
 			Downward *int64       `json:"downward"`
 			Inputs   string       `json:"inputs_digest"`
+		}
+		if e.Action != ActionReportBuilt && !strings.HasPrefix(e.Action, "review.") {
+			continue
 		}
 		if err := json.Unmarshal(e.Detail, &d); err != nil {
 			return nil, "", mismatch("verify.entry", "审计日志第 %d 条（%s）无法解析：%v", e.Seq, e.Action, err)

@@ -141,8 +141,12 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	if err := os.MkdirAll(parties, 0o700); err != nil {
 		return nil, err
 	}
+	// A province's CAs issue SM2, ECDSA and RSA certificates: the parties get them in turn, so
+	// the report is signed both inside its PDF and beside it.
+	algs, n := []devpki.Algorithm{devpki.SM2, devpki.ECDSA, devpki.RSA}, 0
 	party := func(name string, role kaiping.Role) (*sim.Party, error) {
-		return sim.NewParty(ctx, base, parties, setup, admin, devpki.SM2, name, role)
+		n++
+		return sim.NewParty(ctx, base, parties, setup, admin, algs[(n-1)%len(algs)], name, role)
 	}
 	experts, venues, err := demoEvalDirectory(ctx, admin, say)
 	if err != nil {
