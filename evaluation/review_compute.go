@@ -1,10 +1,8 @@
 package evaluation
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,6 +41,12 @@ func (c *reviewCase) members() []string {
 // inputs builds the computation's inputs from the section's stored marks of the sitting
 // members, the opened bids and the committee's decisions. Detailed marks are left out with
 // withSheets false (the initial review's validity needs none).
+//
+// The inputs, and so their digest, must not depend on the order the marks were read in (the
+// store's, or the ledger's when `kaiping evaluation verify` replays it): every bid's verdicts
+// are in member then item order, the sheets in member then bidder order. They are sorted
+// once grouped, not the marks first: a large section has tens of thousands of marks and a
+// few hundred sheets.
 func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs {
 	in := scoring.Inputs{Ceiling: c.rev.Ceiling, Downward: c.rev.Downward, Members: c.members()}
 	sitting := map[kaiping.ID]bool{}
@@ -51,13 +55,7 @@ func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs 
 	}
 	verdicts := map[kaiping.ID][]scoring.Verdict{}
 	sheets := map[[2]kaiping.ID]*scoring.Sheet{}
-	var order [][2]kaiping.ID
-	// The inputs, and so their digest, must not depend on the order the marks were read in
-	// (the store's, or the ledger's when `kaiping evaluation verify` replays it).
-	marks = slices.Clone(marks)
-	slices.SortFunc(marks, func(a, b MemberMark) int {
-		return cmp.Or(cmp.Compare(a.Member, b.Member), cmp.Compare(a.Bidder, b.Bidder), cmp.Compare(a.Item, b.Item))
-	})
+	review := map[string]bool{} // isReviewItem by item, looked up once each
 	for _, mk := range marks {
 		if !sitting[mk.Member] {
 			continue
@@ -65,7 +63,12 @@ func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs 
 		if mk.Item == "" {
 			continue
 		}
-		if c.isReviewItem(mk.Item) {
+		isReview, ok := review[mk.Item]
+		if !ok {
+			isReview = c.isReviewItem(mk.Item)
+			review[mk.Item] = isReview
+		}
+		if isReview {
 			verdicts[mk.Bidder] = append(verdicts[mk.Bidder], scoring.Verdict{Member: string(mk.Member), Item: mk.Item, Pass: mk.Value == 1})
 			continue
 		}
@@ -77,9 +80,16 @@ func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs 
 		if s == nil {
 			s = &scoring.Sheet{Member: string(mk.Member), Bidder: string(mk.Bidder), Scores: map[string]int64{}}
 			sheets[k] = s
-			order = append(order, k)
 		}
 		s.Scores[mk.Item] = mk.Value
+	}
+	for _, vs := range verdicts {
+		slices.SortFunc(vs, func(a, b scoring.Verdict) int {
+			if a.Member != b.Member {
+				return strings.Compare(a.Member, b.Member)
+			}
+			return strings.Compare(a.Item, b.Item)
+		})
 	}
 	for _, b := range c.bids {
 		if !b.Opened {
@@ -105,8 +115,17 @@ func (c *reviewCase) inputs(marks []MemberMark, withSheets bool) scoring.Inputs 
 		}
 		in.Bids = append(in.Bids, bid)
 	}
-	for _, k := range order {
-		in.Sheets = append(in.Sheets, *sheets[k])
+	if len(sheets) > 0 {
+		in.Sheets = make([]scoring.Sheet, 0, len(sheets))
+		for _, s := range sheets {
+			in.Sheets = append(in.Sheets, *s)
+		}
+		slices.SortFunc(in.Sheets, func(a, b scoring.Sheet) int {
+			if a.Member != b.Member {
+				return strings.Compare(a.Member, b.Member)
+			}
+			return strings.Compare(a.Bidder, b.Bidder)
+		})
 	}
 	return in
 }
@@ -137,14 +156,6 @@ func (c *reviewCase) validSet(marks []MemberMark) (map[kaiping.ID]bool, error) {
 		}
 	}
 	return out, nil
-}
-
-// InputsDigest is the hex SHA-256 of the inputs' JSON encoding: what the summary freezes and
-// `kaiping evaluation verify` recomputes from the ledger.
-func InputsDigest(in scoring.Inputs) string {
-	b, _ := json.Marshal(in)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // compute runs the computation over the complete inputs and adds the review's own warnings,

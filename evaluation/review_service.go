@@ -31,21 +31,36 @@ func (s *Service) caseFacts(ctx context.Context, sess Session, section kaiping.I
 	if err != nil {
 		return scoring.Method{}, nil, nil, err
 	}
+	method, err := s.reviewMethod(ctx, sess)
+	if err != nil {
+		return scoring.Method{}, nil, nil, err
+	}
+	bids, err := s.recordedBids(ctx, section)
+	if err != nil {
+		return scoring.Method{}, nil, nil, err
+	}
+	return method, bids, g, nil
+}
+
+// reviewMethod is the session's tender's method (评标办法), normalized; a tender that stated
+// none cannot be evaluated on the platform.
+func (s *Service) reviewMethod(ctx context.Context, sess Session) (scoring.Method, error) {
 	facts, err := s.store.TenderFacts(ctx, sess.Tender)
 	if err != nil {
-		return scoring.Method{}, nil, nil, err
+		return scoring.Method{}, err
 	}
 	if facts.Method == nil {
-		return scoring.Method{}, nil, nil, reviewConflict("review.no_method", "该项目招标时未载明评标办法，不能在平台上评审")
+		return scoring.Method{}, reviewConflict("review.no_method", "该项目招标时未载明评标办法，不能在平台上评审")
 	}
+	return facts.Method.Normalized(), nil
+}
+
+// recordedBids are the section's bids as the opening's published record lists them.
+func (s *Service) recordedBids(ctx context.Context, section kaiping.ID) ([]RecordedBid, error) {
 	if s.records == nil {
-		return scoring.Method{}, nil, nil, kaiping.E(kaiping.KindUnavailable, "review.records_unavailable", "本平台未配置开标记录服务")
+		return nil, kaiping.E(kaiping.KindUnavailable, "review.records_unavailable", "本平台未配置开标记录服务")
 	}
-	bids, err := s.records.RecordedBids(ctx, section)
-	if err != nil {
-		return scoring.Method{}, nil, nil, err
-	}
-	return facts.Method.Normalized(), bids, g, nil
+	return s.records.RecordedBids(ctx, section)
 }
 
 // review runs rule on section's review under the session's lock.
@@ -308,12 +323,34 @@ func (s *Service) computeLocked(c *reviewCase, l *ReviewLock) (scoring.Inputs, s
 }
 
 // submittedOnly keeps the marks of the stages their members submitted: a draft never counts.
+// It runs over every mark of a section, so the submissions and the items' stages are looked
+// up in sets, and marks that are all submitted are returned as they are.
 func submittedOnly(marks []MemberMark, c *reviewCase) []MemberMark {
-	out := marks[:0:0]
-	for _, m := range marks {
-		if c.hasSubmitted(m.Member, c.stageOf(m.Item)) {
+	type key struct {
+		member kaiping.ID
+		stage  ReviewStage
+	}
+	done := make(map[key]bool, len(c.submitted))
+	for _, s := range c.submitted {
+		done[key{s.Member, s.Stage}] = true
+	}
+	stages := map[string]ReviewStage{}
+	var out []MemberMark
+	for i, m := range marks {
+		st, ok := stages[m.Item]
+		if !ok {
+			st = c.stageOf(m.Item)
+			stages[m.Item] = st
+		}
+		switch {
+		case !done[key{m.Member, st}] && out == nil:
+			out = append(make([]MemberMark, 0, len(marks)), marks[:i]...)
+		case done[key{m.Member, st}] && out != nil:
 			out = append(out, m)
 		}
+	}
+	if out == nil {
+		return marks
 	}
 	return out
 }

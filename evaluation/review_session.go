@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/evaluation/scoring"
 )
 
 // SectionOutcome is one section's computation over its stored marks, as ComputeSession
@@ -34,6 +35,19 @@ func (s *Service) ComputeSession(ctx context.Context, id kaiping.ID) ([]SectionO
 	if err != nil {
 		return nil, err
 	}
+	method, err := s.reviewMethod(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	// Every section's marks in one read (per section, the round trips and the rows' framing
+	// cost more than the computation), while the sections' other records are read.
+	var marks map[kaiping.ID][]MemberMark
+	var marksErr error
+	marksRead := make(chan struct{})
+	go func() {
+		defer close(marksRead)
+		marks, marksErr = s.store.SessionMarks(ctx, id)
+	}()
 	stored := make(map[kaiping.ID]*Review, len(reviews))
 	for i := range reviews {
 		stored[reviews[i].Section] = &reviews[i]
@@ -44,53 +58,80 @@ func (s *Service) ComputeSession(ctx context.Context, id kaiping.ID) ([]SectionO
 			out = append(out, SectionOutcome{Section: sec.ID, Group: g.ID})
 		}
 	}
-	// The sections are independent: as many at once as there are cores, so that one
-	// section's reading from the database overlaps another's computation.
-	errs := make([]error, len(out))
+	// The sections are independent: as many at once as there are cores.
+	cases := make([]*reviewCase, len(out))
+	err = eachOf(len(out), func(i int) (err error) {
+		cases[i], err = s.sectionCase(ctx, &sess, method, stored[out[i].Section], out[i].Group, out[i].Section)
+		return err
+	})
+	<-marksRead
+	if err != nil {
+		return nil, err
+	}
+	if marksErr != nil {
+		return nil, marksErr
+	}
+	if err := eachOf(len(out), func(i int) (err error) {
+		out[i], err = s.computeSection(cases[i], marks[out[i].Section])
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachOf runs f on 0 … n-1, as many at once as there are cores, and returns the error of the
+// first i that failed.
+func eachOf(n int, f func(i int) error) error {
+	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(out)) {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = s.computeSection(ctx, &sess, stored[out[i].Section], out[i].Group, out[i].Section)
+				errs[i] = f(i)
 			}
 		})
 	}
-	for i := range out {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err // the first section's, in the session's order
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
-// computeSection computes one section of ComputeSession; rev is its stored review, nil
-// before its first change. It only reads sess and rev, which other sections' computations
-// share.
-func (s *Service) computeSection(ctx context.Context, sess *Session, rev *Review, group string, section kaiping.ID) (SectionOutcome, error) {
-	out := SectionOutcome{Section: section, Group: group}
+// sectionCase reads what one section of ComputeSession is computed on besides its marks; rev
+// is its stored review, nil before its first change. The case only reads sess and rev, which
+// other sections' share.
+func (s *Service) sectionCase(ctx context.Context, sess *Session, method scoring.Method, rev *Review, group string, section kaiping.ID) (*reviewCase, error) {
 	if rev == nil {
 		rev = &Review{Session: sess.ID, Section: section, Group: group, Stage: ReviewInitial, Decisions: []BidDecision{}, Notes: []WarningNote{}}
 	}
-	method, bids, _, err := s.caseFacts(ctx, *sess, section)
+	bids, err := s.recordedBids(ctx, section)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
 	subs, err := s.store.Submissions(ctx, sess.ID, section)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
 	origins, inquiries, err := s.reviewRecords(ctx, sess.ID, section)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	c := &reviewCase{sess: sess, rev: rev, method: method, bids: bids, submitted: subs, origins: origins, inquiries: inquiries}
-	l := &ReviewLock{Marks: func() ([]MemberMark, error) { return s.store.Marks(ctx, sess.ID, section) }}
+	return &reviewCase{sess: sess, rev: rev, method: method, bids: bids, submitted: subs, origins: origins, inquiries: inquiries}, nil
+}
+
+// computeSection computes one section of ComputeSession over its submitted marks.
+func (s *Service) computeSection(c *reviewCase, marks []MemberMark) (SectionOutcome, error) {
+	out := SectionOutcome{Section: c.rev.Section, Group: c.rev.Group}
+	l := &ReviewLock{Marks: func() ([]MemberMark, error) { return marks, nil }}
 	in, res, ws, err := s.computeLocked(c, l)
 	switch {
 	case kaiping.IsKind(err, kaiping.KindConflict) || kaiping.IsKind(err, kaiping.KindInvalid):

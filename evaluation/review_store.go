@@ -13,6 +13,10 @@ type ReviewStore interface {
 	Reviews(ctx context.Context, session kaiping.ID) ([]Review, error)
 	// Marks lists every stored mark of the section, of every member and stage.
 	Marks(ctx context.Context, session, section kaiping.ID) ([]MemberMark, error)
+	// SessionMarks lists, by section, the marks of every section of the session whose member
+	// submitted their stage: what the computation counts, drafts left out. Each mark has its
+	// member, bidder, item and value, not its reason or page (the computation reads neither).
+	SessionMarks(ctx context.Context, session kaiping.ID) (map[kaiping.ID][]MemberMark, error)
 	// Submissions lists the section's submissions.
 	Submissions(ctx context.Context, session, section kaiping.ID) ([]Submission, error)
 	// Origins lists the network addresses the section's bidders submitted and unlocked from,

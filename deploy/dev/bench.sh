@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Go benchmark in the repository and the measured scenarios (`kaiping bench seal`,
-# `submit`, `hall-watchers`, `opening`, `reading`, `scoring`, `media`), then writes BENCHMARKS.md from what they
+# `submit`, `hall-watchers`, `opening`, `reading`, `scoring`, `report-pdf`, `media`), then writes BENCHMARKS.md from what they
 # measured. `make bench` calls it with MINIO_BIN and LIVEKIT_BIN set (deploy/dev/servers.sh).
 #
 #   BENCH_SIZE   plaintext per scenario run     (default 1GiB)
@@ -52,6 +52,8 @@ echo "== kaiping bench reading --members 9 --size 200MiB --runs $runs (the commi
 "$work/kaiping" bench reading --members 9 --size 200MiB --runs "$runs" --json "$work/reading.json"
 echo "== kaiping bench scoring --runs $runs (a session of 6531 bidders computed from its stored marks)" >&2
 "$work/kaiping" bench scoring --runs "$runs" --json "$work/scoring.json"
+echo "== kaiping bench report-pdf --runs $runs (the evaluation report of that session as a PDF)" >&2
+"$work/kaiping" bench report-pdf --runs "$runs" --json "$work/report-pdf.json"
 media_seconds=${BENCH_MEDIA_SECONDS:-30}
 broadcast=${BENCH_BROADCAST:-300}
 echo "== kaiping bench media --scenario room --seconds $media_seconds --runs $runs" >&2
@@ -63,5 +65,5 @@ session_duration=${BENCH_SESSION_DURATION:-10m}
 echo "== kaiping bench session --duration $session_duration" >&2
 "$work/kaiping" bench session --duration "$session_duration" --json "$work/media-session.json"
 
-"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/reading.json" "$work/scoring.json" "$work/media-room.json" "$work/media-broadcast.json" "$work/media-session.json"
+"$work/kaiping" bench report --out "$out" --go "$work/gobench.txt" "$work/seal.json" "$work/submit.json" "$work/hall-watchers.json" "$work/opening.json" "$work/opening-burst.json" "$work/reading.json" "$work/scoring.json" "$work/report-pdf.json" "$work/media-room.json" "$work/media-broadcast.json" "$work/media-session.json"
 echo "== wrote $out" >&2

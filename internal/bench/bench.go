@@ -1,8 +1,8 @@
 // Package bench holds the measured scenarios of `kaiping bench` (make bench): sealing and
 // opening files (seal), uploading them to a real server (submit), the opening hall under
-// load (hall-watchers, opening), the committee reading bids (reading) and computing its
-// scores (scoring), the media plane (media, with the recorder), and the report
-// that writes their figures into BENCHMARKS.md (report).
+// load (hall-watchers, opening), the committee reading bids (reading), computing its
+// scores (scoring) and setting its report in a PDF (report-pdf), the media plane (media,
+// with the recorder), and the report that writes their figures into BENCHMARKS.md (report).
 //
 // It is one package rather than one per family because the families share nearly all of
 // their machinery: the child processes each side runs in (runChild, the hidden `bench child`
@@ -53,6 +53,7 @@ func Command() *cli.Command {
 			benchMediaCommand(),
 			benchSessionCommand(),
 			benchScoringCommand(),
+			benchReportPDFCommand(),
 			benchReportCommand(),
 			{
 				Name:     "child",
@@ -305,14 +306,17 @@ func finishChild(r childReport) error {
 }
 
 // peakRSSKiB is VmHWM from /proc/self/status: the peak resident set of this process image
-// since it was executed (0 where there is no /proc).
-func peakRSSKiB() int64 {
+// since it was executed, or since the peak was last reset (measurePeak).
+func peakRSSKiB() int64 { return statusKiB("VmHWM:") }
+
+// statusKiB is a field of /proc/self/status in KiB (0 where there is no /proc).
+func statusKiB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return n
 		}

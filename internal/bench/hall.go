@@ -520,13 +520,7 @@ func serverMemory() (rssKiB int64, goBytes uint64) {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			rssKiB, _ = strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return rssKiB, ms.HeapInuse + ms.StackInuse
+	return statusKiB("VmRSS:"), ms.HeapInuse + ms.StackInuse
 }
 
 // fanoutAnchor is the barest fan-out of a notice to WebSocket clients: one LISTEN

@@ -30,38 +30,53 @@ func benchScoringCommand() *cli.Command {
 		Name: "scoring",
 		Usage: "the committee's computation of a whole session from the marks stored in PostgreSQL (evaluation.Service.ComputeSession: " +
 			"totals, ranks, every warning) against a plain SQL aggregate computing the same totals and ranks over the same rows",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "bidders", Value: 6531, Usage: "bidders, each bidding in one section, spread over every section"},
-			&cli.IntFlag{Name: "groups", Value: 5, Usage: "committee groups (评标小组)"},
-			&cli.IntFlag{Name: "sections", Value: 11, Usage: "sections (标段) each group evaluates"},
-			&cli.IntFlag{Name: "members", Value: 5, Usage: "members of each group, every one scoring every bid of its sections"},
-			&cli.IntFlag{Name: "items", Value: 12, Usage: "scored criteria"},
-			&cli.IntFlag{Name: "runs", Value: 3, Usage: "runs of each side, alternating which goes first; the figures are the medians"},
-			&cli.StringFlag{Name: "tmpdir", Usage: "folder to work in (default: the system's temporary folder); everything written is removed at the end"},
-			&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file (for `kaiping bench report`)"},
-			profileFlag(),
-		},
+		Flags:  append(scoringFlags(), profileFlag()),
 		Action: benchScoring,
 	}
 }
 
-func benchScoring(ctx context.Context, cmd *cli.Command) error {
+// scoringFlags are the flags of the scoring and report-pdf scenarios: the size of the session
+// they seed, the runs, the folder, the JSON.
+func scoringFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "bidders", Value: 6531, Usage: "bidders, each bidding in one section, spread over every section"},
+		&cli.IntFlag{Name: "groups", Value: 5, Usage: "committee groups (评标小组)"},
+		&cli.IntFlag{Name: "sections", Value: 11, Usage: "sections (标段) each group evaluates"},
+		&cli.IntFlag{Name: "members", Value: 5, Usage: "members of each group, every one scoring every bid of its sections"},
+		&cli.IntFlag{Name: "items", Value: 12, Usage: "scored criteria"},
+		&cli.IntFlag{Name: "runs", Value: 3, Usage: "runs of each side, alternating which goes first; the figures are the medians (of memory, the largest)"},
+		&cli.StringFlag{Name: "tmpdir", Usage: "folder to work in (default: the system's temporary folder); everything written is removed at the end"},
+		&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to this file (for `kaiping bench report`)"},
+	}
+}
+
+// scoringScenario reads scoringFlags and --runs, and makes the scenario's folder (removed
+// by the caller).
+func scoringScenario(cmd *cli.Command) (scoringPlan, *benchSetup, error) {
 	plan := scoringPlan{bidders: int(cmd.Int("bidders")), groups: int(cmd.Int("groups")), sections: int(cmd.Int("sections")),
 		members: int(cmd.Int("members")), items: int(cmd.Int("items"))}
 	runs := int(cmd.Int("runs"))
 	if plan.groups < 1 || plan.sections < 1 || plan.bidders < plan.groups*plan.sections || plan.bidders > 100_000 ||
 		plan.members < 3 || plan.members > 25 || plan.items < 3 || plan.items > 100 || runs < 1 {
-		return kaiping.E(kaiping.KindInvalid, "bench.scoring_size",
+		return plan, nil, kaiping.E(kaiping.KindInvalid, "bench.scoring_size",
 			"--groups、--sections、--runs 须至少为 1，--bidders 须不少于标段数且不超过 100000，--members 在 3 至 25 之间，--items 在 3 至 100 之间")
 	}
 	dir, err := benchDir(cmd.String("tmpdir"))
 	if err != nil {
+		return plan, nil, err
+	}
+	return plan, &benchSetup{runs: runs, dir: dir, loadStart: loadAverage()}, nil
+}
+
+func benchScoring(ctx context.Context, cmd *cli.Command) error {
+	plan, b, err := scoringScenario(cmd)
+	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	b := &benchSetup{runs: runs, dir: dir, loadStart: loadAverage()}
+	defer os.RemoveAll(b.dir)
+	runs := b.runs
 	fmt.Fprintf(os.Stderr, "bench: scoring: seeding %d bidders in %d sections\n", plan.bidders, plan.groups*plan.sections)
-	w, err := newScoringWorld(ctx, dir, plan)
+	w, err := newScoringWorld(ctx, b.dir, plan)
 	if err != nil {
 		return err
 	}
@@ -126,9 +141,9 @@ func benchScoring(ctx context.Context, cmd *cli.Command) error {
 	r := b.result(fmt.Sprintf("Scoring a session: %d bidders in %d groups × %d sections, %d members a group, %d criteria (size: the stored marks, eval_marks with its index)",
 		plan.bidders, plan.groups, plan.sections, plan.members, plan.items), "")
 	r.Size = w.bytes
-	r.Method = fmt.Sprintf("Ours is evaluation.Service.ComputeSession over the %d marks seeded (by COPY) into eval_marks, every one submitted: for every section it reads the tender's method, "+
-		"the bids with their prices, the section's review, submissions, marks and the bidders' origins from PostgreSQL, builds the inputs as the chair's summary does and runs scoring.Compute "+
-		"with every warning; timed from the call to the last section's outcome. The anchor computes the same valid bids, totals and ranks (not the warnings) in one query and reads its rows. "+
+	r.Method = fmt.Sprintf("Ours is evaluation.Service.ComputeSession over the %d marks seeded (by COPY) into eval_marks, every one submitted: it reads the tender's method and the submitted marks "+
+		"of the whole session in one query, and meanwhile every section's bids with their prices, review, submissions and the bidders' origins from PostgreSQL, then per section builds "+
+		"the inputs as the chair's summary does and runs scoring.Compute with every warning; timed from the call to the last section's outcome. The anchor computes the same valid bids, totals and ranks (not the warnings) in one query and reads its rows. "+
 		"Both run in the same process against the same PostgreSQL (one warm-up run each first); after every run the bench checks that both gave every valid bid the same total and rank.", w.marks)
 	r.Figures = append(r.Figures, newFigure("totals, ranks and every warning of the session", "ms", scoringAnchorName, "median", oursMS, anchorMS, scoringGoal),
 		newFigure("the same, CPU time of this process and PostgreSQL together", "ms", scoringAnchorName, "median", oursCPU, anchorCPU, nil))

@@ -18,6 +18,7 @@ import (
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/scoring"
 	"github.com/kaiping/kaiping/internal/devenv"
+	"github.com/kaiping/kaiping/storage/ledger"
 	"github.com/kaiping/kaiping/storage/postgres"
 )
 
@@ -86,8 +87,16 @@ func newScoringWorld(ctx context.Context, dir string, plan scoringPlan) (w *scor
 	if w.db, err = postgres.Open(ctx, w.pg.URL("kaiping"), 4); err != nil {
 		return w, err
 	}
-	// The computation only reads: no ledger to write to.
-	w.store = postgres.NewEvaluationStore(w.db, nil)
+	// The computation only reads; building the report (the report-pdf scenario) ledgers.
+	pem, err := ledger.GenerateKeyPEM(ledger.AlgEd25519)
+	if err != nil {
+		return w, err
+	}
+	signer, err := ledger.ParseSigner(pem)
+	if err != nil {
+		return w, err
+	}
+	w.store = postgres.NewEvaluationStore(w.db, ledger.New(signer, "bench.kaiping.invalid/ledger"))
 	w.svc = evaluation.NewService(w.store, nil, kaiping.SystemClock{}, slog.New(slog.DiscardHandler), evaluation.DefaultConfig)
 	w.svc.ReviewRecordsFrom(scoringRecords{w.db})
 	if err := w.seed(ctx); err != nil {
