@@ -334,3 +334,44 @@ func TestReviewCorrection(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewByReplacedMember: a member who left and was replaced may not score, their
+// submitted verdicts no longer count, and the review waits for the replacement.
+func TestReviewByReplacedMember(t *testing.T) {
+	r := mustReviewScene(t)
+	ctx := context.Background()
+	id, sec := r.sess.ID, r.section
+	members := sitting(r.sess)
+	var gone evaluation.SessionMember
+	for _, m := range members {
+		if m.Kind == evaluation.MemberDrawn && m.ID != r.chair.ID {
+			gone = m
+		}
+	}
+	_, err := r.Service.SaveMarks(ctx, r.as(gone), id, sec, evaluation.SaveMarksRequest{Stage: evaluation.ReviewInitial, Marks: r.verdicts(nil)})
+	must(t, err)
+	_, err = r.Service.SubmitMarks(ctx, r.as(gone), id, sec, evaluation.StageRequest{Stage: evaluation.ReviewInitial})
+	must(t, err)
+	sess, err := r.Service.RemoveMember(ctx, r.Actor(r.Host), id, gone.ID, "擅离评标工位超过规定时间")
+	must(t, err)
+	before := ledgerSize(t, r.Env)
+	_, err = r.Service.SaveMarks(ctx, r.as(gone), id, sec, evaluation.SaveMarksRequest{Stage: evaluation.ReviewInitial, Marks: r.verdicts(nil)[:1]})
+	if code := kaiping.CodeOf(err); code != "session.member_replaced" && code != "session.member_left" {
+		t.Fatalf("the removed member saves marks: %v, want session.member_replaced or session.member_left", err)
+	}
+	if got := ledgerSize(t, r.Env); got != before {
+		t.Fatalf("a refused save wrote %d ledger entries", got-before)
+	}
+	view, err := r.Service.ReviewOf(ctx, r.as(r.chair), id, sec, false)
+	must(t, err)
+	if view.Progress[evaluation.ReviewInitial] != 0 {
+		t.Errorf("the removed member's submission still counts: progress %v", view.Progress)
+	}
+	if slices.Contains(view.Awaiting, gone.Name) {
+		t.Errorf("the review waits for the removed member %s: %v", gone.Name, view.Awaiting)
+	}
+	// Nobody sitting has submitted: the review waits for all of them, the replacement included.
+	if len(view.Awaiting) != len(sitting(sess)) || len(sitting(sess)) != len(members) {
+		t.Errorf("awaiting %v, want all %d sitting members (the replacement in the removed member's place)", view.Awaiting, len(sitting(sess)))
+	}
+}
