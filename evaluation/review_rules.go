@@ -206,6 +206,16 @@ func (c *reviewCase) checkMarks(stage ReviewStage, marks []Mark, valid map[kaipi
 // saveMarks checks that member may save marks of stage now: the stage is the section's, and
 // the member has not submitted it.
 func (c *reviewCase) saveMarks(principal kaiping.ID, stage ReviewStage, marks []Mark, valid map[kaiping.ID]bool) (*SessionMember, error) {
+	m, err := c.openSheet(principal, stage)
+	if err != nil {
+		return nil, err
+	}
+	return m, c.checkMarks(stage, marks, valid)
+}
+
+// openSheet is the member principal whose sheet of stage is open: the section is at that
+// stage, the method scores in it, and the member has not submitted it.
+func (c *reviewCase) openSheet(principal kaiping.ID, stage ReviewStage) (*SessionMember, error) {
 	m, err := c.reviewer(principal)
 	if err != nil {
 		return nil, err
@@ -219,7 +229,7 @@ func (c *reviewCase) saveMarks(principal kaiping.ID, stage ReviewStage, marks []
 	if c.hasSubmitted(m.ID, stage) {
 		return nil, reviewConflict("review.submitted", "您已提交本阶段的评审结果；如需修改，请组长退回您的评审表")
 	}
-	return m, c.checkMarks(stage, marks, valid)
+	return m, nil
 }
 
 func (c *reviewCase) requireStage(stage ReviewStage) error {
@@ -232,18 +242,9 @@ func (c *reviewCase) requireStage(stage ReviewStage) error {
 // submit checks that member's marks of stage are complete: every opened bid (initial) or
 // every valid bid (detailed) on every item of the stage.
 func (c *reviewCase) submit(principal kaiping.ID, stage ReviewStage, marks []Mark, valid map[kaiping.ID]bool) (*SessionMember, error) {
-	m, err := c.reviewer(principal)
+	m, err := c.openSheet(principal, stage)
 	if err != nil {
 		return nil, err
-	}
-	if err := c.requireStage(stage); err != nil {
-		return nil, err
-	}
-	if stage == ReviewDetailed && c.method.Kind != scoring.KindComprehensive {
-		return nil, reviewConflict("review.no_scores", "本标段采用经评审的最低投标价法，详细评审不打分")
-	}
-	if c.hasSubmitted(m.ID, stage) {
-		return nil, reviewConflict("review.submitted", "您已提交本阶段的评审结果")
 	}
 	var items []string
 	if stage == ReviewInitial {

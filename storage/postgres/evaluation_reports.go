@@ -66,10 +66,7 @@ func (s *EvaluationStore) ChangeReport(ctx context.Context, a kaiping.Actor, ses
 	}
 	var out evaluation.StoredReport
 	err := s.db.InTx(ctx, "pg.ChangeReport", func(tx pgx.Tx) error {
-		sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM eval_sessions WHERE id = $1 FOR UPDATE`, session))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFoundSession()
-		}
+		sess, err := lockSession(ctx, tx, session)
 		if err != nil {
 			return err
 		}

@@ -297,3 +297,13 @@ func (s *EvaluationStore) ExpertPhoto(ctx context.Context, id kaiping.ID) ([]byt
 	}
 	return data, ct, translate("pg.ExpertPhoto", err)
 }
+
+// lockSession reads the session under its row lock, which every change of the session, its
+// reviews, its report or its inquiries takes first.
+func lockSession(ctx context.Context, tx pgx.Tx, id kaiping.ID) (evaluation.Session, error) {
+	sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM eval_sessions WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sess, notFoundSession()
+	}
+	return sess, err
+}

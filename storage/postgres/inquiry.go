@@ -29,16 +29,6 @@ func scanInquiry(row pgx.Row) (evaluation.Inquiry, error) {
 	return q, nil
 }
 
-// lockSession reads the session under its row lock, which every change of the session or of
-// its inquiries takes first.
-func lockSession(ctx context.Context, tx pgx.Tx, id kaiping.ID) (evaluation.Session, error) {
-	sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM eval_sessions WHERE id = $1 FOR UPDATE`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return sess, notFoundSession()
-	}
-	return sess, err
-}
-
 // CreateInquiry implements evaluation.InquiryStore.
 func (s *EvaluationStore) CreateInquiry(ctx context.Context, a kaiping.Actor, session kaiping.ID,
 	decide func(*evaluation.Session) (evaluation.Inquiry, []evaluation.SessionChange, error)) (evaluation.Inquiry, error) {
