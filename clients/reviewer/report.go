@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
@@ -57,6 +58,8 @@ func SignReport(ctx context.Context, api *apiclient.Client, key crypto.Signer, c
 	if err := api.Do(ctx, http.MethodGet, ep, nil, &view); err != nil {
 		return Signed{}, err
 	}
+	// The server judges the signature over the dissent as it keeps it, trimmed.
+	dissent = strings.TrimSpace(dissent)
 	out := Signed{Member: me.Me.ID, Digest: view.Digest}
 	canonical, err := api.Raw(ctx, ep+"/canonical")
 	if err != nil {
