@@ -2,25 +2,18 @@ package demo
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
-
 	"github.com/kaiping/kaiping"
+	"github.com/kaiping/kaiping/clients/reviewer"
 	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/evaluation/scoring"
 	"github.com/kaiping/kaiping/identity"
 	"github.com/kaiping/kaiping/identity/certsign"
 	"github.com/kaiping/kaiping/internal/sim"
-	"github.com/kaiping/kaiping/pdfdoc/cms"
-	"github.com/kaiping/kaiping/pdfdoc/pdfsign"
 )
 
 // demoMethod is the opening demo tender's evaluation method (综合评估法): three initial-review
@@ -207,7 +200,7 @@ func demoReview(ctx context.Context, base string, o *demoOpened, c *demoCommitte
 		if i == len(members)-1 {
 			dissent = "本人对第三名的施工组织设计评分持保留意见，认为其进度计划风险评估不足"
 		}
-		inPDF, err := signReport(ctx, client(m), sess.ID, m.ID, dissent)
+		inPDF, err := signReport(ctx, client(m), sess.ID, dissent)
 		if err != nil {
 			return fmt.Errorf("%s signs the report: %w", m.Name, err)
 		}
@@ -264,46 +257,10 @@ func countWarnings(v evaluation.ReviewView) (hard, soft int) {
 	return hard, soft
 }
 
-// signReport has member p sign the report: its digest with their certificate, and the PDF
-// (RSA, ECDSA) or a detached CMS beside it (SM2). It reports whether the signature went into
-// the PDF.
-func signReport(ctx context.Context, p *sim.Party, session, member kaiping.ID, dissent string) (bool, error) {
-	ep := "/api/v1/expert/sessions/" + string(session) + "/report"
-	var view struct {
-		Digest string `json:"digest"`
-	}
-	if err := p.Client.Do(ctx, http.MethodGet, ep, nil, &view); err != nil {
-		return false, err
-	}
-	sig, err := certsign.Sign(p.Cert.Key, evaluation.ReportMessage(session, member, view.Digest, dissent))
-	if err != nil {
-		return false, err
-	}
-	req := evaluation.SignReportRequest{Digest: view.Digest, Certificate: identity.Fingerprint(p.Cert.Cert.Raw), Signature: sig, Dissent: dissent}
-	if pub, ok := p.Cert.Cert.PublicKey.(*ecdsa.PublicKey); ok && pub.Curve == sm2.P256() {
-		canonical, err := getRaw(ctx, p.Client, ep+"/canonical")
-		if err != nil {
-			return false, err
-		}
-		if sum := sha256.Sum256(canonical); hex.EncodeToString(sum[:]) != view.Digest {
-			return false, fmt.Errorf("the report's canonical bytes do not hash to its digest %s", view.Digest)
-		}
-		if req.CMS, err = cms.SignDetached(canonical, p.Cert.Key, p.Cert.Cert); err != nil {
-			return false, err
-		}
-		return false, p.Client.Do(ctx, http.MethodPost, ep+"/signatures", req, nil)
-	}
-	var prep evaluation.PDFSigning
-	if err := p.Client.Do(ctx, http.MethodGet, ep+"/pdf-signing", nil, &prep); err != nil {
-		return false, err
-	}
-	cert, err := x509.ParseCertificate(p.Cert.Cert.Raw)
-	if err != nil {
-		return false, err
-	}
-	if req.PDFSignature, err = pdfsign.SignDigest(prep.Digest, p.Cert.Key, cert, prep.Time); err != nil {
-		return false, err
-	}
-	req.PDFRevision, req.PDFTime = prep.Revision, prep.Time
-	return true, p.Client.Do(ctx, http.MethodPost, ep+"/signatures", req, nil)
+// signReport has member p sign the report with the member's tool (clients/reviewer): its
+// digest with their certificate, and the PDF (RSA, ECDSA: true) or a detached CMS (SM2:
+// false).
+func signReport(ctx context.Context, p *sim.Party, session kaiping.ID, dissent string) (bool, error) {
+	s, err := reviewer.SignReport(ctx, p.Client, p.Cert.Key, p.Cert.Cert, session, dissent)
+	return !s.CMS, err
 }

@@ -300,6 +300,10 @@ export function eventText(ev, names) {
     case 'review.note': return '评标委员会对一项提示作出书面说明';
     case 'review.summary': return '组长汇总了评审结果';
     case 'review.reopen': return '组长退回汇总：' + (p.reason || '');
+    case 'report.built': return '主持人生成了评标报告';
+    case 'report.signed': return who(names, p.member) + (p.kind === 'dissent' ? ' 签署了评标报告，并书面说明不同意见' : ' 签署了评标报告');
+    case 'report.refused': return '主持人记录 ' + who(names, p.member) + ' 拒绝签署评标报告且未说明理由（视为同意）';
+    case 'report.archived': return '评标报告及签名已归档';
     case 'session.seat_remove': return '主持人将 ' + who(names, p.member) + ' 的工位移出音视频房间（仍是评标委员会成员，可重新加入）';
     case 'inquiry.requested': return groupName(names, p.group) + '组长提出书面' + inquiryKind(p.kind) + '请求，待监督人员审核';
     case 'inquiry.sent': return groupName(names, p.group) + '组长代表评标委员会发出书面' + inquiryKind(p.kind) + '请求（答复期限 ' + bj(p.deadline) + '）';

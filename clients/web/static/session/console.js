@@ -4,10 +4,12 @@
 // void, extend), each step behind a dialog saying what it does, members removed and
 // replaced, each section's review (its stage, who has not submitted, and the facts the
 // computation needs from the host: the ceiling and the drawn 下浮 rate), who read which bid,
+// the evaluation report (building it, recording a refusal to sign, a link to the report page),
 // the video wall and the timeline, kept current from the session's events. With ?tender=<tender> it lists the tender's sessions.
 import { api, boot, fromInput, h, okBox, serverNow, toInput } from '/assets/kaiping.js';
 import { confirmStep, param, put, run, sessionList, sessionVideo } from './common.js';
 import { drawCommon, followSession } from './overseer.js';
+import { drawReportDesk } from './reportdesk.js';
 import { drawReviews } from './reviews.js';
 
 const $ = (id) => document.getElementById(id);
@@ -70,6 +72,7 @@ function draw(view) {
       onclick: (ev) => step(current, s, ev.target) }, s.label)));
   drawMessageTargets(sess);
   drawReviews(view, { host: true });
+  drawReportDesk(view, { host: true });
   if (!video) {
     video = sessionVideo($('video'), view.base + '/media', { label: '视频墙' });
     video.idle('各工位的画面在此显示', '打开视频墙');

@@ -111,6 +111,10 @@ function summary(s, m, stage, g) {
   if (['in_review', 'signing', 'closed'].includes(s.state) && sitting(m) && stage === 'declared') {
     facts.push(['评审', h('a', { id: 'review-link', href: '/session/review/?id=' + encodeURIComponent(s.id) }, '进入评审与打分')]);
   }
+  if (['signing', 'closed'].includes(s.state) && sitting(m)) {
+    facts.push(['评标报告', h('a', { id: 'report-link', href: '/session/report/?id=' + encodeURIComponent(s.id) },
+      s.state === 'signing' ? '查阅并签署评标报告' : '查阅评标报告')]);
+  }
   const out = [h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))];
   if (s.suspension) {
     out.push(h('div', { class: 'notice', role: 'status' }, '评标会议已暂停：' + s.suspension.reason +
