@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -412,7 +411,7 @@ func (mt *demoMeeting) readBids(ctx context.Context, sess evaluation.Session, se
 			return n, fmt.Errorf("%s sees %d opened bids, want %d", m.Name, len(list.Bids), len(sealed))
 		}
 		for _, b := range list.Bids {
-			got, err := getRaw(ctx, p.Client, mt.expertPath("/bids/"+string(b.ID)))
+			got, err := p.Client.Raw(ctx, mt.expertPath("/bids/"+string(b.ID)))
 			if err != nil {
 				return n, fmt.Errorf("%s reads %s's bid: %w", m.Name, b.BidderName, err)
 			}
@@ -424,26 +423,4 @@ func (mt *demoMeeting) readBids(ctx context.Context, sess evaluation.Session, se
 		}
 	}
 	return n, nil
-}
-
-// getRaw reads the body of a GET as it streams, not as JSON.
-func getRaw(ctx context.Context, c *apiclient.Client, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s %s", path, resp.Status, data)
-	}
-	return data, nil
 }

@@ -187,7 +187,7 @@ func checkDemoSession(t *testing.T, w *demoWorld, printed string, tender opening
 	}
 	prices := map[string]bool{}
 	for _, b := range list.Bids {
-		got, err := getRaw(ctx, expert, "/api/v1/expert/sessions/"+id+"/bids/"+string(b.ID))
+		got, err := expert.Raw(ctx, "/api/v1/expert/sessions/"+id+"/bids/"+string(b.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
