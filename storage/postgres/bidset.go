@@ -16,9 +16,14 @@ import (
 func (s *OpeningStore) SealBidSet(ctx context.Context, a kaiping.Actor, tender, section kaiping.ID) (opening.BidSet, error) {
 	var set opening.BidSet
 	err := s.db.InTx(ctx, "pg.SealBidSet "+string(section), func(tx pgx.Tx) error {
+		// Sealers of one section take turns on its row, also when it has no registration to
+		// lock (two sealing a section nobody registered for both inserted its set). NO KEY
+		// UPDATE leaves the submissions' foreign-key locks on the row alone.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM tender_sections WHERE id = $1 FOR NO KEY UPDATE`, section); err != nil {
+			return err
+		}
 		// Every submission and withdrawal locks its bidder's registration row first
 		// (lockBidder): holding all of them waits for those in flight and keeps new ones out.
-		// A section with no registrations has nothing to wait for.
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM registrations WHERE section_id = $1 ORDER BY bidder_id FOR UPDATE`, section); err != nil {
 			return err
 		}

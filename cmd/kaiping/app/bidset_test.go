@@ -241,3 +241,39 @@ func TestBidSetSealed(t *testing.T) {
 	}
 	w.ta.ledgerSize(t)
 }
+
+// TestSealRace: sealers running at once (replicas, or the server's own sealer beside an
+// operator's) seal each section once, also a section nobody registered for, which has no
+// registration row to wait on: no sealer fails and each set has one ledger entry.
+func TestSealRace(t *testing.T) {
+	w := mustSubmissionWorld(t)
+	ctx := context.Background()
+	if _, err := w.submit(w.bidder, mustSeal(t, w.binding(seal.Summary), []byte("100"), w.bidderCert), ""); err != nil {
+		t.Fatal(err)
+	}
+	w.ta.clock.Set(w.deadline.Add(opening.SealSettle))
+	const sealers = 8
+	errs := make(chan error, sealers)
+	for range sealers {
+		go func() {
+			_, err := w.ta.Submit.SealDue(ctx)
+			errs <- err
+		}()
+	}
+	for range sealers {
+		if err := <-errs; err != nil {
+			t.Errorf("a sealer failed: %v", err)
+		}
+	}
+	var sets, entries int
+	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM bid_sets WHERE tender_id = $1`, w.tender.ID).Scan(&sets); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ta.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE action = 'bid.set_seal'
+		AND subject IN (SELECT id::text FROM tender_sections WHERE tender_id = $1)`, w.tender.ID).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if sets != 2 || entries != 2 {
+		t.Errorf("%d sets and %d bid.set_seal entries, want one of each per section (2)", sets, entries)
+	}
+}
