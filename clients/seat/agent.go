@@ -307,8 +307,14 @@ func (a *Agent) answer(m wire.Offer) error {
 		return fmt.Errorf("seat: set answer: %w", err)
 	}
 	a.flushCandidates()
+	if err := a.sig.send(wire.Answer{SDP: ans.SDP}); err != nil {
+		// The network dropped between the offer and the answer. The socket is closed, so Run
+		// resumes the session, and the server, its offer unanswered, sends it again.
+		a.cfg.Log.Info("answer not sent, resuming", "err", err)
+		return nil
+	}
 	a.cfg.Log.Debug("answered server offer", "tracks", len(m.Tracks))
-	return a.sig.send(wire.Answer{SDP: ans.SDP})
+	return nil
 }
 
 // offer sends our offer (to publish), unless one is outstanding or publishing was refused.

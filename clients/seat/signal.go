@@ -49,6 +49,8 @@ func (c *conn) readLoop() {
 	}
 }
 
+// send writes m. A socket that fails a write is closed, so that its reader ends too and the
+// agent resumes on a new one, as when a read fails.
 func (c *conn) send(m wire.Message) error {
 	b, err := wire.Marshal(m)
 	if err != nil {
@@ -57,7 +59,11 @@ func (c *conn) send(m wire.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		_ = c.ws.Close()
+		return fmt.Errorf("seat: signaling connection lost: %w", err)
+	}
+	return nil
 }
 
 func (c *conn) close() { _ = c.ws.Close() }
