@@ -107,7 +107,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.sig.close()
 			return nil
 		case st := <-a.iceEvents:
-			if st == webrtc.ICEConnectionStateFailed {
+			// A failure already mended (by the ICE restart of a resume) needs no other restart.
+			if st == webrtc.ICEConnectionStateFailed && a.pc.ICEConnectionState() == webrtc.ICEConnectionStateFailed {
 				log.Info("media connection failed, asking for an ICE restart")
 				_ = a.sig.send(wire.RestartICE{})
 			}
@@ -128,6 +129,10 @@ func (a *Agent) Run(ctx context.Context) error {
 					return nil
 				}
 				return err
+			}
+			// The resumed session restarts ICE: what ICE reported while we were away is moot.
+			for len(a.iceEvents) > 0 {
+				<-a.iceEvents
 			}
 			continue
 		}
