@@ -313,8 +313,8 @@ func (a *Agent) answer(m wire.Offer) error {
 	}
 	a.flushCandidates()
 	if err := a.sig.send(wire.Answer{SDP: ans.SDP}); err != nil {
-		// The network dropped between the offer and the answer. The socket is closed, so Run
-		// resumes the session, and the server, its offer unanswered, sends it again.
+		// The network dropped between the offer and the answer. The socket is closed: Run
+		// resumes the session (if it may), and the server sends its unanswered offer again.
 		a.cfg.Log.Info("answer not sent, resuming", "err", err)
 		return nil
 	}
