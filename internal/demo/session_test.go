@@ -63,8 +63,10 @@ func TestDemo(t *testing.T) {
 	printed := out.String()
 	t.Logf("the opening took %v, the draw %v, the session %v\n%s", took.Round(time.Second), drawTook.Round(time.Millisecond),
 		sessionTook.Round(time.Millisecond), printed)
-	// Nothing waits in the draw and the session: they are requests one after another.
-	if limit := 30 * time.Second; drawTook+sessionTook > limit {
+	// Nothing waits in the draw and the session: they are requests one after another, and a
+	// sleep slipped in shows as minutes. The bound is loose because seven seat agents join
+	// the room on a 2-core machine that CI may share (49 s was seen under load).
+	if limit := 2 * time.Minute; drawTook+sessionTook > limit {
 		t.Errorf("the draw and the session took %v, want at most %v", drawTook+sessionTook, limit)
 	}
 
