@@ -76,8 +76,10 @@ func checkDemoEvaluation(t *testing.T, w *demoWorld, printed string, tender open
 			t.Errorf("the demo did not print the seat %s %s", a.VenueName, a.SeatCode)
 		}
 	}
-	if len(as.Assignments) < 5 || len(cities) != 3 {
-		t.Errorf("%d seats in cities %v, want at least 5 in 3", len(as.Assignments), cities)
+	// At least half the experts come from outside the host city: two cities at least, three
+	// when the seed spreads them.
+	if len(as.Assignments) < 5 || len(cities) < 2 {
+		t.Errorf("%d seats in cities %v, want at least 5 in 2 or 3", len(as.Assignments), cities)
 	}
 
 	// What `kaiping draw verify --config` does after the demo.
