@@ -56,7 +56,7 @@ type Config struct {
 	Media      MediaConfig      `yaml:"media"`
 	// Notify is how notices reach people besides the inbox: e-mail and an SMS/voice gateway.
 	Notify NotifyConfig `yaml:"notify"`
-	Log        LogConfig        `yaml:"log"`
+	Log    LogConfig    `yaml:"log"`
 }
 
 // MediaConfig is the media plane: live audio and video of openings and evaluation
