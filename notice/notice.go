@@ -69,9 +69,9 @@ type Store interface {
 	// MarkRead marks principal's notice id read at at (once; a second time changes nothing).
 	// A notice of another principal is KindNotFound "inbox.not_found", as a missing one.
 	MarkRead(ctx context.Context, principal, id kaiping.ID, at time.Time) (Notice, error)
-	// DueDeliveries claims up to limit deliveries due at now, pushing their next attempt to
-	// lease so that another worker does not take them meanwhile.
-	DueDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]Delivery, error)
+	// DueDeliveries claims up to limit deliveries on channels due at now, pushing their next
+	// attempt to lease so that another worker does not take them meanwhile.
+	DueDeliveries(ctx context.Context, channels []string, now, lease time.Time, limit int) ([]Delivery, error)
 	// Delivered records a delivery sent at at.
 	Delivered(ctx context.Context, id kaiping.ID, at time.Time) error
 	// Retry records a failed attempt: next try at next, or given up (failed) when next is zero.

@@ -47,6 +47,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 type Worker struct {
 	store   Store
 	senders map[string]Sender
+	// channels are the senders' names: a worker claims only what it can send, so a replica
+	// configured without a channel never takes (and fails) another's deliveries.
+	channels []string
 	clock   kaiping.Clock
 	log     *slog.Logger
 	cfg     WorkerConfig
@@ -54,11 +57,18 @@ type Worker struct {
 
 // NewWorker returns a worker delivering through senders, by channel name.
 func NewWorker(store Store, senders map[string]Sender, clock kaiping.Clock, log *slog.Logger, cfg WorkerConfig) *Worker {
-	return &Worker{store: store, senders: senders, clock: clock, log: log, cfg: cfg.withDefaults()}
+	w := &Worker{store: store, senders: senders, clock: clock, log: log, cfg: cfg.withDefaults()}
+	for c := range senders {
+		w.channels = append(w.channels, c)
+	}
+	return w
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends; without a sender there is nothing to do.
 func (w *Worker) Run(ctx context.Context) {
+	if len(w.channels) == 0 {
+		return
+	}
 	t := time.NewTicker(w.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -77,7 +87,7 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) Deliver(ctx context.Context) (int, error) {
 	now := w.clock.Now()
 	// The lease outlasts a send's timeout, so a slow send is not taken twice.
-	ds, err := w.store.DueDeliveries(ctx, now, now.Add(2*time.Minute), w.cfg.Batch)
+	ds, err := w.store.DueDeliveries(ctx, w.channels, now, now.Add(2*time.Minute), w.cfg.Batch)
 	if err != nil {
 		return 0, err
 	}
@@ -91,13 +101,7 @@ func (w *Worker) Deliver(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) deliver(ctx context.Context, d Delivery) bool {
-	s, ok := w.senders[d.Channel]
-	var err error
-	if !ok {
-		err = kaiping.E(kaiping.KindInvalid, "notify.channel", "通知渠道未配置")
-	} else {
-		err = s.Send(ctx, d)
-	}
+	err := w.senders[d.Channel].Send(ctx, d)
 	now := w.clock.Now()
 	if err == nil {
 		if err := w.store.Delivered(ctx, d.ID, now); err != nil {

@@ -83,14 +83,14 @@ func (s *NoticeStore) MarkRead(ctx context.Context, principal, id kaiping.ID, at
 }
 
 // DueDeliveries implements notice.Store: SKIP LOCKED lets replicas claim disjoint batches.
-func (s *NoticeStore) DueDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]notice.Delivery, error) {
+func (s *NoticeStore) DueDeliveries(ctx context.Context, channels []string, now, lease time.Time, limit int) ([]notice.Delivery, error) {
 	var out []notice.Delivery
 	err := s.db.InTx(ctx, "pg.DueDeliveries", func(tx pgx.Tx) error {
 		out = nil
 		rows, err := tx.Query(ctx, `SELECT `+noticeColumns+`, o.id, o.channel, o.address, o.attempts, n.principal_id
 			FROM notice_outbox o JOIN notices n ON n.id = o.notice_id
-			WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_at <= $1
-			ORDER BY o.next_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`, now, limit)
+			WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_at <= $1 AND o.channel = ANY($3)
+			ORDER BY o.next_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`, now, limit, channels)
 		if err != nil {
 			return err
 		}
