@@ -50,9 +50,9 @@ type Worker struct {
 	// channels are the senders' names: a worker claims only what it can send, so a replica
 	// configured without a channel never takes (and fails) another's deliveries.
 	channels []string
-	clock   kaiping.Clock
-	log     *slog.Logger
-	cfg     WorkerConfig
+	clock    kaiping.Clock
+	log      *slog.Logger
+	cfg      WorkerConfig
 }
 
 // NewWorker returns a worker delivering through senders, by channel name.
