@@ -11,6 +11,8 @@ require (
 	github.com/cloudflare/circl v1.6.5
 	github.com/digitorus/pkcs7 v0.0.0-20230713084857-e76b763bdc49
 	github.com/digitorus/timestamp v0.0.0-20250524132541-c45532741eea
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.26.0
 	github.com/emmansun/gmsm v0.44.1
 	github.com/fasthttp/websocket v1.5.8
 	github.com/go-logr/logr v1.4.3

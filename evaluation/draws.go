@@ -202,7 +202,7 @@ func (s *Service) notifyDrawn(ctx context.Context, d Draw, m Member) {
 		return
 	}
 	sess := d.Request.Session
-	s.notify(ctx, Notice{Kind: NoticeDrawn, Draw: d.ID, Expert: e.ID, ExpertName: e.Name, Phone: e.Phone,
+	s.notify(ctx, Notice{Kind: NoticeDrawn, Draw: d.ID, Expert: e.ID, ExpertName: e.Name, Phone: e.Phone, Email: e.Email, Principal: e.Principal,
 		Start: sess.Start, End: sess.End, RespondBy: m.RespondBy, Text: drawnText(e.Name, sess.Start, sess.End, m.RespondBy)})
 }
 

@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -43,6 +44,8 @@ type Expert struct {
 	Name string     `json:"name"`
 	// Phone is where notices go (短信/语音通知), an 11-digit mainland mobile number.
 	Phone string `json:"phone,omitempty"`
+	// Email is where notices go by e-mail (邮件通知), beside the inbox.
+	Email string `json:"email,omitempty"`
 	// Principal is the expert's login, through which they keep their own calendar and answer
 	// draws; empty until the expert has a certificate.
 	Principal   kaiping.ID   `json:"principal_id,omitempty"`
@@ -93,6 +96,7 @@ func (e *Expert) Validate() error {
 	e.Code = strings.TrimSpace(e.Code)
 	e.Name = strings.TrimSpace(e.Name)
 	e.Phone = strings.TrimSpace(e.Phone)
+	e.Email = strings.TrimSpace(e.Email)
 	e.Employer = strings.TrimSpace(e.Employer)
 	e.City = strings.TrimSpace(e.City)
 	switch {
@@ -102,6 +106,8 @@ func (e *Expert) Validate() error {
 		return invalid("expert.name", "姓名不能为空，且不超过 %d 字", maxNameRunes)
 	case e.Phone != "" && !phonePattern.MatchString(e.Phone):
 		return invalid("expert.phone", "手机号码须为 11 位大陆手机号")
+	case e.Email != "" && !validEmail(e.Email):
+		return invalid("expert.email", "电子邮箱格式错误")
 	case e.Employer == "" || runes(e.Employer) > maxOrgRunes:
 		return invalid("expert.employer", "工作单位不能为空，且不超过 %d 字", maxOrgRunes)
 	case e.Principal != "" && !e.Principal.Valid():
@@ -357,4 +363,11 @@ func ValidIDNumber(n string) bool {
 		sum += int(n[i]-'0') * w
 	}
 	return n[17] == "10X98765432"[sum%11]
+}
+
+// validEmail accepts one plain address (name@domain), nothing a mail header could be
+// smuggled through.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s && len(s) <= 254
 }

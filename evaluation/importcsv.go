@@ -62,6 +62,7 @@ var importColumns = []struct {
 	{"code", "专家编号", true},
 	{"name", "姓名", true},
 	{"phone", "手机", false},
+	{"email", "电子邮箱", false},
 	{"employer", "工作单位", true},
 	{"titles", "职称", false},
 	{"specialties", "评标专业", true},
@@ -73,7 +74,7 @@ var importColumns = []struct {
 
 // columnOfCode names the column a validation error code is about.
 var columnOfCode = map[string]string{
-	"expert.code": "专家编号", "expert.name": "姓名", "expert.phone": "手机", "expert.employer": "工作单位",
+	"expert.code": "专家编号", "expert.name": "姓名", "expert.phone": "手机", "expert.email": "电子邮箱", "expert.employer": "工作单位",
 	"expert.titles": "职称", "expert.specialties": "评标专业", "expert.specialty_unknown": "评标专业",
 	"expert.specialty_level": "评标专业", "expert.city": "所在城市", "expert.coordinates": "纬度/经度",
 	"expert.status": "状态",
@@ -202,7 +203,7 @@ func importRecord(rec []string, index map[string]int, width int) (Expert, *RowEr
 		return ""
 	}
 	e := Expert{
-		Code: get("code"), Name: get("name"), Phone: get("phone"), Employer: get("employer"),
+		Code: get("code"), Name: get("name"), Phone: get("phone"), Email: get("email"), Employer: get("employer"),
 		Titles: splitList(get("titles")), Specialties: splitList(get("specialties")),
 		Status: statusOf(get("status")),
 	}

@@ -1,17 +1,9 @@
 package evaluation
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/kaiping/kaiping"
@@ -32,17 +24,22 @@ type Notice struct {
 	Expert     kaiping.ID `json:"expert_id"`
 	ExpertName string     `json:"expert_name"`
 	Phone      string     `json:"phone,omitempty"`
-	Start      time.Time  `json:"session_start"`
-	End        time.Time  `json:"session_end"`
-	RespondBy  time.Time  `json:"respond_by,omitempty"`
-	Venue      string     `json:"venue,omitempty"`
-	Address    string     `json:"address,omitempty"`
-	Seat       string     `json:"seat,omitempty"`
+	// Email and Principal are where else the notice goes: the expert's mailbox and the
+	// inbox of their login (empty until they have one).
+	Email     string     `json:"email,omitempty"`
+	Principal kaiping.ID `json:"principal_id,omitempty"`
+	Start     time.Time  `json:"session_start"`
+	End       time.Time  `json:"session_end"`
+	RespondBy time.Time  `json:"respond_by,omitempty"`
+	Venue     string     `json:"venue,omitempty"`
+	Address   string     `json:"address,omitempty"`
+	Seat      string     `json:"seat,omitempty"`
 	// Text is the message as an SMS or voice gateway would send it.
 	Text string `json:"text"`
 }
 
-// Notifier tells drawn experts. SMS and voice gateways plug in behind it.
+// Notifier tells drawn experts. The app puts the inbox, e-mail and the SMS/voice gateways
+// behind it (package notice).
 type Notifier interface {
 	Notify(ctx context.Context, n Notice) error
 }
@@ -57,72 +54,6 @@ type LogNotifier struct {
 func (l LogNotifier) Notify(_ context.Context, n Notice) error {
 	l.Log.Info("expert notice", "kind", n.Kind, "draw_id", n.Draw, "expert_id", n.Expert, "text", n.Text)
 	return nil
-}
-
-// WebhookNotifier POSTs each notice as JSON to a gateway (an SMS platform's adapter, the
-// centre's messaging hub). Each request carries
-//
-//	X-Kaiping-Timestamp: <unix seconds>
-//	X-Kaiping-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
-//
-// so the gateway can refuse forged or replayed notices (Stripe's scheme).
-type WebhookNotifier struct {
-	url    string
-	secret []byte
-	client *http.Client
-	clock  kaiping.Clock
-}
-
-// NewWebhookNotifier returns a notifier posting to url, signing with secret (at least 32
-// bytes). client may be nil for a client with a 10-second timeout.
-func NewWebhookNotifier(url string, secret []byte, client *http.Client, clock kaiping.Clock) (*WebhookNotifier, error) {
-	if len(secret) < 32 {
-		return nil, invalid("config.notify_secret", "通知网关签名密钥至少 32 字节")
-	}
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	return &WebhookNotifier{url: url, secret: secret, client: client, clock: clock}, nil
-}
-
-// SignWebhook returns the X-Kaiping-Signature value for body sent at timestamp.
-func SignWebhook(secret []byte, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(timestamp))
-	m.Write([]byte("."))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// Notify posts n; anything but a 2xx answer is an error (KindUnavailable).
-func (w *WebhookNotifier) Notify(ctx context.Context, n Notice) error {
-	body, err := json.Marshal(n)
-	if err != nil {
-		return kaiping.Internal("evaluation.WebhookNotifier", err)
-	}
-	ts := strconv.FormatInt(w.clock.Now().Unix(), 10)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
-	if err != nil {
-		return kaiping.Internal("evaluation.WebhookNotifier", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Kaiping-Timestamp", ts)
-	req.Header.Set("X-Kaiping-Signature", SignWebhook(w.secret, ts, body))
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return unavailableNotice(err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 {
-		return unavailableNotice(fmt.Errorf("gateway answered %s", resp.Status))
-	}
-	return nil
-}
-
-func unavailableNotice(err error) error {
-	return &kaiping.Error{Kind: kaiping.KindUnavailable, Code: "notify.unavailable",
-		Message: "通知网关暂时无法送达", Op: "evaluation.WebhookNotifier", Err: err}
 }
 
 // drawnText and assignedText are the notices' words.

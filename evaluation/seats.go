@@ -223,7 +223,7 @@ func (s *Service) notifyAssigned(ctx context.Context, d Draw, as SeatAssignment)
 		return
 	}
 	sess := d.Request.Session
-	s.notify(ctx, Notice{Kind: NoticeAssigned, Draw: d.ID, Expert: e.ID, ExpertName: e.Name, Phone: e.Phone,
+	s.notify(ctx, Notice{Kind: NoticeAssigned, Draw: d.ID, Expert: e.ID, ExpertName: e.Name, Phone: e.Phone, Email: e.Email, Principal: e.Principal,
 		Start: sess.Start, End: sess.End, Venue: v.Name, Address: v.Address, Seat: as.SeatCode,
 		Text: assignedText(e.Name, v.Name, v.Address, as.SeatCode, sess.Start)})
 }

@@ -53,6 +53,7 @@ func TestPagesServed(t *testing.T) {
 		{"/", "text/html; charset=utf-8", "远程异地评标"},
 		{"/assets/kaiping.js", "text/javascript; charset=utf-8", "export async function api"},
 		{"/assets/kaiping.css", "text/css; charset=utf-8", "svg.map"},
+		{"/assets/inbox.js", "text/javascript; charset=utf-8", "/api/v1/inbox"},
 		{"/evaluation/host.html", "text/html; charset=utf-8", "专家抽取与工位调度"},
 		{"/evaluation/admin.html", "text/html; charset=utf-8", "导入专家"},
 		{"/evaluation/venue.html", "text/html; charset=utf-8", "当日工位"},

@@ -24,6 +24,7 @@ import (
 	"github.com/kaiping/kaiping/identity/devpki"
 	"github.com/kaiping/kaiping/internal/iox"
 	"github.com/kaiping/kaiping/internal/sim"
+	"github.com/kaiping/kaiping/notice"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -229,6 +230,9 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 		say("  %s（%s，%s）→ %s %s 工位 %s（%s，%.1f 公里）", e.Name, e.Code, cityOf(e.City), cityOf(a.City), a.VenueName, a.SeatCode, kind, a.DistanceKm)
 	}
 	say("  %d 名专家分布在 %d 个城市的评标工位", len(as.Assignments), len(cities))
+	if err := demoEvalInboxes(ctx, c, say); err != nil {
+		return nil, err
+	}
 
 	for _, dv := range demoEvalVenues {
 		v := venues[dv.venue.City]
@@ -440,4 +444,23 @@ func postRaw(ctx context.Context, c *apiclient.Client, path, contentType string,
 		return &apiclient.Error{Status: resp.StatusCode, Code: f.Error.Code, Message: fmt.Sprintf("%s %v", f.Error.Message, f.Rows)}
 	}
 	return json.Unmarshal(data, out)
+}
+
+// demoEvalInboxes says how many notices reached the drawn experts' inboxes (站内通知): the
+// seat notices, and the draw notices of those who had a login when they were drawn (the
+// others are told by SMS or e-mail, when notify is configured).
+func demoEvalInboxes(ctx context.Context, c *demoCommittee, say func(string, ...any)) error {
+	total, experts := 0, 0
+	for _, p := range c.logins {
+		var in notice.Inbox
+		if err := p.Client.Do(ctx, http.MethodGet, "/api/v1/inbox", nil, &in); err != nil {
+			return fmt.Errorf("%s's inbox: %w", p.Name, err)
+		}
+		total += len(in.Notices)
+		if len(in.Notices) > 0 {
+			experts++
+		}
+	}
+	say("  站内通知：%d 条送达 %d 位专家的收件箱（页面右上角“通知”）", total, experts)
+	return nil
 }

@@ -29,6 +29,10 @@ func checkDemoEvaluation(t *testing.T, w *demoWorld, printed string, tender open
 			t.Errorf("the demo did not print %q", want)
 		}
 	}
+	// Every dispatched expert has the seat notice in the inbox of their login.
+	if !regexp.MustCompile(`站内通知：\d+ 条送达 5 位专家`).MatchString(printed) {
+		t.Errorf("the demo did not print the notices reaching the 5 experts' inboxes")
+	}
 	// The draw is random: at least half the experts come from outside the host city, so they
 	// sit in two or three cities (which, the seed decides).
 	if !regexp.MustCompile(`5 名专家分布在 [23] 个城市`).MatchString(printed) {

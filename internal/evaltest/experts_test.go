@@ -128,6 +128,7 @@ func TestExpertRecords(t *testing.T) {
 	}{
 		{"bad code", second(env.Service.CreateExpert(ctx, admin, evaluation.Expert{Code: "中文", Name: "x", Employer: "y", City: "410100", Specialties: []string{"A0101"}})), "expert.code"},
 		{"code taken", second(env.Service.CreateExpert(ctx, admin, evaluation.Expert{Code: "HN-1", Name: "x", Employer: "y", City: "410100", Specialties: []string{"A0101"}})), "expert.code_taken"},
+		{"bad e-mail", second(env.Service.CreateExpert(ctx, admin, evaluation.Expert{Code: "HN-4", Name: "x", Employer: "y", City: "410100", Specialties: []string{"A0101"}, Email: "王工 <wang@example.cn>\r\nBcc: x@y"})), "expert.email"},
 		{"no specialty", second(env.Service.CreateExpert(ctx, admin, evaluation.Expert{Code: "HN-2", Name: "x", Employer: "y", City: "410100"})), "expert.specialties"},
 		{"unknown login", second(env.Service.CreateExpert(ctx, admin, evaluation.Expert{Code: "HN-3", Name: "x", Employer: "y", City: "410100", Specialties: []string{"A0101"}, Principal: kaiping.NewID()})), "expert.principal"},
 		{"status without reason", env.Service.SetStatus(ctx, admin, x.ID, evaluation.StatusSuspended, ""), "expert.status_reason"},
@@ -144,6 +145,15 @@ func TestExpertRecords(t *testing.T) {
 		if kaiping.CodeOf(tt.err) != tt.code {
 			t.Errorf("%s: %v, want %s", tt.name, tt.err, tt.code)
 		}
+	}
+
+	// The e-mail address notices go to is kept with the expert.
+	x.Email = "wang@example.cn"
+	if _, err := env.Service.UpdateExpert(ctx, admin, x.ID, x); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := env.Store.Expert(ctx, x.ID); err != nil || got.Email != "wang@example.cn" {
+		t.Errorf("stored e-mail %q (%v)", got.Email, err)
 	}
 
 	login := env.ExpertLogin(t, x)

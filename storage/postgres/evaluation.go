@@ -71,10 +71,10 @@ func (s *EvaluationStore) CreateExpert(ctx context.Context, a kaiping.Actor, e e
 
 func insertExpert(ctx context.Context, tx pgx.Tx, e evaluation.Expert) error {
 	_, err := tx.Exec(ctx, `INSERT INTO experts (id, code, name, phone, principal_id, employer, titles, specialties,
-		city, lat, lon, status, status_reason, created_at, updated_at, id_number)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		city, lat, lon, status, status_reason, created_at, updated_at, id_number, email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		e.ID, e.Code, e.Name, e.Phone, nullID(e.Principal), e.Employer, emptyIfNil(e.Titles), e.Specialties,
-		e.City, e.Lat, e.Lon, e.Status, e.StatusReason, e.CreatedAt, e.UpdatedAt, e.IDNumber)
+		e.City, e.Lat, e.Lon, e.Status, e.StatusReason, e.CreatedAt, e.UpdatedAt, e.IDNumber, e.Email)
 	return err
 }
 
@@ -89,9 +89,9 @@ func emptyIfNil(s []string) []string {
 func (s *EvaluationStore) UpdateExpert(ctx context.Context, a kaiping.Actor, e evaluation.Expert) error {
 	return s.db.InTx(ctx, "pg.UpdateExpert", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE experts SET code = $2, name = $3, phone = $4, principal_id = $5, employer = $6,
-			titles = $7, specialties = $8, city = $9, lat = $10, lon = $11, updated_at = $12, id_number = $13 WHERE id = $1`,
+			titles = $7, specialties = $8, city = $9, lat = $10, lon = $11, updated_at = $12, id_number = $13, email = $14 WHERE id = $1`,
 			e.ID, e.Code, e.Name, e.Phone, nullID(e.Principal), e.Employer, emptyIfNil(e.Titles), e.Specialties,
-			e.City, e.Lat, e.Lon, e.UpdatedAt, e.IDNumber)
+			e.City, e.Lat, e.Lon, e.UpdatedAt, e.IDNumber, e.Email)
 		if err != nil {
 			return constraintError(err, expertConflicts(e))
 		}
@@ -163,13 +163,13 @@ func (s *EvaluationStore) ImportExperts(ctx context.Context, a kaiping.Actor, ro
 }
 
 const expertColumns = `id, code, name, phone, principal_id, employer, titles, specialties, city, lat, lon,
-	status, status_reason, created_at, updated_at, id_number, photo IS NOT NULL`
+	status, status_reason, created_at, updated_at, id_number, photo IS NOT NULL, email`
 
 func scanExpert(row pgx.Row) (evaluation.Expert, error) {
 	var e evaluation.Expert
 	var principal *string
 	err := row.Scan(&e.ID, &e.Code, &e.Name, &e.Phone, &principal, &e.Employer, &e.Titles, &e.Specialties,
-		&e.City, &e.Lat, &e.Lon, &e.Status, &e.StatusReason, &e.CreatedAt, &e.UpdatedAt, &e.IDNumber, &e.HasPhoto)
+		&e.City, &e.Lat, &e.Lon, &e.Status, &e.StatusReason, &e.CreatedAt, &e.UpdatedAt, &e.IDNumber, &e.HasPhoto, &e.Email)
 	e.Principal = optionalID(principal)
 	return e, err
 }

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/httpapi"
 	"github.com/kaiping/kaiping/identity"
+	"github.com/kaiping/kaiping/notice"
 	"github.com/kaiping/kaiping/opening"
 	"github.com/kaiping/kaiping/pdfdoc"
 	"github.com/kaiping/kaiping/signaling/recorder"
@@ -75,6 +78,10 @@ type App struct {
 	// Publications publishes the candidates after a session's report (中标候选人公示) and
 	// takes the objections to them.
 	Publications *evaluation.Publications
+	// Inbox keeps every principal's notices (站内通知) and queues them for e-mail and the
+	// SMS/voice gateway; Outbox delivers that queue with retries.
+	Inbox  *notice.Service
+	Outbox *notice.Worker
 	// Media is the media plane (media.backend): rooms of live audio and video on the
 	// embedded SFU (*embedded.Server) or a LiveKit server (*livekit.Client).
 	Media MediaBackend
@@ -267,8 +274,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.TimeStamps.StampRecordsOf(a.Records)
 	a.notices = postgres.NewListener(cfg.Database.URL, a.log)
 	a.Live = opening.NewHallLive(a.Hall, a.Identity, openingStore, a.notices.Channel(postgres.HallChannel), a.clock, a.log, a.liveConfig)
+	senders, err := notifyChannels(cfg.Notify, a.clock)
+	if err != nil {
+		return nil, err
+	}
+	noticeStore := postgres.NewNoticeStore(a.DB)
+	a.Inbox = notice.NewService(noticeStore, a.clock, a.log, slices.Collect(maps.Keys(senders))...)
+	a.Outbox = notice.NewWorker(noticeStore, senders, a.clock, a.log, cfg.Notify.worker())
 	a.Evaluation = evaluation.NewService(postgres.NewEvaluationStore(a.DB, a.Ledger),
-		evaluation.LogNotifier{Log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
+		expertNotices{notices: a.Inbox, log: a.log}, a.clock, a.log, cfg.Evaluation.rules())
 	a.Evaluation.ReadBidsFrom(committeeBids{bids: a.OpenedBids})
 	a.Evaluation.ReviewRecordsFrom(committeeRecords{store: openingStore})
 	a.Evaluation.ReportWith(evaluation.Papers{Fonts: fonts}, archiveObjects{store: a.Blob, bucket: cfg.Blob.ArchiveBucket,
@@ -397,6 +411,7 @@ func (a *App) Serve(ln net.Listener) error {
 	a.jobs.Go(func() { a.Recorder.Run(ctx) })
 	a.jobs.Go(func() { a.Records.Run(ctx, exportInterval) })
 	a.jobs.Go(func() { a.notices.Run(ctx) })
+	a.jobs.Go(func() { a.Outbox.Run(ctx) })
 	a.jobs.Go(func() { a.Live.Run(ctx) })
 	a.jobs.Go(func() { a.SessionLive.Run(ctx) })
 	// The seats' states in the committees' rooms, recorded in their sessions.

@@ -52,6 +52,8 @@ var authzMatrix = map[string]access{
 	"GET /readyz":                                                                  public,
 	"POST /api/v1/auth/challenge":                                                  public,
 	"POST /api/v1/auth/login":                                                      public,
+	"GET /api/v1/inbox":                                                            anyone, // the caller's own notices only (TestInboxIsOwn)
+	"POST /api/v1/inbox/:id/read":                                                  anyone, // the caller's own notice only; another's is not found
 	"GET /api/v1/me":                                                               anyone,
 	"POST /api/v1/principals":                                                      roles(rAdmin),
 	"GET /api/v1/principals":                                                       roles(rAdmin),

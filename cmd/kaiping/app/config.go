@@ -54,7 +54,9 @@ type Config struct {
 	// Evaluation is the centre's rules for evaluation sessions.
 	Evaluation EvaluationConfig `yaml:"evaluation"`
 	Media      MediaConfig      `yaml:"media"`
-	Log        LogConfig        `yaml:"log"`
+	// Notify is how notices reach people besides the inbox: e-mail and an SMS/voice gateway.
+	Notify NotifyConfig `yaml:"notify"`
+	Log    LogConfig    `yaml:"log"`
 }
 
 // MediaConfig is the media plane: live audio and video of openings and evaluation
@@ -616,6 +618,7 @@ func (c Config) Validate() error {
 	default:
 		bad("log.format: must be text or json, got %q", c.Log.Format)
 	}
+	c.Notify.validate(bad)
 	if len(p) > 0 {
 		return fmt.Errorf("config: %d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
 	}

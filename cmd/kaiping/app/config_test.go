@@ -88,6 +88,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad log level", valid, []string{"KAIPING_LOG_LEVEL=loud"}, []string{`log.level: must be debug, info, warn or error, got "loud"`}},
 		{"unknown media backend", valid, []string{"KAIPING_MEDIA_BACKEND=janus"}, []string{`media.backend: must be "embedded" or "livekit", got "janus"`}},
 		{"livekit without its server", valid, []string{"KAIPING_MEDIA_BACKEND=livekit"}, []string{"media.livekit.url: required", "media.livekit.api_key: required", "media.livekit.api_secret_file: required"}},
+		{"SMTP without port or sender", valid, []string{"KAIPING_NOTIFY_SMTP_HOST=smtp.example.cn"}, []string{"notify.smtp.port: a port from 1 to 65535", "notify.smtp.from:"}},
+		{"SMTP in the clear off loopback", valid, []string{"KAIPING_NOTIFY_SMTP_HOST=smtp.example.cn", "KAIPING_NOTIFY_SMTP_PORT=587",
+			"KAIPING_NOTIFY_SMTP_FROM=noreply@example.cn", "KAIPING_NOTIFY_SMTP_STARTTLS_OFF=true", "KAIPING_NOTIFY_SMTP_USERNAME=u"},
+			[]string{"notify.smtp.starttls_off: only for a relay on loopback", "notify.smtp: username and password_file go together"}},
+		{"webhook in the clear without a secret", valid, []string{"KAIPING_NOTIFY_WEBHOOK_URL=http://sms.example.cn/hook"},
+			[]string{"notify.webhook.url: an https URL is needed", "notify.webhook.secret_file: required"}},
 		{"half a bootstrap admin", valid + "  bootstrap_admin: {name: 管理员}\n", nil, []string{"auth.bootstrap_admin.certificate_file: required"}},
 	}
 	for _, tt := range tests {

@@ -62,6 +62,7 @@ func (a *App) newFiber() *fiber.App {
 	a.Routes.Mount(f, a.Identity, a.SessionLive.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Evaluation.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.Publications.Routes()...)
+	a.Routes.Mount(f, a.Identity, a.Inbox.Routes()...)
 	a.Routes.Mount(f, a.Identity, a.ledgerRoutes()...)
 	a.Routes.Mount(f, a.Identity, a.mediaRoutes()...)
 	a.Routes.Mount(f, a.Identity, web.Routes()...)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/kaiping/kaiping/clients/web"
 	"github.com/kaiping/kaiping/evaluation"
 	"github.com/kaiping/kaiping/identity/devpki"
+	"github.com/kaiping/kaiping/notice"
 	"github.com/kaiping/kaiping/opening"
 )
 
@@ -310,6 +312,23 @@ func TestEvaluationPages(t *testing.T) {
 		pg := b.open(t, web.LoginLink(w.base, "evaluation/expert.html", w.expert.Token))
 		pg.waitText("#draws", w.tender.Code, "待应答", "剩余", "郑州市", "郑州市公共资源交易中心", "工位 A0", "商务外环路")
 		pg.waitText("#profile", "ZZ-01", "张伟")
+		// The draw and the seat reached the expert's inbox, in the header of the page.
+		var in notice.Inbox
+		if err := w.expert.Do(ctx, http.MethodGet, "/api/v1/inbox", nil, &in); err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, n := range in.Notices {
+			kinds[n.Kind]++
+		}
+		if in.Unread != len(in.Notices) || kinds[evaluation.NoticeDrawn] != 1 || kinds[evaluation.NoticeAssigned] != 1 {
+			t.Errorf("the expert's inbox: %d unread, kinds %v", in.Unread, kinds)
+		}
+		pg.waitText(".inbox-count", strconv.Itoa(in.Unread))
+		pg.click(".inbox-button")
+		pg.waitText("#inbox-list", "评标抽取通知", "评标工位与签到通知", "北京时间", "张伟专家")
+		pg.click("#inbox-list li.unread button")
+		pg.waitText(".inbox-count", strconv.Itoa(in.Unread-1))
 		pg.click("#draws button.accept")
 		pg.waitText("#draws-msg", "已确认参加")
 		pg.waitText("#draws", "已确认参加")

@@ -1,6 +1,7 @@
 // The expert's page (评标专家): the draws they were drawn in with a countdown to answer,
 // accept or decline, their seat; their calendar of unavailable periods and declared
 // relations.
+import { mountInbox } from '/assets/inbox.js';
 import { act, api, boot, countdown, field, fmtTime, fromInput, h, okBox, table } from '/assets/kaiping.js';
 import { badge, catalog, cityName, expertStatus, memberState } from './common.js';
 
@@ -8,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 let cat;
 
 const me = await boot(['expert']);
+if (me) mountInbox(document.querySelector('header.bar'));
 if (me) {
   cat = await catalog().catch(() => ({ cities: new Map(), specialties: [] }));
   await Promise.all([loadDraws(), loadProfile()]);

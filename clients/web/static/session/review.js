@@ -10,6 +10,7 @@
 //
 // Values are the server's units: a verdict 1 or 0, a score in hundredths of a point, a price
 // in fen; the page shows points and 元.
+import { mountInbox } from '/assets/inbox.js';
 import { api, ApiError, boot, field, fmtTime, h, okBox, select } from '/assets/kaiping.js';
 import {
   bidKind, confirmStep, decisionKinds as decisionNames, fenOf, fetchBlob, liveEvents, param, problem, put, run, sitting, yuan,
@@ -42,6 +43,7 @@ let saving = null; // the save under way
 const frames = new Map(); // the envelopes read ({pdf|file: object URL} or {text}), by envelope ID
 
 const me = await boot(['expert']);
+if (me) mountInbox(document.querySelector('header.bar'));
 if (me) start();
 
 async function start() {

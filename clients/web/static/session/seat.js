@@ -6,6 +6,7 @@
 //
 // The page re-reads the session whenever an event arrives (liveEvents), and redraws only the
 // parts whose facts changed, so what the expert is typing or has chosen stays.
+import { mountInbox } from '/assets/inbox.js';
 import { api, ApiError, boot, field, h, okBox, table } from '/assets/kaiping.js';
 import {
   bidKind, bj, confirmStep, places, put, seatText as seatOf, sessionList, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
@@ -28,6 +29,7 @@ let pledgeText = null; // GET /api/v1/expert/pledge, once read
 let pl = null; // venues and cities, once read
 
 const me = await boot(['expert']);
+if (me) mountInbox(document.querySelector('header.bar'));
 if (me) pl = await places();
 if (me && !id) listSessions();
 else if (me) start();
