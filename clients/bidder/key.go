@@ -4,9 +4,7 @@ import (
 	"crypto"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/kaiping/kaiping/clients/token"
 	"github.com/kaiping/kaiping/identity/devpki"
 )
 
@@ -21,25 +19,7 @@ type KeySource struct {
 // token, or a PEM key file. The returned func releases it (logs out of the token).
 func OpenKey(src KeySource) (crypto.Signer, func(), error) {
 	if uri := src.PKCS11; uri != "" {
-		cfg, err := token.ParseURI(uri)
-		if err != nil {
-			return nil, nil, err
-		}
-		if m := src.PKCS11Module; m != "" {
-			cfg.Module = m
-		}
-		if f := src.PKCS11PINFile; f != "" {
-			pin, err := os.ReadFile(f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("读取 UKEY 口令文件: %w", err)
-			}
-			cfg.PIN = strings.TrimSuffix(strings.TrimSuffix(string(pin), "\n"), "\r")
-		}
-		k, err := token.Open(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return k, func() { _ = k.Close() }, nil
+		return openToken(uri, src)
 	}
 	path := src.KeyFile
 	if path == "" {

@@ -7,7 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
-	"syscall"
+
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -329,15 +329,14 @@ func sample(agents []*benchAgent, serverPID int) (benchSample, error) {
 			s.meters = true
 		}
 	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	self, err := selfCPU()
+	if err != nil {
 		return s, err
 	}
-	s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s.self = self
 	if serverPID == 0 {
 		return s, nil
 	}
-	var err error
 	s.server, err = ProcessCPU(serverPID)
 	return s, err
 }

@@ -44,9 +44,12 @@ var headTemplate string
 // also show blob: URLs: the evaluation session's bid reader fetches a PDF bid with the
 // session token (a frame cannot send it) and shows it from an object URL, which only a
 // script of this origin can make; it frames PDFs only, never a page. A page that needs more
-// must widen it here, for all pages, where it can be reviewed.
+// must widen it here, for all pages, where it can be reviewed. API calls may also go to
+// http://127.0.0.1 on any port: the local signing agent (kaiping agent, package
+// clients/agent) listens there, on the user's own computer, and signs the login challenge
+// for the page; the port is the user's setting, so it cannot be named here.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+	"connect-src 'self' http://127.0.0.1:*; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 
 // file is one embedded file as served.
 type file struct {

@@ -52,6 +52,7 @@ func newCommand() *cli.Command {
 			recordCommand(),
 			inquiryCommand(),
 			kekCommand(),
+			agentCommand(),
 		},
 	}
 }

@@ -4,7 +4,7 @@ import { boot } from '/assets/kaiping.js';
 const state = document.getElementById('session-state');
 const main = document.querySelector('main');
 const sections = [...main.children];
-boot().then((me) => {
+boot(undefined, { optional: true }).then((me) => {
   // boot puts a login notice in <main> when there is no session; the links stay useful.
   if (!me) {
     const notice = [...main.children].filter((c) => !sections.includes(c));

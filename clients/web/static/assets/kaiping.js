@@ -1,7 +1,9 @@
 // kaiping.js: what every kaiping page shares. Plain ES module, no build step.
 //
-//   login    the session token arrives in the link's fragment (#token=…), is kept in this
-//            tab's sessionStorage and removed from the address bar at once;
+//   login    through the local signing agent (agent.js: pairing, challenge, signature,
+//            silent renewal), or from a link: the session token arrives in the link's
+//            fragment (#token=…), is removed from the address bar at once; either way it is
+//            kept in this tab's sessionStorage;
 //   api()    calls the JSON API with "Authorization: Bearer <token>" and turns an error
 //            answer into an ApiError carrying its stable code and Chinese message;
 //   time     server time, from the Date header of the server's answers: deadlines are
@@ -9,7 +11,10 @@
 //   DOM      h() builds elements and puts text in as text, never parsed as markup, so a
 //            name typed into the expert pool can never become a script.
 
+import { loginPanel, resumeRenewal } from '/assets/agent.js';
+
 const TOKEN_KEY = 'kaiping.session';
+const EXPIRES_KEY = 'kaiping.session.expires';
 
 // Take the token before anything else runs, so that it never stays in the address bar
 // (or a bookmark, or a screenshot) longer than this module takes to load.
@@ -18,6 +23,7 @@ const TOKEN_KEY = 'kaiping.session';
   const t = frag.get('token');
   if (!t) return;
   sessionStorage.setItem(TOKEN_KEY, t);
+  sessionStorage.removeItem(EXPIRES_KEY);
   frag.delete('token');
   const rest = frag.toString();
   history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
@@ -28,9 +34,24 @@ export function token() {
   return sessionStorage.getItem(TOKEN_KEY) || '';
 }
 
+/**
+ * Keeps a session this tab logged in to through the agent, and when it expires (so that
+ * the renewal survives a reload of the page).
+ */
+export function setSession(t, expiresAt) {
+  sessionStorage.setItem(TOKEN_KEY, t);
+  sessionStorage.setItem(EXPIRES_KEY, expiresAt);
+}
+
+/** When this tab's agent session expires, or "" for a link's session (never renewed). */
+export function sessionExpiry() {
+  return sessionStorage.getItem(EXPIRES_KEY) || '';
+}
+
 /** Forget the session of this tab. */
 export function logout() {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(EXPIRES_KEY);
 }
 
 /** An error answer of the API: status, stable code, Chinese message, and the whole body. */
@@ -166,12 +187,12 @@ export function okBox(text) {
   return h('div', { class: 'ok', role: 'status' }, text);
 }
 
-/** The notice of a page opened without a session. */
-export function loginNotice() {
-  return h('div', { class: 'notice login', role: 'alert' },
-    h('strong', {}, '请先登录'),
-    '：请使用交易中心发给您的登录链接打开本页面（链接末尾带有 #token=…，由 kaiping 工具打印）。',
-    '登录链接只在本浏览器标签页内有效，关闭标签页或会话过期后需重新获取。');
+/**
+ * The notice of a page without a session: the login through the signing agent (agent.js),
+ * with the link login named as the alternative; done runs once logged in.
+ */
+export function loginNotice(done = () => {}) {
+  return loginPanel(done);
 }
 
 /**
@@ -288,26 +309,38 @@ export function roleLabel(r) {
 }
 
 /**
- * Starts a page: server time in #server-time, the logged-in principal in #who. Resolves to
- * the principal (GET /api/v1/me), or null after putting the reason in <main>: no session
- * ("请先登录"), an expired one, or none of roles. Pages render their data only after it.
+ * Starts a page: server time in #server-time, the logged-in principal in #who. Without a
+ * session it shows the login through the signing agent and waits for it (opts.optional:
+ * resolves to null at once, the login beside the page's content). Resolves to the principal
+ * (GET /api/v1/me), or null after putting the reason in <main>: an expired session, or none
+ * of roles. Pages render their data only after it.
  */
-export async function boot(roles) {
+export async function boot(roles, opts = {}) {
   startClock(document.getElementById('server-time'));
   const main = document.querySelector('main');
   document.addEventListener('kaiping:logout', () => {
     if (!main.querySelector('.notice.login')) main.prepend(loginNotice());
   });
-  if (!token()) {
-    main.replaceChildren(loginNotice());
+  if (!token() && opts.optional) {
+    // A page useful without a session (the start page) shows the login beside its content.
+    main.prepend(loginNotice(() => location.reload()));
     return null;
+  }
+  if (!token()) {
+    // The page waits for the login, its own content hidden meanwhile.
+    const own = [...main.children];
+    for (const el of own) el.hidden = true;
+    await new Promise((resolve) => main.prepend(loginNotice(resolve)));
+    for (const el of own) el.hidden = false;
+  } else {
+    resumeRenewal(sessionExpiry());
   }
   let me;
   try {
     me = await api('GET', '/api/v1/me');
   } catch (e) {
     main.replaceChildren(errorBox(e));
-    if (e.status === 401) main.append(loginNotice());
+    if (e.status === 401) main.append(loginNotice(() => location.reload()));
     return null;
   }
   const who = document.getElementById('who');
