@@ -157,8 +157,53 @@ export function errorBox(err) {
     console.error(err);
     err = new ApiError(0, 'page', '页面出错：' + ((err && err.message) || err), null);
   }
+  // People read the message; the stable code is for support staff, in a small line below.
   return h('div', { class: 'error', role: 'alert' },
-    h('span', { class: 'message' }, err.message), ' ', h('code', { class: 'code' }, err.code));
+    h('span', { class: 'message' }, err.message),
+    h('div', { class: 'detail' }, '错误代码：', h('code', { class: 'code' }, err.code)));
+}
+
+/**
+ * The collapsible "核验" panel: hashes, seeds and verification commands, for whoever checks
+ * the platform's work, kept out of the main flow of those who only need the result. rows are
+ * [label, value] pairs, value text or a node.
+ */
+export function verifyPanel(rows, attrs = {}) {
+  return h('details', { class: 'verify', ...attrs }, h('summary', {}, '核验'),
+    h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+}
+
+/**
+ * Asks before an irreversible move, in a modal dialog (not window.confirm, which a page
+ * cannot style and a test cannot read): title, what the move does, and what is still missing
+ * (a list of names under missingLabel; none shows allDone). Resolves to true only on the
+ * confirm button.
+ */
+export function confirmMove({ title, text, missingLabel, missing, allDone, ok }) {
+  return new Promise((resolve) => {
+    const list = missing && missing.length
+      ? [h('p', { class: 'warn' }, missingLabel + '（' + missing.length + '）：'), h('ul', { class: 'missing' }, missing.map((n) => h('li', {}, n)))]
+      : [h('p', {}, allDone || '')];
+    const done = (yes) => {
+      dlg.close();
+      dlg.remove();
+      resolve(yes);
+    };
+    const dlg = h('dialog', { class: 'confirm-move', 'aria-labelledby': 'confirm-move-title' },
+      h('h2', { id: 'confirm-move-title' }, title),
+      text ? h('p', {}, text) : null,
+      list,
+      h('p', { class: 'hint' }, '此操作不可撤销。'),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'secondary', id: 'confirm-move-cancel', onclick: () => done(false) }, '取消'),
+        h('button', { type: 'button', class: 'danger', id: 'confirm-move-ok', onclick: () => done(true) }, ok || '确定')));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      done(false);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
 }
 
 /** A success message. */

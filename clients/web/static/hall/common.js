@@ -1,6 +1,6 @@
 // What the hall's pages share: Chinese names of states and kinds, the hall's heading, the
 // opening record as a table, the log of events, and the choice of a tender's section.
-import { api, ApiError, errorBox, fmtTime, h, table } from '/assets/kaiping.js';
+import { api, ApiError, errorBox, fmtTime, h, table, verifyPanel } from '/assets/kaiping.js';
 import { connectLive } from './live.js';
 
 export const $ = (id) => document.getElementById(id);
@@ -89,7 +89,7 @@ export function recordTable(pr) {
     h('p', {}, '有效投标 ' + rec.valid_bids + ' 家（最少 ' + rec.min_bids + ' 家）· 公布时间 ' + fmtTime(rec.published_at, true) +
       (rec.outcome === 'failed' ? ' · 流标：' + rec.reason : '')),
     table(['序号', '投标人', '解密结果', ...fields.map((f) => f.label)], rows, (i) => ({ 'data-bidder': rec.bids[i].bidder_id })),
-    h('p', { class: 'hint' }, '开标记录摘要（SHA-256）：', h('code', { class: 'digest' }, pr.digest)));
+    verifyPanel([['开标记录摘要（SHA-256）', h('code', { class: 'digest' }, pr.digest)]]));
 }
 
 /** One line of the log for an event; names maps bidder IDs to names where the page knows them. */
