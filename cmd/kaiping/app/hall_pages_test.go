@@ -47,6 +47,11 @@ func TestHallPages(t *testing.T) {
 	host.waitText("#live", "实时连接正常")
 	host.waitText("#head", w.tender.Title, "已截标封存")
 	host.waitText("#attendance", "已签到 0 / 3 家")
+	// Every time a person reads says it is Beijing time; a span says it once, at its end.
+	times := host.waitText("#times", w.tender.Deadline.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")+"（北京时间）")
+	if bare := regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?(（北京时间）| 至 )`).ReplaceAllString(times, ""); regexp.MustCompile(`\d\d:\d\d`).MatchString(bare) {
+		t.Errorf("the hall shows a time not labelled as Beijing time:\n%s", times)
+	}
 	bidder := br.open(t, web.LoginLink(w.ta.base, "hall/bidder.html"+query, a.c.Token))
 	bidder.waitText("#live", "实时连接正常")
 	bidder.waitText("#head", w.tender.Title, "已截标封存")

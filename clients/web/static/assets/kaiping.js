@@ -250,8 +250,26 @@ function beijing(v) {
   return o;
 }
 
-/** "2026-06-01 08:00" (with seconds: "2026-06-01 08:00:05"), Beijing time. */
+/**
+ * "2026-06-01 08:00（北京时间）" (with seconds: "2026-06-01 08:00:05（北京时间）"): every time a
+ * person reads says which clock it is on, since bidders and experts sit in other time zones.
+ */
 export function fmtTime(v, seconds) {
+  if (!v) return '—';
+  return fmtClock(v, seconds) + '（北京时间）';
+}
+
+/** "2026-06-01 08:00 至 2026-06-01 12:00（北京时间）": a span, labelled once. */
+export function fmtRange(from, to, seconds) {
+  if (!from && !to) return '—';
+  return fmtClock(from, seconds) + ' 至 ' + fmtClock(to, seconds) + '（北京时间）';
+}
+
+/**
+ * "2026-06-01 08:00", Beijing time, without the label: only where the label stands once
+ * nearby (a log whose heading or page clock says 北京时间, a message that says it).
+ */
+export function fmtClock(v, seconds) {
   if (!v) return '—';
   const b = beijing(v);
   return `${b.year}-${b.month}-${b.day} ${b.hour}:${b.minute}` + (seconds ? ':' + b.second : '');
@@ -312,7 +330,7 @@ async function syncClock() {
 function startClock(el) {
   if (!el) return;
   const show = () => {
-    el.textContent = '服务器时间 ' + (clockKnown ? fmtTime(serverNow(), true) : '—') + '（北京时间）';
+    el.textContent = '服务器时间 ' + (clockKnown ? fmtClock(serverNow(), true) : '—') + '（北京时间）';
   };
   syncClock().then(show);
   setInterval(syncClock, 5 * 60 * 1000);

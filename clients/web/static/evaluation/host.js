@@ -2,7 +2,7 @@
 // the drawn experts, record declines by phone, dispatch the committee to seats (a table and a
 // map of seats by city), move an expert with a reason, publish the committee.
 import {
-  act, api, boot, confirmMove, countdown, errorBox, field, fmtTime, fromInput, h, okBox, select, serverNow, svg, table, toInput,
+  act, api, boot, confirmMove, countdown, errorBox, field, fmtRange, fmtTime, fromInput, h, okBox, select, serverNow, svg, table, toInput,
   verifyPanel,
 } from '/assets/kaiping.js';
 import {
@@ -177,7 +177,7 @@ function renderFacts(d) {
     ['专业配额', quotas],
     ['异地专家', '至少 ' + d.rules.min_outside + ' 人（主场所在地：' + cityName(cat, d.rules.host_city) + '）'],
     ['主场', venueName(d.host_venue_id)],
-    ['评标时间', fmtTime(d.request.session.start) + ' 至 ' + fmtTime(d.request.session.end)],
+    ['评标时间', fmtRange(d.request.session.start, d.request.session.end)],
     ['候选专家快照', d.snapshot_size ? d.snapshot_size + ' 名' : '—'],
     ['回避专家', d.excluded + ' 名'],
     ['结果公示', d.published_at ? fmtTime(d.published_at) : '未公示（公示前名单对招标人、投标人保密）'],

@@ -5,7 +5,7 @@
 // admins see the same board without the buttons. The host streams the hall's live video
 // from here (开始直播, the camera and microphone of this computer); a supervisor watches it
 // (观看直播). It updates over the live connection.
-import { act, api, boot, confirmMove, field, fmtTime, h, okBox, table } from '/assets/kaiping.js';
+import { act, api, boot, confirmMove, field, fmtRange, fmtTime, h, okBox, table } from '/assets/kaiping.js';
 import {
   $, chooseHall, envBadge, followHall, hallOf, kindLabel, recordTable, renderHead, stateLabel,
 } from './common.js';
@@ -109,7 +109,7 @@ function render() {
   }
   $('times').replaceChildren(
     h('dt', {}, '投标截止'), h('dd', {}, fmtTime(v.deadline, true)),
-    h('dt', {}, '解密时间'), h('dd', {}, fmtTime(v.window_opens_at, true) + ' 至 ' + fmtTime(v.window_closes_at, true)),
+    h('dt', {}, '解密时间'), h('dd', {}, fmtRange(v.window_opens_at, v.window_closes_at, true)),
     h('dt', {}, '确认截止'), h('dd', {}, fmtTime(v.confirm_ends_at, true)));
   const cd = $('countdown');
   if (v.state === 'decrypting' && v.window_closes_at) hallCountdown(cd, v.window_closes_at, '解密时间已到');

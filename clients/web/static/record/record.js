@@ -1,6 +1,6 @@
 // The published opening record (开标记录公示), for everyone: no session, only the public
 // API, which answers what the law makes public and, before publication, nothing.
-import { api, h, table, errorBox, fmtTime } from '/assets/kaiping.js';
+import { api, h, table, errorBox, fmtRange, fmtTime } from '/assets/kaiping.js';
 
 const box = document.querySelector('#record');
 const q = new URLSearchParams(location.search);
@@ -19,7 +19,7 @@ function round(r) {
   return h('section', { class: 'round', 'data-round': r.round },
     h('h2', {}, r.round_label ? '开标记录（' + r.round_label + '）' : '开标记录'),
     facts([
-      ['解密时间', fmtTime(r.window_opened_at, true) + ' 至 ' + fmtTime(r.window_closed_at, true)],
+      ['解密时间', fmtRange(r.window_opened_at, r.window_closed_at, true)],
       ['公布时间', fmtTime(r.published_at, true)],
       ['开标结果', r.outcome_label + (r.reason ? '：' + r.reason : '')],
       ['开标记录摘要（SHA-256）', h('code', { id: 'digest-' + r.round }, r.digest)],
