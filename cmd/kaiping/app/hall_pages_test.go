@@ -207,6 +207,13 @@ func TestHallPages(t *testing.T) {
 		t.Errorf("at the end the hall is %s with confirmations %+v", board.State, confirmations)
 	}
 
+	// The logs speak Chinese: no event shows as its raw kind (hall.record_export …).
+	for name, pg := range map[string]*page{"host": host, "bidder": bidder} {
+		if log := pg.text("#log"); strings.Contains(log, "hall.") {
+			t.Errorf("the %s's log shows a raw event kind:\n%s", name, log)
+		}
+	}
+
 	// A reload (or a new tab) shows the hall as it is now.
 	bidder.reload()
 	bidder.waitText("#head", "开标结束")

@@ -119,8 +119,17 @@ export function eventText(e, names) {
       return '监督人员提交了解密补救密钥份额';
     case 'hall.rescue_combine':
       return '解密补救：已合成补救密钥';
+    case 'hall.qualify':
+      return '技术标评审结果已记录，进入下一轮开标的投标人已确定';
+    case 'hall.record_export':
+      return '开标记录已归档（PDF 与数据文件）';
+    case 'hall.cosign_propose':
+      return '主持人提出需监督人员会签的操作';
+    case 'hall.cosign':
+      return '监督人员已会签';
     default:
-      return e.type;
+      // A kind this page does not know yet: a plain sentence, never the raw code.
+      return '开标大厅记录了一项操作';
   }
 }
 
