@@ -96,8 +96,8 @@ func TestHallPages(t *testing.T) {
 	w.ta.clock.Advance(time.Duration(w.tender.CheckInMinutes) * time.Minute) // the check-in period runs out
 	// Opening the window asks first, saying who has not checked in (here: nobody).
 	host.click("#to-decrypting")
-	host.waitText("dialog.confirm-move", "开启解密", "所有投标人均已签到", "不可撤销")
-	host.click("#confirm-move-ok")
+	host.waitText("#confirm-dialog", "开启解密", "所有投标人均已签到", "不可撤销")
+	host.click("#confirm-dialog .dialog-ok")
 	bidder.waitText("#head", "解密中")
 	first := bidder.waitText("#countdown", "剩余")
 	if !regexp.MustCompile(`^剩余 (29|30) 分 \d+ 秒$`).MatchString(first) {
@@ -175,18 +175,18 @@ func TestHallPages(t *testing.T) {
 	w.ta.clock.Set(*w.board(t).ConfirmEndsAt)
 	// Ending asks first and names the two who have not confirmed; cancelled, nothing moves.
 	host.click("#to-closed")
-	ask := host.waitText("dialog.confirm-move", "结束开标", "尚未确认开标记录的投标人（2）", b.name, c.name)
+	ask := host.waitText("#confirm-dialog", "结束开标", "尚未确认开标记录的投标人（2）", b.name, c.name)
 	if strings.Contains(ask, a.name) {
 		t.Errorf("the dialog names %s, who confirmed:\n%s", a.name, ask)
 	}
-	host.click("#confirm-move-cancel")
-	host.waitCount("dialog.confirm-move", 0)
+	host.click("#confirm-dialog .dialog-cancel")
+	host.waitCount("#confirm-dialog", 0)
 	if st := w.board(t).State; st != opening.HallConfirming {
 		t.Fatalf("after a cancelled close the hall is %s", st)
 	}
 	host.click("#to-closed")
-	host.waitCount("dialog.confirm-move[open]", 1)
-	host.click("#confirm-move-ok")
+	host.waitCount("#confirm-dialog[open]", 1)
+	host.click("#confirm-dialog .dialog-ok")
 	bidder.waitText("#head", "开标结束")
 	host.waitText("#head", "开标结束")
 	for name, pg := range map[string]*page{"host": host, "bidder": bidder} {

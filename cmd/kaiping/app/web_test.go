@@ -342,18 +342,18 @@ func TestEvaluationPages(t *testing.T) {
 		// nothing. Confirmed, the server refuses (no award result recorded yet): the page shows
 		// the Chinese message, the code only on a detail line.
 		pg.click("#publish")
-		ask := pg.waitText("dialog.confirm-move", "公示评标专家名单", "尚未应答的专家（5）", "KF-01", "LY-01", "不可撤销")
+		ask := pg.waitText("#confirm-dialog", "公示评标专家名单", "尚未应答的专家（5）", "KF-01", "LY-01", "不可撤销")
 		if strings.Contains(ask, "所有抽取的专家均已应答") {
 			t.Errorf("the dialog says everyone answered:\n%s", ask)
 		}
-		pg.click("#confirm-move-cancel")
-		pg.waitCount("dialog.confirm-move", 0)
+		pg.click("#confirm-dialog .dialog-cancel")
+		pg.waitCount("#confirm-dialog", 0)
 		if msg := pg.text("#dispatch-msg"); strings.Contains(msg, "公示") || strings.Contains(msg, "draw.") {
 			t.Errorf("a cancelled publication sent a request: %q", msg)
 		}
 		pg.click("#publish")
-		pg.waitCount("dialog.confirm-move[open]", 1)
-		pg.click("#confirm-move-ok")
+		pg.waitCount("#confirm-dialog[open]", 1)
+		pg.click("#confirm-dialog .dialog-ok")
 		pg.waitText("#dispatch-msg .error .message", "中标结果确定前")
 		if msg := pg.text("#dispatch-msg .error .message"); strings.Contains(msg, "draw.") {
 			t.Errorf("the error's message line shows its code: %q", msg)

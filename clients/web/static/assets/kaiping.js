@@ -173,39 +173,6 @@ export function verifyPanel(rows, attrs = {}) {
     h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
 }
 
-/**
- * Asks before an irreversible move, in a modal dialog (not window.confirm, which a page
- * cannot style and a test cannot read): title, what the move does, and what is still missing
- * (a list of names under missingLabel; none shows allDone). Resolves to true only on the
- * confirm button.
- */
-export function confirmMove({ title, text, missingLabel, missing, allDone, ok }) {
-  return new Promise((resolve) => {
-    const list = missing && missing.length
-      ? [h('p', { class: 'warn' }, missingLabel + '（' + missing.length + '）：'), h('ul', { class: 'missing' }, missing.map((n) => h('li', {}, n)))]
-      : [h('p', {}, allDone || '')];
-    const done = (yes) => {
-      dlg.close();
-      dlg.remove();
-      resolve(yes);
-    };
-    const dlg = h('dialog', { class: 'confirm-move', 'aria-labelledby': 'confirm-move-title' },
-      h('h2', { id: 'confirm-move-title' }, title),
-      text ? h('p', {}, text) : null,
-      list,
-      h('p', { class: 'hint' }, '此操作不可撤销。'),
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'secondary', id: 'confirm-move-cancel', onclick: () => done(false) }, '取消'),
-        h('button', { type: 'button', class: 'danger', id: 'confirm-move-ok', onclick: () => done(true) }, ok || '确定')));
-    dlg.addEventListener('cancel', (e) => {
-      e.preventDefault();
-      done(false);
-    });
-    document.body.append(dlg);
-    dlg.showModal();
-  });
-}
-
 /** A success message. */
 export function okBox(text) {
   return h('div', { class: 'ok', role: 'status' }, text);
@@ -235,6 +202,62 @@ export async function act(out, fn, button, box = errorBox) {
   } finally {
     if (button) button.disabled = false;
   }
+}
+
+// ---- the confirmation dialog ----------------------------------------------------------------
+
+/**
+ * Asks the person to confirm a step, saying what it does and, for an irreversible move, who
+ * is still missing: missing names under missingLabel (none shows allDone), from the data the
+ * page already has. fields are extra inputs
+ * ([{name, label, type: 'text'|'textarea'|'datetime-local', required}]). Resolves to the
+ * values by name (an empty object without fields) on 确认, or null on 取消. The dialog is
+ * #confirm-dialog; its buttons are .dialog-ok and .dialog-cancel.
+ */
+export function confirmStep({ title, text, ok = '确认', danger = false, fields = [], missing, missingLabel, allDone }) {
+  document.getElementById('confirm-dialog')?.remove();
+  const inputs = fields.map((f) => {
+    const attrs = { name: f.name, id: 'dialog-' + f.name, required: !!f.required, value: f.value || '' };
+    const el = f.type === 'textarea' ? h('textarea', attrs) : h('input', { ...attrs, type: f.type || 'text' });
+    return [f, el];
+  });
+  const msg = h('div', { class: 'dialog-msg' });
+  return new Promise((resolve) => {
+    const done = (v) => {
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    const okBtn = h('button', { type: 'button', class: 'dialog-ok' + (danger ? ' danger' : ''), onclick: () => {
+      const out = {};
+      for (const [f, el] of inputs) {
+        const v = el.value.trim();
+        if (f.required && !v) {
+          msg.replaceChildren(h('div', { class: 'error', role: 'alert' }, '请填写' + f.label));
+          el.focus();
+          return;
+        }
+        out[f.name] = v;
+      }
+      done(out);
+    } }, ok);
+    const dlg = h('dialog', { id: 'confirm-dialog', class: 'confirm' },
+      h('h3', {}, title),
+      (Array.isArray(text) ? text : [text]).map((t) => h('p', {}, t)),
+      missing && missing.length
+        ? [h('p', { class: 'warn' }, missingLabel + '（' + missing.length + '）：'), h('ul', { class: 'missing' }, missing.map((n) => h('li', {}, n)))]
+        : allDone ? h('p', {}, allDone) : null,
+      inputs.map(([f, el]) => h('label', { class: 'field' }, h('span', {}, f.label), el)),
+      msg,
+      h('div', { class: 'row' }, okBtn,
+        h('button', { type: 'button', class: 'secondary dialog-cancel', onclick: () => done(null) }, '取消')));
+    dlg.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      done(null);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
 }
 
 // ---- time (Beijing time: every date a user reads or types is China Standard Time) --------

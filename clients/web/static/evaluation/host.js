@@ -2,7 +2,7 @@
 // the drawn experts, record declines by phone, dispatch the committee to seats (a table and a
 // map of seats by city), move an expert with a reason, publish the committee.
 import {
-  act, api, boot, confirmMove, countdown, errorBox, field, fmtRange, fmtTime, fromInput, h, okBox, select, serverNow, svg, table, toInput,
+  act, api, boot, confirmStep, countdown, errorBox, field, fmtRange, fmtTime, fromInput, h, okBox, select, serverNow, svg, table, toInput,
   verifyPanel,
 } from '/assets/kaiping.js';
 import {
@@ -277,12 +277,12 @@ async function dispatch() {
 async function publish() {
   // Publication names the committee to everyone: say first who has not answered yet.
   const unanswered = members.filter((m) => m.state === 'pending').map((m) => m.expert_code + ' ' + m.expert_name);
-  const yes = await confirmMove({
+  const yes = await confirmStep({ danger: true,
     title: '公示评标专家名单',
-    text: '公示后，评标委员会成员名单对所有人可见，不能撤回。',
+    text: '此操作不可撤销：公示后，评标委员会成员名单对所有人可见，不能撤回。',
     missingLabel: '尚未应答的专家', missing: unanswered, allDone: '所有抽取的专家均已应答。', ok: '确认公示',
   });
-  if (!yes) return;
+  if (yes === null) return;
   const d = await act($('dispatch-msg'), () => api('POST', '/api/v1/draws/' + draw.id + '/publish'), $('publish'));
   if (!d) return;
   await showDraw(d.id);

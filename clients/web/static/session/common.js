@@ -125,57 +125,6 @@ export function run(out, fn, button) {
   return act(out, fn, button, problem);
 }
 
-// ---- the confirmation dialog ----------------------------------------------------------------
-
-/**
- * Asks the person to confirm a step, saying what it does. fields are extra inputs
- * ([{name, label, type: 'text'|'textarea'|'datetime-local', required}]). Resolves to the
- * values by name (an empty object without fields) on 确认, or null on 取消. The dialog is
- * #confirm-dialog; its buttons are .dialog-ok and .dialog-cancel.
- */
-export function confirmStep({ title, text, ok = '确认', danger = false, fields = [] }) {
-  document.getElementById('confirm-dialog')?.remove();
-  const inputs = fields.map((f) => {
-    const attrs = { name: f.name, id: 'dialog-' + f.name, required: !!f.required, value: f.value || '' };
-    const el = f.type === 'textarea' ? h('textarea', attrs) : h('input', { ...attrs, type: f.type || 'text' });
-    return [f, el];
-  });
-  const msg = h('div', { class: 'dialog-msg' });
-  return new Promise((resolve) => {
-    const done = (v) => {
-      dlg.close();
-      dlg.remove();
-      resolve(v);
-    };
-    const okBtn = h('button', { type: 'button', class: 'dialog-ok' + (danger ? ' danger' : ''), onclick: () => {
-      const out = {};
-      for (const [f, el] of inputs) {
-        const v = el.value.trim();
-        if (f.required && !v) {
-          msg.replaceChildren(h('div', { class: 'error', role: 'alert' }, '请填写' + f.label));
-          el.focus();
-          return;
-        }
-        out[f.name] = v;
-      }
-      done(out);
-    } }, ok);
-    const dlg = h('dialog', { id: 'confirm-dialog', class: 'confirm' },
-      h('h3', {}, title),
-      (Array.isArray(text) ? text : [text]).map((t) => h('p', {}, t)),
-      inputs.map(([f, el]) => h('label', { class: 'field' }, h('span', {}, f.label), el)),
-      msg,
-      h('div', { class: 'row' }, okBtn,
-        h('button', { type: 'button', class: 'secondary dialog-cancel', onclick: () => done(null) }, '取消')));
-    dlg.addEventListener('cancel', (ev) => {
-      ev.preventDefault();
-      done(null);
-    });
-    document.body.append(dlg);
-    dlg.showModal();
-  });
-}
-
 // ---- live events ----------------------------------------------------------------------------
 
 /**

@@ -10,9 +10,9 @@
 //
 // Values are the server's units: a verdict 1 or 0, a score in hundredths of a point, a price
 // in fen; the page shows points and 元.
-import { api, ApiError, boot, field, fmtTime, h, okBox, select, fmtClock } from '/assets/kaiping.js';
+import { api, ApiError, boot, field, fmtTime, h, okBox, select, fmtClock, confirmStep } from '/assets/kaiping.js';
 import {
-  bidKind, confirmStep, decisionKinds as decisionNames, fenOf, fetchBlob, liveEvents, param, problem, put, run, sitting, yuan,
+  bidKind, decisionKinds as decisionNames, fenOf, fetchBlob, liveEvents, param, problem, put, run, sitting, yuan,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);

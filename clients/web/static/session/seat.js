@@ -6,9 +6,9 @@
 //
 // The page re-reads the session whenever an event arrives (liveEvents), and redraws only the
 // parts whose facts changed, so what the expert is typing or has chosen stays.
-import { api, ApiError, boot, field, fmtRange, fmtTime, h, okBox, table } from '/assets/kaiping.js';
+import { api, ApiError, boot, field, fmtRange, fmtTime, h, okBox, table, confirmStep } from '/assets/kaiping.js';
 import {
-  bidKind, confirmStep, places, put, seatText as seatOf, sessionList, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
+  bidKind, places, put, seatText as seatOf, sessionList, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
   sitting, stageBadge, stageOf, stateBadge, timeline,
 } from './common.js';
 import { sha256Hex, signPledge } from './pledge.js';

@@ -4,9 +4,9 @@
 // last four digits), each seat's stage, and 核验通过 per seat, behind a dialog asking the staff
 // to say they checked the ID card in person. /session/venue/ lists the sessions seated at
 // their venues.
-import { api, boot, fmtRange, fmtTime, h, okBox } from '/assets/kaiping.js';
+import { api, boot, fmtRange, fmtTime, h, okBox, confirmStep } from '/assets/kaiping.js';
 import {
-  confirmStep, kindLabel, liveEvents, namesOf, param, places, put, run, sessionList, sessionVideo, stageBadge, stateBadge, timeline,
+  kindLabel, liveEvents, namesOf, param, places, put, run, sessionList, sessionVideo, stageBadge, stateBadge, timeline,
   venueText,
 } from './common.js';
 
