@@ -100,3 +100,13 @@ func ClockUnsynchronised(reason string) *Error {
 // BeijingTime is China Standard Time (UTC+8, no daylight saving): the zone in which times are
 // shown to people and calendar days are counted.
 var BeijingTime = time.FixedZone("CST", 8*3600)
+
+// BeijingString is t as a person reads it in a tool's output: Beijing time to the second,
+// saying so ("2026-12-08 09:30:00（北京时间）"), whatever the zone of the computer that prints
+// it; "—" for the zero time.
+func BeijingString(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(BeijingTime).Format(time.DateTime) + "（北京时间）"
+}

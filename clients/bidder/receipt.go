@@ -87,7 +87,7 @@ func VerifyReceipt(rc opening.Receipt, v ledger.Verifier) error {
 // String summarises a receipt for people.
 func String(rc opening.Receipt) string {
 	s := fmt.Sprintf("回执 %s 项目 %s 标段 %s 时间 %s 日志序号 %d", rc.Action, rc.Tender, rc.Section,
-		rc.ServerTime.Format("2006-01-02 15:04:05.000 MST"), rc.Ledger.Seq)
+		rc.ServerTime.In(kaiping.BeijingTime).Format("2006-01-02 15:04:05.000")+"（北京时间）", rc.Ledger.Seq)
 	for _, e := range rc.Envelopes {
 		s += fmt.Sprintf("\n  %s 第%d版 %d 字节 SHA-256 %s", e.Kind, e.Version, e.Size, e.SHA256)
 	}

@@ -16,6 +16,7 @@ var sharedHead = regexp.MustCompile(`^<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>[^<>\n]+</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg\+xml">
 <link rel="stylesheet" href="/assets/kaiping.css">
 (?:<link rel="stylesheet" href="/[a-z/]+\.css">
 )*(?:<script type="module" src="/[a-z/]+\.js"></script>
@@ -73,6 +74,7 @@ func TestHeadTemplate(t *testing.T) {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>甲 &amp; 乙 · 开评</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/kaiping.css">
 <link rel="stylesheet" href="/p/a.css">
 <script type="module" src="/p/b.js"></script>

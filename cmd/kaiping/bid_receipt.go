@@ -57,7 +57,7 @@ func bidReceiptCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Printf("时间戳有效 (time-stamp verified)：%s\n", at.In(kaiping.BeijingTime).Format("2006-01-02 15:04:05 MST"))
+					fmt.Printf("时间戳有效 (time-stamp verified)：%s\n", kaiping.BeijingString(at))
 				}
 				return nil
 			},

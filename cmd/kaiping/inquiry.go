@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -89,7 +88,7 @@ func inquiryAnswer(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.Writer, "已签名提交答复（%s，%s）\n", q.State.Label(), q.Answer.At.Local().Format(time.DateTime))
+	fmt.Fprintf(cmd.Writer, "已签名提交答复（%s，%s）\n", q.State.Label(), kaiping.BeijingString(q.Answer.At))
 	return nil
 }
 

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/opening"
 )
@@ -69,7 +69,7 @@ func recordConfirm(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	fmt.Fprintf(cmd.Writer, "已签名确认开标记录（摘要 %s，证书 %.16s…，%s）\n", c.Digest, c.Certificate,
-		c.At.Local().Format(time.DateTime))
+		kaiping.BeijingString(c.At))
 	return nil
 }
 
@@ -83,6 +83,6 @@ func recordObject(ctx context.Context, cmd *cli.Command) error {
 	if err := s.api.Do(ctx, http.MethodPost, sectionPath(cmd, "/hall/objections"), opening.ObjectionRequest{Text: cmd.String("text")}, &o); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.Writer, "异议已提交（编号 %s，%s），请在开标大厅等待主持人答复\n", o.ID, o.RaisedAt.Local().Format(time.DateTime))
+	fmt.Fprintf(cmd.Writer, "异议已提交（编号 %s，%s），请在开标大厅等待主持人答复\n", o.ID, kaiping.BeijingString(o.RaisedAt))
 	return nil
 }

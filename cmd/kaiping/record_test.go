@@ -248,7 +248,7 @@ func TestRecordCommands(t *testing.T) {
 		t.Errorf("confirm a digest that is not the record's: %v, %d confirmations", err, confirmations())
 	}
 	out, err = w.as(t, a, "record", "confirm", "--digest", pr.Digest)
-	if err != nil || !strings.Contains(out, "已签名确认") || !strings.Contains(out, "丙公司") || confirmations() != 1 {
+	if err != nil || !strings.Contains(out, "已签名确认") || !strings.Contains(out, "（北京时间）") || !strings.Contains(out, "丙公司") || confirmations() != 1 {
 		t.Fatalf("confirm: %v\n%s", err, out)
 	}
 	if _, err := w.as(t, a, "record", "confirm"); err == nil || !strings.Contains(err.Error(), "hall.already_confirmed") {
@@ -260,7 +260,7 @@ func TestRecordCommands(t *testing.T) {
 	if _, err := w.as(t, b, "record", "object", "--text", "   "); err == nil || !strings.Contains(err.Error(), "hall.objection_text") {
 		t.Errorf("an empty objection: %v", err)
 	}
-	if out, err := w.as(t, b, "record", "object", "--text", "丙公司报价有误，请核实"); err != nil || !strings.Contains(out, "异议已提交") {
+	if out, err := w.as(t, b, "record", "object", "--text", "丙公司报价有误，请核实"); err != nil || !strings.Contains(out, "异议已提交") || !strings.Contains(out, "（北京时间）") {
 		t.Fatalf("object: %v\n%s", err, out)
 	}
 	var board opening.BoardView

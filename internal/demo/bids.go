@@ -77,7 +77,7 @@ func demoBids(ctx context.Context, base, dir string, setup *app.DevSetup, admin 
 		return t, err
 	}
 	say("招标项目已创建：%s（%s），国密 SM4-GCM，投标截止 %s；补救密钥 2/3 分持于三名监督员", t.Title, t.Code,
-		t.Deadline.Local().Format(time.DateTime))
+		kaiping.BeijingString(t.Deadline))
 
 	pk, err := setup.LedgerPublicKey()
 	if err != nil {

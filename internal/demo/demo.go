@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/clients/apiclient"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
 	"github.com/kaiping/kaiping/internal/devenv"
@@ -94,7 +95,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("demo admin login: %w", err)
 	}
-	say("管理员以 SM2 证书登录成功：%s（会话有效至 %s）", sess.Principal.Name, sess.ExpiresAt.Local().Format(time.DateTime))
+	say("管理员以 SM2 证书登录成功：%s（会话有效至 %s）", sess.Principal.Name, kaiping.BeijingString(sess.ExpiresAt))
 
 	say("")
 	say("== 不见面开标：密封投标 / sealed bids")

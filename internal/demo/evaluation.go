@@ -195,7 +195,7 @@ func demoEvaluation(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	// Who stepped aside may name a potential bidder, so it is shown only after the deadline
 	// (in the demo it has passed: the tender was opened).
 	if wait := time.Until(tender.Deadline); wait > 0 {
-		say("  回避情况可能涉及潜在投标人，投标截止（%s）后方可查看；等待截止（真实时间）…", tender.Deadline.Local().Format(time.TimeOnly))
+		say("  回避情况可能涉及潜在投标人，投标截止（%s）后方可查看；等待截止（真实时间）…", kaiping.BeijingString(tender.Deadline))
 		if err := iox.Sleep(ctx, wait+200*time.Millisecond); err != nil {
 			return nil, err
 		}

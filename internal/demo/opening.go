@@ -121,7 +121,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 			return nil, err
 		}
 	}
-	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, t.Deadline.Local().Format(time.TimeOnly))
+	say("开标演示项目：%s（%s），投标截止即开标时间 %s；同一批投标人、监督员与补救方案（2/3）", t.Title, t.Code, kaiping.BeijingString(t.Deadline))
 	sealed := map[kaiping.ID]string{}
 	for i, p := range bidders {
 		summary := fmt.Sprintf(`{"price":"%s","duration":%d,"quality":"合格"}`, demoOpeningPrices[i], 180+10*i)
@@ -181,7 +181,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	if err != nil {
 		return nil, err
 	}
-	say("主持人开启解密：时限至 %s", st.WindowClosesAt.Local().Format(time.TimeOnly))
+	say("主持人开启解密：时限至 %s", kaiping.BeijingString(*st.WindowClosesAt))
 	lost := bidders[2]
 	for _, p := range bidders {
 		if p == lost {
@@ -225,7 +225,7 @@ func runDemoOpening(ctx context.Context, base, dir string, setup *app.DevSetup, 
 	}
 	for _, e := range exports {
 		say("  开标记录 %s 已归档（合规保留至 %s），SHA-256 %.16s… 记入审计日志第 %d 条", strings.ToUpper(e.Format),
-			e.RetainUntil.Local().Format(time.DateOnly), e.SHA256, e.LedgerSeq)
+			e.RetainUntil.In(kaiping.BeijingTime).Format(time.DateOnly), e.SHA256, e.LedgerSeq)
 	}
 
 	if _, err := move(opening.HallConfirming); err != nil {

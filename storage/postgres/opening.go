@@ -127,7 +127,8 @@ func (s *OpeningStore) Tender(ctx context.Context, id kaiping.ID) (opening.Tende
 	return t, translate("pg.Tender", rows.Err())
 }
 
-// Tenders implements opening.Store. Sections are not included; ask for one tender.
+// Tenders implements opening.Store, each tender with its sections in their order: the hall
+// list offers one entry per section, so a tender listed without them could not be entered.
 func (s *OpeningStore) Tenders(ctx context.Context) ([]opening.Tender, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+tenderColumns+` FROM tenders ORDER BY deadline DESC, id`)
 	if err != nil {
@@ -135,14 +136,37 @@ func (s *OpeningStore) Tenders(ctx context.Context) ([]opening.Tender, error) {
 	}
 	defer rows.Close()
 	ts := []opening.Tender{}
+	at := map[kaiping.ID]int{}
 	for rows.Next() {
 		t, err := scanTender(rows)
 		if err != nil {
 			return nil, translate("pg.Tenders", err)
 		}
+		t.Sections = []opening.Section{}
+		at[t.ID] = len(ts)
 		ts = append(ts, t)
 	}
-	return ts, translate("pg.Tenders", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, translate("pg.Tenders", err)
+	}
+	rows.Close()
+	srows, err := s.db.Pool.Query(ctx, `SELECT tender_id, id, code, name FROM tender_sections ORDER BY tender_id, position`)
+	if err != nil {
+		return nil, translate("pg.Tenders", err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var tender kaiping.ID
+		var sec opening.Section
+		if err := srows.Scan(&tender, &sec.ID, &sec.Code, &sec.Name); err != nil {
+			return nil, translate("pg.Tenders", err)
+		}
+		// A tender created between the two queries is not in ts; the next list shows it.
+		if i, ok := at[tender]; ok {
+			ts[i].Sections = append(ts[i].Sections, sec)
+		}
+	}
+	return ts, translate("pg.Tenders", srows.Err())
 }
 
 // Register implements opening.Store.

@@ -47,6 +47,11 @@ func TestHallPages(t *testing.T) {
 	host.waitText("#live", "实时连接正常")
 	host.waitText("#head", w.tender.Title, "已截标封存")
 	host.waitText("#attendance", "已签到 0 / 3 家")
+	// Every time a person reads says it is Beijing time; a span says it once, at its end.
+	times := host.waitText("#times", w.tender.Deadline.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")+"（北京时间）")
+	if bare := regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?(（北京时间）| 至 )`).ReplaceAllString(times, ""); regexp.MustCompile(`\d\d:\d\d`).MatchString(bare) {
+		t.Errorf("the hall shows a time not labelled as Beijing time:\n%s", times)
+	}
 	bidder := br.open(t, web.LoginLink(w.ta.base, "hall/bidder.html"+query, a.c.Token))
 	bidder.waitText("#live", "实时连接正常")
 	bidder.waitText("#head", w.tender.Title, "已截标封存")
@@ -89,7 +94,10 @@ func TestHallPages(t *testing.T) {
 
 	host.set("#window-minutes", "30")
 	w.ta.clock.Advance(time.Duration(w.tender.CheckInMinutes) * time.Minute) // the check-in period runs out
+	// Opening the window asks first, saying who has not checked in (here: nobody).
 	host.click("#to-decrypting")
+	host.waitText("#confirm-dialog", "开启解密", "所有投标人均已签到", "不可撤销")
+	host.click("#confirm-dialog .dialog-ok")
 	bidder.waitText("#head", "解密中")
 	first := bidder.waitText("#countdown", "剩余")
 	if !regexp.MustCompile(`^剩余 (29|30) 分 \d+ 秒$`).MatchString(first) {
@@ -165,7 +173,20 @@ func TestHallPages(t *testing.T) {
 	// The other two neither confirm nor object: they keep the whole confirmation period,
 	// after which the host may end the opening (or the platform ends it on its own).
 	w.ta.clock.Set(*w.board(t).ConfirmEndsAt)
+	// Ending asks first and names the two who have not confirmed; cancelled, nothing moves.
 	host.click("#to-closed")
+	ask := host.waitText("#confirm-dialog", "结束开标", "尚未确认开标记录的投标人（2）", b.name, c.name)
+	if strings.Contains(ask, a.name) {
+		t.Errorf("the dialog names %s, who confirmed:\n%s", a.name, ask)
+	}
+	host.click("#confirm-dialog .dialog-cancel")
+	host.waitCount("#confirm-dialog", 0)
+	if st := w.board(t).State; st != opening.HallConfirming {
+		t.Fatalf("after a cancelled close the hall is %s", st)
+	}
+	host.click("#to-closed")
+	host.waitCount("#confirm-dialog[open]", 1)
+	host.click("#confirm-dialog .dialog-ok")
 	bidder.waitText("#head", "开标结束")
 	host.waitText("#head", "开标结束")
 	for name, pg := range map[string]*page{"host": host, "bidder": bidder} {
@@ -184,6 +205,13 @@ func TestHallPages(t *testing.T) {
 	}
 	if len(confirmations) != 1 || confirmations[0].Bidder != a.id || board.State != opening.HallClosed {
 		t.Errorf("at the end the hall is %s with confirmations %+v", board.State, confirmations)
+	}
+
+	// The logs speak Chinese: no event shows as its raw kind (hall.record_export …).
+	for name, pg := range map[string]*page{"host": host, "bidder": bidder} {
+		if log := pg.text("#log"); strings.Contains(log, "hall.") {
+			t.Errorf("the %s's log shows a raw event kind:\n%s", name, log)
+		}
 	}
 
 	// A reload (or a new tab) shows the hall as it is now.

@@ -71,6 +71,25 @@ func TestTendersAndRegistration(t *testing.T) {
 		t.Fatalf("bidder reads the tender's method: %+v, %v", got.Method, err)
 	}
 
+	// The list carries each tender's sections in their order: the hall list offers one
+	// entry per section and was empty when the list answered "sections": null.
+	var list struct {
+		Tenders []opening.Tender `json:"tenders"`
+	}
+	if err := bidder.Do(ctx, http.MethodGet, "/api/v1/tenders", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[kaiping.ID][]opening.Section{}
+	for _, lt := range list.Tenders {
+		listed[lt.ID] = lt.Sections
+	}
+	for _, want := range []opening.Tender{tender, carried} {
+		got := listed[want.ID]
+		if len(got) != 2 || got[0] != want.Sections[0] || got[1] != want.Sections[1] {
+			t.Fatalf("tender list: %s has sections %+v, want %+v", want.Code, got, want.Sections)
+		}
+	}
+
 	err := admin.Do(ctx, http.MethodPost, "/api/v1/blacklist", opening.BlacklistEntry{
 		Bidder: badMe.ID, Reason: "串通投标，行政处罚决定书 某公管罚〔2026〕12号", Source: "行政处罚",
 		From: ta.clock.Now().Add(-24 * time.Hour), Until: ta.clock.Now().AddDate(1, 0, 0),

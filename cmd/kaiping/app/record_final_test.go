@@ -226,7 +226,12 @@ func TestFinalRecordArchivedAndPublic(t *testing.T) {
 	// The page, without a login.
 	br := mustBrowser(t)
 	pg := br.open(t, w.ta.base+"/record/?tender="+string(w.tender.ID)+"&section=BD1")
-	pg.waitText("#record", w.tender.Title, a.name, "8800000", opening.OutcomeLabel(opening.OutcomeRevoked), pr.Digest)
+	// The digest waits, folded, on the 核验 panel.
+	if main := pg.waitText("#record", w.tender.Title, a.name, "8800000", opening.OutcomeLabel(opening.OutcomeRevoked), "核验"); strings.Contains(main, pr.Digest) {
+		t.Errorf("the record's digest shows outside the closed 核验 panel:\n%s", main)
+	}
+	pg.click(".round details.verify summary")
+	pg.waitText(".round details.verify", pr.Digest, "审计日志")
 	mustNotLeak("the page", pg.text("main"))
 	if strings.Contains(pg.text("main"), "请先登录") {
 		t.Error("the public page asks to log in")

@@ -185,6 +185,34 @@ func TestEvaluationPages(t *testing.T) {
 		}
 	})
 
+	t.Run("the start page lists every role's entry, the hall among them, and every page has the icon", func(t *testing.T) {
+		pg := b.open(t, w.base+"/")
+		pg.waitText("#roles", "投标人", "主持人", "监督人员", "评标专家", "场地工作人员", "系统管理员", "公众", "开标大厅")
+		links := pg.attrs("#roles a", "href")
+		for _, want := range []string{"/hall/bidder.html", "/hall/host.html", "/evaluation/host.html", "/evaluation/expert.html",
+			"/evaluation/venue.html", "/evaluation/admin.html", "/session/", "/session/venue/", "/session/watch/", "/public/"} {
+			if !slices.Contains(links, want) {
+				t.Errorf("the start page does not link %s; it links %v", want, links)
+			}
+		}
+		for _, p := range []string{"", "hall/host.html", "evaluation/expert.html", "public/"} {
+			pg := b.open(t, w.base+"/"+p)
+			icons := pg.attrs(`link[rel="icon"]`, "href")
+			if len(icons) != 1 || icons[0] != "/assets/favicon.svg" {
+				t.Errorf("%s links the icons %v", p, icons)
+			}
+		}
+		resp, err := http.Get(w.base + "/assets/favicon.svg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		icon, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(icon), "<svg") {
+			t.Errorf("the icon answers %d %s: %.80s", resp.StatusCode, resp.Header.Get("Content-Type"), icon)
+		}
+	})
+
 	t.Run("admin sees the pool and every bad row of a refused import", func(t *testing.T) {
 		pg := b.open(t, web.LoginLink(w.base, "evaluation/admin.html", w.admin.Token))
 		var href, stored string
@@ -258,9 +286,17 @@ func TestEvaluationPages(t *testing.T) {
 		}
 		d := draws.Draws[0]
 		drawID = d.ID
-		facts := pg.waitText("#draw-facts", "已抽取", d.Commitment, d.Seed, d.SnapshotDigest, "至少 2 人", "开封市")
-		if d.Status != evaluation.DrawDrawn || d.Seed == "" || !strings.Contains(facts, "kaiping draw verify "+string(d.ID)) {
-			t.Errorf("draw %+v; the page says:\n%s", d, facts)
+		// Seeds, digests and the verification command wait, folded, on the 核验 panel.
+		facts := pg.waitText("#draw-facts", "已抽取", "至少 2 人", "开封市", "核验")
+		for _, folded := range []string{d.Commitment, d.Seed, d.SnapshotDigest, "kaiping draw verify"} {
+			if strings.Contains(facts, folded) {
+				t.Errorf("the draw's facts show %q outside the closed 核验 panel:\n%s", folded, facts)
+			}
+		}
+		pg.click("#draw-verify summary")
+		checks := pg.waitText("#draw-verify", d.Commitment, d.Seed, d.SnapshotDigest)
+		if d.Status != evaluation.DrawDrawn || d.Seed == "" || !strings.Contains(checks, "kaiping draw verify "+string(d.ID)) {
+			t.Errorf("draw %+v; the 核验 panel says:\n%s", d, checks)
 		}
 
 		pg.click("#dispatch-run")
@@ -302,6 +338,32 @@ func TestEvaluationPages(t *testing.T) {
 		pg.waitCount("#map svg.map g.marker", 2)
 		if counts := pg.attrs(`#map svg.map g.marker[data-city="410100"]`, "data-count"); !slices.Equal(counts, []string{"3"}) {
 			t.Errorf("after the move the Zhengzhou marker counts %v experts, want 3", counts)
+		}
+
+		// Publishing asks first and names the experts who have not answered; cancelling sends
+		// nothing. Confirmed, the server refuses (no award result recorded yet): the page shows
+		// the Chinese message, the code only on a detail line.
+		pg.click("#publish")
+		ask := pg.waitText("#confirm-dialog", "公示评标专家名单", "尚未应答的专家（5）", "KF-01", "LY-01", "不可撤销")
+		if strings.Contains(ask, "所有抽取的专家均已应答") {
+			t.Errorf("the dialog says everyone answered:\n%s", ask)
+		}
+		pg.click("#confirm-dialog .dialog-cancel")
+		pg.waitCount("#confirm-dialog", 0)
+		if msg := pg.text("#dispatch-msg"); strings.Contains(msg, "公示") || strings.Contains(msg, "draw.") {
+			t.Errorf("a cancelled publication sent a request: %q", msg)
+		}
+		pg.click("#publish")
+		pg.waitCount("#confirm-dialog[open]", 1)
+		pg.click("#confirm-dialog .dialog-ok")
+		pg.waitText("#dispatch-msg .error .message", "中标结果确定前")
+		if msg := pg.text("#dispatch-msg .error .message"); strings.Contains(msg, "draw.") {
+			t.Errorf("the error's message line shows its code: %q", msg)
+		}
+		pg.waitText("#dispatch-msg .error .detail", "错误代码", "draw.result_not_recorded")
+		var after struct{ Draws []evaluation.Draw }
+		if err := w.host.Do(ctx, http.MethodGet, "/api/v1/draws?tender="+string(w.tender.ID), nil, &after); err != nil || len(after.Draws) != 1 || after.Draws[0].PublishedAt != nil {
+			t.Errorf("after a refused publication the draws are %+v (%v)", after.Draws, err)
 		}
 	})
 	if drawID == "" {

@@ -33,7 +33,7 @@ export function mountInbox(bar) {
     }
     list.replaceChildren(h('ul', {}, notices.map((n) => h('li', { class: n.read_at ? 'read' : 'unread', 'data-notice': n.id },
       h('strong', {}, (n.read_at ? '' : '【未读】') + n.title),
-      h('span', { class: 'hint' }, ' ' + fmtTime(n.created_at) + '（北京时间）'),
+      h('span', { class: 'hint' }, ' ' + fmtTime(n.created_at)),
       h('p', {}, n.body),
       n.link ? h('a', { href: n.link, onclick: () => markRead(n) }, '前往处理') : null,
       n.read_at ? null : h('button', { type: 'button', onclick: () => markRead(n) }, '标为已读')))));

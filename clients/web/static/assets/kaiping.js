@@ -178,8 +178,20 @@ export function errorBox(err) {
     console.error(err);
     err = new ApiError(0, 'page', '页面出错：' + ((err && err.message) || err), null);
   }
+  // People read the message; the stable code is for support staff, in a small line below.
   return h('div', { class: 'error', role: 'alert' },
-    h('span', { class: 'message' }, err.message), ' ', h('code', { class: 'code' }, err.code));
+    h('span', { class: 'message' }, err.message),
+    h('div', { class: 'detail' }, '错误代码：', h('code', { class: 'code' }, err.code)));
+}
+
+/**
+ * The collapsible "核验" panel: hashes, seeds and verification commands, for whoever checks
+ * the platform's work, kept out of the main flow of those who only need the result. rows are
+ * [label, value] pairs, value text or a node.
+ */
+export function verifyPanel(rows, attrs = {}) {
+  return h('details', { class: 'verify', ...attrs }, h('summary', {}, '核验'),
+    h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
 }
 
 /** A success message. */
@@ -213,6 +225,62 @@ export async function act(out, fn, button, box = errorBox) {
   }
 }
 
+// ---- the confirmation dialog ----------------------------------------------------------------
+
+/**
+ * Asks the person to confirm a step, saying what it does and, for an irreversible move, who
+ * is still missing: missing names under missingLabel (none shows allDone), from the data the
+ * page already has. fields are extra inputs
+ * ([{name, label, type: 'text'|'textarea'|'datetime-local', required}]). Resolves to the
+ * values by name (an empty object without fields) on 确认, or null on 取消. The dialog is
+ * #confirm-dialog; its buttons are .dialog-ok and .dialog-cancel.
+ */
+export function confirmStep({ title, text, ok = '确认', danger = false, fields = [], missing, missingLabel, allDone }) {
+  document.getElementById('confirm-dialog')?.remove();
+  const inputs = fields.map((f) => {
+    const attrs = { name: f.name, id: 'dialog-' + f.name, required: !!f.required, value: f.value || '' };
+    const el = f.type === 'textarea' ? h('textarea', attrs) : h('input', { ...attrs, type: f.type || 'text' });
+    return [f, el];
+  });
+  const msg = h('div', { class: 'dialog-msg' });
+  return new Promise((resolve) => {
+    const done = (v) => {
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    const okBtn = h('button', { type: 'button', class: 'dialog-ok' + (danger ? ' danger' : ''), onclick: () => {
+      const out = {};
+      for (const [f, el] of inputs) {
+        const v = el.value.trim();
+        if (f.required && !v) {
+          msg.replaceChildren(h('div', { class: 'error', role: 'alert' }, '请填写' + f.label));
+          el.focus();
+          return;
+        }
+        out[f.name] = v;
+      }
+      done(out);
+    } }, ok);
+    const dlg = h('dialog', { id: 'confirm-dialog', class: 'confirm' },
+      h('h3', {}, title),
+      (Array.isArray(text) ? text : [text]).map((t) => h('p', {}, t)),
+      missing && missing.length
+        ? [h('p', { class: 'warn' }, missingLabel + '（' + missing.length + '）：'), h('ul', { class: 'missing' }, missing.map((n) => h('li', {}, n)))]
+        : allDone ? h('p', {}, allDone) : null,
+      inputs.map(([f, el]) => h('label', { class: 'field' }, h('span', {}, f.label), el)),
+      msg,
+      h('div', { class: 'row' }, okBtn,
+        h('button', { type: 'button', class: 'secondary dialog-cancel', onclick: () => done(null) }, '取消')));
+    dlg.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      done(null);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
 // ---- time (Beijing time: every date a user reads or types is China Standard Time) --------
 
 const parts = new Intl.DateTimeFormat('zh-CN', {
@@ -226,8 +294,26 @@ function beijing(v) {
   return o;
 }
 
-/** "2026-06-01 08:00" (with seconds: "2026-06-01 08:00:05"), Beijing time. */
+/**
+ * "2026-06-01 08:00（北京时间）" (with seconds: "2026-06-01 08:00:05（北京时间）"): every time a
+ * person reads says which clock it is on, since bidders and experts sit in other time zones.
+ */
 export function fmtTime(v, seconds) {
+  if (!v) return '—';
+  return fmtClock(v, seconds) + '（北京时间）';
+}
+
+/** "2026-06-01 08:00 至 2026-06-01 12:00（北京时间）": a span, labelled once. */
+export function fmtRange(from, to, seconds) {
+  if (!from && !to) return '—';
+  return fmtClock(from, seconds) + ' 至 ' + fmtClock(to, seconds) + '（北京时间）';
+}
+
+/**
+ * "2026-06-01 08:00", Beijing time, without the label: only where the label stands once
+ * nearby (a log whose heading or page clock says 北京时间, a message that says it).
+ */
+export function fmtClock(v, seconds) {
   if (!v) return '—';
   const b = beijing(v);
   return `${b.year}-${b.month}-${b.day} ${b.hour}:${b.minute}` + (seconds ? ':' + b.second : '');
@@ -288,7 +374,7 @@ async function syncClock() {
 function startClock(el) {
   if (!el) return;
   const show = () => {
-    el.textContent = '服务器时间 ' + (clockKnown ? fmtTime(serverNow(), true) : '—') + '（北京时间）';
+    el.textContent = '服务器时间 ' + (clockKnown ? fmtClock(serverNow(), true) : '—') + '（北京时间）';
   };
   syncClock().then(show);
   setInterval(syncClock, 5 * 60 * 1000);

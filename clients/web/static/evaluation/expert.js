@@ -2,7 +2,7 @@
 // accept or decline, their seat; their calendar of unavailable periods and declared
 // relations.
 import { mountInbox } from '/assets/inbox.js';
-import { act, api, boot, countdown, field, fmtTime, fromInput, h, okBox, table } from '/assets/kaiping.js';
+import { act, api, boot, countdown, field, fmtRange, fmtTime, fromInput, h, okBox, table } from '/assets/kaiping.js';
 import { badge, catalog, cityName, expertStatus, memberState } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -30,7 +30,7 @@ function drawCard(d) {
   const card = h('div', { class: 'draw', 'data-draw': d.draw_id, 'data-state': d.state });
   const facts = [
     ['项目', d.tender_code + ' ' + d.tender_title],
-    ['评标时间', fmtTime(d.session.start) + ' 至 ' + fmtTime(d.session.end)],
+    ['评标时间', fmtRange(d.session.start, d.session.end)],
     ['状态', badge(d.state, memberState)],
   ];
   if (d.seat) {

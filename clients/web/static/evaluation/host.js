@@ -2,7 +2,8 @@
 // the drawn experts, record declines by phone, dispatch the committee to seats (a table and a
 // map of seats by city), move an expert with a reason, publish the committee.
 import {
-  act, api, boot, countdown, errorBox, field, fmtTime, fromInput, h, okBox, select, serverNow, svg, table, toInput,
+  act, api, boot, confirmStep, countdown, errorBox, field, fmtRange, fmtTime, fromInput, h, okBox, select, serverNow, svg, table, toInput,
+  verifyPanel,
 } from '/assets/kaiping.js';
 import {
   badge, catalog, cityName, drawStatus, exclusionReason, lines, memberState, param, setParam, specialtyOptions,
@@ -132,9 +133,8 @@ async function submitDraw(ev) {
 async function loadDraws() {
   const res = await act($('draw-list'), () => api('GET', '/api/v1/draws?tender=' + encodeURIComponent(tender.id)));
   if (!res) return;
-  $('draw-list').replaceChildren(table(['抽取时间', '状态', '委员会人数', '种子承诺值', ''], res.draws.map((d) => [
+  $('draw-list').replaceChildren(table(['抽取时间', '状态', '委员会人数', ''], res.draws.map((d) => [
     fmtTime(d.created_at), badge(d.status, drawStatus), String(d.request.committee_size),
-    h('code', { class: 'digest' }, d.commitment.slice(0, 16) + '…'),
     h('button', { class: 'secondary', type: 'button', onclick: () => showDraw(d.id) }, '查看'),
   ])));
 }
@@ -177,16 +177,20 @@ function renderFacts(d) {
     ['专业配额', quotas],
     ['异地专家', '至少 ' + d.rules.min_outside + ' 人（主场所在地：' + cityName(cat, d.rules.host_city) + '）'],
     ['主场', venueName(d.host_venue_id)],
-    ['评标时间', fmtTime(d.request.session.start) + ' 至 ' + fmtTime(d.request.session.end)],
-    ['种子承诺值（SHA-256，抽取前已写入审计日志）', h('code', { class: 'digest', id: 'commitment' }, d.commitment)],
-    ['种子', d.seed ? h('code', { class: 'digest', id: 'seed' }, d.seed) : '尚未揭示'],
-    ['候选专家快照', d.snapshot_digest ? d.snapshot_size + ' 名，摘要 ' + d.snapshot_digest : '—'],
+    ['评标时间', fmtRange(d.request.session.start, d.request.session.end)],
+    ['候选专家快照', d.snapshot_size ? d.snapshot_size + ' 名' : '—'],
     ['回避专家', d.excluded + ' 名'],
     ['结果公示', d.published_at ? fmtTime(d.published_at) : '未公示（公示前名单对招标人、投标人保密）'],
-    ['复核', h('code', {}, 'kaiping draw verify ' + d.id)],
+  ];
+  const checks = [
+    ['种子承诺值（SHA-256，抽取前已写入审计日志）', h('code', { class: 'digest', id: 'commitment' }, d.commitment)],
+    ['种子', d.seed ? h('code', { class: 'digest', id: 'seed' }, d.seed) : '尚未揭示'],
+    ['候选专家快照摘要', d.snapshot_digest ? h('code', { class: 'digest' }, d.snapshot_digest) : '—'],
+    ['复核命令', h('code', {}, 'kaiping draw verify ' + d.id)],
   ];
   if (d.failure) facts.splice(3, 0, ['失败原因', d.failure]);
-  $('draw-facts').replaceChildren(h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+  $('draw-facts').replaceChildren(h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    verifyPanel(checks, { id: 'draw-verify' }));
 }
 
 function renderReveal(d) {
@@ -271,6 +275,14 @@ async function dispatch() {
 }
 
 async function publish() {
+  // Publication names the committee to everyone: say first who has not answered yet.
+  const unanswered = members.filter((m) => m.state === 'pending').map((m) => m.expert_code + ' ' + m.expert_name);
+  const yes = await confirmStep({ danger: true,
+    title: '公示评标专家名单',
+    text: '此操作不可撤销：公示后，评标委员会成员名单对所有人可见，不能撤回。',
+    missingLabel: '尚未应答的专家', missing: unanswered, allDone: '所有抽取的专家均已应答。', ok: '确认公示',
+  });
+  if (yes === null) return;
   const d = await act($('dispatch-msg'), () => api('POST', '/api/v1/draws/' + draw.id + '/publish'), $('publish'));
   if (!d) return;
   await showDraw(d.id);

@@ -1,6 +1,6 @@
 // The venue staff's page (场地工作人员): the bookings of a day (today by default) at every
 // venue they staff, with the expert expected at each seat.
-import { act, api, boot, field, fmtDate, fmtTime, h, serverNow, table } from '/assets/kaiping.js';
+import { act, api, boot, field, fmtDate, fmtRange, h, serverNow, table } from '/assets/kaiping.js';
 import { param, setParam } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -20,7 +20,7 @@ async function load(day, btn) {
   setParam('date', day);
   const res = await act($('bookings'), () => api('GET', '/api/v1/venue/bookings?date=' + encodeURIComponent(day)), btn);
   if (!res) return;
-  const rows = res.bookings.map((b) => [b.venue_code, b.seat_code, fmtTime(b.start) + ' 至 ' + fmtTime(b.end),
+  const rows = res.bookings.map((b) => [b.venue_code, b.seat_code, fmtRange(b.start, b.end),
     b.expert_name || '—', b.expert_code || '—', b.purpose]);
   $('bookings').replaceChildren(
     h('p', {}, day + ' 共 ' + res.bookings.length + ' 个工位预订。'),

@@ -1,6 +1,6 @@
 // What the hall's pages share: Chinese names of states and kinds, the hall's heading, the
 // opening record as a table, the log of events, and the choice of a tender's section.
-import { api, ApiError, errorBox, fmtTime, h, table } from '/assets/kaiping.js';
+import { api, ApiError, errorBox, fmtTime, h, table, verifyPanel } from '/assets/kaiping.js';
 import { connectLive } from './live.js';
 
 export const $ = (id) => document.getElementById(id);
@@ -89,7 +89,7 @@ export function recordTable(pr) {
     h('p', {}, '有效投标 ' + rec.valid_bids + ' 家（最少 ' + rec.min_bids + ' 家）· 公布时间 ' + fmtTime(rec.published_at, true) +
       (rec.outcome === 'failed' ? ' · 流标：' + rec.reason : '')),
     table(['序号', '投标人', '解密结果', ...fields.map((f) => f.label)], rows, (i) => ({ 'data-bidder': rec.bids[i].bidder_id })),
-    h('p', { class: 'hint' }, '开标记录摘要（SHA-256）：', h('code', { class: 'digest' }, pr.digest)));
+    verifyPanel([['开标记录摘要（SHA-256）', h('code', { class: 'digest' }, pr.digest)]]));
 }
 
 /** One line of the log for an event; names maps bidder IDs to names where the page knows them. */
@@ -119,8 +119,17 @@ export function eventText(e, names) {
       return '监督人员提交了解密补救密钥份额';
     case 'hall.rescue_combine':
       return '解密补救：已合成补救密钥';
+    case 'hall.qualify':
+      return '技术标评审结果已记录，进入下一轮开标的投标人已确定';
+    case 'hall.record_export':
+      return '开标记录已归档（PDF 与数据文件）';
+    case 'hall.cosign_propose':
+      return '主持人提出需监督人员会签的操作';
+    case 'hall.cosign':
+      return '监督人员已会签';
     default:
-      return e.type;
+      // A kind this page does not know yet: a plain sentence, never the raw code.
+      return '开标大厅记录了一项操作';
   }
 }
 

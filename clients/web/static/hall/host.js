@@ -5,7 +5,7 @@
 // admins see the same board without the buttons. The host streams the hall's live video
 // from here (开始直播, the camera and microphone of this computer); a supervisor watches it
 // (观看直播). It updates over the live connection.
-import { act, api, boot, field, fmtTime, h, okBox, table } from '/assets/kaiping.js';
+import { act, api, boot, confirmStep, field, fmtRange, fmtTime, h, okBox, table } from '/assets/kaiping.js';
 import {
   $, chooseHall, envBadge, followHall, hallOf, kindLabel, recordTable, renderHead, stateLabel,
 } from './common.js';
@@ -74,7 +74,24 @@ function renderMoves() {
   }));
 }
 
+// What each irreversible move asks before it is sent: what it does and who is still missing,
+// from the board the page already shows. The server refuses a move its rule says is too early
+// (hall.checkin_running, hall.confirm_period); this only makes the host look first.
+const asks = {
+  decrypting: (v) => ({
+    title: '开启解密', text: '此操作不可撤销：开启后签到结束，未签到的投标人不能再签到和解密，其投标文件按未解密处理。',
+    missingLabel: '尚未签到的投标人', missing: v.board.filter((b) => !b.checked_in_at).map((b) => b.bidder_name),
+    allDone: '所有投标人均已签到。', ok: '确认开启解密', danger: true,
+  }),
+  closed: (v) => ({
+    title: '结束开标', text: '此操作不可撤销：结束后不再接受确认和异议，开标记录定稿。',
+    missingLabel: '尚未确认开标记录的投标人', missing: v.board.filter((b) => !b.confirmed_at).map((b) => b.bidder_name),
+    allDone: '所有投标人均已确认开标记录。', ok: '确认结束开标', danger: true,
+  }),
+};
+
 async function move(m, button) {
+  if (asks[m.to] && view && (await confirmStep(asks[m.to](view))) === null) return;
   const body = { to: m.to };
   if (m.to === 'decrypting') body.window_minutes = Number($('window-minutes').value);
   const st = await act($('control-msg'), () => api('POST', hall.path + '/transitions', body), button);
@@ -92,7 +109,7 @@ function render() {
   }
   $('times').replaceChildren(
     h('dt', {}, '投标截止'), h('dd', {}, fmtTime(v.deadline, true)),
-    h('dt', {}, '解密时间'), h('dd', {}, fmtTime(v.window_opens_at, true) + ' 至 ' + fmtTime(v.window_closes_at, true)),
+    h('dt', {}, '解密时间'), h('dd', {}, fmtRange(v.window_opens_at, v.window_closes_at, true)),
     h('dt', {}, '确认截止'), h('dd', {}, fmtTime(v.confirm_ends_at, true)));
   const cd = $('countdown');
   if (v.state === 'decrypting' && v.window_closes_at) hallCountdown(cd, v.window_closes_at, '解密时间已到');

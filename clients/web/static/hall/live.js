@@ -7,7 +7,7 @@
 //   the clock      the hall's server time comes with every view and every pong: the offset to
 //                  this computer's clock is measured from the pong with the shortest round
 //                  trip, and countdowns count against the server, never the local clock.
-import { api, fmtTime, token } from '/assets/kaiping.js';
+import { api, token, fmtClock } from '/assets/kaiping.js';
 
 const PROTOCOL = 'kaiping.hall.v1';
 const PING_EVERY = 15000;
@@ -50,7 +50,7 @@ export function startHallClock(el) {
     }
     const ahead = -offset / 1000; // seconds this computer is ahead of the server
     const skew = Math.abs(ahead) < 0.05 ? '与服务器一致' : (ahead > 0 ? '快 ' : '慢 ') + Math.abs(ahead).toFixed(1) + ' 秒';
-    el.textContent = '服务器时间 ' + fmtTime(hallNow(), true) + '（北京时间）· 本机时钟' + skew +
+    el.textContent = '服务器时间 ' + fmtClock(hallNow(), true) + '（北京时间）· 本机时钟' + skew +
       (rtt !== null ? '（往返 ' + rtt + ' 毫秒）' : '');
     el.dataset.offsetMs = String(Math.round(offset));
   };

@@ -5,8 +5,7 @@
 // the certificate it registered: in the browser with an ECDSA P-256 key file (pledge.js), or
 // on its own computer (`kaiping inquiry sign`, OpenSSL, a CA token) with the Base64 signature
 // pasted here. Attachments are not taken: the answer says where the evidence is.
-import { act, api, ApiError, boot, countdown, field, h, okBox } from '/assets/kaiping.js';
-import { bj } from '/session/common.js';
+import { act, api, ApiError, boot, countdown, field, fmtTime, h, okBox } from '/assets/kaiping.js';
 import { pemBytes, sha256Hex, signPledge } from '/session/pledge.js';
 import { answerMessage, decisionLabels, kindLabels, stateBadge, yuan } from './common.js';
 
@@ -25,7 +24,7 @@ async function load() {
 function card(q) {
   const facts = [
     h('div', {}, '项目：' + q.tender_code + ' ' + q.tender_title + '，标段：' + q.section_code + ' ' + q.section_name),
-    h('div', {}, '来自：' + q.from + '，发出时间：' + bj(q.sent_at) + '，答复期限：' + bj(q.deadline) + ' ', stateBadge(q.state)),
+    h('div', {}, '来自：' + q.from + '，发出时间：' + fmtTime(q.sent_at) + '，答复期限：' + fmtTime(q.deadline) + ' ', stateBadge(q.state)),
     h('pre', { class: 'text question' }, q.question),
   ];
   if (q.kind === 'correction') facts.push(h('div', { class: 'corrected' }, '修正后的投标报价：' + yuan(q.corrected_price)));
@@ -33,7 +32,7 @@ function card(q) {
     h('h3', {}, kindLabels[q.kind] || q.kind), ...facts);
   if (q.answer) {
     box.append(h('div', { class: 'answer' },
-      h('div', {}, bj(q.answer.at) + ' 我方' + (decisionLabels[q.answer.decision] || q.answer.decision) + '（已签名）：'),
+      h('div', {}, fmtTime(q.answer.at) + ' 我方' + (decisionLabels[q.answer.decision] || q.answer.decision) + '（已签名）：'),
       h('pre', { class: 'text' }, q.answer.text || '（无文字说明）')));
   } else if (q.state === 'sent') {
     const left = h('span', { class: 'countdown' });

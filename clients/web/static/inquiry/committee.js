@@ -4,8 +4,8 @@
 // of the group reads them with the bidders' signed answers, and so do the tender's
 // supervisors, who approve or refuse each request before it goes out where the centre
 // requires it. The page re-reads the list whenever an event of the session arrives.
-import { act, api, ApiError, boot, field, fromInput, h, okBox, select } from '/assets/kaiping.js';
-import { bj, liveEvents, param, put, stateBadge as sessionBadge } from '/session/common.js';
+import { act, api, ApiError, boot, field, fmtTime, fromInput, h, okBox, select } from '/assets/kaiping.js';
+import { liveEvents, param, put, stateBadge as sessionBadge } from '/session/common.js';
 import { decisionLabels, kindLabels, stateBadge, yuan } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -51,7 +51,7 @@ async function reload() {
 function summary(s, g) {
   $('summary-card').hidden = false;
   const facts = [['项目', s.tender_code + ' ' + s.tender_title], ['会议状态', sessionBadge(s.state)],
-    ['评标结束时间', bj(s.window.end)]];
+    ['评标结束时间', fmtTime(s.window.end)]];
   if (g) facts.push(['评标小组', g.name], ['我', g.chair === s.me.id ? '组长' : '评标委员会成员']);
   else facts.push(['我', '监督人员']);
   $('summary').replaceChildren(h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
@@ -109,15 +109,15 @@ function renderList(list, s) {
   return h('div', {}, ...list.map((q) => {
     const box = h('section', { class: 'inquiry', 'data-inquiry': q.id, 'data-state': q.state },
       h('h3', {}, (kindLabels[q.kind] || q.kind) + '：' + q.bidder_name + '（' + q.section_code + '）'),
-      h('div', {}, '提出：' + bj(q.created_at) + (q.sent_at ? '，发出：' + bj(q.sent_at) : '') + '，答复期限：' + bj(q.deadline) + ' ',
+      h('div', {}, '提出：' + fmtTime(q.created_at) + (q.sent_at ? '，发出：' + fmtTime(q.sent_at) : '') + '，答复期限：' + fmtTime(q.deadline) + ' ',
         stateBadge(q.state)),
       h('pre', { class: 'text' }, q.question));
     if (q.kind === 'correction') box.append(h('div', {}, '修正后的投标报价：' + yuan(q.corrected_price)));
     if (q.review) {
-      box.append(h('div', {}, bj(q.review.at) + ' 监督人员' + (q.review.approved ? '同意发出' : '未同意发出：' + q.review.reason)));
+      box.append(h('div', {}, fmtTime(q.review.at) + ' 监督人员' + (q.review.approved ? '同意发出' : '未同意发出：' + q.review.reason)));
     }
     if (q.answer) {
-      box.append(h('div', { class: 'answer' }, bj(q.answer.at) + ' 投标人' + (decisionLabels[q.answer.decision] || '') + '（已签名）：',
+      box.append(h('div', { class: 'answer' }, fmtTime(q.answer.at) + ' 投标人' + (decisionLabels[q.answer.decision] || '') + '（已签名）：',
         h('pre', { class: 'text' }, q.answer.text || '（无文字说明）')));
     }
     if (supervisor && q.state === 'pending' && s.state === 'in_review') box.append(reviewButtons(q));

@@ -1,6 +1,6 @@
 // The list of publications of candidates (中标候选人公示), newest first, twenty a page: no
 // session, only the public API.
-import { api, h, table, errorBox, fmtTime } from '/assets/kaiping.js';
+import { api, h, table, errorBox, fmtClock } from '/assets/kaiping.js';
 
 const box = document.querySelector('#list');
 const pages = document.querySelector('#pages');
@@ -17,7 +17,7 @@ async function main() {
     box.replaceChildren(table(['项目编号', '项目名称', '标段', '公示期（北京时间）', '状态'],
       list.publications.map((p) => [p.tender_code,
         h('a', { href: '/public/publication.html?id=' + encodeURIComponent(p.id) }, p.tender_title),
-        p.section_code + ' ' + p.section_name, fmtTime(p.starts) + ' 至 ' + fmtTime(p.ends), p.phase_label])));
+        p.section_code + ' ' + p.section_name, fmtClock(p.starts) + ' 至 ' + fmtClock(p.ends), p.phase_label])));
     const links = [];
     if (offset > 0) links.push(h('a', { href: '?offset=' + Math.max(0, offset - limit) }, '上一页'));
     if (offset + limit < list.total) links.push(h('a', { href: '?offset=' + (offset + limit) }, '下一页'));

@@ -4,7 +4,7 @@
 // that objections are being handled, never what they say or who filed them. A bidder who
 // opens it from a login link also sees their own objections with the answers, and during the
 // period a form to object in writing.
-import { api, h, table, errorBox, okBox, act, token, fmtTime } from '/assets/kaiping.js';
+import { api, h, table, errorBox, okBox, act, token, fmtRange, fmtTime } from '/assets/kaiping.js';
 
 const box = document.querySelector('#publication');
 const id = new URLSearchParams(location.search).get('id') || '';
@@ -56,7 +56,7 @@ async function mine(p, into) {
     const o = await act(msg, () => api('POST', path, { text: text.value }), submit);
     if (o) {
       await mine(p, into);
-      into.querySelector('#objection-msg').replaceChildren(okBox('异议已提交，招标人应于 ' + fmtTime(o.due) + '（北京时间）前书面答复'));
+      into.querySelector('#objection-msg').replaceChildren(okBox('异议已提交，招标人应于 ' + fmtTime(o.due) + ' 前书面答复'));
     }
   });
   into.replaceChildren(
@@ -76,9 +76,9 @@ async function main() {
         ['项目编号', p.tender_code],
         ['标段', p.section_code + ' ' + p.section_name],
         ...(p.method_label ? [['评标办法', p.method_label]] : []),
-        ['公示期', fmtTime(p.starts) + ' 至 ' + fmtTime(p.ends) + '（北京时间）'],
+        ['公示期', fmtRange(p.starts, p.ends)],
         ['状态', h('span', { id: 'phase', 'data-phase': p.phase }, p.phase_label)],
-        ...(p.concluded_at ? [['公示结束时间', fmtTime(p.concluded_at) + '（北京时间）']] : []),
+        ...(p.concluded_at ? [['公示结束时间', fmtTime(p.concluded_at)]] : []),
       ]),
       p.objections_handling ? h('p', { id: 'handling', class: 'notice' },
         '异议处理中：有投标人对本公示提出异议，招标人作出答复前暂停招标投标活动，不得确定中标人。') : null,
@@ -88,7 +88,7 @@ async function main() {
       h('div', { id: 'objection-route' }, facts([
         ['谁可以提出', r.who],
         ['如何提出', r.how],
-        ['截止时间', fmtTime(r.deadline) + '（北京时间）'],
+        ['截止时间', fmtTime(r.deadline)],
         ['答复', r.answer_within],
       ])),
       h('section', { id: 'mine' }));

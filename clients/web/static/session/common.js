@@ -1,7 +1,7 @@
 // common.js: what the evaluation session's pages (评标会议) share: the Chinese names of states
 // and stages, the timeline of events, the live feed, the confirmation dialog, errors shown
 // to people (the Chinese message; the stable code only in a tooltip), and the video panel.
-import { act, api, ApiError, fmtTime, h, table, token } from '/assets/kaiping.js';
+import { act, api, ApiError, fmtTime, h, table, token, fmtClock } from '/assets/kaiping.js';
 import { connectLive } from '/hall/live.js';
 import { grantFragment } from '/hall/media.js';
 
@@ -74,7 +74,7 @@ export function sessionList(el, sessions, extra, href, text) {
   const heads = ['项目', '状态', '评标时间（北京时间）'];
   if (extra) heads.push(extra[0]);
   el.replaceChildren(table([...heads, ''], sessions.map((s) => [
-    s.tender_code + ' ' + s.tender_title, stateBadge(s.state), fmtTime(s.window.start) + ' 至 ' + fmtTime(s.window.end),
+    s.tender_code + ' ' + s.tender_title, stateBadge(s.state), fmtClock(s.window.start) + ' 至 ' + fmtClock(s.window.end),
     ...(extra ? [extra[1](s)] : []),
     h('a', { href: href(s), class: 'enter' }, text)])));
 }
@@ -107,11 +107,6 @@ export function stageBadge(stage) {
   return h('span', { class: 'badge stage-' + stage, 'data-stage': stage }, stageLabels[stage] || stage);
 }
 
-/** "2026-06-01 08:00（北京时间）". */
-export function bj(v, seconds) {
-  return v ? fmtTime(v, seconds) + '（北京时间）' : '—';
-}
-
 /**
  * The box showing an error to a person: the Chinese message; the stable code only in the
  * tooltip (a help desk can ask for it), never in the text.
@@ -128,57 +123,6 @@ export function problem(err) {
 /** act() of kaiping.js with the error shown by problem(): the code in the tooltip only. */
 export function run(out, fn, button) {
   return act(out, fn, button, problem);
-}
-
-// ---- the confirmation dialog ----------------------------------------------------------------
-
-/**
- * Asks the person to confirm a step, saying what it does. fields are extra inputs
- * ([{name, label, type: 'text'|'textarea'|'datetime-local', required}]). Resolves to the
- * values by name (an empty object without fields) on 确认, or null on 取消. The dialog is
- * #confirm-dialog; its buttons are .dialog-ok and .dialog-cancel.
- */
-export function confirmStep({ title, text, ok = '确认', danger = false, fields = [] }) {
-  document.getElementById('confirm-dialog')?.remove();
-  const inputs = fields.map((f) => {
-    const attrs = { name: f.name, id: 'dialog-' + f.name, required: !!f.required, value: f.value || '' };
-    const el = f.type === 'textarea' ? h('textarea', attrs) : h('input', { ...attrs, type: f.type || 'text' });
-    return [f, el];
-  });
-  const msg = h('div', { class: 'dialog-msg' });
-  return new Promise((resolve) => {
-    const done = (v) => {
-      dlg.close();
-      dlg.remove();
-      resolve(v);
-    };
-    const okBtn = h('button', { type: 'button', class: 'dialog-ok' + (danger ? ' danger' : ''), onclick: () => {
-      const out = {};
-      for (const [f, el] of inputs) {
-        const v = el.value.trim();
-        if (f.required && !v) {
-          msg.replaceChildren(h('div', { class: 'error', role: 'alert' }, '请填写' + f.label));
-          el.focus();
-          return;
-        }
-        out[f.name] = v;
-      }
-      done(out);
-    } }, ok);
-    const dlg = h('dialog', { id: 'confirm-dialog', class: 'confirm' },
-      h('h3', {}, title),
-      (Array.isArray(text) ? text : [text]).map((t) => h('p', {}, t)),
-      inputs.map(([f, el]) => h('label', { class: 'field' }, h('span', {}, f.label), el)),
-      msg,
-      h('div', { class: 'row' }, okBtn,
-        h('button', { type: 'button', class: 'secondary dialog-cancel', onclick: () => done(null) }, '取消')));
-    dlg.addEventListener('cancel', (ev) => {
-      ev.preventDefault();
-      done(null);
-    });
-    document.body.append(dlg);
-    dlg.showModal();
-  });
 }
 
 // ---- live events ----------------------------------------------------------------------------
@@ -272,13 +216,13 @@ export function eventText(ev, names) {
     case 'session.review': return '开始评审';
     case 'session.signing': return '评审结束，进入评标报告签署';
     case 'session.close': return '评标会议结束';
-    case 'session.suspend': return '评标会议暂停：' + (p.reason || '') + '（最迟须于 ' + bj(p.limit) + ' 前恢复）';
+    case 'session.suspend': return '评标会议暂停：' + (p.reason || '') + '（最迟须于 ' + fmtTime(p.limit) + ' 前恢复）';
     case 'session.resume': return '评标会议恢复，暂停了 ' + Math.round((p.paused_seconds || 0) / 60) + ' 分钟';
     case 'session.void': return '评标会议作废：' + (p.reason || '') + '，须重新组建评标委员会';
     case 'session.extension_request':
       return who(names, p.member) + ' 申请延长评标时间：' + (p.reason || '') + '（已有 ' + p.count + ' / ' + p.size + ' 人申请）';
     case 'session.extension_due': return '超过三分之一的成员申请延长评标时间（' + p.count + ' / ' + p.size + '），须延长';
-    case 'session.extend': return '评标时间延长至 ' + bj(p.until) + '：' + (p.reason || '');
+    case 'session.extend': return '评标时间延长至 ' + fmtTime(p.until) + '：' + (p.reason || '');
     case 'session.left': return who(names, p.member) + ' 离席：' + (p.reason || '') + '，不得返回';
     case 'session.bid_read': return who(names, p.reader) + ' 查阅了 ' + bidLabel(names, p);
     case 'session.supervisor_read': return '监督人员调阅了 ' + bidLabel(names, p) + '，原因：' + (p.reason || '');
@@ -306,7 +250,7 @@ export function eventText(ev, names) {
     case 'report.archived': return '评标报告及签名已归档';
     case 'session.seat_remove': return '主持人将 ' + who(names, p.member) + ' 的工位移出音视频房间（仍是评标委员会成员，可重新加入）';
     case 'inquiry.requested': return groupName(names, p.group) + '组长提出书面' + inquiryKind(p.kind) + '请求，待监督人员审核';
-    case 'inquiry.sent': return groupName(names, p.group) + '组长代表评标委员会发出书面' + inquiryKind(p.kind) + '请求（答复期限 ' + bj(p.deadline) + '）';
+    case 'inquiry.sent': return groupName(names, p.group) + '组长代表评标委员会发出书面' + inquiryKind(p.kind) + '请求（答复期限 ' + fmtTime(p.deadline) + '）';
     case 'inquiry.approved': return '监督人员同意并发出书面' + inquiryKind(p.kind) + '请求';
     case 'inquiry.refused_by_supervisor': return '监督人员未同意发出书面' + inquiryKind(p.kind) + '请求：' + (p.reason || '');
     case 'inquiry.answered': return '投标人已签名答复书面' + inquiryKind(p.kind) + '请求';
@@ -334,7 +278,7 @@ export function readsTable(reads, names) {
     h('tbody', {}, reads.map((r) => h('tr', {},
       h('td', {}, r.supervisor ? '监督人员' : who(names, r.reader)),
       h('td', {}, bidLabel(names, r)),
-      h('td', {}, fmtTime(r.at, true)),
+      h('td', {}, fmtClock(r.at, true)),
       h('td', {}, r.supervisor ? '监督调阅：' + (r.reason || '') : '评审查阅')))));
 }
 

@@ -6,8 +6,8 @@
 // computation needs from the host: the ceiling and the drawn 下浮 rate), who read which bid,
 // the evaluation report (building it, recording a refusal to sign, a link to the report page),
 // the video wall and the timeline, kept current from the session's events. With ?tender=<tender> it lists the tender's sessions.
-import { api, boot, fromInput, h, okBox, serverNow, toInput } from '/assets/kaiping.js';
-import { confirmStep, param, put, run, sessionList, sessionVideo } from './common.js';
+import { api, boot, fromInput, h, okBox, serverNow, toInput, confirmStep } from '/assets/kaiping.js';
+import { param, put, run, sessionList, sessionVideo } from './common.js';
 import { drawCommon, followSession } from './overseer.js';
 import { drawReportDesk } from './reportdesk.js';
 import { drawReviews } from './reviews.js';

@@ -2,9 +2,9 @@
 // session as overseers read it (GET /api/v1/sessions/:id), every seat across the cities, the
 // groups' progress, the suspension's countdown, who read which bid, and the timeline, all
 // kept current from the session's events.
-import { api, countdown, h } from '/assets/kaiping.js';
+import { api, countdown, fmtRange, fmtTime, h } from '/assets/kaiping.js';
 import {
-  bj, kindLabel, liveEvents, namesOf, places, put, readsTable, run, sitting, stageBadge, stageOf, stateBadge,
+  kindLabel, liveEvents, namesOf, places, put, readsTable, run, sitting, stageBadge, stageOf, stateBadge,
   timeline, venueText,
 } from './common.js';
 
@@ -54,7 +54,7 @@ export async function followSession(id, render) {
 export function mediaState(m) {
   const p = m.presence;
   if (!p) return h('span', { class: 'media-state', 'data-media': 'none' }, '未进入音视频');
-  const since = p.since ? bj(p.since) : '';
+  const since = p.since ? fmtTime(p.since) : '';
   const text = {
     online: '在线',
     reconnecting: '重新连接中（' + since + ' 起）',
@@ -69,23 +69,23 @@ export function facts(sess) {
   const rows = [
     ['项目', sess.tender_code + ' ' + sess.tender_title],
     ['会议状态', stateBadge(sess.state)],
-    ['评标时间', bj(sess.window.start) + ' 至 ' + bj(sess.window.end)],
+    ['评标时间', fmtRange(sess.window.start, sess.window.end)],
   ];
-  if (sess.review_started_at) rows.push(['开始评审', bj(sess.review_started_at)]);
+  if (sess.review_started_at) rows.push(['开始评审', fmtTime(sess.review_started_at)]);
   if (sess.government_procurement) rows.push(['项目类型', '政府采购（采购人代表不得担任组长）']);
   if (sess.end_reason) rows.push(['作废原因', sess.end_reason]);
   const out = [h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))];
   if (sess.suspension) {
     const left = h('span', { class: 'countdown big', id: 'suspension-countdown' });
     out.push(h('div', { class: 'notice', id: 'suspension' },
-      h('div', {}, '评标会议于 ' + bj(sess.suspension.at) + ' 暂停：' + sess.suspension.reason),
-      h('div', {}, '须于 ' + bj(sess.suspension.limit) + ' 前恢复，逾期只能作废：', left)));
+      h('div', {}, '评标会议于 ' + fmtTime(sess.suspension.at) + ' 暂停：' + sess.suspension.reason),
+      h('div', {}, '须于 ' + fmtTime(sess.suspension.limit) + ' 前恢复，逾期只能作废：', left)));
     countdown(left, sess.suspension.limit);
   }
   const past = sess.suspensions || [];
   if (past.length) {
     out.push(h('p', { class: 'hint' }, '此前暂停 ' + past.length + ' 次：' +
-      past.map((s) => bj(s.at) + ' ' + s.reason).join('；')));
+      past.map((s) => fmtTime(s.at) + ' ' + s.reason).join('；')));
   }
   return out;
 }
@@ -110,7 +110,7 @@ export function groupsTable(sess) {
           n + ' / ' + g.size + ' 人（超过三分之一即 ' + (Math.floor(g.size / 3) + 1) + ' 人须延长）',
           due ? h('div', { class: 'notice' }, '已超过三分之一，须延长评标时间') : null,
           (g.extension_requests || []).map((r) => h('div', { class: 'hint' }, name(r.member) + '：' + r.reason))),
-        h('td', {}, (g.extensions || []).length ? g.extensions.map((e) => h('div', {}, '延长至 ' + bj(e.until) + '：' + e.reason)) : '—'));
+        h('td', {}, (g.extensions || []).length ? g.extensions.map((e) => h('div', {}, '延长至 ' + fmtTime(e.until) + '：' + e.reason)) : '—'));
     })));
 }
 

@@ -8,9 +8,9 @@
 // signing agent yet), so the page gives the exact `kaiping evaluation sign` command, with the
 // dissent typed here put into it. The page follows the session's events and redraws when a
 // signature arrives.
-import { api, ApiError, boot, fmtTime, h } from '/assets/kaiping.js';
+import { api, ApiError, boot, fmtRange, fmtTime, h, fmtClock } from '/assets/kaiping.js';
 import {
-  bj, decisionKinds, fetchBlob, kindLabel, liveEvents, param, places, problem, put, run, stateBadge, yuan,
+  decisionKinds, fetchBlob, kindLabel, liveEvents, param, places, problem, put, run, stateBadge, yuan,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -138,7 +138,7 @@ function render() {
 function head() {
   const rows = [
     ['招标人', report.tenderer],
-    ['报告生成', bj(report.built_at, true)],
+    ['报告生成', fmtTime(report.built_at, true)],
     ['报告摘要（SHA-256）', h('code', { class: 'digest', id: 'digest' }, view.digest)],
   ];
   if (view.has_pdf) {
@@ -150,7 +150,7 @@ function head() {
     });
     rows.push(['报告 PDF', link]);
   } else rows.push(['报告 PDF', '本平台未生成报告 PDF，成员签署报告摘要']);
-  if (view.archive) rows.push(['归档', '已于 ' + bj(view.archive.at) + ' 以 15 年合规锁定归档（' + view.archive.objects.length + ' 个文件）']);
+  if (view.archive) rows.push(['归档', '已于 ' + fmtTime(view.archive.at) + ' 以 15 年合规锁定归档（' + view.archive.objects.length + ' 个文件）']);
   return facts(rows);
 }
 
@@ -181,7 +181,7 @@ function signersTable() {
         h('td', {}, m.name, m.chair ? h('span', { class: 'hint' }, '（组长）') : null),
         h('td', {}, groupName(m.group)),
         h('td', {}, g ? signKinds[g.kind] || g.kind : h('span', { class: 'status waiting' }, '尚未签署')),
-        h('td', {}, g ? fmtTime(g.at, true) : '—'),
+        h('td', {}, g ? fmtClock(g.at, true) : '—'),
         h('td', { class: 'dissent' }, g && g.dissent ? g.dissent : '—'),
         h('td', {}, !g || g.kind === 'refused' ? '—'
           : g.cms ? 'SM2 分离签名（CMS）' : g.pdf_revision ? 'PDF 电子签名（第 ' + g.pdf_revision + ' 个）' : '报告摘要签名'));
@@ -205,7 +205,7 @@ function signCommand(dissent) {
 function signPanel() {
   const g = mine();
   if (g) {
-    return h('p', { class: 'ok', id: 'my-signature' }, '您已于 ' + bj(g.at, true) + ' ' + (signKinds[g.kind] || g.kind) +
+    return h('p', { class: 'ok', id: 'my-signature' }, '您已于 ' + fmtTime(g.at, true) + ' ' + (signKinds[g.kind] || g.kind) +
       (g.dissent ? '：' + g.dissent : '') + '。');
   }
   if (sess.state !== 'signing') return h('p', { class: 'hint' }, '评标会议不在报告签署阶段，不能签署。');
@@ -236,7 +236,7 @@ function reportBody() {
       ['招标项目', report.tender_code + ' ' + report.tender_title],
       ['招标人', report.tenderer],
       ['项目类型', report.government_procurement ? '政府采购项目' : '工程建设项目'],
-      ['评标时间', bj(report.window.start) + ' 至 ' + bj(report.window.end)],
+      ['评标时间', fmtRange(report.window.start, report.window.end)],
       ['评标地点', (report.sites || []).map(cityName).join('、') || '—'],
       ['评标办法', methodNames[report.method.kind] || report.method.kind],
       ['推荐中标候选人数', report.method.candidates ? String(report.method.candidates) : '—'],
@@ -290,14 +290,14 @@ function sectionCard(s) {
     (s.decisions || []).length
       ? h('ul', { class: 'decisions' }, s.decisions.map((d) => h('li', { 'data-bidder': d.bidder_id },
         name(d.bidder_id) + '：' + (decisionKinds[d.kind] || d.kind) + (d.amount ? '（' + yuan(d.amount) + ' 元）' : '') +
-        (d.text ? '。' + d.text : '') + '（' + memberName(d.by) + '，' + bj(d.at) + '）')))
+        (d.text ? '。' + d.text : '') + '（' + memberName(d.by) + '，' + fmtTime(d.at) + '）')))
       : h('p', {}, '无'),
     h('h3', {}, '签署前提示及评标委员会的书面说明'),
     (s.warnings || []).length
       ? h('ul', { class: 'warnings' }, s.warnings.map((w) => h('li', { class: 'warning ' + (w.hard ? 'hard' : 'soft'), 'data-code': w.code },
         h('strong', {}, w.hard ? '须纠正：' : '提示：'), w.message,
         (w.bidders || []).length ? '（' + w.bidders.map(name).join('、') + '）' : '',
-        w.note ? h('div', { class: 'note' }, '评标委员会说明：' + w.note.text + '（' + memberName(w.note.by) + '，' + bj(w.note.at) + '）')
+        w.note ? h('div', { class: 'note' }, '评标委员会说明：' + w.note.text + '（' + memberName(w.note.by) + '，' + fmtTime(w.note.at) + '）')
           : h('div', { class: 'hint' }, '无书面说明'))))
       : h('p', {}, '无'),
     h('p', { class: 'hint' }, '评审输入摘要（组长汇总时冻结）：', h('code', { class: 'digest' }, s.inputs_digest)));
@@ -310,8 +310,8 @@ function clarifications() {
   return h('ol', { class: 'clarification-list' }, cs.map((c) => {
     const s = secs.get(c.section_id);
     return h('li', { 'data-bidder': c.bidder_id },
-      h('div', {}, h('strong', {}, (s ? s.code + ' ' : '') + c.bidder_name + ' · ' + c.kind), '（' + c.state + '，' + bj(c.asked_at) + ' 发出）'),
+      h('div', {}, h('strong', {}, (s ? s.code + ' ' : '') + c.bidder_name + ' · ' + c.kind), '（' + c.state + '，' + fmtTime(c.asked_at) + ' 发出）'),
       h('pre', { class: 'bid-text' }, c.question),
-      c.answer ? [h('div', {}, '答复（' + bj(c.answered_at) + '）：'), h('pre', { class: 'bid-text' }, c.answer)] : h('p', { class: 'hint' }, '未答复'));
+      c.answer ? [h('div', {}, '答复（' + fmtTime(c.answered_at) + '）：'), h('pre', { class: 'bid-text' }, c.answer)] : h('p', { class: 'hint' }, '未答复'));
   }));
 }

@@ -3,8 +3,8 @@
 // signed; for the evaluation host, building the report (POST /api/v1/sessions/:id/report) and
 // recording a member's refusal to sign without a reason (POST …/report/refusals), each behind
 // a dialog saying what it does, the refusal's naming who has not signed.
-import { api, ApiError, h, okBox } from '/assets/kaiping.js';
-import { confirmStep, problem, put, run, sitting } from './common.js';
+import { api, ApiError, h, okBox, confirmStep } from '/assets/kaiping.js';
+import { problem, put, run, sitting } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 

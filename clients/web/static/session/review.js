@@ -11,9 +11,9 @@
 // Values are the server's units: a verdict 1 or 0, a score in hundredths of a point, a price
 // in fen; the page shows points and 元.
 import { mountInbox } from '/assets/inbox.js';
-import { api, ApiError, boot, field, fmtTime, h, okBox, select } from '/assets/kaiping.js';
+import { api, ApiError, boot, field, fmtTime, h, okBox, select, fmtClock, confirmStep } from '/assets/kaiping.js';
 import {
-  bidKind, confirmStep, decisionKinds as decisionNames, fenOf, fetchBlob, liveEvents, param, problem, put, run, sitting, yuan,
+  bidKind, decisionKinds as decisionNames, fenOf, fetchBlob, liveEvents, param, problem, put, run, sitting, yuan,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -347,7 +347,7 @@ async function flush() {
         if (i >= 0) view.marks[i] = m;
         else view.marks.push(m);
       }
-      saveState('saved', waiting ? '已保存；判定不合格须填写理由，填写后自动保存' : '已保存（' + fmtTime(new Date(), true) + '）');
+      saveState('saved', waiting ? '已保存；判定不合格须填写理由，填写后自动保存' : '已保存（' + fmtClock(new Date(), true) + '，北京时间）');
     } catch (e) {
       ok = false;
       for (const m of send) {
@@ -490,7 +490,7 @@ function decisionsList() {
     h('tbody', {}, ds.map((d) => h('tr', { 'data-kind': d.kind },
       h('td', {}, bidName(d.bidder_id)), h('td', {}, decisionNames[d.kind] || d.kind),
       h('td', {}, d.kind === 'reject' ? '条例第五十一条：' + reason(d.reason) : d.kind === 'adjust' ? adj(d.adjustment) + ' ' + yuan(d.amount) + ' 元' : '—'),
-      h('td', {}, d.text), h('td', {}, fmtTime(d.at, true))))));
+      h('td', {}, d.text), h('td', {}, fmtClock(d.at, true))))));
 }
 
 function decisionForm() {
@@ -592,6 +592,6 @@ function resultTable(res, summary) {
       h('td', { class: 'num' }, yuan(b.price)), h('td', { class: 'num' }, yuan(b.evaluated)),
       scored ? [h('td', { class: 'num' }, points(b.technical)), h('td', { class: 'num' }, points(b.price_score)), h('td', { class: 'num' }, points(b.total))] : null,
       h('td', {}, cand.has(b.bidder) ? h('span', { class: 'badge candidate' }, ordinal[cand.get(b.bidder)] + '中标候选人') : '—')))))];
-  if (summary) out.push(h('p', { class: 'hint' }, '组长 ' + memberName(summary.by) + ' 于 ' + fmtTime(summary.at, true) + '（北京时间）汇总。'));
+  if (summary) out.push(h('p', { class: 'hint' }, '组长 ' + memberName(summary.by) + ' 于 ' + fmtTime(summary.at, true) + ' 汇总。'));
   return out;
 }

@@ -7,9 +7,9 @@
 // The page re-reads the session whenever an event arrives (liveEvents), and redraws only the
 // parts whose facts changed, so what the expert is typing or has chosen stays.
 import { mountInbox } from '/assets/inbox.js';
-import { api, ApiError, boot, field, h, okBox, table } from '/assets/kaiping.js';
+import { api, ApiError, boot, field, fmtRange, fmtTime, h, okBox, table, confirmStep } from '/assets/kaiping.js';
 import {
-  bidKind, bj, confirmStep, places, put, seatText as seatOf, sessionList, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
+  bidKind, places, put, seatText as seatOf, sessionList, fetchBlob, kindLabel, liveEvents, namesOf, param, run, sessionVideo,
   sitting, stageBadge, stageOf, stateBadge, timeline,
 } from './common.js';
 import { sha256Hex, signPledge } from './pledge.js';
@@ -104,7 +104,7 @@ function summary(s, m, stage, g) {
   const facts = [
     ['项目', s.tender_code + ' ' + s.tender_title],
     ['会议状态', stateBadge(s.state)],
-    ['评标时间', bj(s.window.start) + ' 至 ' + bj(s.window.end)],
+    ['评标时间', fmtRange(s.window.start, s.window.end)],
     ['评标小组', g.name + (g.sections.length ? '（' + g.sections.map((x) => x.code + ' ' + x.name).join('、') + '）' : '')],
     ['我的工位', seatText(m)],
     ['我的进度', stageBadge(stage)],
@@ -120,7 +120,7 @@ function summary(s, m, stage, g) {
   const out = [h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))];
   if (s.suspension) {
     out.push(h('div', { class: 'notice', role: 'status' }, '评标会议已暂停：' + s.suspension.reason +
-      '。请留在工位等待主持人恢复（最迟 ' + bj(s.suspension.limit) + '）。'));
+      '。请留在工位等待主持人恢复（最迟 ' + fmtTime(s.suspension.limit) + '）。'));
   }
   if (s.state === 'void') out.push(h('div', { class: 'error' }, '评标会议已作废：' + (s.end_reason || '')));
   return out;
@@ -133,14 +133,14 @@ function checkin(s, m, stage) {
     body = s.state === 'scheduled'
       ? h('p', { class: 'status waiting' }, '签到尚未开始。请携带身份证件按时到工位 ' + (m.seat_code || '') + ' 就座。')
       : h('p', { class: 'status waiting' }, '请在工位 ' + (m.seat_code || '') + ' 就座，等待场地工作人员当面核验您的身份证件。');
-  } else if (m.confirmed) body = okBox('身份已于 ' + bj(m.confirmed.at, true) + ' 由场地工作人员现场核验');
+  } else if (m.confirmed) body = okBox('身份已于 ' + fmtTime(m.confirmed.at, true) + ' 由场地工作人员现场核验');
   else body = h('p', {}, stageBadge(stage));
   $('checkin').replaceChildren(body);
 }
 
 async function pledge(m, stage) {
   if (m.pledge) {
-    $('pledge').replaceChildren(okBox('您已于 ' + bj(m.pledge.at, true) + ' 签署评标承诺书'));
+    $('pledge').replaceChildren(okBox('您已于 ' + fmtTime(m.pledge.at, true) + ' 签署评标承诺书'));
     return;
   }
   if (!pledgeText) {
@@ -196,7 +196,7 @@ function declare(m, stage) {
       reasonField,
       h('div', { class: 'row' }, h('button', { id: 'declare-submit', type: 'button', onclick: (ev) => submitDeclaration(ev.target) }, '提交回避声明')),
     ];
-  } else if (m.declared && !m.declared.conflict) body = okBox('您已于 ' + bj(m.declared.at, true) + ' 声明无须回避');
+  } else if (m.declared && !m.declared.conflict) body = okBox('您已于 ' + fmtTime(m.declared.at, true) + ' 声明无须回避');
   else if (m.declared) body = h('div', { class: 'notice' }, '您已声明回避（' + m.declared.reason + '），不再参与本次评标。');
   else if (stage === 'replaced' || stage === 'left') body = h('div', { class: 'notice' }, '您已退出本次评标委员会。');
   else body = h('p', { class: 'hint' }, '签署承诺书后作出回避声明。');
@@ -228,7 +228,7 @@ function vote(s, m, stage, g) {
   const out = [];
   const name = (id) => (s.members.find((x) => x.id === id) || {}).name || '—';
   if (g.chair) {
-    out.push(okBox('本组组长：' + name(g.chair) + (g.chaired_at ? '（' + bj(g.chaired_at) + ' 选出）' : '')));
+    out.push(okBox('本组组长：' + name(g.chair) + (g.chaired_at ? '（' + fmtTime(g.chaired_at) + ' 选出）' : '')));
   } else if (s.state !== 'checking_in') {
     out.push(h('p', { class: 'hint' }, '签到期间推选组长。'));
   } else if (stage !== 'declared') {
@@ -318,7 +318,7 @@ async function openBid(b, button) {
 function extension(s, stage, g) {
   const mine = g.extension_requests[0];
   let body;
-  if (mine) body = okBox('您已于 ' + bj(mine.at) + ' 申请延长评标时间：' + mine.reason);
+  if (mine) body = okBox('您已于 ' + fmtTime(mine.at) + ' 申请延长评标时间：' + mine.reason);
   else if (stage !== 'declared' || !RUNNING.has(s.state)) body = h('p', { class: 'hint' }, '评标期间，认为评标时间不够时可以申请；超过三分之一的成员申请时，主持人应当延长。');
   else {
     body = [

@@ -4,9 +4,9 @@
 // last four digits), each seat's stage, and 核验通过 per seat, behind a dialog asking the staff
 // to say they checked the ID card in person. /session/venue/ lists the sessions seated at
 // their venues.
-import { api, boot, fmtTime, h, okBox } from '/assets/kaiping.js';
+import { api, boot, fmtRange, fmtTime, h, okBox, confirmStep } from '/assets/kaiping.js';
 import {
-  bj, confirmStep, kindLabel, liveEvents, namesOf, param, places, put, run, sessionList, sessionVideo, stageBadge, stateBadge, timeline,
+  kindLabel, liveEvents, namesOf, param, places, put, run, sessionList, sessionVideo, stageBadge, stateBadge, timeline,
   venueText,
 } from './common.js';
 
@@ -54,7 +54,7 @@ function render(v) {
   put($('facts'), JSON.stringify([v.state, v.window]), () => [h('dl', { class: 'facts' },
     h('dt', {}, '项目'), h('dd', {}, v.tender_code + ' ' + v.tender_title),
     h('dt', {}, '会议状态'), h('dd', {}, stateBadge(v.state)),
-    h('dt', {}, '评标时间'), h('dd', {}, bj(v.window.start) + ' 至 ' + bj(v.window.end))),
+    h('dt', {}, '评标时间'), h('dd', {}, fmtRange(v.window.start, v.window.end))),
   v.state === 'scheduled' ? h('p', { class: 'hint' }, '主持人开始签到后才能核验。') : null]);
   put($('seats'), JSON.stringify([v.state, v.seats]), () => h('table', { class: 'grid seats' },
     h('thead', {}, h('tr', {}, ['工位', '场地', '姓名', '专家编号', '工作单位', '身份证号码（部分隐藏）', '进度', '工位画面', ''].map((x) => h('th', {}, x)))),
