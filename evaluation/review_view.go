@@ -62,6 +62,15 @@ func (s *Service) ReviewOf(ctx context.Context, a kaiping.Actor, id, section kai
 		return ReviewView{}, err
 	}
 	rev := Review{Session: id, Section: section, Group: g.ID, Stage: ReviewInitial, Decisions: []BidDecision{}, Notes: []WarningNote{}}
+	var me *SessionMember
+	if !overseer {
+		// A stored review is always of the group that evaluates its section (ChangeReview
+		// is given g.ID), so the member is checked before the review, its submissions,
+		// records and marks are read: a refused poll costs no more queries.
+		if me, err = (&reviewCase{sess: &sess, rev: &rev}).viewer(a.Principal); err != nil {
+			return ReviewView{}, err
+		}
+	}
 	reviews, err := s.store.Reviews(ctx, id)
 	if err != nil {
 		return ReviewView{}, err
@@ -80,12 +89,6 @@ func (s *Service) ReviewOf(ctx context.Context, a kaiping.Actor, id, section kai
 		return ReviewView{}, err
 	}
 	c := &reviewCase{sess: &sess, rev: &rev, method: method, bids: bids, submitted: subs, origins: origins, inquiries: inquiries}
-	var me *SessionMember
-	if !overseer {
-		if me, err = c.viewer(a.Principal); err != nil {
-			return ReviewView{}, err
-		}
-	}
 	marks, err := s.store.Marks(ctx, id, section)
 	if err != nil {
 		return ReviewView{}, err
