@@ -65,6 +65,16 @@ func (s *Service) recordedBids(ctx context.Context, section kaiping.ID) ([]Recor
 
 // review runs rule on section's review under the session's lock.
 func (s *Service) review(ctx context.Context, a kaiping.Actor, id, section kaiping.ID, rule func(c *reviewCase, l *ReviewLock) (ReviewWrite, error)) (Review, error) {
+	return s.reviewWith(ctx, a, id, section, false, rule)
+}
+
+// reviewWithRecords is review for a rule that computes or checks inquiries: it also reads the
+// platform's records the warnings rest on (reviewRecords), which saving a mark does not need.
+func (s *Service) reviewWithRecords(ctx context.Context, a kaiping.Actor, id, section kaiping.ID, rule func(c *reviewCase, l *ReviewLock) (ReviewWrite, error)) (Review, error) {
+	return s.reviewWith(ctx, a, id, section, true, rule)
+}
+
+func (s *Service) reviewWith(ctx context.Context, a kaiping.Actor, id, section kaiping.ID, records bool, rule func(c *reviewCase, l *ReviewLock) (ReviewWrite, error)) (Review, error) {
 	sess, err := s.store.Session(ctx, id)
 	if err != nil {
 		return Review{}, err
@@ -73,9 +83,12 @@ func (s *Service) review(ctx context.Context, a kaiping.Actor, id, section kaipi
 	if err != nil {
 		return Review{}, err
 	}
-	origins, inquiries, err := s.reviewRecords(ctx, id, section)
-	if err != nil {
-		return Review{}, err
+	var origins []Origin
+	var inquiries []InquiryOutcome
+	if records {
+		if origins, inquiries, err = s.reviewRecords(ctx, id, section); err != nil {
+			return Review{}, err
+		}
 	}
 	return s.store.ChangeReview(ctx, a, id, section, g.ID, func(l *ReviewLock) (ReviewWrite, error) {
 		c := &reviewCase{sess: l.Session, rev: l.Review, method: method, bids: bids, submitted: l.Submissions,
@@ -276,7 +289,7 @@ type DecisionRequest struct {
 // Decide records a committee decision: 否决 with its Art 51 ground, its revocation, the
 // acceptance of a below-cost explanation, or an adjustment amount.
 func (s *Service) Decide(ctx context.Context, a kaiping.Actor, id, section kaiping.ID, req DecisionRequest) (Review, error) {
-	return s.review(ctx, a, id, section, func(c *reviewCase, _ *ReviewLock) (ReviewWrite, error) {
+	return s.reviewWithRecords(ctx, a, id, section, func(c *reviewCase, _ *ReviewLock) (ReviewWrite, error) {
 		changes, err := c.decide(a.Principal, BidDecision{Kind: req.Kind, Bidder: req.Bidder, Reason: req.Reason,
 			Adjustment: req.Adjustment, Amount: req.Amount, Text: req.Text, At: a.At})
 		return ReviewWrite{Changes: changes}, err
@@ -291,7 +304,7 @@ type NoteRequest struct {
 
 // Note files the committee's written note on a current warning.
 func (s *Service) Note(ctx context.Context, a kaiping.Actor, id, section kaiping.ID, req NoteRequest) (Review, error) {
-	return s.review(ctx, a, id, section, func(c *reviewCase, l *ReviewLock) (ReviewWrite, error) {
+	return s.reviewWithRecords(ctx, a, id, section, func(c *reviewCase, l *ReviewLock) (ReviewWrite, error) {
 		if _, err := c.chair(a.Principal); err != nil {
 			return ReviewWrite{}, err
 		}
@@ -358,7 +371,7 @@ func submittedOnly(marks []MemberMark, c *reviewCase) []MemberMark {
 // Summarize is the chair's summary: the ranking and candidates computed from the submitted
 // marks, frozen once no hard warning is open and every soft one has its note.
 func (s *Service) Summarize(ctx context.Context, a kaiping.Actor, id, section kaiping.ID) (Review, error) {
-	return s.review(ctx, a, id, section, func(c *reviewCase, l *ReviewLock) (ReviewWrite, error) {
+	return s.reviewWithRecords(ctx, a, id, section, func(c *reviewCase, l *ReviewLock) (ReviewWrite, error) {
 		if _, err := c.chair(a.Principal); err != nil {
 			return ReviewWrite{}, err
 		}
