@@ -24,11 +24,7 @@ func verifyByID[R any](ctx context.Context, cmd *cli.Command, usage, failed stri
 	if !id.Valid() || cmd.Args().Len() != 1 {
 		return errors.New("用法 usage: " + usage)
 	}
-	cfg, err := loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	verifier, err := app.LoadVerifier(cfg, cmd.String("public-key"))
+	cfg, verifier, err := loadVerifier(cmd)
 	if err != nil {
 		return err
 	}
@@ -44,4 +40,18 @@ func verifyByID[R any](ctx context.Context, cmd *cli.Command, usage, failed stri
 	}
 	fmt.Fprintln(w, ok(id, report))
 	return nil
+}
+
+// loadVerifier loads the configuration and the platform's public key a verify command checks
+// ledger signatures with: --public-key, or the key derived from ledger.signing_key_file.
+func loadVerifier(cmd *cli.Command) (app.Config, ledger.Verifier, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return app.Config{}, nil, err
+	}
+	verifier, err := app.LoadVerifier(cfg, cmd.String("public-key"))
+	if err != nil {
+		return app.Config{}, nil, err
+	}
+	return cfg, verifier, nil
 }
