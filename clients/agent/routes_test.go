@@ -1,9 +1,15 @@
 package agent_test
 
 import (
+	"crypto"
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
+
+	"github.com/kaiping/kaiping/clients/agent"
 )
 
 // TestRouteAndMethodRefusals: an unknown path is agent.not_found and a route called with the
@@ -35,5 +41,36 @@ func TestRouteAndMethodRefusals(t *testing.T) {
 	}
 	if _, err := os.Stat(r.state); !os.IsNotExist(err) {
 		t.Errorf("the refusals wrote the state file: %v", err)
+	}
+}
+
+// removedKey is a key whose token was pulled out: it still names its public key, but every
+// signature fails.
+type removedKey struct{ crypto.Signer }
+
+func (removedKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("token removed")
+}
+
+// TestSignFailed: when the key does not sign (a UKEY pulled out after pairing), a paired page
+// is answered agent.sign_failed (503) with no signature, and the pairing stands.
+func TestSignFailed(t *testing.T) {
+	r := mustRig(t)
+	tok := r.mustPair()
+	cfg := r.config
+	cfg.Key = removedKey{r.who.Key}
+	a, err := agent.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	r.srv = srv
+	st, out, _ := r.call("POST", "/v1/sign-login", platform, tok, map[string]any{"nonce": "kp-nonce.AAAA.BBBB"})
+	if st != http.StatusServiceUnavailable || code(out) != "agent.sign_failed" || out["signature"] != nil {
+		t.Fatalf("sign-login with the key removed: %d %v", st, out)
+	}
+	if st, out, _ := r.call("GET", "/v1/status", platform, "", nil); st != 200 || out["paired"] != true {
+		t.Errorf("status after the failure: %d %v", st, out)
 	}
 }
