@@ -100,11 +100,7 @@ func migrate(ctx context.Context, cmd *cli.Command) error {
 }
 
 func ledgerVerify(ctx context.Context, cmd *cli.Command) error {
-	cfg, err := loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	verifier, err := app.LoadVerifier(cfg, cmd.String("public-key"))
+	cfg, verifier, err := loadVerifier(cmd)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/kaiping/kaiping"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/evaluation"
+	"github.com/kaiping/kaiping/storage/ledger"
 )
 
 // drawCommand is `kaiping draw verify <draw id>`: re-run an expert draw from the audit
@@ -27,29 +27,16 @@ func drawCommand() *cli.Command {
 }
 
 func drawVerify(ctx context.Context, cmd *cli.Command) error {
-	id := kaiping.ID(cmd.Args().First())
-	if !id.Valid() || cmd.Args().Len() != 1 {
-		return errors.New("用法 usage: kaiping draw verify <draw id>")
-	}
-	cfg, err := loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	verifier, err := app.LoadVerifier(cfg, cmd.String("public-key"))
-	if err != nil {
-		return err
-	}
-	rec, report, verr := app.VerifyDraw(ctx, cfg, verifier, id)
-	if report == nil {
-		return verr
-	}
-	out, _ := json.MarshalIndent(report, "", "  ")
-	w := cmd.Root().Writer
-	fmt.Fprintln(w, string(out))
-	if verr != nil {
-		return fmt.Errorf("抽取复核失败 draw verification FAILED (%s): %w", kaiping.CodeOf(verr), verr)
-	}
-	fmt.Fprintf(w, "抽取复核通过 draw OK: %s reproduced from %d ledger entries, snapshot %s (%d experts), %d replacements\n",
-		id, len(rec.Entries), report.SnapshotDigest, report.SnapshotSize, report.Replacements)
-	return nil
+	var rec evaluation.DrawRecord
+	return verifyByID(ctx, cmd, "kaiping draw verify <draw id>", "抽取复核失败 draw verification FAILED",
+		func(ctx context.Context, cfg app.Config, v ledger.Verifier, id kaiping.ID) (*evaluation.VerifyReport, error) {
+			var report *evaluation.VerifyReport
+			var err error
+			rec, report, err = app.VerifyDraw(ctx, cfg, v, id)
+			return report, err
+		},
+		func(id kaiping.ID, report *evaluation.VerifyReport) string {
+			return fmt.Sprintf("抽取复核通过 draw OK: %s reproduced from %d ledger entries, snapshot %s (%d experts), %d replacements",
+				id, len(rec.Entries), report.SnapshotDigest, report.SnapshotSize, report.Replacements)
+		})
 }

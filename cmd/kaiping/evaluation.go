@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/kaiping/kaiping/clients/bidder"
 	"github.com/kaiping/kaiping/clients/reviewer"
 	"github.com/kaiping/kaiping/cmd/kaiping/app"
+	"github.com/kaiping/kaiping/evaluation"
 )
 
 // evaluationCommand is `kaiping evaluation verify <session id>`: recompute every total, rank
@@ -40,31 +40,12 @@ func evaluationCommand() *cli.Command {
 }
 
 func evaluationVerify(ctx context.Context, cmd *cli.Command) error {
-	id := kaiping.ID(cmd.Args().First())
-	if !id.Valid() || cmd.Args().Len() != 1 {
-		return errors.New("用法 usage: kaiping evaluation verify <session id>")
-	}
-	cfg, err := loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	verifier, err := app.LoadVerifier(cfg, cmd.String("public-key"))
-	if err != nil {
-		return err
-	}
-	check, verr := app.VerifyEvaluation(ctx, cfg, verifier, id)
-	if check == nil {
-		return verr
-	}
-	out, _ := json.MarshalIndent(check, "", "  ")
-	w := cmd.Root().Writer
-	fmt.Fprintln(w, string(out))
-	if verr != nil {
-		return fmt.Errorf("评标复核失败 evaluation verification FAILED (%s): %w", kaiping.CodeOf(verr), verr)
-	}
-	fmt.Fprintf(w, "评标复核通过 evaluation OK: report %s, %d sections and %d bids recomputed from %d marks, %d signatures (%d in the PDF, %d SM2 CMS)\n",
-		check.Digest, check.Sections, check.Bids, check.Marks, check.Signatures, check.PDFSignatures, check.CMS)
-	return nil
+	return verifyByID(ctx, cmd, "kaiping evaluation verify <session id>", "评标复核失败 evaluation verification FAILED",
+		app.VerifyEvaluation,
+		func(_ kaiping.ID, check *evaluation.ReportCheck) string {
+			return fmt.Sprintf("评标复核通过 evaluation OK: report %s, %d sections and %d bids recomputed from %d marks, %d signatures (%d in the PDF, %d SM2 CMS)",
+				check.Digest, check.Sections, check.Bids, check.Marks, check.Signatures, check.PDFSignatures, check.CMS)
+		})
 }
 
 func evaluationSign(ctx context.Context, cmd *cli.Command) error {
